@@ -1,0 +1,128 @@
+"""The error hierarchy. Each class carries an HTTP status and a stable wire code.
+
+The wire code is the Zun-compatible slug rendered after ``container.`` in error
+bodies; it also identifies the class when an error crosses RPC.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+
+def _slug(name: str) -> str:
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    return "-".join(w.lower() for w in words)
+
+
+class DockyardError(Exception):
+    """Base error: an unexpected failure (500)."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[DockyardError]]] = {}
+
+    def __init__(self, detail: str, **fields: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = _slug(cls.__name__)
+        DockyardError.registry[cls.__name__] = cls
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "detail": self.detail, "fields": self.fields}
+
+    @staticmethod
+    def from_wire(data: dict[str, Any]) -> DockyardError:
+        cls = DockyardError.registry.get(str(data.get("type")), DockyardError)
+        err = cls.__new__(cls)
+        DockyardError.__init__(err, str(data.get("detail", "")), **dict(data.get("fields") or {}))
+        return err
+
+
+class InvalidInput(DockyardError):
+    status = 400
+    code = "invalid-value"
+
+
+class SchemaValidationError(InvalidInput):
+    code = "schema-validation-error"
+
+
+class InvalidParamInVersion(InvalidInput):
+    code = "invalid-param-in-version"
+
+
+class InvalidParameterValue(InvalidInput):
+    code = "invalid-parameter-value"
+
+
+class InvalidImage(InvalidInput):
+    """The image reference is malformed or the image cannot be had."""
+
+    code = "image-not-found"
+
+
+class InvalidRequest(InvalidInput):
+    """A well-formed request that cannot apply to this object (Zun's ``Invalid``)."""
+
+    code = "invalid"
+
+
+class Forbidden(DockyardError):
+    status = 403
+    code = "policy-not-authorized"
+
+
+class NotFound(DockyardError):
+    status = 404
+    code = "resource-not-found"
+
+
+class ContainerNotFound(NotFound):
+    code = "container-not-found"
+
+
+class RequestedHostNotFound(NotFound):
+    code = "requested-host-not-found"
+
+
+class NotAcceptable(DockyardError):
+    status = 406
+    code = ""
+
+
+class Conflict(DockyardError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidState(Conflict):
+    code = "invalid-state-exception"
+
+
+class UnsupportedMediaType(DockyardError):
+    status = 415
+    code = ""
+
+
+class Unavailable(DockyardError):
+    """A dependency (runtime, agent, worker pool) cannot serve the request now."""
+
+    status = 503
+    code = ""
+
+
+class NoValidHost(Unavailable):
+    pass
+
+
+class DriverError(DockyardError):
+    """The runtime refused or failed an operation in a way the user cannot fix."""
+
+    status = 502
+    code = ""

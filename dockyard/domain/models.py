@@ -1,0 +1,250 @@
+"""Plain data shared by every layer. No I/O here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dockyard.domain.states import Status, TaskState
+
+LABEL_CONTAINER_ID = "dockyard.container_id"
+LABEL_HOST = "dockyard.host"
+
+
+class PullPolicy(StrEnum):
+    ALWAYS = "always"
+    IF_NOT_PRESENT = "ifnotpresent"
+    NEVER = "never"
+
+    @classmethod
+    def parse(cls, value: str) -> PullPolicy:
+        return cls(value.lower())
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: str  # no | always | on-failure | unless-stopped
+    maximum_retry_count: int = 0
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: str
+    interval: int = 0
+    retries: int = 0
+    timeout: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything a runtime needs to create one container."""
+
+    uuid: str
+    name: str
+    image: str
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    cpu: float = 1.0
+    memory_mib: int = 512
+    environment: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    hostname: str | None = None
+    interactive: bool = False
+    tty: bool = False
+    auto_remove: bool = False
+    privileged: bool = False
+    runtime: str | None = None
+    restart_policy: RestartPolicy | None = None
+    healthcheck: Healthcheck | None = None
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    """What the runtime reports about one container it manages."""
+
+    uuid: str
+    runtime_id: str
+    status: Status
+    status_detail: str
+    exit_code: int | None = None
+    error: str = ""
+    oom_killed: bool = False
+    restart_count: int = 0
+    hostname: str | None = None
+    ports: tuple[int, ...] = ()
+    command: tuple[str, ...] | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    stdout: bool = True
+    stderr: bool = True
+    timestamps: bool = False
+    tail: int | None = None  # None: all lines
+    since: dt.datetime | int | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    output: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """A compute host's inventory as its runtime reports it."""
+
+    hostname: str
+    cpus: int
+    memory_mib: int
+    disk_gib: int
+    runtimes: tuple[str, ...]
+    default_runtime: str
+    os: str = ""
+    kernel: str = ""
+    engine_version: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is asking, and the id under which the request is logged."""
+
+    request_id: str
+    user_id: str
+    project_id: str
+    roles: tuple[str, ...] = ()
+    is_admin: bool = False
+    user_name: str = ""
+    project_name: str = ""
+    all_projects: bool = False
+
+
+@dataclass
+class Container:
+    """One container record, as stored and as rendered by the API."""
+
+    uuid: str
+    name: str
+    project_id: str
+    user_id: str
+    image: str
+    status: Status = Status.CREATING
+    task_state: TaskState | None = None
+    status_reason: str | None = None
+    status_detail: str | None = None
+    image_driver: str | None = "docker"
+    image_pull_policy: str | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    cpu: float | None = None
+    cpu_policy: str | None = "shared"
+    memory: int | None = None  # MiB; rendered as a string
+    disk: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    hostname: str | None = None
+    ports: list[int] = field(default_factory=list)
+    addresses: dict[str, list[dict[str, object]]] | None = None
+    security_groups: list[str] = field(default_factory=list)
+    restart_policy: dict[str, str] | None = None
+    interactive: bool = False
+    tty: bool = False
+    auto_remove: bool = False
+    auto_heal: bool = False
+    privileged: bool = False
+    runtime: str | None = None
+    healthcheck: dict[str, object] | None = None
+    registry_id: str | None = None
+    host: str | None = None
+    runtime_id: str | None = None
+    exit_code: int | None = None
+    restart_count: int = 0
+    claimed: bool = False
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    id: int | None = None
+
+    def spec(self) -> ContainerSpec:
+        rp = self.restart_policy
+        hc = self.healthcheck
+        return ContainerSpec(
+            uuid=self.uuid,
+            name=self.name,
+            image=self.image,
+            command=tuple(self.command) if self.command is not None else None,
+            entrypoint=tuple(self.entrypoint) if self.entrypoint is not None else None,
+            cpu=self.cpu if self.cpu is not None else 1.0,
+            memory_mib=self.memory if self.memory is not None else 512,
+            environment=dict(self.environment),
+            labels=dict(self.labels),
+            workdir=self.workdir,
+            hostname=self.hostname,
+            interactive=self.interactive,
+            tty=self.tty,
+            auto_remove=self.auto_remove,
+            privileged=self.privileged,
+            runtime=self.runtime,
+            restart_policy=(
+                RestartPolicy(rp["Name"], int(rp.get("MaximumRetryCount", "0"))) if rp else None
+            ),
+            healthcheck=(
+                Healthcheck(
+                    test=str(hc.get("test", "")),
+                    interval=int(str(hc.get("interval") or 0)),
+                    retries=int(str(hc.get("retries") or 0)),
+                    timeout=int(str(hc.get("timeout") or 0)),
+                )
+                if hc
+                else None
+            ),
+            host=self.host or "",
+        )
+
+
+@dataclass(frozen=True)
+class Host:
+    """A compute host's inventory and what is claimed on it."""
+
+    name: str
+    cpus: float
+    memory_mib: int
+    disk_gib: int
+    cpu_used: float = 0.0
+    memory_used: int = 0
+    disk_used: int = 0
+    runtimes: tuple[str, ...] = ()
+    availability_zone: str = "nova"
+    enabled: bool = True
+    up: bool = True
+    containers: int = 0
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerAction:
+    action: str
+    container_uuid: str
+    request_id: str
+    user_id: str
+    project_id: str
+    start_time: dt.datetime
+    finish_time: dt.datetime | None = None
+    message: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    event: str
+    start_time: dt.datetime
+    finish_time: dt.datetime | None = None
+    result: str | None = None
+    traceback: str | None = None
