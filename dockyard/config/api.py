@@ -1,0 +1,51 @@
+"""[api]: where the HTTP API listens and how it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+GROUP = "api"
+
+opts = [
+    cfg.StrOpt("host_ip", default="127.0.0.1", help="Address the API listens on."),
+    cfg.PortOpt("port", default=9517, help="Port the API listens on."),
+    cfg.IntOpt(
+        "threads",
+        default=16,
+        min=1,
+        max=512,
+        help="Worker threads of the API's WSGI server (concurrent requests).",
+    ),
+    cfg.IntOpt(
+        "max_limit",
+        default=1000,
+        min=1,
+        help="Largest page a list request returns; also the default page size.",
+    ),
+    cfg.IntOpt(
+        "shutdown_timeout",
+        default=30,
+        min=0,
+        help="Seconds to wait, on SIGTERM, for running requests and container "
+        "operations to finish before exiting.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    host_ip: str
+    port: int
+    threads: int
+    max_limit: int
+    shutdown_timeout: int
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts, group=GROUP)
+
+
+def view(conf: cfg.ConfigOpts) -> ApiConfig:
+    return ApiConfig(**{o.dest: conf[GROUP][o.dest] for o in opts})

@@ -1,0 +1,67 @@
+"""[compute]: the per-host agent and how its capacity is counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+GROUP = "compute"
+
+opts = [
+    cfg.IntOpt(
+        "workers",
+        default=8,
+        min=1,
+        max=256,
+        help="Container operations an agent runs at once. Requests beyond this plus "
+        "'queue_size' are refused with 503 instead of queueing without bound.",
+    ),
+    cfg.IntOpt(
+        "queue_size",
+        default=256,
+        min=0,
+        help="Operations an agent accepts while all its workers are busy.",
+    ),
+    cfg.IntOpt(
+        "sync_interval",
+        default=10,
+        min=1,
+        help="Seconds between two reconciliations of the database with the engine.",
+    ),
+    cfg.FloatOpt(
+        "cpu_allocation_ratio",
+        default=16.0,
+        min=0.0,
+        help="vCPUs the scheduler may place per physical CPU.",
+    ),
+    cfg.FloatOpt(
+        "ram_allocation_ratio",
+        default=1.5,
+        min=0.0,
+        help="Memory the scheduler may place per byte of physical memory.",
+    ),
+    cfg.IntOpt(
+        "reserved_host_memory_mb", default=512, min=0, help="Memory kept back for the host itself."
+    ),
+    cfg.StrOpt("availability_zone", default="nova", help="Availability zone of this host."),
+]
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    workers: int
+    queue_size: int
+    sync_interval: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    reserved_host_memory_mb: int
+    availability_zone: str
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts, group=GROUP)
+
+
+def view(conf: cfg.ConfigOpts) -> ComputeConfig:
+    return ComputeConfig(**{o.dest: conf[GROUP][o.dest] for o in opts})

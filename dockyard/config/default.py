@@ -1,0 +1,90 @@
+"""[DEFAULT]: identity of this node, where data lives, container defaults and bounds."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<hostname>",
+        help="Name of this compute host, as shown in the API and used by the scheduler.",
+    ),
+    cfg.StrOpt(
+        "data_dir",
+        default="/var/lib/dockyard",
+        help="Directory holding the SQLite database and other local state.",
+    ),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="noauth",
+        choices=["noauth"],
+        help="How API requests are authenticated. 'noauth' accepts any token and acts "
+        "as one admin user in one project.",
+    ),
+    cfg.StrOpt(
+        "noauth_project_id",
+        default="dockyard",
+        help="Project id used for every request under auth_strategy=noauth.",
+    ),
+    cfg.StrOpt(
+        "noauth_user_id",
+        default="admin",
+        help="User id used for every request under auth_strategy=noauth.",
+    ),
+    cfg.FloatOpt(
+        "default_cpu",
+        default=1.0,
+        min=0.01,
+        help="vCPUs given to a container that does not ask for a number.",
+    ),
+    cfg.IntOpt(
+        "default_memory",
+        default=512,
+        min=4,
+        help="Memory (MiB) given to a container that does not ask for an amount.",
+    ),
+    cfg.FloatOpt("minimum_cpus", default=0.1, min=0.01, help="Smallest cpu value accepted."),
+    cfg.FloatOpt("maximum_cpus", default=16.0, min=0.01, help="Largest cpu value accepted."),
+    cfg.IntOpt("minimum_memory", default=4, min=4, help="Smallest memory (MiB) accepted."),
+    cfg.IntOpt("maximum_memory", default=8192, min=4, help="Largest memory (MiB) accepted."),
+    cfg.IntOpt("minimum_disk", default=1, min=1, help="Smallest disk (GiB) accepted."),
+    cfg.IntOpt("maximum_disk", default=160, min=1, help="Largest disk (GiB) accepted."),
+    cfg.StrOpt(
+        "default_image_pull_policy",
+        default="ifnotpresent",
+        choices=["always", "ifnotpresent", "never"],
+        help="Pull policy for containers created without one: like `docker run`, only "
+        "pull images the engine does not already hold.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DefaultConfig:
+    host: str
+    data_dir: str
+    auth_strategy: str
+    noauth_project_id: str
+    noauth_user_id: str
+    default_cpu: float
+    default_memory: int
+    minimum_cpus: float
+    maximum_cpus: float
+    minimum_memory: int
+    maximum_memory: int
+    minimum_disk: int
+    maximum_disk: int
+    default_image_pull_policy: str
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts)
+
+
+def view(conf: cfg.ConfigOpts) -> DefaultConfig:
+    return DefaultConfig(**{o.dest: conf[o.dest] for o in opts})

@@ -1,0 +1,114 @@
+"""SQLAlchemy models: the schema. Repositories query these tables with Core statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ContainerRow(Base):
+    __tablename__ = "containers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    image: Mapped[str] = mapped_column(String(255))
+    image_driver: Mapped[str | None] = mapped_column(String(32))
+    image_pull_policy: Mapped[str | None] = mapped_column(String(32))
+    command: Mapped[list[Any] | None] = mapped_column(JSON)
+    entrypoint: Mapped[list[Any] | None] = mapped_column(JSON)
+    cpu: Mapped[float | None] = mapped_column(Float)
+    cpu_policy: Mapped[str | None] = mapped_column(String(32))
+    memory: Mapped[int | None] = mapped_column(Integer)
+    disk: Mapped[int | None] = mapped_column(Integer)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    workdir: Mapped[str | None] = mapped_column(String(255))
+    hostname: Mapped[str | None] = mapped_column(String(63))
+    ports: Mapped[list[Any]] = mapped_column(JSON)
+    addresses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    security_groups: Mapped[list[Any]] = mapped_column(JSON)
+    restart_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    interactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    tty: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_remove: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_heal: Mapped[bool] = mapped_column(Boolean, default=False)
+    privileged: Mapped[bool] = mapped_column(Boolean, default=False)
+    runtime: Mapped[str | None] = mapped_column(String(64))
+    healthcheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    registry_id: Mapped[str | None] = mapped_column(String(36))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    runtime_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_detail: Mapped[str | None] = mapped_column(String(255))
+    task_state: Mapped[str | None] = mapped_column(String(32))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    restart_count: Mapped[int] = mapped_column(Integer, default=0)
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+
+
+class HostRow(Base):
+    """A compute host: its capacity (after allocation ratios) and what is claimed on it."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    cpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[int] = mapped_column(Integer)
+    cpu_capacity_milli: Mapped[int] = mapped_column(Integer)
+    memory_capacity: Mapped[int] = mapped_column(Integer)
+    cpu_used_milli: Mapped[int] = mapped_column(Integer, default=0)
+    memory_used: Mapped[int] = mapped_column(Integer, default=0)
+    disk_used: Mapped[int] = mapped_column(Integer, default=0)
+    runtimes: Mapped[list[Any]] = mapped_column(JSON)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ActionRow(Base):
+    __tablename__ = "container_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    container_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255))
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    message: Mapped[str | None] = mapped_column(String(255))
+
+
+class ActionEventRow(Base):
+    __tablename__ = "container_action_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("container_actions.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(255))
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    result: Mapped[str | None] = mapped_column(String(32))
+    traceback: Mapped[str | None] = mapped_column(Text)

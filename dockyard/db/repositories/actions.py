@@ -1,0 +1,107 @@
+"""The per-container action log users read through container_actions."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, insert, select, update
+
+from dockyard.db.models import ActionEventRow, ActionRow, utcnow
+from dockyard.db.session import Database
+from dockyard.domain.errors import NotFound
+from dockyard.domain.models import ActionEvent, ContainerAction
+
+A = cast(Table, ActionRow.__table__)
+E = cast(Table, ActionEventRow.__table__)
+
+
+def _action(row: Row[Any]) -> ContainerAction:
+    return ContainerAction(
+        id=row.id,
+        action=row.action,
+        container_uuid=row.container_uuid,
+        request_id=row.request_id,
+        user_id=row.user_id,
+        project_id=row.project_id,
+        start_time=row.start_time,
+        finish_time=row.finish_time,
+        message=row.message,
+    )
+
+
+class ActionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def start(self, action: ContainerAction) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                insert(A).values(
+                    action=action.action,
+                    container_uuid=action.container_uuid,
+                    request_id=action.request_id,
+                    user_id=action.user_id,
+                    project_id=action.project_id,
+                    start_time=action.start_time,
+                )
+            )
+
+    def record_event(
+        self,
+        container_uuid: str,
+        request_id: str,
+        event: ActionEvent,
+        finish_action: bool,
+    ) -> None:
+        """Add an event to the action and, when ``finish_action``, close the action."""
+        with self.db.write() as conn:
+            action_id = conn.execute(
+                select(A.c.id)
+                .where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
+                .order_by(A.c.id.desc())
+            ).scalar()
+            if action_id is None:
+                return
+            conn.execute(
+                insert(E).values(
+                    action_id=action_id,
+                    event=event.event,
+                    start_time=event.start_time,
+                    finish_time=event.finish_time,
+                    result=event.result,
+                    traceback=event.traceback,
+                )
+            )
+            if finish_action:
+                failed = event.result == "Error"
+                conn.execute(
+                    update(A)
+                    .where(A.c.id == action_id)
+                    .values(
+                        finish_time=event.finish_time or utcnow(),
+                        message="Error" if failed else None,
+                    )
+                )
+
+    def for_container(self, container_uuid: str) -> list[ContainerAction]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(A).where(A.c.container_uuid == container_uuid).order_by(A.c.id.desc())
+            ).all()
+        return [_action(r) for r in rows]
+
+    def get(
+        self, container_uuid: str, request_id: str
+    ) -> tuple[ContainerAction, list[ActionEvent]]:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(A).where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"Action {request_id} could not be found.")
+            events = conn.execute(
+                select(E).where(E.c.action_id == row.id).order_by(E.c.id.desc())
+            ).all()
+        return _action(row), [
+            ActionEvent(e.event, e.start_time, e.finish_time, e.result, e.traceback) for e in events
+        ]

@@ -1,0 +1,233 @@
+"""Container records: lookups, listing, guarded state changes, claims."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid as uuidlib
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
+
+from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.session import Database
+from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
+from dockyard.domain.models import Container
+from dockyard.domain.states import Status, TaskState
+
+T = cast(Table, ContainerRow.__table__)
+H = cast(Table, HostRow.__table__)
+_FIELDS = [f.name for f in dataclasses.fields(Container)]
+SORTABLE = frozenset(c.name for c in T.columns)
+
+#: Sentinel: a guard that requires ``task_state IS NULL``.
+IDLE = object()
+
+
+def _to_domain(row: Row[Any]) -> Container:
+    data = {k: v for k, v in row._mapping.items() if k in _FIELDS}
+    data["status"] = Status(data["status"])
+    if data.get("task_state"):
+        data["task_state"] = TaskState(data["task_state"])
+    return Container(**data)
+
+
+def _values(container: Container) -> dict[str, Any]:
+    data = dataclasses.asdict(container)
+    data.pop("id")
+    data["status"] = str(container.status)
+    data["task_state"] = str(container.task_state) if container.task_state else None
+    return data
+
+
+def _is_uuid(ident: str) -> bool:
+    try:
+        uuidlib.UUID(ident)
+    except ValueError:
+        return False
+    return True
+
+
+def cpu_milli(cpu: float | None) -> int:
+    return round((cpu or 0.0) * 1000)
+
+
+class ContainerRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, container: Container) -> Container:
+        with self.db.write() as conn:
+            return self._insert(conn, container)
+
+    def create_claimed(self, container: Container, host: str) -> Container | None:
+        """Insert the record and claim its resources on ``host`` in one transaction.
+
+        Returns None, inserting nothing, when the host lacks the capacity.
+        """
+        with self.db.write() as conn:
+            claimed = conn.execute(
+                update(H)
+                .where(
+                    H.c.name == host,
+                    H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
+                    H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
+                )
+                .values(
+                    cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
+                    memory_used=H.c.memory_used + (container.memory or 0),
+                    disk_used=H.c.disk_used + (container.disk or 0),
+                )
+            ).rowcount
+            if not claimed:
+                return None
+            row = dataclasses.replace(container, host=host, claimed=True)
+            return self._insert(conn, row)
+
+    def _insert(self, conn: Connection, container: Container) -> Container:
+        values = _values(container)
+        values["created_at"] = values["created_at"] or utcnow()
+        result = conn.execute(insert(T).values(**values))
+        pk = result.inserted_primary_key
+        return dataclasses.replace(
+            container, id=int(pk[0]) if pk else None, created_at=values["created_at"]
+        )
+
+    def get(self, ident: str, project_id: str | None = None) -> Container:
+        """Find by UUID or exact name, within ``project_id`` unless it is None."""
+        query = select(T).where(T.c.uuid == ident if _is_uuid(ident) else T.c.name == ident)
+        if project_id is not None:
+            query = query.where(T.c.project_id == project_id)
+        with self.db.read() as conn:
+            rows = conn.execute(query.limit(2)).all()
+        if not rows:
+            raise ContainerNotFound(f"Container {ident} could not be found.")
+        if len(rows) > 1:
+            raise Conflict(f"Multiple containers exist with name {ident}. Please use the UUID.")
+        return _to_domain(rows[0])
+
+    def find(self, uuid: str) -> Container | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(T).where(T.c.uuid == uuid)).first()
+        return _to_domain(row) if row else None
+
+    def page(
+        self,
+        *,
+        project_id: str | None,
+        filters: Mapping[str, Any],
+        limit: int,
+        marker: str | None = None,
+        sort_key: str = "id",
+        sort_dir: str = "asc",
+    ) -> list[Container]:
+        if sort_key not in SORTABLE:
+            raise InvalidParameterValue(f"sort_key: {sort_key} is not a container attribute.")
+        query = select(T)
+        if project_id is not None:
+            query = query.where(T.c.project_id == project_id)
+        for key, value in filters.items():
+            query = query.where(T.c[key] == value)
+        column, tiebreak = T.c[sort_key], T.c.id
+        desc = sort_dir == "desc"
+        if marker is not None:
+            query = query.where(self._after(marker, project_id, sort_key, desc))
+        order = [column.desc(), tiebreak.desc()] if desc else [column.asc(), tiebreak.asc()]
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(*order).limit(limit)).all()
+        return [_to_domain(r) for r in rows]
+
+    def _after(self, marker: str, project_id: str | None, sort_key: str, desc: bool) -> Any:
+        mark = self.get(marker, project_id) if _is_uuid(marker) else None
+        if mark is None:
+            raise ContainerNotFound(f"Marker {marker} could not be found.")
+        value, mark_id = getattr(mark, sort_key, None), mark.id
+        column = T.c[sort_key]
+        if value is None:
+            return T.c.id < mark_id if desc else T.c.id > mark_id
+        beyond = column < value if desc else column > value
+        tie = and_(column == value, T.c.id < mark_id if desc else T.c.id > mark_id)
+        return or_(beyond, tie)
+
+    def update(
+        self,
+        uuid: str,
+        values: Mapping[str, Any],
+        *,
+        status_in: Collection[Status] | None = None,
+        task_state: object = None,
+    ) -> Container | None:
+        """Compare-and-swap: apply ``values`` only if the guards hold.
+
+        ``status_in`` limits the statuses the row may be in; ``task_state`` is
+        None for no guard, ``IDLE`` for "no task in flight", or a TaskState the
+        row must hold. Returns the updated record, or None when a guard failed
+        or the row is gone.
+        """
+        query = update(T).where(T.c.uuid == uuid)
+        if status_in is not None:
+            query = query.where(T.c.status.in_([str(s) for s in status_in]))
+        if task_state is IDLE:
+            query = query.where(T.c.task_state.is_(None))
+        elif task_state is not None:
+            query = query.where(T.c.task_state == str(task_state))
+        data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
+        data["updated_at"] = utcnow()
+        with self.db.write() as conn:
+            if not conn.execute(query.values(**data)).rowcount:
+                return None
+            row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
+        return _to_domain(row)
+
+    def release_claim(self, uuid: str) -> bool:
+        """Give the container's resources back to its host, at most once."""
+        with self.db.write() as conn:
+            return self._release(conn, uuid)
+
+    def _release(self, conn: Connection, uuid: str) -> bool:
+        row = conn.execute(
+            select(T.c.host, T.c.cpu, T.c.memory, T.c.disk).where(
+                T.c.uuid == uuid, T.c.claimed.is_(True)
+            )
+        ).first()
+        if row is None:
+            return False
+        done = conn.execute(
+            update(T).where(T.c.uuid == uuid, T.c.claimed.is_(True)).values(claimed=False)
+        ).rowcount
+        if done:
+            conn.execute(
+                update(H)
+                .where(H.c.name == row.host)
+                .values(
+                    cpu_used_milli=H.c.cpu_used_milli - cpu_milli(row.cpu),
+                    memory_used=H.c.memory_used - (row.memory or 0),
+                    disk_used=H.c.disk_used - (row.disk or 0),
+                )
+            )
+        return bool(done)
+
+    def destroy(self, uuid: str) -> bool:
+        """Delete the record, its claim and its action log in one transaction."""
+        with self.db.write() as conn:
+            self._release(conn, uuid)
+            action_ids = select(ActionRow.id).where(ActionRow.container_uuid == uuid)
+            conn.execute(delete(ActionEventRow).where(ActionEventRow.action_id.in_(action_ids)))
+            conn.execute(delete(ActionRow).where(ActionRow.container_uuid == uuid))
+            return bool(conn.execute(delete(T).where(T.c.uuid == uuid)).rowcount)
+
+    def on_host(self, host: str) -> list[Container]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(T).where(T.c.host == host)).all()
+        return [_to_domain(r) for r in rows]
+
+    def count(self, project_id: str | None = None) -> int:
+        query = select(func.count()).select_from(T)
+        if project_id is not None:
+            query = query.where(T.c.project_id == project_id)
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def uuids(self) -> Sequence[str]:
+        with self.db.read() as conn:
+            return [r[0] for r in conn.execute(select(T.c.uuid)).all()]
