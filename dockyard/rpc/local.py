@@ -1,0 +1,38 @@
+"""The in-process transport: direct calls, for `dockyard up` and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from dockyard.domain.errors import Unavailable
+from dockyard.domain.models import ExecResult, LogOptions
+from dockyard.rpc.api import ComputeAPIEndpoint
+from dockyard.rpc.messages import ContainerOperation, CreateContainer
+
+
+class LocalComputeAPI:
+    """Routes each call to the in-process agent serving the host."""
+
+    def __init__(self, agents: Mapping[str, ComputeAPIEndpoint]) -> None:
+        self.agents = agents
+
+    def _agent(self, host: str) -> ComputeAPIEndpoint:
+        agent = self.agents.get(host)
+        if agent is None:
+            raise Unavailable(f"The agent of host {host} is not reachable.")
+        return agent
+
+    def create(self, host: str, message: CreateContainer) -> None:
+        self._agent(host).create(message)
+
+    def operate(self, host: str, message: ContainerOperation) -> None:
+        self._agent(host).operate(message)
+
+    def check_image(self, host: str, image: str, pull_policy: str) -> None:
+        self._agent(host).check_image(image, pull_policy)
+
+    def logs(self, host: str, uuid: str, options: LogOptions) -> str:
+        return self._agent(host).logs(uuid, options)
+
+    def execute(self, host: str, uuid: str, command: Sequence[str]) -> ExecResult:
+        return self._agent(host).execute(uuid, command)

@@ -1,0 +1,76 @@
+"""Messages that cross between the control plane and agents.
+
+Plain frozen dataclasses with a version; transports send them as JSON dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.domain.models import ContainerSpec
+
+VERSION = "1.0"
+
+#: Guard values for ContainerReport.expect_task_state besides a task-state name.
+ANY_TASK = "*"
+NO_TASK = ""
+
+
+@dataclass(frozen=True)
+class CreateContainer:
+    spec: ContainerSpec
+    run: bool
+    pull_policy: str
+    request_id: str
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class ContainerOperation:
+    """An asynchronous operation on an existing container."""
+
+    uuid: str
+    operation: str  # start | stop | reboot | pause | unpause | kill | delete
+    request_id: str
+    timeout: int | None = None
+    signal: str | None = None
+    force: bool = False
+    stop_first: bool = False
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class ContainerReport:
+    """An agent's account of a container, applied only while its guard holds.
+
+    ``expect_task_state`` is a task-state name the record must still hold,
+    ``NO_TASK`` for "no operation in flight" or ``ANY_TASK`` for no guard. A
+    report whose guard fails is dropped: another operation owns the record.
+    """
+
+    uuid: str
+    values: dict[str, Any]
+    expect_task_state: str = ANY_TASK
+    release_claim: bool = False
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class EventReport:
+    uuid: str
+    request_id: str
+    event: str
+    start_time: str
+    finish_time: str
+    result: str  # Success | Error
+    traceback: str | None = None
+    finish_action: bool = True
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class HostReport:
+    host: str
+    inventory: dict[str, Any] = field(default_factory=dict)
+    version: str = VERSION
