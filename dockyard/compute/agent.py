@@ -1,0 +1,155 @@
+"""The per-host agent: runs operations on a bounded pool and keeps records true."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from dockyard.compute.operations import Operations
+from dockyard.compute.reconcile import Reconciler
+from dockyard.compute.resources import inventory
+from dockyard.config.compute import ComputeConfig
+from dockyard.config.docker import DockerConfig
+from dockyard.domain.errors import DockyardError, Unavailable
+from dockyard.domain.models import ExecResult, LogOptions
+from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.rpc.api import ControlAPI
+from dockyard.rpc.messages import ContainerOperation, CreateContainer, HostReport
+
+LOG = logging.getLogger(__name__)
+
+
+class KeyedLocks:
+    """One lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
+class ComputeAgent:
+    def __init__(
+        self,
+        host: str,
+        runtime: RuntimeDriver,
+        images: ImageDriver,
+        control: ControlAPI,
+        compute: ComputeConfig,
+        docker: DockerConfig,
+    ) -> None:
+        self.host = host
+        self.runtime = runtime
+        self.control = control
+        self.cfg = compute
+        self.execute_timeout = docker.execute_timeout
+        self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
+        self.reconciler = Reconciler(host, runtime, control)
+        self._pool = ThreadPoolExecutor(compute.workers, thread_name_prefix=f"agent-{host}")
+        self._slots = threading.BoundedSemaphore(compute.workers + compute.queue_size)
+        self._locks = KeyedLocks()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._stopping = threading.Event()
+        self._loop: threading.Thread | None = None
+
+    # -- lifecycle of the agent itself -------------------------------------
+
+    def start(self) -> None:
+        """Register the host, finish what a crash interrupted, start the periodic loop."""
+        self.report_host()
+        self.reconciler.run(after_restart=True)
+        self._loop = threading.Thread(target=self._periodic, name=f"sync-{self.host}", daemon=True)
+        self._loop.start()
+
+    def report_host(self) -> None:
+        info = self.runtime.host_info()
+        self.control.report_host(HostReport(self.host, inventory(info, self.cfg)))
+
+    def _periodic(self) -> None:
+        while not self._stopping.wait(self.cfg.sync_interval):
+            try:
+                self.report_host()
+                self.reconciler.run()
+            except Exception:
+                LOG.exception("periodic sync of host %s failed", self.host)
+
+    def stop(self, timeout: float) -> bool:
+        """Refuse new work, then wait up to ``timeout`` s for running operations.
+
+        Returns whether every operation finished.
+        """
+        self._stopping.set()
+        with self._idle:
+            finished = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+        self._pool.shutdown(wait=finished, cancel_futures=True)
+        return finished
+
+    # -- ComputeAPIEndpoint ------------------------------------------------
+
+    def create(self, message: CreateContainer) -> None:
+        self._submit(message.spec.uuid, self.ops.create, message)
+
+    def operate(self, message: ContainerOperation) -> None:
+        self._submit(message.uuid, self.ops.operate, message)
+
+    def check_image(self, image: str, pull_policy: str) -> None:
+        self.ops.check_image(image, pull_policy)
+
+    def logs(self, uuid: str, options: LogOptions) -> str:
+        return self.runtime.logs(uuid, options)
+
+    def execute(self, uuid: str, command: Sequence[str]) -> ExecResult:
+        return self.runtime.execute(uuid, command, self.execute_timeout)
+
+    # -- internals ---------------------------------------------------------
+
+    def _submit(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
+        if self._stopping.is_set():
+            raise Unavailable(f"The agent of host {self.host} is shutting down.")
+        if not self._slots.acquire(blocking=False):
+            raise Unavailable(f"The agent of host {self.host} is busy; try again shortly.")
+        with self._idle:
+            self._in_flight += 1
+        try:
+            self._pool.submit(self._run, uuid, fn, message)
+        except RuntimeError as exc:
+            self._done()
+            raise Unavailable(f"The agent of host {self.host} is shutting down.") from exc
+
+    def _run(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
+        try:
+            with self._locks.hold(uuid):
+                fn(message)
+        except DockyardError as exc:
+            LOG.warning("operation on %s failed: %s", uuid, exc)
+        except Exception:
+            LOG.exception("operation on %s crashed", uuid)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self._slots.release()
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()

@@ -1,0 +1,196 @@
+"""One method per container operation, run by the agent under the container's lock.
+
+Each operation records its progress as a task state through ControlAPI, guarded
+on the task state it expects the record to hold: when another operation (a
+forced delete) has taken the record over, the guard fails and this one stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Callable
+
+from dockyard.domain.errors import DockyardError, InvalidImage
+from dockyard.domain.models import ObservedContainer, PullPolicy
+from dockyard.domain.states import IN_FLIGHT, Status, TaskState
+from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.rpc.api import ControlAPI
+from dockyard.rpc.messages import (
+    NO_TASK,
+    ContainerOperation,
+    ContainerReport,
+    CreateContainer,
+    EventReport,
+)
+
+LOG = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
+
+
+class Interrupted(Exception):
+    """The record was taken over by another operation; stop quietly."""
+
+
+def observed_values(obs: ObservedContainer) -> dict[str, object]:
+    """The record fields an observation sets."""
+    reason = None
+    if obs.oom_killed:
+        reason = "The container ran out of memory and was killed (OOM)."
+    elif obs.error:
+        reason = obs.error
+    return {
+        "status": str(obs.status),
+        "status_detail": obs.status_detail,
+        "status_reason": reason,
+        "runtime_id": obs.runtime_id,
+        "exit_code": obs.exit_code,
+        "restart_count": obs.restart_count,
+        "hostname": obs.hostname,
+        "ports": list(obs.ports),
+    }
+
+
+class Operations:
+    def __init__(
+        self,
+        host: str,
+        runtime: RuntimeDriver,
+        images: ImageDriver,
+        control: ControlAPI,
+        default_stop_timeout: int,
+    ) -> None:
+        self.host = host
+        self.runtime = runtime
+        self.images = images
+        self.control = control
+        self.default_stop_timeout = default_stop_timeout
+
+    # -- helpers -----------------------------------------------------------
+
+    def _step(self, uuid: str, task: TaskState, expect: str) -> None:
+        done = self.control.report(ContainerReport(uuid, {"task_state": str(task)}, expect))
+        if not done:
+            raise Interrupted(uuid)
+
+    def _event(self, uuid: str, request_id: str, name: str, start: str, error: str | None) -> None:
+        self.control.record_event(
+            EventReport(
+                uuid=uuid,
+                request_id=request_id,
+                event=f"compute__do_container_{name}",
+                start_time=start,
+                finish_time=_now(),
+                result="Error" if error else "Success",
+                traceback=error,
+            )
+        )
+
+    def _settle(self, uuid: str, expect: str, reason: str | None = None) -> None:
+        """Record what the runtime now reports and end the task."""
+        try:
+            values = observed_values(self.runtime.inspect(uuid))
+        except DockyardError as exc:
+            values = {"status": str(Status.ERROR), "status_reason": exc.detail}
+        if reason:
+            values["status_reason"] = reason
+        values["task_state"] = None
+        self.control.report(ContainerReport(uuid, values, expect))
+
+    # -- create ------------------------------------------------------------
+
+    def check_image(self, image: str, pull_policy: str) -> None:
+        policy = PullPolicy.parse(pull_policy)
+        local = self.images.exists_locally(image)
+        if policy is PullPolicy.NEVER and not local:
+            raise InvalidImage(
+                f"image: {image} is not present on host {self.host} and the pull policy "
+                "'never' forbids pulling it.",
+                field="image",
+            )
+        if policy is PullPolicy.ALWAYS or not local:
+            self.images.check_remote(image)
+
+    def _ensure_image(self, image: str, pull_policy: str) -> None:
+        policy = PullPolicy.parse(pull_policy)
+        if policy is PullPolicy.ALWAYS or not self.images.exists_locally(image):
+            if policy is PullPolicy.NEVER:
+                raise InvalidImage(f"Image {image} is not present and may not be pulled.")
+            self.images.pull(image)
+
+    def create(self, msg: CreateContainer) -> None:
+        uuid, start = msg.spec.uuid, _now()
+        task = NO_TASK
+        try:
+            self._step(uuid, TaskState.IMAGE_PULLING, task)
+            task = TaskState.IMAGE_PULLING
+            self._ensure_image(msg.spec.image, msg.pull_policy)
+            self._step(uuid, TaskState.CONTAINER_CREATING, task)
+            task = TaskState.CONTAINER_CREATING
+            self.runtime.create(msg.spec)
+            if msg.run:
+                self._step(uuid, TaskState.CONTAINER_STARTING, task)
+                task = TaskState.CONTAINER_STARTING
+                self.runtime.start(uuid)
+            self._settle(uuid, task)
+            self._event(uuid, msg.request_id, "create", start, None)
+        except Interrupted:
+            LOG.info("create of %s was superseded by another operation", uuid)
+        except Exception as exc:
+            LOG.warning("create of %s failed: %s", uuid, exc)
+            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+            values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
+            self.control.report(ContainerReport(uuid, values, task, release_claim=True))
+            self._event(uuid, msg.request_id, "create", start, traceback.format_exc())
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def operate(self, msg: ContainerOperation) -> None:
+        handler: Callable[[ContainerOperation], None] = getattr(self, f"_do_{msg.operation}")
+        task = str(IN_FLIGHT[msg.operation][0])
+        start = _now()
+        try:
+            handler(msg)
+        except Interrupted:
+            return
+        except Exception as exc:
+            LOG.warning("%s of %s failed: %s", msg.operation, msg.uuid, exc)
+            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+            self._settle(msg.uuid, task, reason=f"{msg.operation} failed: {reason}")
+            self._event(msg.uuid, msg.request_id, msg.operation, start, traceback.format_exc())
+            return
+        if msg.operation != "delete":
+            self._settle(msg.uuid, task)
+        self._event(msg.uuid, msg.request_id, msg.operation, start, None)
+
+    def _timeout(self, msg: ContainerOperation) -> int:
+        return self.default_stop_timeout if msg.timeout is None else msg.timeout
+
+    def _do_start(self, msg: ContainerOperation) -> None:
+        self.runtime.start(msg.uuid)
+
+    def _do_stop(self, msg: ContainerOperation) -> None:
+        self.runtime.stop(msg.uuid, self._timeout(msg))
+
+    def _do_reboot(self, msg: ContainerOperation) -> None:
+        self.runtime.restart(msg.uuid, self._timeout(msg))
+
+    def _do_pause(self, msg: ContainerOperation) -> None:
+        self.runtime.pause(msg.uuid)
+
+    def _do_unpause(self, msg: ContainerOperation) -> None:
+        self.runtime.unpause(msg.uuid)
+
+    def _do_kill(self, msg: ContainerOperation) -> None:
+        self.runtime.kill(msg.uuid, msg.signal)
+
+    def _do_delete(self, msg: ContainerOperation) -> None:
+        if msg.stop_first:
+            self.runtime.stop(msg.uuid, self._timeout(msg))
+        self.runtime.remove(msg.uuid, force=msg.force)
+        self.control.container_removed(msg.uuid)

@@ -1,0 +1,93 @@
+"""Make the records of one host agree with what its runtime really has."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from dockyard.compute.operations import observed_values
+from dockyard.domain.errors import DockyardError
+from dockyard.domain.models import Container, ObservedContainer
+from dockyard.domain.states import Status, TaskState
+from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.rpc.api import ControlAPI
+from dockyard.rpc.messages import NO_TASK, ContainerReport
+
+LOG = logging.getLogger(__name__)
+
+#: A Creating record no agent has touched for this long lost its create cast.
+LOST_CREATE_AFTER = dt.timedelta(seconds=120)
+_COMPARED = ("status", "status_detail", "exit_code", "restart_count", "runtime_id")
+
+
+class Reconciler:
+    def __init__(self, host: str, runtime: RuntimeDriver, control: ControlAPI) -> None:
+        self.host = host
+        self.runtime = runtime
+        self.control = control
+
+    def run(self, after_restart: bool = False) -> None:
+        """One pass. ``after_restart`` also finishes operations a crash interrupted."""
+        observed = {o.uuid: o for o in self.runtime.list_managed(self.host)}
+        records = self.control.containers_on_host(self.host)
+        for record in records:
+            try:
+                self._one(record, observed.get(record.uuid), after_restart)
+            except DockyardError as exc:
+                LOG.warning("could not reconcile %s: %s", record.uuid, exc)
+        known = {r.uuid for r in records}
+        for uuid in observed.keys() - known:
+            LOG.info("removing orphan container %s (no record)", uuid)
+            self.runtime.remove(uuid, force=True)
+
+    def _one(self, rec: Container, obs: ObservedContainer | None, after_restart: bool) -> None:
+        if rec.task_state is not None:
+            if after_restart:
+                self._recover(rec, obs)
+            return
+        if rec.status is Status.CREATING:
+            created = rec.updated_at or rec.created_at or dt.datetime.min
+            if _utcnow() - created > LOST_CREATE_AFTER:
+                self._fail(rec, NO_TASK, "The create request was lost before any host acted on it.")
+            return
+        if obs is None:
+            if rec.runtime_id is None or rec.status in (Status.ERROR, Status.DELETED):
+                return
+            status = Status.DELETED if rec.auto_remove else Status.ERROR
+            values: dict[str, object] = {
+                "status": str(status),
+                "status_detail": None,
+                "status_reason": "The container was removed from the engine outside Dockyard.",
+            }
+            self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
+            return
+        values = observed_values(obs)
+        if any(getattr(rec, k) != values[k] for k in _COMPARED):
+            self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
+
+    def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
+        task = str(rec.task_state)
+        if rec.task_state in (TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING):
+            self.runtime.remove(rec.uuid, force=True)
+            self._fail(
+                rec,
+                task,
+                "Creation was interrupted by an agent restart; "
+                "delete the container and create it again.",
+            )
+        elif rec.task_state is TaskState.CONTAINER_DELETING:
+            self.runtime.remove(rec.uuid, force=True)
+            self.control.container_removed(rec.uuid)
+        elif obs is None:
+            self._fail(rec, task, "The container disappeared while an operation was running.")
+        else:
+            values = {**observed_values(obs), "task_state": None}
+            self.control.report(ContainerReport(rec.uuid, values, task))
+
+    def _fail(self, rec: Container, expect: str, reason: str) -> None:
+        values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
+        self.control.report(ContainerReport(rec.uuid, values, expect, release_claim=True))
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

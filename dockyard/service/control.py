@@ -1,0 +1,61 @@
+"""The control side of RPC: applies what agents report to the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.models import ActionEvent, Container
+from dockyard.rpc.messages import (
+    ANY_TASK,
+    NO_TASK,
+    ContainerReport,
+    EventReport,
+    HostReport,
+)
+
+
+class ControlService:
+    def __init__(
+        self,
+        containers: ContainerRepository,
+        hosts: HostRepository,
+        actions: ActionRepository,
+    ) -> None:
+        self.containers = containers
+        self.hosts = hosts
+        self.actions = actions
+
+    def report(self, message: ContainerReport) -> bool:
+        guard: object
+        if message.expect_task_state == ANY_TASK:
+            guard = None
+        elif message.expect_task_state == NO_TASK:
+            guard = IDLE
+        else:
+            guard = message.expect_task_state
+        updated = self.containers.update(message.uuid, message.values, task_state=guard)
+        if updated is not None and message.release_claim:
+            self.containers.release_claim(message.uuid)
+        return updated is not None
+
+    def record_event(self, message: EventReport) -> None:
+        event = ActionEvent(
+            event=message.event,
+            start_time=dt.datetime.fromisoformat(message.start_time),
+            finish_time=dt.datetime.fromisoformat(message.finish_time),
+            result=message.result,
+            traceback=message.traceback,
+        )
+        self.actions.record_event(message.uuid, message.request_id, event, message.finish_action)
+
+    def container_removed(self, uuid: str) -> None:
+        self.containers.destroy(uuid)
+
+    def report_host(self, message: HostReport) -> None:
+        self.hosts.report(message.host, message.inventory)
+
+    def containers_on_host(self, host: str) -> list[Container]:
+        return self.containers.on_host(host)

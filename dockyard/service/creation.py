@@ -1,0 +1,168 @@
+"""The create flow: validate against live state, place, claim, record, hand to the agent."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import uuid as uuidlib
+from dataclasses import dataclass, field
+
+from dockyard.db.models import utcnow
+from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNotFound
+from dockyard.domain.images import parse_image
+from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
+from dockyard.domain.names import generate_name
+from dockyard.domain.states import Status
+from dockyard.rpc.api import ComputeAPI
+from dockyard.rpc.messages import CreateContainer
+from dockyard.scheduler.request import PlacementRequest
+from dockyard.scheduler.scheduler import explain, select
+
+
+@dataclass(frozen=True)
+class NewContainer:
+    """A validated create request, with version rules already applied."""
+
+    image: str
+    name: str | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    cpu: float | None = None
+    memory: int | None = None
+    disk: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    hostname: str | None = None
+    image_pull_policy: str | None = None
+    image_driver: str | None = None
+    restart_policy: dict[str, str] | None = None
+    interactive: bool = False
+    tty: bool = False
+    auto_remove: bool = False
+    auto_heal: bool = False
+    privileged: bool = False
+    runtime: str | None = None
+    healthcheck: dict[str, object] | None = None
+    availability_zone: str | None = None
+    host: str | None = None
+    cpu_policy: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateDefaults:
+    cpu: float
+    memory: int
+    pull_policy: str
+
+
+class ContainerCreator:
+    def __init__(
+        self,
+        containers: ContainerRepository,
+        hosts: HostRepository,
+        actions: ActionRepository,
+        compute: ComputeAPI,
+        defaults: CreateDefaults,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.containers = containers
+        self.hosts = hosts
+        self.actions = actions
+        self.compute = compute
+        self.defaults = defaults
+        self.rng = rng or random.Random()
+
+    def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
+        image = str(parse_image(new.image))
+        record = self._record(ctx, new)
+        request = PlacementRequest(
+            cpu=record.cpu or 0.0,
+            memory_mib=record.memory or 0,
+            runtime=new.runtime,
+            availability_zone=new.availability_zone,
+            requested_host=new.host,
+        )
+        hosts = self.hosts.all()
+        self._check_known(new, hosts)
+        candidates = select(request, hosts, self.rng)
+        pull_policy = (new.image_pull_policy or self.defaults.pull_policy).lower()
+        if candidates:
+            self.compute.check_image(candidates[0].name, image, pull_policy)
+        for host in candidates:
+            created = self.containers.create_claimed(record, host.name)
+            if created is not None:
+                return self._dispatch(ctx, created, image, pull_policy, run)
+        failed = dataclasses.replace(
+            record, status=Status.ERROR, status_reason=explain(request, self.hosts.all())
+        )
+        return self.containers.create(failed)
+
+    def _record(self, ctx: RequestContext, new: NewContainer) -> Container:
+        return Container(
+            uuid=str(uuidlib.uuid4()),
+            name=new.name or generate_name(self.rng),
+            project_id=ctx.project_id,
+            user_id=ctx.user_id,
+            image=new.image,
+            image_driver=new.image_driver or "docker",
+            image_pull_policy=new.image_pull_policy,
+            command=new.command,
+            entrypoint=new.entrypoint,
+            cpu=new.cpu if new.cpu is not None else self.defaults.cpu,
+            cpu_policy=new.cpu_policy or "shared",
+            memory=new.memory if new.memory is not None else self.defaults.memory,
+            disk=new.disk,
+            environment=dict(new.environment),
+            labels=dict(new.labels),
+            workdir=new.workdir,
+            hostname=new.hostname,
+            restart_policy=new.restart_policy,
+            interactive=new.interactive,
+            tty=new.tty,
+            auto_remove=new.auto_remove,
+            auto_heal=new.auto_heal,
+            privileged=new.privileged,
+            runtime=new.runtime,
+            healthcheck=new.healthcheck,
+        )
+
+    def _check_known(self, new: NewContainer, hosts: list[Host]) -> None:
+        if new.host is not None and all(h.name != new.host for h in hosts):
+            raise RequestedHostNotFound(f"host: no compute host is named {new.host}.")
+        if new.runtime is not None and all(new.runtime not in h.runtimes for h in hosts):
+            known = sorted({rt for h in hosts for rt in h.runtimes})
+            raise InvalidInput(
+                f"runtime: {new.runtime} is not offered by any host (known: {', '.join(known)}).",
+                field="runtime",
+            )
+
+    def _dispatch(
+        self, ctx: RequestContext, record: Container, image: str, pull_policy: str, run: bool
+    ) -> Container:
+        assert record.host is not None
+        self.actions.start(
+            ContainerAction(
+                action="create",
+                container_uuid=record.uuid,
+                request_id=ctx.request_id,
+                user_id=ctx.user_id,
+                project_id=ctx.project_id,
+                start_time=record.created_at or utcnow(),
+            )
+        )
+        spec = dataclasses.replace(record.spec(), image=image)
+        try:
+            self.compute.create(
+                record.host, CreateContainer(spec, run, pull_policy, ctx.request_id)
+            )
+        except DockyardError as exc:
+            self.containers.update(
+                record.uuid, {"status": Status.ERROR, "status_reason": exc.detail}
+            )
+            self.containers.release_claim(record.uuid)
+            raise
+        return record
