@@ -1,0 +1,51 @@
+"""Rendering errors in the `{"errors": [...]}` body every client expects."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from dockyard.domain.errors import DockyardError, NotAcceptable
+
+LOG = logging.getLogger(__name__)
+
+
+def _body(status: int, code: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "request_id": "",
+                "code": f"container.{code}",
+                "status": status,
+                "title": title,
+                "detail": detail,
+                "links": [],
+            }
+        ]
+    }
+
+
+def from_domain(exc: DockyardError) -> tuple[int, dict[str, Any]]:
+    if type(exc) is DockyardError:
+        return from_unexpected(exc)
+    if isinstance(exc, NotAcceptable):
+        title = str(getattr(exc, "title", HTTPStatus(exc.status).phrase))
+        return exc.status, _body(exc.status, "", title, exc.detail)
+    return exc.status, _body(exc.status, exc.code, exc.detail, exc.detail)
+
+
+def from_http(status: int, detail: str) -> tuple[int, dict[str, Any]]:
+    """Errors the framework raises itself: unknown route, wrong method."""
+    return status, _body(status, "", HTTPStatus(status).phrase, detail)
+
+
+def from_unexpected(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    correlation = str(uuid.uuid4())
+    LOG.error("unexpected error %s", correlation, exc_info=exc)
+    detail = (
+        "The server could not handle the request; the error was logged "
+        f"with correlation id {correlation}."
+    )
+    return 500, _body(500, "", "Internal Server Error", detail)

@@ -1,0 +1,76 @@
+"""What a handler receives: the HTTP request plus context, version and services."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from dockyard.api.versions import Version
+from dockyard.domain.errors import InvalidInput, InvalidParamInVersion
+from dockyard.domain.models import RequestContext
+
+if TYPE_CHECKING:
+    from dockyard.api.app import Services
+
+
+@dataclass
+class ApiRequest:
+    http: Request
+    ctx: RequestContext
+    version: Version
+    services: Services
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and host the client used, without any path."""
+        return self.http.host_url.rstrip("/")
+
+    def query(self) -> dict[str, Any]:
+        """Query parameters; a repeated key becomes a list, which schemas reject."""
+        params: dict[str, Any] = {}
+        for key, values in self.http.args.lists():
+            params[key] = values[0] if len(values) == 1 else values
+        return params
+
+    def body(self) -> Any:
+        """The JSON body, or None when there is none."""
+        data = self.http.get_data(cache=True)
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise InvalidInput(f"The request body is not valid JSON: {exc}.") from exc
+
+    def is_json(self) -> bool:
+        return self.http.mimetype == "application/json"
+
+    def merged(self) -> dict[str, Any]:
+        """Query parameters merged with the keys of a JSON object body, as Zun does."""
+        params = self.query()
+        body = self.body() if self.is_json() else None
+        if isinstance(body, dict):
+            for key, value in body.items():
+                params[key] = [params[key], value] if key in params else value
+        return params
+
+    def at_least(self, version: Version, parameter: str) -> None:
+        if self.version < version:
+            raise InvalidParamInVersion(
+                f"{parameter} is not supported until microversion {version[0]}.{version[1]}."
+            )
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(payload), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(status=status)

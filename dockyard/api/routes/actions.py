@@ -1,0 +1,167 @@
+"""Lifecycle actions, logs, exec, rename and the action log of one container."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from dockyard.api import policy
+from dockyard.api.request import ApiRequest, json_response
+from dockyard.api.routes.table import RouteTable
+from dockyard.api.schemas import actions as schemas
+from dockyard.api.schemas.validation import parse_bool, validate
+from dockyard.api.views import containers as views
+from dockyard.domain.errors import DockyardError, InvalidInput
+from dockyard.domain.models import LogOptions
+
+TABLE = RouteTable()
+ROUTES = TABLE.routes
+BASE = "/v1/containers/<ident>"
+
+
+class NotImplementedYet(DockyardError):
+    status = 501
+    code = ""
+
+
+def _accepted() -> Response:
+    return json_response(None, 202)
+
+
+def _simple(action: str) -> None:
+    def handler(req: ApiRequest, ident: str) -> Response:
+        policy.authorize(req.ctx, f"container:{action}")
+        req.services.containers.act(req.ctx, ident, action)
+        return _accepted()
+
+    TABLE.add("POST", f"{BASE}/{action}")(handler)
+
+
+for _action in ("start", "pause", "unpause"):
+    _simple(_action)
+
+
+def _timed(action: str) -> None:
+    def handler(req: ApiRequest, ident: str) -> Response:
+        query = req.query()
+        validate(schemas.stop_query(), query, where="query")
+        policy.authorize(req.ctx, f"container:{action}")
+        timeout = int(query["timeout"]) if query.get("timeout") not in (None, "") else None
+        req.services.containers.act(req.ctx, ident, action, timeout=timeout)
+        return _accepted()
+
+    TABLE.add("POST", f"{BASE}/{action}")(handler)
+
+
+for _action in ("stop", "reboot"):
+    _timed(_action)
+
+
+@TABLE.add("POST", f"{BASE}/kill")
+def kill(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    validate(schemas.kill_body(), args)
+    policy.authorize(req.ctx, "container:kill")
+    signal = args.get("signal")
+    req.services.containers.act(
+        req.ctx, ident, "kill", signal=None if signal in (None, "None") else signal
+    )
+    return _accepted()
+
+
+def _since(value: Any) -> dt.datetime | int | None:
+    if value in (None, "", "None"):
+        return None
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    try:
+        return dt.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError as exc:
+        raise InvalidInput(f"since: {text!r} is neither epoch seconds nor a timestamp.") from exc
+
+
+@TABLE.add("GET", f"{BASE}/logs")
+def logs(req: ApiRequest, ident: str) -> Response:
+    query = req.query()
+    validate(schemas.logs_query(), query, where="query")
+    policy.authorize(req.ctx, "container:logs")
+    tail = str(query.get("tail", "all"))
+    options = LogOptions(
+        stdout=parse_bool(query.get("stdout", True)),
+        stderr=parse_bool(query.get("stderr", True)),
+        timestamps=parse_bool(query.get("timestamps", False)),
+        tail=int(tail) if tail.isdigit() else None,
+        since=_since(query.get("since")),
+    )
+    return json_response(req.services.containers.logs(req.ctx, ident, options))
+
+
+@TABLE.add("POST", f"{BASE}/execute")
+def execute(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    validate(schemas.execute_query(), args)
+    policy.authorize(req.ctx, "container:execute")
+    if not parse_bool(args.get("run", True)) or parse_bool(args.get("interactive", False)):
+        raise NotImplementedYet("Interactive exec sessions are not supported yet; use run=true.")
+    result = req.services.containers.execute(req.ctx, ident, args["command"])
+    return json_response(
+        {"output": result.output, "exit_code": result.exit_code, "exec_id": None, "proxy_url": None}
+    )
+
+
+@TABLE.add("POST", f"{BASE}/rename", max_version=(1, 13))
+def rename(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    validate(schemas.rename_query(), args)
+    policy.authorize(req.ctx, "container:rename")
+    container = req.services.containers.rename(req.ctx, ident, args["name"])
+    return json_response(views.container(container, req.ctx, req.base_url))
+
+
+@TABLE.add("GET", f"{BASE}/container_actions")
+def action_list(req: ApiRequest, ident: str) -> Response:
+    policy.authorize(req.ctx, "container:actions")
+    found = req.services.containers.action_list(req.ctx, ident)
+    return json_response({"containerActions": [views.action(a) for a in found]})
+
+
+@TABLE.add("GET", f"{BASE}/container_actions/<request_id>")
+def action_show(req: ApiRequest, ident: str, request_id: str) -> Response:
+    policy.authorize(req.ctx, "container:actions")
+    action, events = req.services.containers.action_show(req.ctx, ident, request_id)
+    tracebacks = policy.allows(req.ctx, "container:action:events")
+    body = views.action(action)
+    body["events"] = [views.event(e, tracebacks) for e in events]
+    return json_response(body)
+
+
+def _later(
+    method: str, name: str, low: tuple[int, int] = (1, 1), high: tuple[int, int] = (1, 40)
+) -> None:
+    def handler(req: ApiRequest, ident: str) -> Response:
+        raise NotImplementedYet(f"The {name} endpoint is not implemented yet.")
+
+    TABLE.add(method, f"{BASE}/{name}", low, high)(handler)
+
+
+for _method, _name, *_range in (
+    ("POST", "rebuild"),
+    ("POST", "execute_resize"),
+    ("GET", "attach"),
+    ("POST", "resize"),
+    ("GET", "top"),
+    ("GET", "stats"),
+    ("GET", "get_archive"),
+    ("POST", "put_archive"),
+    ("POST", "commit"),
+    ("POST", "resize_container", (1, 19)),
+    ("POST", "add_security_group", (1, 1), (1, 14)),
+    ("POST", "remove_security_group", (1, 1), (1, 14)),
+    ("POST", "network_attach", (1, 8)),
+    ("POST", "network_detach", (1, 6)),
+    ("GET", "network_list", (1, 13)),
+):
+    _later(_method, _name, *_range)

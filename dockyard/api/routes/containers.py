@@ -1,0 +1,131 @@
+"""Create, list, show, update and delete containers."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from dockyard.api import parse, policy
+from dockyard.api.request import ApiRequest, empty_response, json_response
+from dockyard.api.routes.table import RouteTable
+from dockyard.api.schemas import containers as schemas
+from dockyard.api.schemas.validation import parse_all_projects, parse_bool, validate
+from dockyard.api.versions import Version
+from dockyard.api.views import containers as views
+from dockyard.domain.errors import UnsupportedMediaType
+
+TABLE = RouteTable()
+ROUTES = TABLE.routes
+
+_FILTERS = (
+    "name",
+    "image",
+    "project_id",
+    "user_id",
+    "memory",
+    "host",
+    "task_state",
+    "status",
+    "auto_remove",
+)
+#: Create parameters that need a policy beyond container:create when given.
+_CREATE_RULES = {
+    "runtime": "container:create:runtime",
+    "privileged": "container:create:privileged",
+    "host": "container:create:requested_destination",
+    "image_pull_policy": "container:create:image_pull_policy",
+}
+
+
+@lru_cache(maxsize=64)
+def _create_schema(version: Version, limits: schemas.Limits) -> dict[str, Any]:
+    return schemas.create_body(version, limits)
+
+
+@TABLE.add("POST", "/v1/containers")
+def create(req: ApiRequest) -> Response:
+    if not req.is_json():
+        raise UnsupportedMediaType("Create needs Content-Type: application/json.")
+    query = req.query()
+    validate(schemas.run_query(), query, where="query")
+    body = req.body()
+    validate(_create_schema(req.version, req.services.limits), body)
+    policy.authorize(req.ctx, "container:create")
+    schemas.version_gates(req.version, body)
+    for key, rule in _CREATE_RULES.items():
+        if body.get(key) is not None and (key != "image_pull_policy" or body[key]):
+            policy.authorize(req.ctx, rule)
+    new = parse.new_container(body, req.version)
+    run = parse_bool(query.get("run", False))
+    container = req.services.creator.create(req.ctx, new, run)
+    view = views.container(container, req.ctx, req.base_url)
+    return json_response(view, 202, {"Location": view["links"][0]["href"]})
+
+
+@TABLE.add("GET", "/v1/containers")
+def index(req: ApiRequest) -> Response:
+    params = req.query()
+    schemas.check_list_query(params)
+    validate(schemas.list_query(), params, where="query")
+    ctx = req.ctx
+    if parse_all_projects(params.get("all_projects")):
+        policy.authorize(ctx, "container:get_all_all_projects")
+        ctx = dataclasses.replace(ctx, all_projects=True)
+    filters = {k: params[k] for k in _FILTERS if k in params}
+    for key in filters:
+        policy.authorize(ctx, f"container:get_one:{key}")
+    if "auto_remove" in filters:
+        filters["auto_remove"] = parse_bool(filters["auto_remove"])
+    limit = int(params["limit"]) if "limit" in params else None
+    sort_key, sort_dir = params.get("sort_key", "id"), params.get("sort_dir", "asc")
+    found = req.services.containers.page(
+        ctx, filters, limit, params.get("marker"), sort_key, sort_dir
+    )
+    page = min(limit or req.services.containers.max_limit, req.services.containers.max_limit)
+    next_link = None
+    if found and len(found) == page:
+        next_link = (
+            f"{req.base_url}/v1/containers?sort_key={sort_key}&sort_dir={sort_dir}"
+            f"&limit={page}&marker={found[-1].uuid}"
+        )
+    items = [views.container(c, ctx, None) for c in found]
+    return json_response({"containers": items, "next": next_link})
+
+
+@TABLE.add("GET", "/v1/containers/<ident>")
+def show(req: ApiRequest, ident: str) -> Response:
+    if parse_all_projects(req.query().get("all_projects")):
+        policy.authorize(req.ctx, "container:get_one_all_projects")
+    container = req.services.containers.get(req.ctx, ident)
+    return json_response(views.container(container, req.ctx, req.base_url))
+
+
+@TABLE.add("PATCH", "/v1/containers/<ident>")
+def update(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    validate(schemas.update_body(req.services.limits), args)
+    values: dict[str, Any] = {k: v for k, v in args.items() if k in ("name", "cpu", "memory")}
+    if "auto_heal" in args:
+        values["auto_heal"] = parse_bool(args["auto_heal"])
+    container = req.services.containers.update(req.ctx, ident, values)
+    return json_response(views.container(container, req.ctx, req.base_url))
+
+
+@TABLE.add("DELETE", "/v1/containers/<ident>")
+def delete(req: ApiRequest, ident: str) -> Response:
+    query = req.query()
+    validate(schemas.delete_query(), query, where="query")
+    force = parse_bool(query.get("force", False))
+    stop = parse_bool(query.get("stop", False))
+    if force:
+        req.at_least((1, 7), "force")
+        policy.authorize(req.ctx, "container:delete_force")
+    if stop:
+        req.at_least((1, 12), "stop")
+    if parse_bool(query.get("all_projects", False)):
+        policy.authorize(req.ctx, "container:delete_all_projects")
+    req.services.containers.delete(req.ctx, ident, force=force, stop=stop)
+    return empty_response(204)

@@ -1,0 +1,97 @@
+"""Container representations on the wire (the same field set at every version)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dockyard.domain.models import ActionEvent, Container, ContainerAction, RequestContext
+
+#: Fields only admins see (Zun's container:get_one:<field> rules default to admin).
+ADMIN_FIELDS = ("host", "image_pull_policy", "privileged", "runtime")
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return str(value.replace(tzinfo=None)) if value is not None else None
+
+
+def _action_stamp(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def links(base_url: str, resource: str, uuid: str) -> list[dict[str, str]]:
+    return [
+        {"href": f"{base_url}/v1/{resource}/{uuid}", "rel": "self"},
+        {"href": f"{base_url}/{resource}/{uuid}", "rel": "bookmark"},
+    ]
+
+
+def container(c: Container, ctx: RequestContext, base_url: str | None) -> dict[str, Any]:
+    """One container; ``base_url`` None renders a list item (no links)."""
+    view: dict[str, Any] = {
+        "uuid": c.uuid,
+        "name": c.name,
+        "project_id": c.project_id,
+        "user_id": c.user_id,
+        "image": c.image,
+        "image_driver": c.image_driver,
+        "image_pull_policy": c.image_pull_policy,
+        "command": c.command,
+        "entrypoint": c.entrypoint,
+        "cpu": c.cpu,
+        "cpu_policy": c.cpu_policy or "shared",
+        "memory": str(c.memory) if c.memory is not None else None,
+        "disk": c.disk or 0,
+        "environment": c.environment,
+        "labels": c.labels,
+        "workdir": c.workdir,
+        "hostname": c.hostname,
+        "ports": c.ports,
+        "addresses": c.addresses,
+        "security_groups": c.security_groups,
+        "restart_policy": c.restart_policy,
+        "interactive": c.interactive,
+        "tty": c.tty,
+        "auto_remove": c.auto_remove,
+        "auto_heal": c.auto_heal,
+        "privileged": c.privileged,
+        "runtime": c.runtime,
+        "healthcheck": c.healthcheck,
+        "registry_id": c.registry_id,
+        "host": c.host,
+        "status": str(c.status),
+        "status_reason": c.status_reason,
+        "status_detail": c.status_detail,
+        "task_state": str(c.task_state) if c.task_state else None,
+        "created_at": _stamp(c.created_at),
+        "updated_at": _stamp(c.updated_at),
+    }
+    if base_url is not None:
+        view["links"] = links(base_url, "containers", c.uuid)
+    if not ctx.is_admin:
+        for key in ADMIN_FIELDS:
+            del view[key]
+    return view
+
+
+def action(a: ContainerAction) -> dict[str, Any]:
+    return {
+        "action": a.action,
+        "container_uuid": a.container_uuid,
+        "request_id": a.request_id,
+        "user_id": a.user_id,
+        "project_id": a.project_id,
+        "start_time": _action_stamp(a.start_time),
+        "finish_time": _action_stamp(a.finish_time),
+        "message": a.message,
+    }
+
+
+def event(e: ActionEvent, show_traceback: bool) -> dict[str, Any]:
+    return {
+        "event": e.event,
+        "start_time": _action_stamp(e.start_time),
+        "finish_time": _action_stamp(e.finish_time),
+        "result": e.result,
+        "traceback": e.traceback if show_traceback else None,
+    }

@@ -1,0 +1,92 @@
+"""`dockyard up`: the whole service in one process on one machine."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from cheroot import wsgi
+from oslo_config import cfg
+
+from dockyard.cmd.wiring import build
+from dockyard.config import opts
+
+LOG = logging.getLogger("dockyard")
+
+CLI_OPTS = [
+    cfg.StrOpt("data-dir", dest="cli_data_dir", help="Overrides [DEFAULT] data_dir."),
+    cfg.StrOpt("bind", help="Overrides [api] host_ip."),
+    cfg.PortOpt("port", help="Overrides [api] port."),
+    cfg.StrOpt("docker-url", help="Overrides [docker] api_url."),
+    cfg.BoolOpt("debug", default=False, help="Log at debug level."),
+]
+
+
+def load_config(argv: list[str]) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    opts.register_all(conf)
+    conf.register_cli_opts(CLI_OPTS)
+    conf(argv, project="dockyard", prog="dockyard up", default_config_files=[])
+    overrides = [
+        ("cli_data_dir", "data_dir", None),
+        ("bind", "host_ip", "api"),
+        ("port", "port", "api"),
+        ("docker_url", "api_url", "docker"),
+    ]
+    for source, target, group in overrides:
+        if conf[source] is not None:
+            conf.set_override(target, conf[source], group=group)
+    return conf
+
+
+def serve(conf: cfg.ConfigOpts) -> int:
+    node = build(conf)
+    node.agent.start()
+    server = wsgi.Server(
+        (node.api.host_ip, node.api.port),
+        node.app,
+        numthreads=node.api.threads,
+        server_name="dockyard",
+        shutdown_timeout=node.api.shutdown_timeout,
+    )
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="wsgi", daemon=True)
+    thread.start()
+    print(
+        f"Dockyard is serving the Zun v1 API on http://{node.api.host_ip}:{node.api.port}/v1 "
+        f"(host {conf.host}, data in {conf.data_dir}).",
+        flush=True,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        LOG.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    server.stop()
+    finished = node.agent.stop(timeout=node.api.shutdown_timeout)
+    node.db.dispose()
+    print("Dockyard stopped" + ("." if finished else " with operations still running."))
+    return 0 if finished else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "up":
+        args = args[1:]
+    conf = load_config(args)
+    logging.basicConfig(
+        level=logging.DEBUG if conf.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return serve(conf)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
