@@ -1,0 +1,25 @@
+"""The image interface: making images available to one host's runtime."""
+
+from __future__ import annotations
+
+import abc
+
+
+class ImageDriver(abc.ABC):
+    """Makes images available to the runtime of one host."""
+
+    @abc.abstractmethod
+    def exists_locally(self, image: str) -> bool:
+        """Whether the engine already holds ``image`` (a normalised reference)."""
+
+    @abc.abstractmethod
+    def check_remote(self, image: str) -> None:
+        """Ask the image's registry whether it has ``image``.
+
+        Raises ``InvalidImage`` with a message a person can act on when the
+        registry says no or cannot be reached.
+        """
+
+    @abc.abstractmethod
+    def pull(self, image: str) -> None:
+        """Pull ``image`` from its registry. Raises ``InvalidImage`` / ``DriverError``."""

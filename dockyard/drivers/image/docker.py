@@ -1,0 +1,110 @@
+"""The Docker Engine implementation of the image interface."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import docker
+import docker.errors
+
+from dockyard.domain.errors import DriverError, InvalidImage
+from dockyard.domain.images import DEFAULT_DOMAIN, ImageRef, parse_image
+from dockyard.drivers.docker_engine import engine_errors, explanation
+from dockyard.drivers.image.base import ImageDriver
+
+# Engine phrases for "the registry answered, and has no such image (for us)".
+_MISSING_HINTS = (
+    "manifest unknown",
+    "not found",
+    "does not exist",
+    "pull access denied",
+    "access to the resource is denied",
+    "unauthorized",
+    "name unknown",
+)
+# Engine phrases for "the registry could not be talked to".
+_UNREACHABLE_HINTS = (
+    "dial tcp",
+    "no such host",
+    "connection refused",
+    "i/o timeout",
+    "timeout exceeded",
+    "network is unreachable",
+    "tls:",
+    "x509:",
+    "server gave http response to https client",
+    "eof",
+)
+
+
+class DockerImages(ImageDriver):
+    """Looks up and pulls images through one Docker Engine."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.api: Any = client.api
+
+    def exists_locally(self, image: str) -> bool:
+        with engine_errors():
+            try:
+                self.api.inspect_image(image)
+            except docker.errors.NotFound:
+                return False
+        return True
+
+    def check_remote(self, image: str) -> None:
+        ref = parse_image(image)
+        with engine_errors():
+            try:
+                self.api.inspect_distribution(image)
+            except docker.errors.APIError as exc:
+                raise InvalidImage(_registry_problem(image, ref, exc), field="image") from exc
+
+    def pull(self, image: str) -> None:
+        ref = parse_image(image)
+        with engine_errors():
+            try:
+                for item in self.api.pull(
+                    ref.repository, tag=ref.digest or ref.tag or "latest", stream=True, decode=True
+                ):
+                    if "error" in item:
+                        _raise_pull_error(image, ref, str(item["error"]))
+            except docker.errors.APIError as exc:
+                _raise_pull_error(image, ref, explanation(exc), exc)
+
+
+def _registry(ref: ImageRef) -> str:
+    return ref.domain or DEFAULT_DOMAIN
+
+
+def _is_missing(text: str, status: int | None = None) -> bool:
+    lowered = text.lower()
+    if any(hint in lowered for hint in _UNREACHABLE_HINTS):
+        return False
+    return status in (401, 403, 404) or any(hint in lowered for hint in _MISSING_HINTS)
+
+
+def _registry_problem(image: str, ref: ImageRef, exc: docker.errors.APIError) -> str:
+    text = explanation(exc)
+    registry = _registry(ref)
+    if _is_missing(text, exc.status_code):
+        return f"image '{image}' was not found in registry {registry} ({text})"
+    if any(hint in text.lower() for hint in _UNREACHABLE_HINTS):
+        return f"registry {registry} could not be reached ({text})"
+    return f"registry {registry} refused to describe image '{image}' ({text})"
+
+
+def _raise_pull_error(
+    image: str, ref: ImageRef, text: str, cause: BaseException | None = None
+) -> NoReturn:
+    status = cause.status_code if isinstance(cause, docker.errors.APIError) else None
+    registry = _registry(ref)
+    if _is_missing(text, status):
+        raise InvalidImage(
+            f"image '{image}' was not found in registry {registry} ({text})", field="image"
+        ) from cause
+    if any(hint in text.lower() for hint in _UNREACHABLE_HINTS):
+        raise DriverError(
+            f"could not pull image '{image}': registry {registry} could not be reached ({text})"
+        ) from cause
+    raise DriverError(f"could not pull image '{image}' from registry {registry}: {text}") from cause

@@ -1,0 +1,188 @@
+"""The Docker Engine implementation of the runtime interface."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import shutil
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import docker
+
+from dockyard.domain.errors import Conflict, NotFound
+from dockyard.domain.models import (
+    LABEL_CONTAINER_ID,
+    LABEL_HOST,
+    ContainerSpec,
+    ExecResult,
+    HostInfo,
+    LogOptions,
+    ObservedContainer,
+)
+from dockyard.domain.states import Status
+from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.drivers.runtime.docker.errors import translated
+from dockyard.drivers.runtime.docker.translate import (
+    container_name,
+    create_kwargs,
+    observe,
+    observe_summary,
+    signal_name,
+)
+
+_EPOCH = dt.datetime(1970, 1, 1)
+# How long to wait for the engine to record an exec's exit code once its output ended.
+_EXEC_SETTLE_SECONDS = 2.0
+
+
+class DockerRuntime(RuntimeDriver):
+    """Drives containers through one Docker Engine, with docker-py's low-level API."""
+
+    def __init__(self, client: docker.DockerClient, host: str) -> None:
+        self.client = client
+        self.api: Any = client.api
+        self.host = host
+
+    def create(self, spec: ContainerSpec) -> ObservedContainer:
+        kwargs = create_kwargs(spec)
+        try:
+            with translated():
+                kwargs["host_config"] = self.api.create_host_config(**kwargs["host_config"])
+                self.api.create_container(**kwargs)
+        except Conflict:
+            pass  # the name is taken: this container was created before
+        return self.inspect(spec.uuid)
+
+    @translated()
+    def start(self, uuid: str) -> None:
+        # The engine answers 304 (not an error) when the container already runs.
+        self.api.start(container_name(uuid))
+
+    @translated()
+    def stop(self, uuid: str, timeout: int | None = None) -> None:
+        self.api.stop(container_name(uuid), timeout=timeout)
+
+    @translated()
+    def restart(self, uuid: str, timeout: int | None = None) -> None:
+        # docker-py cannot take timeout=None here; leaving it out keeps its default.
+        extra = {} if timeout is None else {"timeout": timeout}
+        self.api.restart(container_name(uuid), **extra)
+
+    @translated()
+    def kill(self, uuid: str, signal: str | None = None) -> None:
+        self.api.kill(container_name(uuid), signal=signal_name(signal))
+
+    def pause(self, uuid: str) -> None:
+        try:
+            with translated():
+                self.api.pause(container_name(uuid))
+        except Conflict:
+            if self.inspect(uuid).status is not Status.PAUSED:
+                raise
+
+    def unpause(self, uuid: str) -> None:
+        try:
+            with translated():
+                self.api.unpause(container_name(uuid))
+        except Conflict:
+            if self.inspect(uuid).status is Status.PAUSED:
+                raise
+
+    def remove(self, uuid: str, force: bool = False) -> None:
+        try:
+            with translated():
+                self.api.remove_container(container_name(uuid), force=force)
+        except NotFound:
+            pass
+
+    @translated()
+    def inspect(self, uuid: str) -> ObservedContainer:
+        return observe(self.api.inspect_container(container_name(uuid)))
+
+    @translated()
+    def list_managed(self, host: str | None = None) -> list[ObservedContainer]:
+        labels = [LABEL_CONTAINER_ID]
+        if host:
+            labels.append(f"{LABEL_HOST}={host}")
+        items = self.api.containers(all=True, filters={"label": labels})
+        return [observe_summary(item) for item in items]
+
+    @translated()
+    def logs(self, uuid: str, options: LogOptions) -> str:
+        raw = self.api.logs(
+            container_name(uuid),
+            stdout=options.stdout,
+            stderr=options.stderr,
+            timestamps=options.timestamps,
+            tail="all" if options.tail is None else options.tail,
+            since=_epoch_seconds(options.since),
+        )
+        return bytes(raw).decode("utf-8", errors="replace")
+
+    @translated()
+    def execute(self, uuid: str, command: Sequence[str], timeout: float) -> ExecResult:
+        exec_id = self.api.exec_create(
+            container_name(uuid), list(command), stdout=True, stderr=True
+        )["Id"]
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="exec")
+        try:
+            output = pool.submit(self.api.exec_start, exec_id).result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise Conflict(f"command did not finish within {timeout:g} s") from None
+        finally:
+            # The engine has no way to cancel an exec; a timed-out reader is left behind
+            # and ends with the command or with the client's socket timeout.
+            pool.shutdown(wait=False)
+        return ExecResult(
+            output=bytes(output).decode("utf-8", errors="replace"),
+            exit_code=self._exec_exit_code(exec_id),
+        )
+
+    @translated()
+    def host_info(self) -> HostInfo:
+        info = self.api.info()
+        return HostInfo(
+            hostname=self.host,
+            cpus=int(info.get("NCPU") or 0),
+            memory_mib=int(info.get("MemTotal") or 0) // 2**20,
+            disk_gib=_disk_gib(str(info.get("DockerRootDir") or "")),
+            runtimes=tuple(sorted(info.get("Runtimes") or {})),
+            default_runtime=str(info.get("DefaultRuntime") or ""),
+            os=str(info.get("OperatingSystem") or ""),
+            kernel=str(info.get("KernelVersion") or ""),
+            engine_version=str(info.get("ServerVersion") or ""),
+        )
+
+    def _exec_exit_code(self, exec_id: str) -> int | None:
+        # The output stream can close a moment before the engine records the exit code.
+        deadline = time.monotonic() + _EXEC_SETTLE_SECONDS
+        while True:
+            details = self.api.exec_inspect(exec_id)
+            if not details.get("Running") or time.monotonic() >= deadline:
+                code = details.get("ExitCode")
+                return int(code) if code is not None else None
+            time.sleep(0.05)
+
+
+def _epoch_seconds(since: dt.datetime | int | None) -> int | float | None:
+    """``since`` as positive epoch seconds (None for "from the start"); naive means UTC."""
+    if isinstance(since, dt.datetime):
+        if since.tzinfo is not None:
+            since = since.astimezone(dt.UTC).replace(tzinfo=None)
+        seconds: int | float | None = (since - _EPOCH).total_seconds()
+    else:
+        seconds = since
+    # docker-py rejects zero and negative values; both mean "everything".
+    return seconds if seconds is not None and seconds > 0 else None
+
+
+def _disk_gib(root_dir: str) -> int:
+    if not root_dir:
+        return 0
+    try:
+        usage = shutil.disk_usage(root_dir)
+    except OSError:
+        return 0
+    return (usage.used + usage.free) // 2**30

@@ -1,0 +1,260 @@
+"""Pure translations between Dockyard's models and Docker Engine API payloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dockyard.domain.models import (
+    LABEL_CONTAINER_ID,
+    LABEL_HOST,
+    ContainerSpec,
+    ObservedContainer,
+)
+from dockyard.domain.states import Status, from_engine
+
+NAME_PREFIX = "dockyard-"
+_MIB = 2**20
+_NS_PER_S = 1_000_000_000
+
+# Linux signal numbers; the engine runs Linux containers whatever the client runs on.
+_LINUX_SIGNALS = (
+    *("SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE"),
+    *("SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"),
+    *("SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"),
+    *("SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO"),
+    *("SIGPWR", "SIGSYS"),
+)
+_SIGNAL_BY_NUMBER = {str(number): name for number, name in enumerate(_LINUX_SIGNALS, start=1)}
+
+_ZERO_TIME_PREFIX = "0001-01-01"
+_RFC3339 = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:\d{2})$"
+)
+_EXITED_SUMMARY = re.compile(r"^Exited \((?P<code>-?\d+)\)")
+
+
+def container_name(uuid: str) -> str:
+    return NAME_PREFIX + uuid
+
+
+def host_config_kwargs(spec: ContainerSpec) -> dict[str, Any]:
+    """Keyword arguments for docker-py's ``APIClient.create_host_config``."""
+    memory = spec.memory_mib * _MIB
+    kwargs: dict[str, Any] = {
+        "mem_limit": memory,
+        # Equal to the memory limit: the container gets no swap on top of it.
+        "memswap_limit": memory,
+        # A hard CFS quota, so ``cpu`` is a ceiling and not a relative weight.
+        "nano_cpus": int(spec.cpu * _NS_PER_S),
+        "privileged": spec.privileged,
+        "auto_remove": spec.auto_remove,
+        # docker-init as PID 1 forwards SIGTERM, so stop does not wait for the kill timeout.
+        "init": True,
+    }
+    if spec.runtime:
+        kwargs["runtime"] = spec.runtime
+    policy = spec.restart_policy
+    if policy is not None and policy.name != "no":
+        kwargs["restart_policy"] = {
+            "Name": policy.name,
+            "MaximumRetryCount": policy.maximum_retry_count,
+        }
+    return kwargs
+
+
+def healthcheck(spec: ContainerSpec) -> dict[str, Any] | None:
+    """The ``healthcheck`` argument of ``create_container`` (durations in ns)."""
+    check = spec.healthcheck
+    if check is None or not check.test:
+        return None
+    result: dict[str, Any] = {"test": ["CMD-SHELL", check.test]}
+    if check.interval:
+        result["interval"] = check.interval * _NS_PER_S
+    if check.timeout:
+        result["timeout"] = check.timeout * _NS_PER_S
+    if check.retries:
+        result["retries"] = check.retries
+    return result
+
+
+def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
+    """Keyword arguments for ``APIClient.create_container``.
+
+    ``host_config`` holds the *keyword arguments* of ``create_host_config``
+    (see :func:`host_config_kwargs`); the driver turns them into the engine's
+    HostConfig with its client, which keeps this module free of a client.
+    """
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "name": container_name(spec.uuid),
+        "environment": dict(spec.environment),
+        "working_dir": spec.workdir,
+        "hostname": spec.hostname,
+        "labels": {**spec.labels, LABEL_CONTAINER_ID: spec.uuid, LABEL_HOST: spec.host},
+        "stdin_open": spec.interactive,
+        "tty": spec.tty,
+        "host_config": host_config_kwargs(spec),
+    }
+    if spec.command is not None:
+        kwargs["command"] = list(spec.command)
+    if spec.entrypoint is not None:
+        kwargs["entrypoint"] = list(spec.entrypoint)
+    check = healthcheck(spec)
+    if check is not None:
+        kwargs["healthcheck"] = check
+    return kwargs
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An engine RFC 3339 timestamp (nanosecond precision) as naive UTC; None when unset."""
+    if not value or value.startswith(_ZERO_TIME_PREFIX):
+        return None
+    match = _RFC3339.match(value)
+    if match is None:
+        return None
+    frac = (match.group("frac") or "0")[:6].ljust(6, "0")
+    tz = match.group("tz").replace("Z", "+00:00")
+    parsed = dt.datetime.fromisoformat(f"{match.group('base')}.{frac}{tz}")
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def human_duration(delta: dt.timedelta) -> str:
+    """A duration in the words ``docker ps`` uses ("3 minutes", "About an hour")."""
+    seconds = int(delta.total_seconds())
+    minutes = seconds // 60
+    hours = int(delta.total_seconds() / 3600 + 0.5)
+    if seconds < 1:
+        return "Less than a second"
+    if seconds == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{hours // (24 * 365)} years"
+
+
+def _status_detail(
+    state: Mapping[str, Any],
+    started: dt.datetime | None,
+    finished: dt.datetime | None,
+    now: dt.datetime,
+) -> str:
+    engine_status = str(state.get("Status", "")).lower()
+    if engine_status == "restarting":
+        if finished is None:
+            return "Restarting"
+        return f"Restarting ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
+    if engine_status == "removing":
+        return "Removal In Progress"
+    if engine_status == "dead":
+        return "Dead"
+    if state.get("Running") or engine_status in ("running", "paused"):
+        text = f"Up {human_duration(now - started)}" if started else "Up"
+        if state.get("Paused") or engine_status == "paused":
+            return f"{text} (Paused)"
+        health = str((state.get("Health") or {}).get("Status", ""))
+        if health == "starting":
+            return f"{text} (health: starting)"
+        if health in ("healthy", "unhealthy"):
+            return f"{text} ({health})"
+        return text
+    if started is None:
+        return "Created"
+    if finished is None:
+        return ""
+    return f"Exited ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
+
+
+def observe(inspect: Mapping[str, Any], now: dt.datetime | None = None) -> ObservedContainer:
+    """An ``ObservedContainer`` from a ``docker inspect`` document.
+
+    ``now`` (naive UTC) anchors the "Up 3 minutes" summary; it defaults to the clock.
+    """
+    state: Mapping[str, Any] = inspect.get("State") or {}
+    config: Mapping[str, Any] = inspect.get("Config") or {}
+    labels: Mapping[str, str] = config.get("Labels") or {}
+    started = parse_time(state.get("StartedAt"))
+    finished = parse_time(state.get("FinishedAt"))
+    status = from_engine(str(state.get("Status", "")))
+    exit_code = state.get("ExitCode")
+    cmd = config.get("Cmd")
+    return ObservedContainer(
+        uuid=labels.get(LABEL_CONTAINER_ID, ""),
+        runtime_id=str(inspect.get("Id", "")),
+        status=status,
+        status_detail=_status_detail(state, started, finished, now or _utcnow()),
+        exit_code=(
+            int(exit_code)
+            if status in (Status.STOPPED, Status.DEAD) and exit_code is not None
+            else None
+        ),
+        error=str(state.get("Error") or ""),
+        oom_killed=bool(state.get("OOMKilled", False)),
+        restart_count=int(inspect.get("RestartCount") or 0),
+        hostname=config.get("Hostname") or None,
+        ports=tuple(sorted({int(p.split("/")[0]) for p in config.get("ExposedPorts") or {}})),
+        command=tuple(cmd) if cmd is not None else None,
+        started_at=started,
+        finished_at=finished,
+    )
+
+
+def observe_summary(item: Mapping[str, Any]) -> ObservedContainer:
+    """An ``ObservedContainer`` from one entry of ``APIClient.containers(all=True)``.
+
+    The list endpoint carries no timestamps, hostname or restart count; those
+    stay at their defaults. Its ``Status`` text is already Docker's summary.
+    """
+    labels: Mapping[str, str] = item.get("Labels") or {}
+    summary = str(item.get("Status") or "")
+    status = from_engine(str(item.get("State", "")))
+    exited = _EXITED_SUMMARY.match(summary)
+    return ObservedContainer(
+        uuid=labels.get(LABEL_CONTAINER_ID, ""),
+        runtime_id=str(item.get("Id", "")),
+        status=status,
+        status_detail=summary,
+        exit_code=(
+            int(exited.group("code"))
+            if exited and status in (Status.STOPPED, Status.DEAD)
+            else None
+        ),
+        ports=tuple(
+            sorted({int(p["PrivatePort"]) for p in item.get("Ports") or [] if "PrivatePort" in p})
+        ),
+    )
+
+
+def signal_name(signal: str | None) -> str | None:
+    """``"KILL"``, ``"sigkill"``, ``"9"``, ``"SIGKILL"`` -> ``"SIGKILL"``; None -> None.
+
+    Unknown numbers (real-time signals) are passed on as numbers for the engine to judge.
+    """
+    if signal is None:
+        return None
+    text = signal.strip().upper()
+    if text in ("", "NONE"):
+        return None
+    if text.isdigit():
+        return _SIGNAL_BY_NUMBER.get(str(int(text)), str(int(text)))
+    return text if text.startswith("SIG") else "SIG" + text
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

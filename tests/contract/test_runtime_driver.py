@@ -1,0 +1,456 @@
+"""The Docker runtime and image drivers against a real Docker Engine.
+
+Needs the engine on its usual socket (or ``DOCKER_HOST``), the local image
+``dockyard-test/busybox:latest`` and a registry on 127.0.0.1:5001 serving
+``dockyard-test/busybox:latest``. Without them the tests are skipped, unless
+``CI`` is set, where they fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import docker
+import docker.errors
+import pytest
+
+from dockyard.domain.errors import Conflict, InvalidImage, NotFound
+from dockyard.domain.models import LABEL_CONTAINER_ID, ContainerSpec, LogOptions
+from dockyard.domain.states import Status
+from dockyard.drivers.image.docker import DockerImages
+from dockyard.drivers.runtime.docker.driver import DockerRuntime
+
+pytestmark = pytest.mark.docker
+
+IMAGE = "dockyard-test/busybox:latest"
+REGISTRY = "127.0.0.1:5001"
+REGISTRY_IMAGE = f"{REGISTRY}/dockyard-test/busybox:latest"
+HOST = "contract-host"
+SLEEPER = ("sleep", "300")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip loudly on a developer machine; fail in CI, where the engine must be there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}")
+    pytest.skip(f"!!! DOCKER CONTRACT TESTS SKIPPED: {reason} (set CI=1 to make this fail)")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[docker.DockerClient]:
+    try:
+        engine = docker.from_env(timeout=30)
+        engine.ping()
+    except Exception as exc:  # any failure here means "no engine"
+        unavailable(f"Docker Engine unreachable ({exc})")
+    try:
+        engine.api.inspect_image(IMAGE)
+    except docker.errors.NotFound:
+        unavailable(f"test image {IMAGE} is missing (build it locally; never pull it)")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def runtime(client: docker.DockerClient) -> DockerRuntime:
+    return DockerRuntime(client, HOST)
+
+
+@pytest.fixture(scope="module")
+def images(client: docker.DockerClient) -> DockerImages:
+    return DockerImages(client)
+
+
+@pytest.fixture
+def registry() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 5001), timeout=2).close()
+    except OSError as exc:
+        unavailable(f"registry {REGISTRY} unreachable ({exc})")
+
+
+Factory = Callable[..., ContainerSpec]
+
+
+@pytest.fixture
+def make_container(runtime: DockerRuntime) -> Iterator[Factory]:
+    """Create containers with fresh UUIDs; every one is force-removed afterwards."""
+    created: list[str] = []
+
+    def make(*, start: bool = False, **fields: Any) -> ContainerSpec:
+        spec = ContainerSpec(
+            uuid=str(uuidlib.uuid4()),
+            name="contract",
+            image=IMAGE,
+            **{"command": SLEEPER, "host": HOST, **fields},
+        )
+        created.append(spec.uuid)
+        runtime.create(spec)
+        if start:
+            runtime.start(spec.uuid)
+        return spec
+
+    yield make
+    for uuid in created:
+        runtime.remove(uuid, force=True)
+
+
+@pytest.fixture
+def running(make_container: Factory) -> ContainerSpec:
+    return make_container(start=True)
+
+
+def wait_for_status(
+    runtime: DockerRuntime, uuid: str, status: Status, within: float = 10.0
+) -> None:
+    deadline = time.monotonic() + within
+    while runtime.inspect(uuid).status is not status:
+        assert time.monotonic() < deadline, f"{uuid} never reached {status}"
+        time.sleep(0.05)
+
+
+def read_first(runtime: DockerRuntime, uuid: str, *paths: str) -> str:
+    """The content of the first readable file among ``paths`` inside the container."""
+    script = " || ".join(f"cat {path} 2>/dev/null" for path in paths)
+    result = runtime.execute(uuid, ["sh", "-c", script], timeout=10)
+    assert result.exit_code == 0, f"none of {paths} readable: {result.output!r}"
+    return result.output.strip()
+
+
+# --- lifecycle ------------------------------------------------------------------------------
+
+
+def test_create_then_start_runs_the_labelled_container(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+    assert runtime.inspect(spec.uuid).status is Status.CREATED
+
+    runtime.start(spec.uuid)
+
+    observed = runtime.inspect(spec.uuid)
+    assert observed.status is Status.RUNNING
+    assert observed.uuid == spec.uuid
+    assert observed.status_detail.startswith("Up")
+    assert observed.command == SLEEPER
+    assert observed.started_at is not None
+
+
+def test_memory_and_cpu_limits_apply(runtime: DockerRuntime, make_container: Factory) -> None:
+    spec = make_container(start=True, memory_mib=64, cpu=0.5)
+
+    memory = read_first(
+        runtime,
+        spec.uuid,
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/memory.max",
+    )
+    cpu = read_first(
+        runtime,
+        spec.uuid,
+        "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+        "/sys/fs/cgroup/cpu.max",
+    )
+
+    assert int(memory) == 64 * 2**20
+    quota, period = (int(value) for value in cpu.split())
+    assert quota / period == pytest.approx(0.5)
+
+
+def test_stop_with_timeout_is_fast_and_records_exit_code(
+    runtime: DockerRuntime, running: ContainerSpec
+) -> None:
+    began = time.monotonic()
+    runtime.stop(running.uuid, timeout=1)
+
+    assert time.monotonic() - began < 5
+    observed = runtime.inspect(running.uuid)
+    assert observed.status is Status.STOPPED
+    assert observed.exit_code == 143  # SIGTERM, forwarded by the init process
+    assert observed.status_detail.startswith("Exited (143)")
+
+
+def test_stop_kills_after_the_timeout(runtime: DockerRuntime, make_container: Factory) -> None:
+    spec = make_container(start=True, command=("sh", "-c", "trap '' TERM; sleep 300"))
+
+    began = time.monotonic()
+    runtime.stop(spec.uuid, timeout=1)
+
+    assert time.monotonic() - began < 5
+    assert runtime.inspect(spec.uuid).exit_code == 137
+
+
+def test_operations_are_idempotent(runtime: DockerRuntime, make_container: Factory) -> None:
+    spec = make_container()
+    first = runtime.inspect(spec.uuid)
+    assert runtime.create(spec).runtime_id == first.runtime_id
+
+    runtime.start(spec.uuid)
+    runtime.start(spec.uuid)
+    assert runtime.inspect(spec.uuid).status is Status.RUNNING
+
+    runtime.pause(spec.uuid)
+    runtime.pause(spec.uuid)
+    assert runtime.inspect(spec.uuid).status is Status.PAUSED
+
+    runtime.unpause(spec.uuid)
+    runtime.unpause(spec.uuid)
+    assert runtime.inspect(spec.uuid).status is Status.RUNNING
+
+    runtime.stop(spec.uuid, timeout=1)
+    runtime.stop(spec.uuid, timeout=1)
+    assert runtime.inspect(spec.uuid).status is Status.STOPPED
+
+    runtime.remove(spec.uuid)
+    runtime.remove(spec.uuid)
+    with pytest.raises(NotFound):
+        runtime.inspect(spec.uuid)
+
+
+@pytest.mark.parametrize(("signal", "exit_code"), [("SIGTERM", 143), ("9", 137), (None, 137)])
+def test_kill_sends_the_signal(
+    runtime: DockerRuntime, running: ContainerSpec, signal: str | None, exit_code: int
+) -> None:
+    runtime.kill(running.uuid, signal)
+
+    wait_for_status(runtime, running.uuid, Status.STOPPED)
+    assert runtime.inspect(running.uuid).exit_code == exit_code
+
+
+def test_kill_of_a_stopped_container_conflicts(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    with pytest.raises(Conflict):
+        runtime.kill(spec.uuid, "SIGTERM")
+
+
+def test_pause_and_unpause(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    runtime.pause(running.uuid)
+    paused = runtime.inspect(running.uuid)
+    assert paused.status is Status.PAUSED
+    assert paused.status_detail.endswith("(Paused)")
+
+    runtime.unpause(running.uuid)
+    assert runtime.inspect(running.uuid).status is Status.RUNNING
+
+
+def test_pause_of_a_created_container_conflicts(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    with pytest.raises(Conflict):
+        runtime.pause(spec.uuid)
+
+
+def test_restart_starts_the_container_again(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    before = runtime.inspect(running.uuid).started_at
+    assert before is not None
+
+    runtime.restart(running.uuid, timeout=1)
+
+    after = runtime.inspect(running.uuid)
+    assert after.status is Status.RUNNING
+    assert after.started_at is not None and after.started_at > before
+
+
+def test_remove_needs_force_while_running(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    with pytest.raises(Conflict):
+        runtime.remove(running.uuid)
+
+    runtime.remove(running.uuid, force=True)
+
+    with pytest.raises(NotFound):
+        runtime.inspect(running.uuid)
+
+
+def test_missing_containers_are_not_found(runtime: DockerRuntime) -> None:
+    missing = str(uuidlib.uuid4())
+
+    with pytest.raises(NotFound):
+        runtime.inspect(missing)
+    with pytest.raises(NotFound):
+        runtime.start(missing)
+    runtime.remove(missing)
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chatty(runtime: DockerRuntime) -> Iterator[ContainerSpec]:
+    """A finished container that wrote to both streams; shared by the read-only log tests."""
+    spec = ContainerSpec(
+        uuid=str(uuidlib.uuid4()),
+        name="contract-logs",
+        image=IMAGE,
+        host=HOST,
+        # The engine copies stdout and stderr separately; pauses keep their lines in order.
+        command=("sh", "-c", "echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2"),
+    )
+    try:
+        runtime.create(spec)
+        runtime.start(spec.uuid)
+        wait_for_status(runtime, spec.uuid, Status.STOPPED)
+        yield spec
+    finally:
+        runtime.remove(spec.uuid, force=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (LogOptions(), "out1\nerr1\nout2\n"),
+        (LogOptions(stderr=False), "out1\nout2\n"),
+        (LogOptions(stdout=False), "err1\n"),
+        (LogOptions(tail=1), "out2\n"),
+        (LogOptions(since=int(time.time()) + 3600), ""),
+        (LogOptions(since=dt.datetime(2000, 1, 1)), "out1\nerr1\nout2\n"),
+    ],
+    ids=["all", "stdout", "stderr", "tail", "since-future", "since-datetime"],
+)
+def test_logs(
+    runtime: DockerRuntime, chatty: ContainerSpec, options: LogOptions, expected: str
+) -> None:
+    assert runtime.logs(chatty.uuid, options) == expected
+
+
+def test_logs_with_timestamps(runtime: DockerRuntime, chatty: ContainerSpec) -> None:
+    lines = runtime.logs(chatty.uuid, LogOptions(stderr=False, timestamps=True)).splitlines()
+
+    assert [line.split(" ", 1)[1] for line in lines] == ["out1", "out2"]
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z ", line) for line in lines)
+
+
+# --- execute --------------------------------------------------------------------------------
+
+
+def test_execute_returns_output_and_exit_code(
+    runtime: DockerRuntime, running: ContainerSpec
+) -> None:
+    result = runtime.execute(running.uuid, ["sh", "-c", "echo out; echo err >&2; exit 3"], 10)
+
+    assert result.exit_code == 3
+    assert sorted(result.output.splitlines()) == ["err", "out"]
+
+
+def test_execute_timeout_conflicts(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    began = time.monotonic()
+
+    with pytest.raises(Conflict, match="did not finish within"):
+        runtime.execute(running.uuid, ["sleep", "30"], timeout=0.5)
+
+    assert time.monotonic() - began < 5
+
+
+def test_execute_in_a_stopped_container_conflicts(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    with pytest.raises(Conflict):
+        runtime.execute(spec.uuid, ["true"], timeout=5)
+
+
+# --- listing and host -----------------------------------------------------------------------
+
+
+def test_list_managed_filters_by_host(runtime: DockerRuntime, make_container: Factory) -> None:
+    here = make_container(start=True)
+    elsewhere = make_container(host="other-host")
+
+    def uuids(host: str | None) -> set[str]:
+        return {observed.uuid for observed in runtime.list_managed(host)}
+
+    assert {here.uuid, elsewhere.uuid} <= uuids(None)
+    assert here.uuid in uuids(HOST) and elsewhere.uuid not in uuids(HOST)
+    assert elsewhere.uuid in uuids("other-host") and here.uuid not in uuids("other-host")
+    listed = {observed.uuid: observed for observed in runtime.list_managed(HOST)}
+    assert listed[here.uuid].status is Status.RUNNING
+    assert listed[here.uuid].runtime_id == runtime.inspect(here.uuid).runtime_id
+
+
+def test_list_managed_ignores_unlabelled_containers(
+    client: docker.DockerClient, runtime: DockerRuntime
+) -> None:
+    name = f"not-dockyard-{uuidlib.uuid4()}"
+    client.api.create_container(IMAGE, list(SLEEPER), name=name, labels={"other": "x"})
+    try:
+        names = {observed.runtime_id for observed in runtime.list_managed()}
+        assert client.api.inspect_container(name)["Id"] not in names
+    finally:
+        client.api.remove_container(name, force=True)
+
+
+def test_created_container_carries_the_uuid_label(
+    client: docker.DockerClient, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    labels = client.api.inspect_container(f"dockyard-{spec.uuid}")["Config"]["Labels"]
+
+    assert labels[LABEL_CONTAINER_ID] == spec.uuid
+
+
+def test_host_info(runtime: DockerRuntime) -> None:
+    info = runtime.host_info()
+
+    assert info.hostname == HOST
+    assert info.cpus > 0
+    assert info.memory_mib > 0
+    assert info.disk_gib >= 0
+    assert "runc" in info.runtimes
+    assert info.default_runtime in info.runtimes
+    assert info.engine_version
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def test_exists_locally(images: DockerImages) -> None:
+    assert images.exists_locally(IMAGE) is True
+    assert images.exists_locally("no-such-image-xyz:1") is False
+
+
+@pytest.mark.usefixtures("registry")
+def test_check_remote_finds_the_registry_image(images: DockerImages) -> None:
+    images.check_remote(REGISTRY_IMAGE)
+
+
+@pytest.mark.usefixtures("registry")
+def test_check_remote_of_a_missing_image(images: DockerImages) -> None:
+    with pytest.raises(InvalidImage, match=r"'127.0.0.1:5001/nope/nothing:1' was not found"):
+        images.check_remote(f"{REGISTRY}/nope/nothing:1")
+
+
+def test_check_remote_of_an_unreachable_registry(images: DockerImages) -> None:
+    with pytest.raises(InvalidImage, match=r"registry 127.0.0.1:5999 could not be reached"):
+        images.check_remote("127.0.0.1:5999/x:1")
+
+
+@pytest.mark.usefixtures("registry")
+def test_pull_fetches_the_image(client: docker.DockerClient, images: DockerImages) -> None:
+    # Only the registry-tagged name goes; the base image shares its layers and stays.
+    if images.exists_locally(REGISTRY_IMAGE):
+        client.api.remove_image(REGISTRY_IMAGE)
+    assert images.exists_locally(REGISTRY_IMAGE) is False
+
+    images.pull(REGISTRY_IMAGE)
+
+    assert images.exists_locally(REGISTRY_IMAGE) is True
+    assert images.exists_locally(IMAGE) is True
+
+
+@pytest.mark.usefixtures("registry")
+def test_pull_of_a_missing_image(images: DockerImages) -> None:
+    with pytest.raises(InvalidImage, match="was not found"):
+        images.pull(f"{REGISTRY}/nope/nothing:1")

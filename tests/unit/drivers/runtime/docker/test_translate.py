@@ -1,0 +1,428 @@
+"""The Docker backend's pure translations: specs to engine payloads, inspect data to models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from dockyard.domain.models import (
+    LABEL_CONTAINER_ID,
+    LABEL_HOST,
+    ContainerSpec,
+    Healthcheck,
+    RestartPolicy,
+)
+from dockyard.domain.states import Status
+from dockyard.drivers.runtime.docker import translate
+
+UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
+NOW = dt.datetime(2024, 5, 1, 12, 0, 0)
+UNSET = "0001-01-01T00:00:00Z"
+
+
+def spec(**overrides: Any) -> ContainerSpec:
+    fields: dict[str, Any] = {
+        "uuid": UUID,
+        "name": "web",
+        "image": "dockyard-test/busybox:latest",
+        "host": "node-1",
+    }
+    return ContainerSpec(**{**fields, **overrides})
+
+
+# --- create_kwargs -------------------------------------------------------------------------
+
+
+def test_create_kwargs_defaults() -> None:
+    kwargs = translate.create_kwargs(spec())
+
+    assert kwargs == {
+        "image": "dockyard-test/busybox:latest",
+        "name": f"dockyard-{UUID}",
+        "environment": {},
+        "working_dir": None,
+        "hostname": None,
+        "labels": {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"},
+        "stdin_open": False,
+        "tty": False,
+        "host_config": {
+            "mem_limit": 512 * 2**20,
+            "memswap_limit": 512 * 2**20,
+            "nano_cpus": 1_000_000_000,
+            "privileged": False,
+            "auto_remove": False,
+            "init": True,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"command": ("sleep", "300")}, {"command": ["sleep", "300"]}),
+        ({"command": ()}, {"command": []}),
+        ({"entrypoint": ("/bin/sh", "-c")}, {"entrypoint": ["/bin/sh", "-c"]}),
+        ({"environment": {"A": "1"}}, {"environment": {"A": "1"}}),
+        ({"workdir": "/srv"}, {"working_dir": "/srv"}),
+        ({"hostname": "box"}, {"hostname": "box"}),
+        ({"interactive": True, "tty": True}, {"stdin_open": True, "tty": True}),
+        (
+            {"labels": {"team": "a", LABEL_HOST: "spoofed"}},
+            {"labels": {"team": "a", LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}},
+        ),
+        (
+            {"healthcheck": Healthcheck(test="true", interval=10, retries=3, timeout=2)},
+            {
+                "healthcheck": {
+                    "test": ["CMD-SHELL", "true"],
+                    "interval": 10_000_000_000,
+                    "timeout": 2_000_000_000,
+                    "retries": 3,
+                }
+            },
+        ),
+        (
+            {"healthcheck": Healthcheck(test="curl -f localhost")},
+            {"healthcheck": {"test": ["CMD-SHELL", "curl -f localhost"]}},
+        ),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
+)
+def test_create_kwargs_mapping(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
+    kwargs = translate.create_kwargs(spec(**overrides))
+
+    assert {key: kwargs.get(key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"memory_mib": 64}, {"mem_limit": 67_108_864, "memswap_limit": 67_108_864}),
+        ({"cpu": 0.5}, {"nano_cpus": 500_000_000}),
+        ({"cpu": 2.25}, {"nano_cpus": 2_250_000_000}),
+        ({"privileged": True}, {"privileged": True}),
+        ({"auto_remove": True}, {"auto_remove": True}),
+        ({"runtime": "runc"}, {"runtime": "runc"}),
+        ({"runtime": None}, {"runtime": None}),
+        (
+            {"restart_policy": RestartPolicy("on-failure", 5)},
+            {"restart_policy": {"Name": "on-failure", "MaximumRetryCount": 5}},
+        ),
+        (
+            {"restart_policy": RestartPolicy("always")},
+            {"restart_policy": {"Name": "always", "MaximumRetryCount": 0}},
+        ),
+        ({"restart_policy": RestartPolicy("no")}, {"restart_policy": None}),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
+)
+def test_host_config_mapping(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
+    host_config = translate.create_kwargs(spec(**overrides))["host_config"]
+
+    assert {key: host_config.get(key) for key in expected} == expected
+    assert "cpu_shares" not in host_config
+    assert host_config["init"] is True
+
+
+def test_create_kwargs_leaves_out_unset_optionals() -> None:
+    kwargs = translate.create_kwargs(spec())
+
+    assert not {"command", "entrypoint", "healthcheck"} & kwargs.keys()
+    assert not {"runtime", "restart_policy"} & kwargs["host_config"].keys()
+
+
+def test_create_kwargs_is_accepted_by_docker_py() -> None:
+    docker = pytest.importorskip("docker")
+    api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
+    kwargs = translate.create_kwargs(
+        spec(
+            command=("sleep", "1"),
+            restart_policy=RestartPolicy("on-failure", 2),
+            healthcheck=Healthcheck(test="true", interval=5),
+            runtime="runc",
+        )
+    )
+    kwargs["host_config"] = api.create_host_config(**kwargs["host_config"])
+
+    kwargs.pop("name")  # a parameter of the request, not of the config
+    config = api.create_container_config(**kwargs)
+
+    assert config["HostConfig"]["NanoCpus"] == 1_000_000_000
+    assert config["HostConfig"]["Memory"] == config["HostConfig"]["MemorySwap"] == 512 * 2**20
+    assert config["HostConfig"]["Init"] is True
+    assert config["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
+
+
+# --- observe -------------------------------------------------------------------------------
+
+
+def inspect_doc(state: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    base_state = {
+        "Status": "created",
+        "Running": False,
+        "Paused": False,
+        "Restarting": False,
+        "OOMKilled": False,
+        "Dead": False,
+        "ExitCode": 0,
+        "Error": "",
+        "StartedAt": UNSET,
+        "FinishedAt": UNSET,
+    }
+    doc: dict[str, Any] = {
+        "Id": "f" * 64,
+        "RestartCount": 0,
+        "State": {**base_state, **state},
+        "Config": {
+            "Hostname": "f00dcafe",
+            "Cmd": ["sleep", "300"],
+            "ExposedPorts": {"8080/tcp": {}, "53/udp": {}, "80/tcp": {}},
+            "Labels": {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"},
+        },
+    }
+    doc.update(extra)
+    return doc
+
+
+STARTED = "2024-05-01T11:57:00.123456789Z"
+FINISHED = "2024-05-01T11:58:00.5Z"
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "detail", "exit_code"),
+    [
+        ({}, Status.CREATED, "Created", None),
+        (
+            {"Status": "running", "Running": True, "StartedAt": STARTED},
+            Status.RUNNING,
+            "Up 2 minutes",
+            None,
+        ),
+        (
+            {"Status": "running", "Running": True, "StartedAt": "2024-05-01T11:59:30Z"},
+            Status.RUNNING,
+            "Up 30 seconds",
+            None,
+        ),
+        (
+            {"Status": "paused", "Running": True, "Paused": True, "StartedAt": STARTED},
+            Status.PAUSED,
+            "Up 2 minutes (Paused)",
+            None,
+        ),
+        (
+            {
+                "Status": "running",
+                "Running": True,
+                "StartedAt": "2024-05-01T09:00:00Z",
+                "Health": {"Status": "healthy"},
+            },
+            Status.RUNNING,
+            "Up 3 hours (healthy)",
+            None,
+        ),
+        (
+            {"Status": "exited", "ExitCode": 0, "StartedAt": STARTED, "FinishedAt": FINISHED},
+            Status.STOPPED,
+            "Exited (0) About a minute ago",
+            0,
+        ),
+        (
+            {
+                "Status": "exited",
+                "ExitCode": 137,
+                "StartedAt": "2024-04-01T00:00:00Z",
+                "FinishedAt": "2024-04-20T12:00:00Z",
+            },
+            Status.STOPPED,
+            "Exited (137) 11 days ago",
+            137,
+        ),
+        ({"Status": "dead", "Dead": True, "ExitCode": 1}, Status.DEAD, "Dead", 1),
+        ({"Status": "restarting", "Restarting": True}, Status.RESTARTING, "Restarting", None),
+        (
+            {
+                "Status": "restarting",
+                "Running": True,
+                "Restarting": True,
+                "ExitCode": 2,
+                "StartedAt": STARTED,
+                "FinishedAt": "2024-05-01T11:59:55Z",
+            },
+            Status.RESTARTING,
+            "Restarting (2) 5 seconds ago",
+            None,
+        ),
+        ({"Status": "removing"}, Status.DELETING, "Removal In Progress", None),
+        ({"Status": "bogus"}, Status.UNKNOWN, "Created", None),
+    ],
+    ids=lambda value: value.get("Status", "created") if isinstance(value, dict) else None,
+)
+def test_observe_states(
+    state: dict[str, Any], status: Status, detail: str, exit_code: int | None
+) -> None:
+    observed = translate.observe(inspect_doc(state), now=NOW)
+
+    assert (observed.status, observed.status_detail, observed.exit_code) == (
+        status,
+        detail,
+        exit_code,
+    )
+
+
+def test_observe_fields() -> None:
+    doc = inspect_doc(
+        {
+            "Status": "exited",
+            "ExitCode": 137,
+            "OOMKilled": True,
+            "Error": "oom",
+            "StartedAt": STARTED,
+            "FinishedAt": FINISHED,
+        },
+        RestartCount=4,
+    )
+
+    observed = translate.observe(doc, now=NOW)
+
+    assert observed.uuid == UUID
+    assert observed.runtime_id == "f" * 64
+    assert observed.oom_killed is True
+    assert observed.error == "oom"
+    assert observed.restart_count == 4
+    assert observed.hostname == "f00dcafe"
+    assert observed.ports == (53, 80, 8080)
+    assert observed.command == ("sleep", "300")
+    assert observed.started_at == dt.datetime(2024, 5, 1, 11, 57, 0, 123456)
+    assert observed.finished_at == dt.datetime(2024, 5, 1, 11, 58, 0, 500000)
+
+
+def test_observe_tolerates_sparse_documents() -> None:
+    observed = translate.observe({"Id": "abc", "State": {"Status": "created"}}, now=NOW)
+
+    assert observed.uuid == ""
+    assert observed.command is None
+    assert observed.ports == ()
+    assert observed.started_at is None
+    assert observed.hostname is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (UNSET, None),
+        ("", None),
+        (None, None),
+        ("2024-05-01T11:57:00Z", dt.datetime(2024, 5, 1, 11, 57)),
+        ("2024-05-01T11:57:00.123456789Z", dt.datetime(2024, 5, 1, 11, 57, 0, 123456)),
+        ("2024-05-01T13:57:00.1+02:00", dt.datetime(2024, 5, 1, 11, 57, 0, 100000)),
+    ],
+)
+def test_parse_time(text: str | None, expected: dt.datetime | None) -> None:
+    assert translate.parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0.5, "Less than a second"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "About a minute"),
+        (119, "About a minute"),
+        (180, "3 minutes"),
+        (3600, "About an hour"),
+        (5 * 3600, "5 hours"),
+        (3 * 86400, "3 days"),
+        (20 * 86400, "2 weeks"),
+        (90 * 86400, "3 months"),
+        (800 * 86400, "2 years"),
+    ],
+)
+def test_human_duration(seconds: float, expected: str) -> None:
+    assert translate.human_duration(dt.timedelta(seconds=seconds)) == expected
+
+
+# --- observe_summary -----------------------------------------------------------------------
+
+
+def summary_item(state: str, status: str, **extra: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "Id": "e" * 64,
+        "Names": [f"/dockyard-{UUID}"],
+        "State": state,
+        "Status": status,
+        "Labels": {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"},
+        "Ports": [],
+    }
+    item.update(extra)
+    return item
+
+
+@pytest.mark.parametrize(
+    ("state", "status_text", "status", "exit_code"),
+    [
+        ("created", "Created", Status.CREATED, None),
+        ("running", "Up 3 minutes", Status.RUNNING, None),
+        ("paused", "Up 5 minutes (Paused)", Status.PAUSED, None),
+        ("exited", "Exited (0) 2 minutes ago", Status.STOPPED, 0),
+        ("exited", "Exited (137) 2 hours ago", Status.STOPPED, 137),
+        ("restarting", "Restarting (1) 2 seconds ago", Status.RESTARTING, None),
+        ("dead", "Dead", Status.DEAD, None),
+    ],
+)
+def test_observe_summary_states(
+    state: str, status_text: str, status: Status, exit_code: int | None
+) -> None:
+    observed = translate.observe_summary(summary_item(state, status_text))
+
+    assert observed.uuid == UUID
+    assert observed.runtime_id == "e" * 64
+    assert (observed.status, observed.status_detail, observed.exit_code) == (
+        status,
+        status_text,
+        exit_code,
+    )
+
+
+def test_observe_summary_ports_are_unique_and_sorted() -> None:
+    ports = [
+        {"PrivatePort": 8080, "Type": "tcp"},
+        {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 32768, "Type": "tcp"},
+        {"IP": "::", "PrivatePort": 80, "PublicPort": 32768, "Type": "tcp"},
+    ]
+
+    observed = translate.observe_summary(summary_item("running", "Up", Ports=ports))
+
+    assert observed.ports == (80, 8080)
+
+
+# --- names and signals ---------------------------------------------------------------------
+
+
+def test_container_name() -> None:
+    assert translate.container_name(UUID) == f"dockyard-{UUID}"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("KILL", "SIGKILL"),
+        ("sigkill", "SIGKILL"),
+        ("SIGKILL", "SIGKILL"),
+        ("9", "SIGKILL"),
+        ("15", "SIGTERM"),
+        ("term", "SIGTERM"),
+        (" SigHup ", "SIGHUP"),
+        ("10", "SIGUSR1"),
+        ("19", "SIGSTOP"),
+        ("34", "34"),
+        (None, None),
+        ("None", None),
+        ("", None),
+    ],
+)
+def test_signal_name(given: str | None, expected: str | None) -> None:
+    assert translate.signal_name(given) == expected
