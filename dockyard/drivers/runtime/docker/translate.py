@@ -51,8 +51,6 @@ def host_config_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         "nano_cpus": int(spec.cpu * _NS_PER_S),
         "privileged": spec.privileged,
         "auto_remove": spec.auto_remove,
-        # docker-init as PID 1 forwards SIGTERM, so stop does not wait for the kill timeout.
-        "init": True,
     }
     if spec.runtime:
         kwargs["runtime"] = spec.runtime

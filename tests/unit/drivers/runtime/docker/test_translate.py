@@ -53,7 +53,6 @@ def test_create_kwargs_defaults() -> None:
             "nano_cpus": 1_000_000_000,
             "privileged": False,
             "auto_remove": False,
-            "init": True,
         },
     }
 
@@ -123,7 +122,8 @@ def test_host_config_mapping(overrides: dict[str, Any], expected: dict[str, Any]
 
     assert {key: host_config.get(key) for key in expected} == expected
     assert "cpu_shares" not in host_config
-    assert host_config["init"] is True
+    # Like `docker run`: the command is PID 1, so a missing program fails the start.
+    assert "init" not in host_config
 
 
 def test_create_kwargs_leaves_out_unset_optionals() -> None:
@@ -151,7 +151,7 @@ def test_create_kwargs_is_accepted_by_docker_py() -> None:
 
     assert config["HostConfig"]["NanoCpus"] == 1_000_000_000
     assert config["HostConfig"]["Memory"] == config["HostConfig"]["MemorySwap"] == 512 * 2**20
-    assert config["HostConfig"]["Init"] is True
+    assert "Init" not in config["HostConfig"]
     assert config["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
 
 
