@@ -53,6 +53,8 @@ def observed_values(obs: ObservedContainer) -> dict[str, object]:
         "restart_count": obs.restart_count,
         "hostname": obs.hostname,
         "ports": list(obs.ports),
+        "started_at": obs.started_at.isoformat() if obs.started_at else None,
+        "finished_at": obs.finished_at.isoformat() if obs.finished_at else None,
     }
 
 

@@ -17,7 +17,7 @@ LOG = logging.getLogger(__name__)
 
 #: A Creating record no agent has touched for this long lost its create cast.
 LOST_CREATE_AFTER = dt.timedelta(seconds=120)
-_COMPARED = ("status", "status_detail", "exit_code", "restart_count", "runtime_id")
+_COMPARED = ("status", "exit_code", "restart_count", "runtime_id", "started_at", "finished_at")
 
 
 class Reconciler:
@@ -62,7 +62,7 @@ class Reconciler:
             self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
             return
         values = observed_values(obs)
-        if any(getattr(rec, k) != values[k] for k in _COMPARED):
+        if any(_text(getattr(rec, k)) != values[k] for k in _COMPARED):
             self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
@@ -87,6 +87,11 @@ class Reconciler:
     def _fail(self, rec: Container, expect: str, reason: str) -> None:
         values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
         self.control.report(ContainerReport(rec.uuid, values, expect, release_claim=True))
+
+
+def _text(value: object) -> object:
+    """Record values as reports carry them (timestamps as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def _utcnow() -> dt.datetime:

@@ -58,6 +58,8 @@ class ContainerRow(Base):
     task_state: Mapped[str | None] = mapped_column(String(32))
     exit_code: Mapped[int | None] = mapped_column(Integer)
     restart_count: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     claimed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)

@@ -167,6 +167,8 @@ class Container:
     runtime_id: str | None = None
     exit_code: int | None = None
     restart_count: int = 0
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
     claimed: bool = False
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

@@ -36,7 +36,11 @@ class ControlService:
             guard = IDLE
         else:
             guard = message.expect_task_state
-        updated = self.containers.update(message.uuid, message.values, task_state=guard)
+        values = {
+            key: dt.datetime.fromisoformat(value) if key.endswith("_at") and value else value
+            for key, value in message.values.items()
+        }
+        updated = self.containers.update(message.uuid, values, task_state=guard)
         if updated is not None and message.release_claim:
             self.containers.release_claim(message.uuid)
         return updated is not None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from typing import Any
 
+import docker.errors
 import pytest
 
 from tests.conftest import TEST_IMAGE, Dockyard
@@ -112,10 +114,8 @@ def test_failed_start_ends_in_error_with_a_reason(dockyard: Dockyard) -> None:
 
 def test_image_from_registry_is_pulled(dockyard: Dockyard) -> None:
     registry_image = "127.0.0.1:5001/dockyard-test/busybox:latest"
-    try:
+    with contextlib.suppress(docker.errors.ImageNotFound):
         dockyard.docker.images.remove(registry_image)
-    except Exception:  # noqa: BLE001 - absent already is fine
-        pass
     created = dockyard.create({"image": registry_image, "command": SLEEPER}).json()
     dockyard.wait_for(created["uuid"], "Running")
     assert dockyard.docker.images.get(registry_image)

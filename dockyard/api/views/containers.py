@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dockyard.domain.models import ActionEvent, Container, ContainerAction, RequestContext
+from dockyard.domain.status_detail import describe
 
 #: Fields only admins see (Zun's container:get_one:<field> rules default to admin).
 ADMIN_FIELDS = ("host", "image_pull_policy", "privileged", "runtime")
@@ -26,8 +27,11 @@ def links(base_url: str, resource: str, uuid: str) -> list[dict[str, str]]:
     ]
 
 
-def container(c: Container, ctx: RequestContext, base_url: str | None) -> dict[str, Any]:
+def container(
+    c: Container, ctx: RequestContext, base_url: str | None, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """One container; ``base_url`` None renders a list item (no links)."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     view: dict[str, Any] = {
         "uuid": c.uuid,
         "name": c.name,
@@ -61,7 +65,8 @@ def container(c: Container, ctx: RequestContext, base_url: str | None) -> dict[s
         "host": c.host,
         "status": str(c.status),
         "status_reason": c.status_reason,
-        "status_detail": c.status_detail,
+        "status_detail": describe(c.status, c.started_at, c.finished_at, c.exit_code, now)
+        or c.status_detail,
         "task_state": str(c.task_state) if c.task_state else None,
         "created_at": _stamp(c.created_at),
         "updated_at": _stamp(c.updated_at),

@@ -74,6 +74,8 @@ def upgrade() -> None:
         sa.Column("task_state", sa.String(length=32), nullable=True),
         sa.Column("exit_code", sa.Integer(), nullable=True),
         sa.Column("restart_count", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.Column("claimed", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=True),

@@ -14,6 +14,7 @@ from dockyard.domain.models import (
     ObservedContainer,
 )
 from dockyard.domain.states import Status, from_engine
+from dockyard.domain.status_detail import human_duration
 
 NAME_PREFIX = "dockyard-"
 _MIB = 2**20
@@ -117,34 +118,6 @@ def parse_time(value: str | None) -> dt.datetime | None:
     tz = match.group("tz").replace("Z", "+00:00")
     parsed = dt.datetime.fromisoformat(f"{match.group('base')}.{frac}{tz}")
     return parsed.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def human_duration(delta: dt.timedelta) -> str:
-    """A duration in the words ``docker ps`` uses ("3 minutes", "About an hour")."""
-    seconds = int(delta.total_seconds())
-    minutes = seconds // 60
-    hours = int(delta.total_seconds() / 3600 + 0.5)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // (24 * 7)} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // (24 * 30)} months"
-    return f"{hours // (24 * 365)} years"
 
 
 def _status_detail(

@@ -1,0 +1,290 @@
+"""End to end: `dockyard up` as a subprocess, driven by `openstack appcontainer ...`.
+
+The tests in this module share one service and run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import requests
+
+from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
+from tests.conftest import TEST_IMAGE, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+OPENSTACK = Path(sys.executable).parent / "openstack"
+SERVING = "Dockyard is serving the Zun v1 API"
+# Commands that accept `-f json`; it must come before positional arguments, since
+# `run`/`create` pass everything after the image to the container as its command.
+JSON_COMMANDS = {"run", "create", "show", "list"}
+POLL = 0.2
+MiB = 1024 * 1024
+
+
+@dataclass
+class Service:
+    endpoint: str
+    host: str
+    log: Path
+    docker: docker.DockerClient
+
+    def osc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `openstack <args>` against the service (`-f json` added where supported)."""
+        argv = list(args)
+        if len(argv) >= 2 and argv[0] == "appcontainer" and argv[1] in JSON_COMMANDS:
+            argv[2:2] = ["-f", "json"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        command = [str(OPENSTACK), "--os-auth-type", "none", "--os-endpoint", self.endpoint]
+        return subprocess.run(
+            command + argv, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def ok(self, *args: str) -> str:
+        """Run a command that must succeed; the CLI can report failure with exit code 0."""
+        result = self.osc(*args)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{args}: rc={result.returncode}\n{output}"
+        assert "failed" not in output, f"{args}:\n{output}"
+        assert "ERROR" not in output, f"{args}:\n{output}"
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args))
+
+    def show(self, name: str) -> dict[str, Any]:
+        return dict(self.json("appcontainer", "show", name))
+
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.json("appcontainer", "list")]
+
+    def wait_status(self, name: str, status: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.show(name)
+            if current["status"] == status and current["task_state"] is None:
+                return current
+            assert time.monotonic() < deadline, (
+                f"{name} stayed {current['status']}/{current['task_state']}, wanted {status}"
+            )
+            time.sleep(POLL)
+
+    def wait_deleted(self, name: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while name in self.names():
+            assert time.monotonic() < deadline, f"{name} is still listed"
+            time.sleep(POLL)
+        result = self.osc("appcontainer", "show", name)
+        assert result.returncode != 0, result.stdout
+        assert "could not be found" in result.stderr, result.stderr
+
+    def engine_containers(self, container_uuid: str | None = None) -> list[Any]:
+        labels = [f"{LABEL_HOST}={self.host}"]
+        if container_uuid is not None:
+            labels.append(f"{LABEL_CONTAINER_ID}={container_uuid}")
+        return list(self.docker.containers.list(all=True, filters={"label": labels}))
+
+    def wait_engine_empty(self, container_uuid: str | None = None, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while leftover := self.engine_containers(container_uuid):
+            assert time.monotonic() < deadline, f"engine still has {[c.name for c in leftover]}"
+            time.sleep(POLL)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], log: Path, root: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"dockyard up exited with {process.returncode}")
+        if SERVING in log.read_text(errors="replace"):
+            return
+        try:
+            if requests.get(root, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(POLL)
+    raise AssertionError("dockyard up did not start serving within 30 s")
+
+
+def _report_log(request: pytest.FixtureRequest, log: Path) -> None:
+    text = f"\n===== dockyard up log ({log}) =====\n{log.read_text(errors='replace')}"
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text)
+    else:
+        print(text)
+
+
+@pytest.fixture(scope="module")
+def service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("dockyard-e2e")
+    host = f"e2e-{uuid.uuid4().hex[:12]}"
+    port = free_port()
+    conf_file = tmp / "dockyard.conf"
+    conf_file.write_text(
+        "\n".join(
+            [
+                "[DEFAULT]",
+                f"host = {host}",
+                f"data_dir = {tmp / 'data'}",
+                "[api]",
+                f"port = {port}",
+                "[compute]",
+                "sync_interval = 2",
+            ]
+        )
+        + "\n"
+    )
+    log = tmp / "dockyard.log"
+    dockyard = Path(sys.executable).parent / "dockyard"
+    failures_before = request.session.testsfailed
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(dockyard), "up", "--config-file", str(conf_file)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    clean = False
+    try:
+        try:
+            _wait_ready(process, log, f"http://127.0.0.1:{port}/")
+        except AssertionError:
+            _report_log(request, log)
+            raise
+        yield Service(f"http://127.0.0.1:{port}/v1", host, log, docker_client)
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 0, f"dockyard up exited with {code} after SIGTERM (None: still running)"
+        clean = True
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        for container in docker_client.containers.list(
+            all=True, filters={"label": f"{LABEL_HOST}={host}"}
+        ):
+            container.remove(force=True)
+        if not clean or request.session.testsfailed > failures_before:
+            _report_log(request, log)
+
+
+def test_container_lifecycle(service: Service) -> None:
+    created = service.json(
+        "appcontainer", "run", "--name", "e2e-web", "--memory", "64", "--cpu", "0.5",
+        TEST_IMAGE, "sh", "-c", "echo hello-from-dockyard; sleep 300",
+    )  # fmt: skip
+    assert created["name"] == "e2e-web"
+    container_uuid = created["uuid"]
+
+    shown = service.wait_status("e2e-web", "Running")
+    assert shown["uuid"] == container_uuid
+    assert shown["name"] == "e2e-web"
+    assert shown["image"] == TEST_IMAGE
+    assert shown["memory"] == "64"
+    assert shown["cpu"] == 0.5
+    assert shown["host"] == service.host
+    assert shown["command"] == ["sh", "-c", "echo hello-from-dockyard; sleep 300"]
+
+    listed = {c["name"]: c for c in service.json("appcontainer", "list")}
+    assert listed["e2e-web"]["uuid"] == container_uuid
+    assert listed["e2e-web"]["status"] == "Running"
+
+    # The limits really reach the Docker Engine.
+    [engine] = service.engine_containers(container_uuid)
+    host_config = engine.attrs["HostConfig"]
+    assert host_config["Memory"] == 64 * MiB
+    assert host_config["NanoCpus"] == 500_000_000
+    assert engine.attrs["State"]["Running"] is True
+
+    deadline = time.monotonic() + 10
+    while "hello-from-dockyard" not in (logs := service.ok("appcontainer", "logs", "e2e-web")):
+        assert time.monotonic() < deadline, f"logs: {logs!r}"
+        time.sleep(POLL)
+
+    assert service.ok("appcontainer", "exec", "e2e-web", "echo", "exec-ok").strip() == "exec-ok"
+    # The CLI prints the command's output (stdout and stderr merged) and exits with its code.
+    failing = service.osc(
+        "appcontainer", "exec", "e2e-web", "sh", "-c", "echo to-stderr >&2; exit 3"
+    )
+    assert failing.returncode == 3, failing
+    assert failing.stdout.strip() == "to-stderr", failing
+
+    assert "accepted" in service.ok("appcontainer", "stop", "e2e-web")
+    service.wait_status("e2e-web", "Stopped")
+    assert service.engine_containers(container_uuid)[0].attrs["State"]["Running"] is False
+
+    assert "accepted" in service.ok("appcontainer", "start", "e2e-web")
+    service.wait_status("e2e-web", "Running")
+
+    assert "accepted" in service.ok("appcontainer", "pause", "e2e-web")
+    service.wait_status("e2e-web", "Paused")
+    assert service.engine_containers(container_uuid)[0].attrs["State"]["Paused"] is True
+
+    assert "accepted" in service.ok("appcontainer", "unpause", "e2e-web")
+    service.wait_status("e2e-web", "Running")
+
+    assert "accepted" in service.ok("appcontainer", "kill", "e2e-web", "--signal", "SIGKILL")
+    service.wait_status("e2e-web", "Stopped")
+    state = service.engine_containers(container_uuid)[0].attrs["State"]
+    assert state["Running"] is False
+    assert state["ExitCode"] == 137
+
+    assert "accepted" in service.ok("appcontainer", "delete", "e2e-web")
+    service.wait_deleted("e2e-web")
+    service.wait_engine_empty()
+
+
+def test_create_without_run(service: Service) -> None:
+    created = service.json(
+        "appcontainer", "create", "--name", "e2e-created", TEST_IMAGE, "sleep", "300"
+    )
+    shown = service.wait_status("e2e-created", "Created")
+    assert shown["uuid"] == created["uuid"]
+    [engine] = service.engine_containers(created["uuid"])
+    assert engine.status == "created"
+
+    assert "accepted" in service.ok("appcontainer", "delete", "e2e-created")
+    service.wait_deleted("e2e-created")
+    service.wait_engine_empty(created["uuid"])
+
+
+def test_delete_running_container(service: Service) -> None:
+    for name in ("e2e-stop", "e2e-force"):
+        service.json("appcontainer", "run", "--name", name, TEST_IMAGE, "sleep", "300")
+    stop_uuid = service.wait_status("e2e-stop", "Running")["uuid"]
+    force_uuid = service.wait_status("e2e-force", "Running")["uuid"]
+
+    refused = service.osc("appcontainer", "delete", "e2e-stop")
+    assert refused.returncode == 0  # the CLI reports the failure in its output only
+    assert "Delete for container e2e-stop failed" in refused.stdout + refused.stderr
+    assert "(HTTP 409)" in refused.stdout + refused.stderr
+    assert service.show("e2e-stop")["status"] == "Running"
+
+    assert "accepted" in service.ok("appcontainer", "delete", "--stop", "e2e-stop")
+    assert "accepted" in service.ok("appcontainer", "delete", "--force", "e2e-force")
+    service.wait_deleted("e2e-stop")
+    service.wait_deleted("e2e-force")
+    service.wait_engine_empty(stop_uuid)
+    service.wait_engine_empty(force_uuid)
+    service.wait_engine_empty()
