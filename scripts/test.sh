@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs linters and the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-venv.sh
+bash scripts/ensure-docker.sh
+bash scripts/build-test-image.sh
+bash scripts/ensure-registry.sh
+
+echo "==> ruff"
+.venv/bin/ruff check dockyard tests bench
+.venv/bin/ruff format --check dockyard tests bench
+echo "==> mypy --strict"
+.venv/bin/mypy dockyard
+echo "==> import-linter"
+.venv/bin/lint-imports
+echo "==> pytest"
+.venv/bin/pytest "$@"
