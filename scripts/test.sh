@@ -6,6 +6,7 @@ bash scripts/setup-venv.sh
 bash scripts/ensure-docker.sh
 bash scripts/build-test-image.sh
 bash scripts/ensure-registry.sh
+bash scripts/ensure-databases.sh
 
 echo "==> ruff"
 .venv/bin/ruff check dockyard tests bench

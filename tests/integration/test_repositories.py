@@ -1,0 +1,195 @@
+"""The database layer on SQLite, PostgreSQL and MariaDB: migrations, claims, guarded updates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from dockyard.db import migrate
+from dockyard.db.models import Base
+from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.session import Database
+from dockyard.domain.errors import Conflict, ContainerNotFound
+from dockyard.domain.models import ActionEvent, Container, ContainerAction
+from dockyard.domain.states import Status, TaskState
+from tests.conftest import require
+
+SERVERS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
+}
+
+
+def _server_database(kind: str) -> Iterator[str]:
+    admin_url = SERVERS[kind] + ("/postgres" if kind == "postgresql" else "/")
+    name = f"dockyard_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    except sa.exc.OperationalError as exc:
+        why = f"a {kind} server on 127.0.0.1 ({exc.orig}); run scripts/ensure-databases.sh"
+        require(False, why)
+        raise
+    yield f"{SERVERS[kind]}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {name}"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'dockyard.sqlite'}"])
+    else:
+        urls = _server_database(request.param)
+    database = Database(next(urls))
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+    next(urls, None)
+
+
+def host_inventory(cpu: float, memory: int) -> dict[str, Any]:
+    return {
+        "cpus": 2,
+        "memory_mib": memory,
+        "disk_gib": 10,
+        "cpu_capacity_milli": round(cpu * 1000),
+        "memory_capacity": memory,
+        "runtimes": ["runc"],
+        "info": {},
+    }
+
+
+def record(**fields: Any) -> Container:
+    base: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "name": "c",
+        "project_id": "p",
+        "user_id": "u",
+        "image": "busybox",
+        "cpu": 0.5,
+        "memory": 64,
+    }
+    return Container(**{**base, **fields})
+
+
+def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert migrate.current(db) == "0001"
+
+
+def test_concurrent_claims_never_exceed_capacity(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=5.0, memory=10_000))
+    repo = ContainerRepository(db)
+    created = in_parallel(16, lambda i: repo.create_claimed(record(name=f"c{i}", cpu=0.5), "h1"))
+    winners = [c for c in created if c is not None]
+    assert len(winners) == 10
+    host = hosts.get("h1")
+    assert host is not None and host.cpu_used == pytest.approx(5.0)
+    assert repo.count() == 10
+
+
+def test_release_is_idempotent_and_destroy_gives_resources_back(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=4.0, memory=1000))
+    repo = ContainerRepository(db)
+    kept = repo.create_claimed(record(memory=100), "h1")
+    gone = repo.create_claimed(record(memory=200), "h1")
+    assert kept is not None and gone is not None
+    assert repo.release_claim(kept.uuid) is True
+    assert repo.release_claim(kept.uuid) is False
+    actions = ActionRepository(db)
+    actions.start(ContainerAction("create", gone.uuid, "req-1", "u", "p", dt.datetime(2026, 1, 1)))
+    assert repo.destroy(gone.uuid) is True
+    host = hosts.get("h1")
+    assert host is not None and (host.memory_used, host.cpu_used) == (0, 0.0)
+    assert actions.for_container(gone.uuid) == []
+
+
+def test_only_one_of_two_concurrent_reservations_wins(db: Database) -> None:
+    repo = ContainerRepository(db)
+    container = repo.create(record(status=Status.RUNNING))
+    results = in_parallel(
+        6,
+        lambda i: repo.update(
+            container.uuid,
+            {"task_state": TaskState.CONTAINER_STOPPING},
+            status_in={Status.RUNNING},
+            task_state=IDLE,
+        ),
+    )
+    assert sum(r is not None for r in results) == 1
+    moved = repo.update(container.uuid, {"status": Status.STOPPED}, status_in={Status.PAUSED})
+    assert moved is None
+
+
+def test_lookup_by_name_scope_and_ambiguity(db: Database) -> None:
+    repo = ContainerRepository(db)
+    mine = repo.create(record(name="web", project_id="p1"))
+    assert repo.get("web", "p1").uuid == mine.uuid
+    with pytest.raises(ContainerNotFound):
+        repo.get("web", "p2")
+    repo.create(record(name="web", project_id="p1"))
+    with pytest.raises(Conflict):
+        repo.get("web", "p1")
+
+
+def test_paging_with_marker_and_sort(db: Database) -> None:
+    repo = ContainerRepository(db)
+    for name in ["b", "a", "c", "a"]:
+        repo.create(record(name=name))
+    first = repo.page(project_id="p", filters={}, limit=2, sort_key="name", sort_dir="asc")
+    rest = repo.page(
+        project_id="p",
+        filters={},
+        limit=5,
+        marker=first[-1].uuid,
+        sort_key="name",
+        sort_dir="asc",
+    )
+    assert [c.name for c in first + rest] == ["a", "a", "b", "c"]
+    assert len({c.uuid for c in first + rest}) == 4
+
+
+def test_action_events_close_the_action(db: Database) -> None:
+    repo, actions = ContainerRepository(db), ActionRepository(db)
+    container = repo.create(record())
+    started = dt.datetime(2026, 1, 1, 12, 0, 0)
+    actions.start(ContainerAction("stop", container.uuid, "req-9", "u", "p", started))
+    event = ActionEvent("compute__do_container_stop", started, started, "Error", "trace")
+    actions.record_event(container.uuid, "req-9", event, finish_action=True)
+    action, events = actions.get(container.uuid, "req-9")
+    assert action.message == "Error" and action.finish_time == started
+    assert events == [event]
