@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +17,14 @@ from typing import Any
 
 import docker
 import pytest
-import requests
 
 from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
-from tests.conftest import TEST_IMAGE, free_port
+from tests.conftest import TEST_IMAGE
+from tests.e2e.process import Instance, stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 OPENSTACK = Path(sys.executable).parent / "openstack"
-SERVING = "Dockyard is serving the Zun v1 API"
 # Commands that accept `-f json`; it must come before positional arguments, since
 # `run`/`create` pass everything after the image to the container as its command.
 JSON_COMMANDS = {"run", "create", "show", "list"}
@@ -104,22 +101,6 @@ class Service:
             time.sleep(POLL)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], log: Path, root: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"dockyard up exited with {process.returncode}")
-        if SERVING in log.read_text(errors="replace"):
-            return
-        try:
-            if requests.get(root, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(POLL)
-    raise AssertionError("dockyard up did not start serving within 30 s")
-
-
 def _report_log(request: pytest.FixtureRequest, log: Path) -> None:
     text = f"\n===== dockyard up log ({log}) =====\n{log.read_text(errors='replace')}"
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -135,42 +116,14 @@ def service(
     tmp_path_factory: pytest.TempPathFactory,
     docker_client: docker.DockerClient,
 ) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("dockyard-e2e")
-    host = f"e2e-{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    conf_file = tmp / "dockyard.conf"
-    conf_file.write_text(
-        "\n".join(
-            [
-                "[DEFAULT]",
-                f"host = {host}",
-                f"data_dir = {tmp / 'data'}",
-                "[api]",
-                f"port = {port}",
-                "[compute]",
-                "sync_interval = 2",
-            ]
-        )
-        + "\n"
-    )
-    log = tmp / "dockyard.log"
-    dockyard = Path(sys.executable).parent / "dockyard"
+    instance = Instance.new(tmp_path_factory.mktemp("dockyard-e2e"))
+    host, log = instance.host, instance.log
     failures_before = request.session.testsfailed
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(dockyard), "up", "--config-file", str(conf_file)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = instance.start()
     clean = False
     try:
-        _wait_ready(process, log, f"http://127.0.0.1:{port}/")
-        yield Service(f"http://127.0.0.1:{port}/v1", host, log, docker_client)
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            code = None
+        yield Service(f"{instance.url}/v1", host, log, docker_client)
+        code = stop(process)
         assert code == 0, f"dockyard up exited with {code} after SIGTERM (None: still running)"
         clean = True
     finally:

@@ -1,0 +1,86 @@
+"""Running `dockyard up` as a real subprocess for end-to-end tests."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.conftest import free_port
+
+SERVING = "Dockyard is serving the Zun v1 API"
+DOCKYARD = Path(sys.executable).parent / "dockyard"
+
+
+@dataclass
+class Instance:
+    """Where one service lives: its host name, port, data and log; reused across restarts."""
+
+    root: Path
+    host: str
+    port: int
+
+    @classmethod
+    def new(cls, root: Path, prefix: str = "e2e") -> Instance:
+        instance = cls(root, f"{prefix}-{uuid.uuid4().hex[:12]}", free_port())
+        lines = [
+            "[DEFAULT]",
+            f"host = {instance.host}",
+            f"data_dir = {root / 'data'}",
+            "[api]",
+            f"port = {instance.port}",
+            "[compute]",
+            "sync_interval = 2",
+        ]
+        instance.config.write_text("\n".join(lines) + "\n")
+        return instance
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dockyard.conf"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "dockyard.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """Start `dockyard up` and wait until it answers (at most 30 s)."""
+        with self.log.open("ab") as out:
+            process = subprocess.Popen(
+                [str(DOCKYARD), "up", "--config-file", str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"dockyard up exited with {process.returncode}")
+            try:
+                if requests.get(self.url + "/", timeout=1).status_code == 200:
+                    return process
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        process.kill()
+        raise AssertionError("dockyard up did not start serving within 30 s")
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int | None:
+    """Signal the service and return its exit code (None when it did not exit in 30 s)."""
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        return None

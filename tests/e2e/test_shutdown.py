@@ -1,0 +1,115 @@
+"""SIGTERM/SIGINT end `dockyard up` only after running operations finish; restarts adopt state."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import pytest
+import requests
+
+from dockyard.domain.models import LABEL_HOST
+from tests.conftest import LATEST, TEST_IMAGE
+from tests.e2e.process import Instance, stop
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+# PID 1 ignores SIGTERM, so a stop takes its whole timeout before the kill.
+STUBBORN = ["sh", "-c", "trap '' TERM; sleep 300 & wait"]
+HEADERS = {"OpenStack-API-Version": LATEST}
+
+
+@pytest.fixture
+def instance(tmp_path: Any, docker_client: docker.DockerClient) -> Iterator[Instance]:
+    made = Instance.new(tmp_path, prefix="shutdown")
+    yield made
+    for container in docker_client.containers.list(
+        all=True, filters={"label": f"{LABEL_HOST}={made.host}"}
+    ):
+        container.remove(force=True)
+
+
+def _show(instance: Instance, uuid: str) -> dict[str, Any]:
+    response = requests.get(f"{instance.url}/v1/containers/{uuid}", headers=HEADERS, timeout=10)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _wait(instance: Instance, uuid: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (current := _show(instance, uuid))["status"] != status or current["task_state"]:
+        assert time.monotonic() < deadline, current
+        time.sleep(0.2)
+    return current
+
+
+def test_sigterm_waits_for_the_running_stop_and_restart_adopts_it(
+    instance: Instance, docker_client: docker.DockerClient
+) -> None:
+    process = instance.start()
+    body = {"image": TEST_IMAGE, "command": STUBBORN, "memory": 32, "cpu": 0.1}
+    created = requests.post(
+        f"{instance.url}/v1/containers?run=true", json=body, headers=HEADERS, timeout=30
+    ).json()
+    uuid = created["uuid"]
+    _wait(instance, uuid, "Running")
+
+    stopping = requests.post(
+        f"{instance.url}/v1/containers/{uuid}/stop?timeout=4", headers=HEADERS, timeout=10
+    )
+    assert stopping.status_code == 202
+    began = time.monotonic()
+    assert stop(process, signal.SIGTERM) == 0
+    # The service waited for the stop (about 4 s) instead of abandoning it.
+    assert time.monotonic() - began >= 3
+    engine = docker_client.containers.get(f"dockyard-{uuid}")
+    assert engine.status == "exited"
+    log = instance.log.read_text()
+    assert "Dockyard stopped." in log
+
+    again = instance.start()
+    try:
+        adopted = _show(instance, uuid)
+        assert (adopted["status"], adopted["task_state"]) == ("Stopped", None)
+        assert adopted["status_detail"].startswith("Exited (137)")
+        listing = requests.get(f"{instance.url}/v1/containers", headers=HEADERS, timeout=10)
+        assert [c["uuid"] for c in listing.json()["containers"]] == [uuid]
+    finally:
+        assert stop(again, signal.SIGINT) == 0
+
+
+def test_restart_finishes_an_operation_a_crash_interrupted(
+    instance: Instance, docker_client: docker.DockerClient
+) -> None:
+    process = instance.start()
+    body = {"image": TEST_IMAGE, "command": STUBBORN, "memory": 32, "cpu": 0.1}
+    created = requests.post(
+        f"{instance.url}/v1/containers?run=true", json=body, headers=HEADERS, timeout=30
+    ).json()
+    uuid = created["uuid"]
+    _wait(instance, uuid, "Running")
+    requests.post(
+        f"{instance.url}/v1/containers/{uuid}/stop?timeout=30", headers=HEADERS, timeout=10
+    )
+    assert _show(instance, uuid)["task_state"] == "container_stopping"
+    process.kill()  # no chance to finish: the record is left mid-operation
+    process.wait(timeout=10)
+
+    again = instance.start()
+    try:
+        # The restarted agent settles the record from what the engine really has.
+        recovered = _show(instance, uuid)
+        assert recovered["task_state"] is None
+        assert recovered["status"] == "Running"
+        assert (
+            requests.post(
+                f"{instance.url}/v1/containers/{uuid}/stop?timeout=1", headers=HEADERS, timeout=10
+            ).status_code
+            == 202
+        )
+        _wait(instance, uuid, "Stopped")
+    finally:
+        assert stop(again) == 0
