@@ -28,8 +28,10 @@ def _body(status: int, code: str, title: str, detail: str) -> dict[str, Any]:
 
 
 def from_domain(exc: DockyardError) -> tuple[int, dict[str, Any]]:
-    if type(exc) is DockyardError:
-        return from_unexpected(exc)
+    if exc.status >= 500:
+        if not exc.public:
+            return from_unexpected(exc, exc.status)
+        return exc.status, _body(exc.status, "", HTTPStatus(exc.status).phrase, exc.detail)
     if isinstance(exc, NotAcceptable):
         title = str(getattr(exc, "title", HTTPStatus(exc.status).phrase))
         return exc.status, _body(exc.status, "", title, exc.detail)
@@ -41,11 +43,11 @@ def from_http(status: int, detail: str) -> tuple[int, dict[str, Any]]:
     return status, _body(status, "", HTTPStatus(status).phrase, detail)
 
 
-def from_unexpected(exc: BaseException) -> tuple[int, dict[str, Any]]:
+def from_unexpected(exc: BaseException, status: int = 500) -> tuple[int, dict[str, Any]]:
     correlation = str(uuid.uuid4())
-    LOG.error("unexpected error %s", correlation, exc_info=exc)
+    LOG.error("request failed (%s), correlation id %s", exc, correlation, exc_info=exc)
     detail = (
         "The server could not handle the request; the error was logged "
         f"with correlation id {correlation}."
     )
-    return 500, _body(500, "", "Internal Server Error", detail)
+    return status, _body(status, "", HTTPStatus(status).phrase, detail)

@@ -14,7 +14,7 @@ from dockyard.compute.reconcile import Reconciler
 from dockyard.compute.resources import inventory
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
-from dockyard.domain.errors import DockyardError, Unavailable
+from dockyard.domain.errors import DockyardError, ServiceBusy
 from dockyard.domain.models import ExecResult, LogOptions
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
@@ -126,16 +126,17 @@ class ComputeAgent:
 
     def _submit(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
         if self._stopping.is_set():
-            raise Unavailable(f"The agent of host {self.host} is shutting down.")
+            raise ServiceBusy(f"The agent of host {self.host} is shutting down.")
         if not self._slots.acquire(blocking=False):
-            raise Unavailable(f"The agent of host {self.host} is busy; try again shortly.")
+            raise ServiceBusy(f"The agent of host {self.host} is busy; try again shortly.")
         with self._idle:
             self._in_flight += 1
         try:
-            self._pool.submit(self._run, uuid, fn, message)
+            future = self._pool.submit(self._run, uuid, fn, message)
+            future.add_done_callback(lambda f: self._done() if f.cancelled() else None)
         except RuntimeError as exc:
             self._done()
-            raise Unavailable(f"The agent of host {self.host} is shutting down.") from exc
+            raise ServiceBusy(f"The agent of host {self.host} is shutting down.") from exc
 
     def _run(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
         try:

@@ -17,7 +17,6 @@ LOG = logging.getLogger(__name__)
 
 #: A Creating record no agent has touched for this long lost its create cast.
 LOST_CREATE_AFTER = dt.timedelta(seconds=120)
-_COMPARED = ("status", "exit_code", "restart_count", "runtime_id", "started_at", "finished_at")
 
 
 class Reconciler:
@@ -61,8 +60,10 @@ class Reconciler:
             }
             self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
             return
-        values = observed_values(obs)
-        if any(_text(getattr(rec, k)) != values[k] for k in _COMPARED):
+        # The listing is cheap but summary-only (no timestamps): it only tells
+        # whether something changed; inspect then tells exactly what.
+        if any(_text(getattr(rec, k)) != v for k, v in _listed(obs).items()):
+            values = observed_values(self.runtime.inspect(rec.uuid))
             self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
@@ -87,6 +88,11 @@ class Reconciler:
     def _fail(self, rec: Container, expect: str, reason: str) -> None:
         values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
         self.control.report(ContainerReport(rec.uuid, values, expect, release_claim=True))
+
+
+def _listed(obs: ObservedContainer) -> dict[str, object]:
+    """The fields a runtime's listing reliably reports."""
+    return {"status": str(obs.status), "runtime_id": obs.runtime_id, "exit_code": obs.exit_code}
 
 
 def _text(value: object) -> object:

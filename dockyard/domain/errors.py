@@ -20,6 +20,9 @@ class DockyardError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = ""
+    #: Whether ``detail`` may be shown to the client. Server-side failures carry
+    #: internals (engine messages, socket paths) and are shown only as a reference.
+    public: ClassVar[bool] = False
     registry: ClassVar[dict[str, type[DockyardError]]] = {}
 
     def __init__(self, detail: str, **fields: Any) -> None:
@@ -44,7 +47,13 @@ class DockyardError(Exception):
         return err
 
 
-class InvalidInput(DockyardError):
+class ClientError(DockyardError):
+    """The request cannot be served as sent: the detail is for the client."""
+
+    public = True
+
+
+class InvalidInput(ClientError):
     status = 400
     code = "invalid-value"
 
@@ -73,12 +82,12 @@ class InvalidRequest(InvalidInput):
     code = "invalid"
 
 
-class Forbidden(DockyardError):
+class Forbidden(ClientError):
     status = 403
     code = "policy-not-authorized"
 
 
-class NotFound(DockyardError):
+class NotFound(ClientError):
     status = 404
     code = "resource-not-found"
 
@@ -91,12 +100,12 @@ class RequestedHostNotFound(NotFound):
     code = "requested-host-not-found"
 
 
-class NotAcceptable(DockyardError):
+class NotAcceptable(ClientError):
     status = 406
     code = ""
 
 
-class Conflict(DockyardError):
+class Conflict(ClientError):
     status = 409
     code = "conflict"
 
@@ -105,7 +114,7 @@ class InvalidState(Conflict):
     code = "invalid-state-exception"
 
 
-class UnsupportedMediaType(DockyardError):
+class UnsupportedMediaType(ClientError):
     status = 415
     code = ""
 
@@ -117,8 +126,15 @@ class Unavailable(DockyardError):
     code = ""
 
 
+class ServiceBusy(Unavailable):
+    """An agent cannot take work now (saturated, shutting down, unreachable)."""
+
+    public = True
+
+
 class NoValidHost(Unavailable):
-    pass
+    code = ""
+    public = True
 
 
 class DriverError(DockyardError):

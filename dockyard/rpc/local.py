@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dockyard.domain.errors import Unavailable
+from dockyard.domain.errors import ServiceBusy
 from dockyard.domain.models import ExecResult, LogOptions
 from dockyard.rpc.api import ComputeAPIEndpoint
 from dockyard.rpc.messages import ContainerOperation, CreateContainer
@@ -19,7 +19,7 @@ class LocalComputeAPI:
     def _agent(self, host: str) -> ComputeAPIEndpoint:
         agent = self.agents.get(host)
         if agent is None:
-            raise Unavailable(f"The agent of host {host} is not reachable.")
+            raise ServiceBusy(f"The agent of host {host} is not reachable.")
         return agent
 
     def create(self, host: str, message: CreateContainer) -> None:

@@ -15,6 +15,7 @@ from dockyard.domain.models import (
     RestartPolicy,
 )
 from dockyard.domain.states import Status
+from dockyard.domain.status_detail import human_duration
 from dockyard.drivers.runtime.docker import translate
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
@@ -342,7 +343,7 @@ def test_parse_time(text: str | None, expected: dt.datetime | None) -> None:
     ],
 )
 def test_human_duration(seconds: float, expected: str) -> None:
-    assert translate.human_duration(dt.timedelta(seconds=seconds)) == expected
+    assert human_duration(dt.timedelta(seconds=seconds)) == expected
 
 
 # --- observe_summary -----------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""An in-memory ``ControlAPI`` that records everything agents tell it.
+
+Reports are applied with the guard semantics of ``dockyard.service.control``:
+``ANY_TASK`` applies unconditionally, ``NO_TASK`` only while the record has no
+task state, any other value only while the record's task state equals it. A
+report for a missing record fails like a failed guard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.domain.models import Container
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.messages import ANY_TASK, NO_TASK, ContainerReport, EventReport, HostReport
+
+_FIELDS = {f.name for f in dataclasses.fields(Container)}
+
+#: Called after each report is handled, with the control, the report and whether it applied.
+ReportHook = Callable[["RecordingControl", ContainerReport, bool], None]
+
+
+@dataclass(frozen=True)
+class Handled:
+    report: ContainerReport
+    applied: bool
+
+
+def _convert(key: str, value: Any) -> Any:
+    """A report value as the record holds it (what the database layer would store)."""
+    if key not in _FIELDS:
+        raise AssertionError(f"report sets unknown container field {key!r}")
+    if value is None:
+        return None
+    if key == "status":
+        return Status(value)
+    if key == "task_state":
+        return TaskState(value)
+    if key.endswith("_at") and isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+class RecordingControl:
+    """Holds ``Container`` records in memory and logs every report, event and removal."""
+
+    def __init__(self, containers: Iterable[Container] = ()) -> None:
+        self.containers: dict[str, Container] = {c.uuid: c for c in containers}
+        self.handled: list[Handled] = []
+        self.events: list[EventReport] = []
+        self.hosts: list[HostReport] = []
+        self.removed: list[str] = []
+        self.released: dict[str, int] = {}
+        self.on_report: list[ReportHook] = []
+        self._lock = threading.RLock()
+
+    # -- test helpers -----------------------------------------------------
+
+    def add(self, container: Container) -> Container:
+        with self._lock:
+            self.containers[container.uuid] = container
+        return container
+
+    @property
+    def reports(self) -> list[ContainerReport]:
+        """Every report received, applied or not, in order."""
+        return [h.report for h in self.handled]
+
+    @property
+    def applied(self) -> list[ContainerReport]:
+        return [h.report for h in self.handled if h.applied]
+
+    def task_states(self) -> list[object]:
+        """The task_state value of each report that set one, in order."""
+        return [r.values["task_state"] for r in self.reports if "task_state" in r.values]
+
+    def release_count(self, uuid: str) -> int:
+        return self.released.get(uuid, 0)
+
+    # -- ControlAPI -------------------------------------------------------
+
+    def report(self, message: ContainerReport) -> bool:
+        with self._lock:
+            record = self.containers.get(message.uuid)
+            applied = record is not None and self._guard_holds(record, message.expect_task_state)
+            if applied:
+                assert record is not None
+                for key, value in message.values.items():
+                    setattr(record, key, _convert(key, value))
+                record.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                if message.release_claim:
+                    self.released[message.uuid] = self.released.get(message.uuid, 0) + 1
+                    record.claimed = False
+            self.handled.append(Handled(message, applied))
+        for hook in list(self.on_report):
+            hook(self, message, applied)
+        return applied
+
+    @staticmethod
+    def _guard_holds(record: Container, expect: str) -> bool:
+        if expect == ANY_TASK:
+            return True
+        current = str(record.task_state) if record.task_state is not None else None
+        if expect == NO_TASK:
+            return current is None
+        return current == expect
+
+    def record_event(self, message: EventReport) -> None:
+        with self._lock:
+            self.events.append(message)
+
+    def container_removed(self, uuid: str) -> None:
+        with self._lock:
+            self.removed.append(uuid)
+            self.containers.pop(uuid, None)
+
+    def report_host(self, message: HostReport) -> None:
+        with self._lock:
+            self.hosts.append(message)
+
+    def containers_on_host(self, host: str) -> list[Container]:
+        with self._lock:
+            return [dataclasses.replace(c) for c in self.containers.values() if c.host == host]

@@ -1,0 +1,386 @@
+"""In-memory runtime and image drivers for unit tests: no Docker, no network.
+
+``FakeRuntime`` follows the contract of ``RuntimeDriver`` (and the behaviour the
+contract tests check against the Docker backend): idempotent start / stop /
+pause / unpause / remove, ``NotFound`` for a missing UUID, ``Conflict`` when the
+engine would refuse in the current state. Every call is recorded, any named
+operation can be made to fail (``fail_on``) or to block on an event
+(``block_on``) so tests can hold an operation in flight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import signal as signals
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.domain.errors import Conflict, DockyardError, InvalidImage, NotFound
+from dockyard.domain.images import parse_image
+from dockyard.domain.models import (
+    ContainerSpec,
+    ExecResult,
+    HostInfo,
+    LogOptions,
+    ObservedContainer,
+)
+from dockyard.domain.states import Status
+from dockyard.domain.status_detail import describe
+from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.runtime.base import RuntimeDriver
+
+#: Start of the fake clock; every reading advances it by one second.
+EPOCH = dt.datetime(2025, 1, 1, 12, 0, 0)
+
+
+class SteppingClock:
+    """A deterministic clock: ``EPOCH``, ``EPOCH + 1 s``, ... on successive calls."""
+
+    def __init__(self, start: dt.datetime = EPOCH, step: dt.timedelta | None = None) -> None:
+        self.now = start
+        self.step = step if step is not None else dt.timedelta(seconds=1)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dt.datetime:
+        with self._lock:
+            value = self.now
+            self.now = value + self.step
+            return value
+
+
+@dataclass
+class FakeContainer:
+    """The state of one engine container."""
+
+    spec: ContainerSpec
+    runtime_id: str
+    status: Status = Status.CREATED
+    exit_code: int | None = None
+    error: str = ""
+    oom_killed: bool = False
+    restart_count: int = 0
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    log: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _exit_code_for(signal: str | None) -> int:
+    """Exit code of a process killed by ``signal`` (a name or a number; default SIGKILL)."""
+    if signal is None:
+        return 128 + int(signals.SIGKILL)
+    if signal.isdigit():
+        return 128 + int(signal)
+    name = signal.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    return 128 + int(signals.Signals[name])
+
+
+class FakeRuntime(RuntimeDriver):
+    """An in-memory ``RuntimeDriver``.
+
+    Knobs:
+      * ``fail_on[name] = error`` raises ``error`` (after recording the call) whenever the
+        operation ``name`` is called; remove the key to heal it.
+      * ``block_on[name] = event`` makes ``name`` wait for ``event`` before acting;
+        ``entered[name]`` is set as soon as a call of ``name`` is waiting.
+      * ``images``: when given, ``create`` refuses images the ``FakeImages`` does not hold.
+      * ``exec_results``: queue of results ``execute`` returns (default: empty output, 0).
+      * ``summary_listing``: make ``list_managed`` carry only what Docker's list endpoint
+        has (no timestamps, restart count, hostname or command), as the Docker backend does.
+    """
+
+    def __init__(
+        self,
+        host: str = "node-1",
+        *,
+        images: FakeImages | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        host_info: HostInfo | None = None,
+    ) -> None:
+        self.host = host
+        self.images = images
+        self.clock: Callable[[], dt.datetime] = clock or SteppingClock()
+        self.info = host_info or HostInfo(
+            hostname=host,
+            cpus=4,
+            memory_mib=8192,
+            disk_gib=100,
+            runtimes=("runc",),
+            default_runtime="runc",
+            engine_version="fake",
+        )
+        self.containers: dict[str, FakeContainer] = {}
+        self.calls: list[Call] = []
+        self.fail_on: dict[str, DockyardError] = {}
+        self.block_on: dict[str, threading.Event] = {}
+        self.entered: dict[str, threading.Event] = {}
+        self.exec_results: list[ExecResult] = []
+        self.summary_listing = False
+        self._lock = threading.RLock()
+        self._ids = 0
+
+    # -- test helpers -----------------------------------------------------
+
+    def call_names(self) -> list[str]:
+        with self._lock:
+            return [c.name for c in self.calls]
+
+    def add(self, spec: ContainerSpec, status: Status = Status.CREATED, **state: Any) -> None:
+        """Put a container straight into the engine, as if created earlier (or by hand)."""
+        with self._lock:
+            self._ids += 1
+            self.containers[spec.uuid] = FakeContainer(
+                spec=spec, runtime_id=f"fake-{self._ids:04d}", status=status, **state
+            )
+
+    def block(self, name: str) -> threading.Event:
+        """Make ``name`` wait until the returned event is set; ``entered[name]`` tells when."""
+        gate = threading.Event()
+        self.entered[name] = threading.Event()
+        self.block_on[name] = gate
+        return gate
+
+    def exit(self, uuid: str, exit_code: int = 0) -> None:
+        """The container's process ends on its own (behind Dockyard's back)."""
+        with self._lock:
+            box = self._get(uuid)
+            box.status = Status.STOPPED
+            box.exit_code = exit_code
+            box.finished_at = self.clock()
+
+    def vanish(self, uuid: str) -> None:
+        """Someone removed the container from the engine outside Dockyard."""
+        with self._lock:
+            self.containers.pop(uuid, None)
+
+    # -- internals --------------------------------------------------------
+
+    def _enter(self, name: str, *args: Any, **kwargs: Any) -> None:
+        with self._lock:
+            self.calls.append(Call(name, args, kwargs))
+        gate = self.block_on.get(name)
+        if gate is not None:
+            self.entered.setdefault(name, threading.Event()).set()
+            gate.wait()
+        error = self.fail_on.get(name)
+        if error is not None:
+            raise error
+
+    def _get(self, uuid: str) -> FakeContainer:
+        box = self.containers.get(uuid)
+        if box is None:
+            raise NotFound(f"No such container: dockyard-{uuid}")
+        return box
+
+    def _observe(self, box: FakeContainer) -> ObservedContainer:
+        detail = describe(box.status, box.started_at, box.finished_at, box.exit_code, self.clock())
+        return ObservedContainer(
+            uuid=box.spec.uuid,
+            runtime_id=box.runtime_id,
+            status=box.status,
+            status_detail=detail or str(box.status),
+            exit_code=box.exit_code,
+            error=box.error,
+            oom_killed=box.oom_killed,
+            restart_count=box.restart_count,
+            hostname=box.spec.hostname or box.runtime_id[:12],
+            command=box.spec.command,
+            started_at=box.started_at,
+            finished_at=box.finished_at,
+        )
+
+    def _run(self, box: FakeContainer) -> None:
+        box.status = Status.RUNNING
+        box.exit_code = None
+        box.started_at = self.clock()
+
+    def _halt(self, box: FakeContainer, exit_code: int) -> None:
+        box.status = Status.STOPPED
+        box.exit_code = exit_code
+        box.finished_at = self.clock()
+
+    # -- RuntimeDriver ----------------------------------------------------
+
+    def create(self, spec: ContainerSpec) -> ObservedContainer:
+        self._enter("create", spec)
+        with self._lock:
+            if spec.uuid not in self.containers:
+                if self.images is not None and not self.images.exists_locally(spec.image):
+                    raise NotFound(f"No such image: {spec.image}")
+                self.add(spec)
+            return self._observe(self.containers[spec.uuid])
+
+    def start(self, uuid: str) -> None:
+        self._enter("start", uuid)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status is Status.RUNNING:
+                return
+            if box.status is Status.PAUSED:
+                raise Conflict("cannot start a paused container, try unpause instead")
+            self._run(box)
+
+    def stop(self, uuid: str, timeout: int | None = None) -> None:
+        self._enter("stop", uuid, timeout=timeout)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):
+                self._halt(box, 128 + int(signals.SIGTERM))
+
+    def restart(self, uuid: str, timeout: int | None = None) -> None:
+        self._enter("restart", uuid, timeout=timeout)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status in (Status.RUNNING, Status.PAUSED):
+                self._halt(box, 128 + int(signals.SIGTERM))
+            self._run(box)
+
+    def kill(self, uuid: str, signal: str | None = None) -> None:
+        self._enter("kill", uuid, signal=signal)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status is not Status.RUNNING:
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            self._halt(box, _exit_code_for(signal))
+
+    def pause(self, uuid: str) -> None:
+        self._enter("pause", uuid)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status is Status.PAUSED:
+                return
+            if box.status is not Status.RUNNING:
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            box.status = Status.PAUSED
+
+    def unpause(self, uuid: str) -> None:
+        self._enter("unpause", uuid)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status is Status.RUNNING:
+                return
+            if box.status is not Status.PAUSED:
+                raise Conflict(f"Container dockyard-{uuid} is not paused")
+            box.status = Status.RUNNING
+
+    def remove(self, uuid: str, force: bool = False) -> None:
+        self._enter("remove", uuid, force=force)
+        with self._lock:
+            box = self.containers.get(uuid)
+            if box is None:
+                return
+            if box.status in (Status.RUNNING, Status.PAUSED) and not force:
+                raise Conflict(
+                    f"You cannot remove a {box.status.lower()} container dockyard-{uuid}. "
+                    "Stop the container before attempting removal or force remove"
+                )
+            del self.containers[uuid]
+
+    def inspect(self, uuid: str) -> ObservedContainer:
+        self._enter("inspect", uuid)
+        with self._lock:
+            return self._observe(self._get(uuid))
+
+    def list_managed(self, host: str | None = None) -> list[ObservedContainer]:
+        self._enter("list_managed", host)
+        with self._lock:
+            found = [
+                self._observe(box)
+                for box in self.containers.values()
+                if not host or box.spec.host == host
+            ]
+        if self.summary_listing:
+            found = [
+                dataclasses.replace(
+                    o,
+                    restart_count=0,
+                    hostname=None,
+                    command=None,
+                    started_at=None,
+                    finished_at=None,
+                )
+                for o in found
+            ]
+        return found
+
+    def logs(self, uuid: str, options: LogOptions) -> str:
+        self._enter("logs", uuid, options)
+        with self._lock:
+            lines = self._get(uuid).log.splitlines(keepends=True)
+        if options.tail is not None:
+            lines = lines[-options.tail :] if options.tail else []
+        return "".join(lines)
+
+    def execute(self, uuid: str, command: Sequence[str], timeout: float) -> ExecResult:
+        self._enter("execute", uuid, tuple(command), timeout=timeout)
+        with self._lock:
+            if self._get(uuid).status is not Status.RUNNING:
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            if self.exec_results:
+                return self.exec_results.pop(0)
+        return ExecResult(output="", exit_code=0)
+
+    def host_info(self) -> HostInfo:
+        self._enter("host_info")
+        return dataclasses.replace(self.info)
+
+
+def _normalise(image: str) -> str:
+    try:
+        return str(parse_image(image))
+    except InvalidImage:
+        return image
+
+
+class FakeImages(ImageDriver):
+    """An in-memory ``ImageDriver``: a set of local images and a set in "the registry".
+
+    References are compared after normalisation (``busybox`` == ``busybox:latest``).
+    ``pulls`` and ``remote_checks`` log the references asked for; ``fail_on`` injects
+    errors by operation name (``exists_locally``, ``check_remote``, ``pull``).
+    """
+
+    def __init__(self, local: Iterable[str] = (), registry: Iterable[str] = ()) -> None:
+        self.local: set[str] = {_normalise(i) for i in local}
+        self.registry: set[str] = {_normalise(i) for i in registry}
+        self.pulls: list[str] = []
+        self.remote_checks: list[str] = []
+        self.fail_on: dict[str, DockyardError] = {}
+        self._lock = threading.Lock()
+
+    def _fail(self, name: str) -> None:
+        error = self.fail_on.get(name)
+        if error is not None:
+            raise error
+
+    def exists_locally(self, image: str) -> bool:
+        self._fail("exists_locally")
+        with self._lock:
+            return _normalise(image) in self.local
+
+    def check_remote(self, image: str) -> None:
+        with self._lock:
+            self.remote_checks.append(image)
+        self._fail("check_remote")
+        if _normalise(image) not in self.registry:
+            raise InvalidImage(f"image: {image} was not found in its registry", field="image")
+
+    def pull(self, image: str) -> None:
+        with self._lock:
+            self.pulls.append(image)
+        self._fail("pull")
+        with self._lock:
+            if _normalise(image) not in self.registry:
+                raise InvalidImage(f"image: {image} was not found in its registry", field="image")
+            self.local.add(_normalise(image))

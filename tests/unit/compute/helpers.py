@@ -1,0 +1,48 @@
+"""A host with fake drivers and an in-memory control plane, shared by the compute tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.compute.operations import Operations
+from dockyard.domain.models import Container
+from dockyard.domain.states import Status
+from tests.fakes.control import RecordingControl
+from tests.fakes.runtime import FakeImages, FakeRuntime
+
+HOST = "node-1"
+IMAGE = "dockyard-test/busybox:latest"
+UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
+
+
+def record(uuid: str = UUID, **fields: Any) -> Container:
+    base: dict[str, Any] = {
+        "uuid": uuid,
+        "name": "web",
+        "project_id": "p-1",
+        "user_id": "u-1",
+        "image": IMAGE,
+        "host": HOST,
+        "cpu": 0.5,
+        "memory": 64,
+        "claimed": True,
+        "status": Status.CREATING,
+    }
+    return Container(**{**base, **fields})
+
+
+@dataclass
+class World:
+    images: FakeImages
+    runtime: FakeRuntime
+    control: RecordingControl
+    ops: Operations
+
+
+def make_world() -> World:
+    images = FakeImages(local=[IMAGE], registry=[IMAGE, "registry.example.com/team/app:1"])
+    runtime = FakeRuntime(HOST, images=images)
+    control = RecordingControl()
+    ops = Operations(HOST, runtime, images, control, default_stop_timeout=10)
+    return World(images, runtime, control, ops)

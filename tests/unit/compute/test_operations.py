@@ -1,0 +1,586 @@
+"""The agent's operations against fake drivers and a recording control plane."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from dockyard.compute.operations import observed_values
+from dockyard.domain.errors import Conflict, DriverError, InvalidImage
+from dockyard.domain.models import Container, ObservedContainer
+from dockyard.domain.states import IN_FLIGHT, Status, TaskState
+from dockyard.rpc.messages import ContainerOperation, ContainerReport, CreateContainer
+from tests.fakes.control import RecordingControl, ReportHook
+from tests.unit.compute.helpers import HOST, IMAGE, UUID, World, record
+
+OTHER_IMAGE = "registry.example.com/team/app:1"
+
+
+def create_message(c: Container, run: bool = True, policy: str = "ifnotpresent") -> CreateContainer:
+    return CreateContainer(spec=c.spec(), run=run, pull_policy=policy, request_id="req-create")
+
+
+def add(world: World, **fields: Any) -> Container:
+    return world.control.add(record(**fields))
+
+
+def guards(control: RecordingControl) -> list[str]:
+    return [r.expect_task_state for r in control.reports]
+
+
+# --- create -------------------------------------------------------------------------------
+
+
+def test_run_reports_each_step_then_running(world: World) -> None:
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    assert world.control.task_states() == [
+        "image_pulling",
+        "container_creating",
+        "container_starting",
+        None,
+    ]
+    assert guards(world.control) == [
+        "",
+        "image_pulling",
+        "container_creating",
+        "container_starting",
+    ]
+    assert all(h.applied for h in world.control.handled)
+    final = world.control.reports[-1]
+    assert final.values["status"] == "Running"
+    assert final.values["status_reason"] is None
+    assert final.release_claim is False
+    assert c.status is Status.RUNNING
+    assert c.task_state is None
+    assert c.runtime_id is not None and c.started_at is not None
+    assert world.runtime.call_names() == ["create", "start", "inspect"]
+    assert world.images.pulls == []  # present locally, policy ifnotpresent
+    assert world.control.release_count(UUID) == 0
+
+
+def test_create_event_is_recorded(world: World) -> None:
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    [event] = world.control.events
+    assert event.uuid == UUID
+    assert event.request_id == "req-create"
+    assert event.event == "compute__do_container_create"
+    assert event.result == "Success"
+    assert event.traceback is None
+    assert dt.datetime.fromisoformat(event.start_time) <= dt.datetime.fromisoformat(
+        event.finish_time
+    )
+
+
+def test_create_without_run_ends_created(world: World) -> None:
+    c = add(world)
+
+    world.ops.create(create_message(c, run=False))
+
+    assert world.control.task_states() == ["image_pulling", "container_creating", None]
+    assert c.status is Status.CREATED
+    assert c.task_state is None
+    assert "start" not in world.runtime.call_names()
+    assert world.runtime.containers[UUID].status is Status.CREATED
+
+
+@pytest.mark.parametrize(
+    ("policy", "local", "pulled"),
+    [
+        ("always", True, True),
+        ("always", False, True),
+        ("Always", True, True),
+        ("ifnotpresent", True, False),
+        ("IfNotPresent", True, False),
+        ("ifnotpresent", False, True),
+        ("never", True, False),
+    ],
+)
+def test_pull_only_when_needed(world: World, policy: str, local: bool, pulled: bool) -> None:
+    if not local:
+        world.images.local.clear()
+    c = add(world)
+
+    world.ops.create(create_message(c, policy=policy))
+
+    assert world.images.pulls == ([IMAGE] if pulled else [])
+    assert c.status is Status.RUNNING
+
+
+def test_never_with_a_missing_image_is_an_error_naming_the_image(world: World) -> None:
+    world.images.local.clear()
+    c = add(world)
+
+    world.ops.create(create_message(c, policy="never"))
+
+    assert world.images.pulls == []
+    assert world.images.remote_checks == []
+    assert world.runtime.call_names() == []
+    assert c.status is Status.ERROR
+    assert c.task_state is None
+    assert c.status_reason is not None and IMAGE in c.status_reason
+    last = world.control.reports[-1]
+    assert last.release_claim is True
+    assert last.expect_task_state == "image_pulling"
+    assert world.control.release_count(UUID) == 1
+    [event] = world.control.events
+    assert event.result == "Error" and event.traceback
+
+
+def test_a_failed_pull_is_an_error(world: World) -> None:
+    c = add(world, image=OTHER_IMAGE)
+    world.images.registry.clear()
+
+    world.ops.create(create_message(c, policy="always"))
+
+    assert world.images.pulls == [OTHER_IMAGE]
+    assert c.status is Status.ERROR
+    assert c.status_reason is not None and OTHER_IMAGE in c.status_reason
+    assert world.control.release_count(UUID) == 1
+
+
+@pytest.mark.parametrize(
+    ("operation", "guard", "task_states"),
+    [
+        ("create", "container_creating", ["image_pulling", "container_creating", None]),
+        (
+            "start",
+            "container_starting",
+            ["image_pulling", "container_creating", "container_starting", None],
+        ),
+    ],
+)
+def test_runtime_failure_ends_in_error_and_releases_the_claim(
+    world: World, operation: str, guard: str, task_states: list[str | None]
+) -> None:
+    world.runtime.fail_on[operation] = DriverError(f"Docker Engine error (500): {operation} no")
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    assert world.control.task_states() == task_states
+    last = world.control.reports[-1]
+    assert last == ContainerReport(
+        UUID,
+        {
+            "status": "Error",
+            "status_reason": f"Docker Engine error (500): {operation} no",
+            "task_state": None,
+        },
+        guard,
+        release_claim=True,
+    )
+    assert c.status is Status.ERROR
+    assert c.task_state is None
+    assert c.status_reason == f"Docker Engine error (500): {operation} no"
+    assert world.control.release_count(UUID) == 1
+    [event] = world.control.events
+    assert event.result == "Error"
+    assert event.traceback is not None and "DriverError" in event.traceback
+
+
+def test_unexpected_exception_during_create(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(uuid: str) -> None:
+        raise ValueError("kaboom")
+
+    monkeypatch.setattr(world.runtime, "start", explode)
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    assert c.status is Status.ERROR
+    assert c.status_reason == "Unexpected error: kaboom"
+    assert c.task_state is None
+    assert world.control.release_count(UUID) == 1
+
+
+def take_over_after(count: int) -> ReportHook:
+    """A report hook: after ``count`` reports, a forced delete takes the record over."""
+
+    def hook(control: RecordingControl, report: ContainerReport, applied: bool) -> None:
+        if len(control.handled) == count:
+            control.containers[report.uuid].task_state = TaskState.CONTAINER_DELETING
+
+    return hook
+
+
+@pytest.mark.parametrize(("after", "runtime_calls"), [(1, []), (2, ["create"])])
+def test_create_stops_quietly_when_another_operation_takes_over(
+    world: World, after: int, runtime_calls: list[str]
+) -> None:
+    c = add(world)
+    world.control.on_report.append(take_over_after(after))
+
+    world.ops.create(create_message(c))
+
+    # The reports up to the take-over applied; the next one failed its guard; nothing after.
+    assert [h.applied for h in world.control.handled] == [True] * after + [False]
+    assert world.runtime.call_names() == runtime_calls
+    assert c.task_state is TaskState.CONTAINER_DELETING
+    assert c.status is Status.CREATING
+    assert world.control.events == []
+    assert world.control.release_count(UUID) == 0
+
+
+def test_take_over_during_start_drops_the_final_report(world: World) -> None:
+    c = add(world)
+    world.control.on_report.append(take_over_after(3))
+
+    world.ops.create(create_message(c))
+
+    assert [h.applied for h in world.control.handled] == [True, True, True, False]
+    assert world.control.reports[-1].expect_task_state == "container_starting"
+    assert c.task_state is TaskState.CONTAINER_DELETING
+    assert c.status is Status.CREATING
+    assert world.control.release_count(UUID) == 0
+
+
+def test_guard_failure_at_the_first_step_touches_nothing(world: World) -> None:
+    c = add(world, task_state=TaskState.CONTAINER_DELETING)
+
+    world.ops.create(create_message(c))
+
+    assert [h.applied for h in world.control.handled] == [False]
+    assert world.runtime.call_names() == []
+    assert world.images.pulls == []
+    assert world.control.events == []
+
+
+def test_create_of_a_vanished_record_stops(world: World) -> None:
+    c = record()  # never added to the control plane
+
+    world.ops.create(create_message(c))
+
+    assert len(world.control.handled) == 1
+    assert world.runtime.call_names() == []
+
+
+# --- check_image --------------------------------------------------------------------------
+
+
+def test_check_image_never_missing_is_invalid(world: World) -> None:
+    world.images.local.clear()
+
+    with pytest.raises(InvalidImage) as info:
+        world.ops.check_image(IMAGE, "never")
+
+    assert IMAGE in info.value.detail and HOST in info.value.detail
+    assert info.value.fields == {"field": "image"}
+    assert world.images.remote_checks == []
+
+
+def test_check_image_never_local_is_fine(world: World) -> None:
+    world.ops.check_image(IMAGE, "Never")
+
+    assert world.images.remote_checks == []
+
+
+def test_check_image_ifnotpresent_local_skips_the_registry(world: World) -> None:
+    world.images.registry.clear()
+
+    world.ops.check_image(IMAGE, "ifnotpresent")
+
+    assert world.images.remote_checks == []
+
+
+def test_check_image_ifnotpresent_missing_asks_the_registry(world: World) -> None:
+    world.ops.check_image(OTHER_IMAGE, "ifnotpresent")
+
+    assert world.images.remote_checks == [OTHER_IMAGE]
+    assert world.images.pulls == []  # a check never pulls
+
+
+def test_check_image_ifnotpresent_missing_everywhere(world: World) -> None:
+    with pytest.raises(InvalidImage):
+        world.ops.check_image("nowhere/image:1", "ifnotpresent")
+
+    assert world.images.remote_checks == ["nowhere/image:1"]
+
+
+@pytest.mark.parametrize("image", [IMAGE, OTHER_IMAGE])
+def test_check_image_always_asks_the_registry(world: World, image: str) -> None:
+    world.ops.check_image(image, "always")
+
+    assert world.images.remote_checks == [image]
+
+
+def test_check_image_always_unknown_to_the_registry(world: World) -> None:
+    world.images.registry.clear()
+
+    with pytest.raises(InvalidImage):
+        world.ops.check_image(IMAGE, "always")
+
+
+def test_check_image_bad_policy(world: World) -> None:
+    with pytest.raises(ValueError):
+        world.ops.check_image(IMAGE, "sometimes")
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+# operation -> (engine status before, runtime method, engine status after)
+LIFECYCLE = {
+    "start": (Status.CREATED, "start", Status.RUNNING),
+    "stop": (Status.RUNNING, "stop", Status.STOPPED),
+    "reboot": (Status.RUNNING, "restart", Status.RUNNING),
+    "pause": (Status.RUNNING, "pause", Status.PAUSED),
+    "unpause": (Status.PAUSED, "unpause", Status.RUNNING),
+    "kill": (Status.RUNNING, "kill", Status.STOPPED),
+}
+
+
+def in_flight(world: World, operation: str, engine_status: Status) -> Container:
+    """A container the API has just handed to ``operation``."""
+    c = add(world, status=engine_status, runtime_id="fake-old")
+    task, status = IN_FLIGHT[operation]
+    c.task_state = task
+    if status is not None:
+        c.status = status
+    world.runtime.add(c.spec(), status=engine_status)
+    return c
+
+
+def operation(name: str, **fields: Any) -> ContainerOperation:
+    return ContainerOperation(UUID, name, "req-op", **fields)
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLE))
+def test_lifecycle_success(world: World, name: str) -> None:
+    before, method, after = LIFECYCLE[name]
+    c = in_flight(world, name, before)
+
+    world.ops.operate(operation(name))
+
+    assert world.runtime.call_names() == [method, "inspect"]
+    [report] = world.control.reports
+    assert report.expect_task_state == str(IN_FLIGHT[name][0])
+    assert world.control.handled[0].applied
+    assert c.status is after
+    assert c.task_state is None
+    assert c.status_reason is None
+    [event] = world.control.events
+    assert event.event == f"compute__do_container_{name}"
+    assert event.request_id == "req-op"
+    assert event.result == "Success"
+    assert event.traceback is None
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLE))
+def test_lifecycle_failure(world: World, name: str) -> None:
+    before, method, _ = LIFECYCLE[name]
+    c = in_flight(world, name, before)
+    world.runtime.fail_on[method] = Conflict("the engine refused")
+
+    world.ops.operate(operation(name))
+
+    assert c.status is before  # what inspect says
+    assert c.task_state is None
+    assert c.status_reason == f"{name} failed: the engine refused"
+    [event] = world.control.events
+    assert event.event == f"compute__do_container_{name}"
+    assert event.result == "Error"
+    assert event.traceback is not None and "Conflict" in event.traceback
+    assert world.control.release_count(UUID) == 0
+
+
+def test_failing_stop_keeps_the_inspected_status(world: World) -> None:
+    c = in_flight(world, "stop", Status.RUNNING)
+    world.runtime.fail_on["stop"] = DriverError("Docker Engine error (500): cannot kill")
+
+    world.ops.operate(operation("stop"))
+
+    assert c.status is Status.RUNNING
+    assert c.status_reason is not None
+    assert c.status_reason.startswith("stop failed:")
+    assert c.status_reason == "stop failed: Docker Engine error (500): cannot kill"
+    assert c.task_state is None
+
+
+def test_failure_on_a_vanished_container_is_an_error(world: World) -> None:
+    c = in_flight(world, "start", Status.STOPPED)
+    world.runtime.vanish(UUID)
+
+    world.ops.operate(operation("start"))
+
+    assert c.status is Status.ERROR
+    assert c.status_reason is not None and c.status_reason.startswith("start failed: ")
+    assert c.task_state is None
+
+
+def test_unexpected_exception_in_an_operation(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = in_flight(world, "pause", Status.RUNNING)
+
+    def explode(uuid: str) -> None:
+        raise RuntimeError("freezer broke")
+
+    monkeypatch.setattr(world.runtime, "pause", explode)
+
+    world.ops.operate(operation("pause"))
+
+    assert c.status_reason == "pause failed: Unexpected error: freezer broke"
+    assert world.control.events[0].result == "Error"
+
+
+@pytest.mark.parametrize(("timeout", "used"), [(None, 10), (0, 0), (3, 3)])
+def test_stop_and_reboot_timeouts(world: World, timeout: int | None, used: int) -> None:
+    in_flight(world, "stop", Status.RUNNING)
+
+    world.ops.operate(operation("stop", timeout=timeout))
+    world.control.containers[UUID].task_state = TaskState.CONTAINER_REBOOTING
+    world.ops.operate(operation("reboot", timeout=timeout))
+
+    calls = [c for c in world.runtime.calls if c.name in ("stop", "restart")]
+    assert [(c.name, c.kwargs["timeout"]) for c in calls] == [("stop", used), ("restart", used)]
+
+
+@pytest.mark.parametrize(("signal", "exit_code"), [(None, 137), ("SIGTERM", 143), ("9", 137)])
+def test_kill_passes_the_signal(world: World, signal: str | None, exit_code: int) -> None:
+    c = in_flight(world, "kill", Status.RUNNING)
+
+    world.ops.operate(operation("kill", signal=signal))
+
+    [call] = [x for x in world.runtime.calls if x.name == "kill"]
+    assert call.kwargs == {"signal": signal}
+    assert c.exit_code == exit_code
+
+
+def test_the_settle_report_is_guarded(world: World) -> None:
+    c = in_flight(world, "stop", Status.RUNNING)
+    c.task_state = TaskState.CONTAINER_DELETING  # a forced delete took over meanwhile
+
+    world.ops.operate(operation("stop"))
+
+    assert [h.applied for h in world.control.handled] == [False]
+    assert c.status is Status.RUNNING
+    assert c.task_state is TaskState.CONTAINER_DELETING
+
+
+# --- delete -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine_status", [Status.CREATED, Status.STOPPED, Status.DEAD])
+def test_delete(world: World, engine_status: Status) -> None:
+    in_flight(world, "delete", engine_status)
+
+    world.ops.operate(operation("delete"))
+
+    assert world.runtime.call_names() == ["remove"]
+    assert world.runtime.calls[0].kwargs == {"force": False}
+    assert UUID not in world.runtime.containers
+    assert world.control.removed == [UUID]
+    assert UUID not in world.control.containers
+    assert world.control.reports == []  # no settle: the record is gone
+    [event] = world.control.events
+    assert event.event == "compute__do_container_delete"
+    assert event.result == "Success"
+
+
+def test_delete_force_removes_a_running_container(world: World) -> None:
+    in_flight(world, "delete_force", Status.RUNNING)
+
+    world.ops.operate(operation("delete", force=True))
+
+    assert world.runtime.calls[0].kwargs == {"force": True}
+    assert world.control.removed == [UUID]
+
+
+def test_delete_after_stop(world: World) -> None:
+    in_flight(world, "delete_after_stop", Status.RUNNING)
+
+    world.ops.operate(operation("delete", stop_first=True, timeout=2))
+
+    assert [(c.name, c.kwargs) for c in world.runtime.calls] == [
+        ("stop", {"timeout": 2}),
+        ("remove", {"force": False}),
+    ]
+    assert world.control.removed == [UUID]
+
+
+def test_delete_of_a_container_the_engine_lost(world: World) -> None:
+    in_flight(world, "delete", Status.STOPPED)
+    world.runtime.vanish(UUID)
+
+    world.ops.operate(operation("delete"))
+
+    assert world.control.removed == [UUID]
+    assert world.control.events[0].result == "Success"
+
+
+def test_failing_delete_keeps_the_record(world: World) -> None:
+    c = in_flight(world, "delete", Status.STOPPED)
+    world.runtime.fail_on["remove"] = DriverError("device busy")
+
+    world.ops.operate(operation("delete"))
+
+    assert world.control.removed == []
+    assert c.status is Status.STOPPED
+    assert c.task_state is None
+    assert c.status_reason == "delete failed: device busy"
+    assert world.control.events[0].result == "Error"
+
+
+def test_delete_of_a_running_container_without_force_fails(world: World) -> None:
+    c = in_flight(world, "delete", Status.RUNNING)
+
+    world.ops.operate(operation("delete"))
+
+    assert world.control.removed == []
+    assert c.status is Status.RUNNING
+    assert c.status_reason is not None and c.status_reason.startswith("delete failed: ")
+
+
+# --- observed_values ----------------------------------------------------------------------
+
+
+def observation(**fields: Any) -> ObservedContainer:
+    base: dict[str, Any] = {
+        "uuid": UUID,
+        "runtime_id": "abc",
+        "status": Status.STOPPED,
+        "status_detail": "Exited (1) 1 second ago",
+    }
+    return ObservedContainer(**{**base, **fields})
+
+
+def test_observed_values() -> None:
+    started = dt.datetime(2025, 1, 1, 12, 0, 0)
+    values = observed_values(
+        observation(exit_code=1, restart_count=2, ports=(80, 443), started_at=started)
+    )
+
+    assert values == {
+        "status": "Stopped",
+        "status_detail": "Exited (1) 1 second ago",
+        "status_reason": None,
+        "runtime_id": "abc",
+        "exit_code": 1,
+        "restart_count": 2,
+        "hostname": None,
+        "ports": [80, 443],
+        "started_at": "2025-01-01T12:00:00",
+        "finished_at": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {"oom_killed": True, "error": "x"},
+            "The container ran out of memory and was killed (OOM).",
+        ),
+        ({"error": "exec format error"}, "exec format error"),
+        ({}, None),
+    ],
+)
+def test_observed_reason(fields: dict[str, Any], reason: str | None) -> None:
+    assert observed_values(observation(**fields))["status_reason"] == reason

@@ -1,0 +1,338 @@
+"""Reconciliation of records with what the (fake) runtime really has."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from dockyard.compute.reconcile import LOST_CREATE_AFTER, Reconciler
+from dockyard.domain.errors import DriverError
+from dockyard.domain.models import Container
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.messages import NO_TASK
+from tests.unit.compute.helpers import HOST, UUID, World, record
+
+OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
+
+
+@pytest.fixture
+def reconciler(world: World) -> Reconciler:
+    return Reconciler(HOST, world.runtime, world.control)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def synced(world: World, engine_status: Status = Status.RUNNING, **fields: Any) -> Container:
+    """A record and its engine container, in agreement."""
+    c = world.control.add(record(status=engine_status, **fields))
+    world.runtime.add(c.spec(), status=engine_status)
+    if engine_status is Status.RUNNING:
+        world.runtime.containers[c.uuid].started_at = dt.datetime(2025, 1, 1, 11, 0, 0)
+    observed = world.runtime.inspect(c.uuid)
+    c.runtime_id = observed.runtime_id
+    c.started_at = observed.started_at
+    c.finished_at = observed.finished_at
+    c.exit_code = observed.exit_code
+    c.restart_count = observed.restart_count
+    world.runtime.calls.clear()
+    return c
+
+
+def test_nothing_changed_sends_no_report(world: World, reconciler: Reconciler) -> None:
+    synced(world, Status.RUNNING)
+    synced(world, Status.CREATED, uuid=OTHER)
+
+    reconciler.run()
+    reconciler.run(after_restart=True)
+
+    assert world.control.reports == []
+    assert "remove" not in world.runtime.call_names()
+
+
+def test_status_drift_is_corrected(world: World, reconciler: Reconciler) -> None:
+    c = synced(world, Status.RUNNING)
+    world.runtime.exit(UUID, exit_code=3)  # the process ended behind our back
+
+    reconciler.run()
+
+    [report] = world.control.reports
+    assert report.expect_task_state == NO_TASK
+    assert report.values["status"] == "Stopped"
+    assert report.release_claim is False
+    assert c.status is Status.STOPPED
+    assert c.exit_code == 3
+    assert c.finished_at is not None
+    # A second pass finds nothing new.
+    reconciler.run()
+    assert len(world.control.reports) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    # A restart by the engine's restart policy alone is invisible in a listing (no
+    # restart count, status unchanged); the engine's event stream has to report it.
+    [("runtime_id", "fake-9999"), ("exit_code", 1)],
+)
+def test_other_drift_is_corrected(
+    world: World, reconciler: Reconciler, change: str, value: object
+) -> None:
+    synced(world, Status.RUNNING)
+    setattr(world.runtime.containers[UUID], change, value)
+
+    reconciler.run()
+
+    [report] = world.control.reports
+    assert report.values[change] == value
+
+
+def test_the_first_sync_fills_what_the_record_lacks(world: World, reconciler: Reconciler) -> None:
+    c = world.control.add(record(status=Status.RUNNING))
+    world.runtime.add(c.spec(), status=Status.RUNNING)
+
+    reconciler.run()
+
+    assert c.runtime_id == world.runtime.containers[UUID].runtime_id
+
+
+@pytest.mark.parametrize(("auto_remove", "status"), [(False, Status.ERROR), (True, Status.DELETED)])
+def test_container_missing_from_the_runtime(
+    world: World, reconciler: Reconciler, auto_remove: bool, status: Status
+) -> None:
+    c = synced(world, Status.RUNNING, auto_remove=auto_remove)
+    world.runtime.vanish(UUID)
+
+    reconciler.run()
+
+    [report] = world.control.reports
+    assert report.expect_task_state == NO_TASK
+    assert c.status is status
+    assert c.status_reason == "The container was removed from the engine outside Dockyard."
+    assert c.status_detail is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": Status.ERROR, "runtime_id": "fake-1"},
+        {"status": Status.DELETED, "runtime_id": "fake-1"},
+        {"status": Status.CREATED, "runtime_id": None},  # never reached the engine
+    ],
+)
+def test_missing_container_already_accounted_for(
+    world: World, reconciler: Reconciler, fields: dict[str, Any]
+) -> None:
+    world.control.add(record(**fields))
+
+    reconciler.run()
+
+    assert world.control.reports == []
+
+
+def test_orphans_are_removed(world: World, reconciler: Reconciler) -> None:
+    synced(world, Status.RUNNING)
+    world.runtime.add(record(uuid=OTHER).spec(), status=Status.RUNNING)
+    elsewhere = record(uuid="0b7a3f4e-1111-4c2d-9e3f-000000000003", host="node-2")
+    world.runtime.add(elsewhere.spec(), status=Status.RUNNING)
+
+    reconciler.run()
+
+    removes = [c for c in world.runtime.calls if c.name == "remove"]
+    assert [(c.args, c.kwargs) for c in removes] == [((OTHER,), {"force": True})]
+    assert OTHER not in world.runtime.containers
+    assert UUID in world.runtime.containers
+    assert elsewhere.uuid in world.runtime.containers  # another host's business
+    assert world.control.reports == []
+
+
+ALL_TASKS = list(TaskState)
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_records_with_a_task_in_flight_are_left_alone(
+    world: World, reconciler: Reconciler, task: TaskState
+) -> None:
+    c = synced(world, Status.RUNNING)
+    c.task_state = task
+    world.runtime.exit(UUID)  # drift that would otherwise be reported
+
+    reconciler.run()
+
+    assert world.control.reports == []
+    assert world.runtime.call_names() == ["list_managed"]
+    assert c.status is Status.RUNNING
+
+
+@pytest.mark.parametrize("task", [TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING])
+@pytest.mark.parametrize("in_engine", [True, False])
+def test_after_restart_an_interrupted_create_fails(
+    world: World, reconciler: Reconciler, task: TaskState, in_engine: bool
+) -> None:
+    c = world.control.add(record(status=Status.CREATING, task_state=task))
+    if in_engine:
+        world.runtime.add(c.spec(), status=Status.CREATED)
+
+    reconciler.run(after_restart=True)
+
+    assert UUID not in world.runtime.containers
+    removes = [x for x in world.runtime.calls if x.name == "remove"]
+    assert [(x.args, x.kwargs) for x in removes] == [((UUID,), {"force": True})]
+    [report] = world.control.reports
+    assert report.expect_task_state == str(task)
+    assert report.release_claim is True
+    assert c.status is Status.ERROR
+    assert c.task_state is None
+    assert c.status_reason is not None and "interrupted" in c.status_reason
+    assert world.control.release_count(UUID) == 1
+
+
+def test_after_restart_an_interrupted_delete_finishes(world: World, reconciler: Reconciler) -> None:
+    c = synced(world, Status.STOPPED)
+    c.status, c.task_state = Status.DELETING, TaskState.CONTAINER_DELETING
+
+    reconciler.run(after_restart=True)
+
+    assert UUID not in world.runtime.containers
+    assert world.control.removed == [UUID]
+    assert UUID not in world.control.containers
+    assert world.control.reports == []
+
+
+def test_after_restart_an_interrupted_delete_of_a_lost_container(
+    world: World, reconciler: Reconciler
+) -> None:
+    world.control.add(
+        record(status=Status.DELETING, task_state=TaskState.CONTAINER_DELETING, runtime_id="x")
+    )
+
+    reconciler.run(after_restart=True)
+
+    assert world.control.removed == [UUID]
+
+
+@pytest.mark.parametrize(
+    ("task", "engine_status"),
+    [
+        (TaskState.CONTAINER_STARTING, Status.RUNNING),
+        (TaskState.CONTAINER_STOPPING, Status.STOPPED),
+        (TaskState.CONTAINER_REBOOTING, Status.RUNNING),
+        (TaskState.CONTAINER_PAUSING, Status.PAUSED),
+        (TaskState.CONTAINER_UNPAUSING, Status.RUNNING),
+        (TaskState.CONTAINER_KILLING, Status.STOPPED),
+        (TaskState.CONTAINER_REBUILDING, Status.CREATED),
+        (TaskState.NETWORK_ATTACHING, Status.RUNNING),
+        (TaskState.NETWORK_DETACHING, Status.RUNNING),
+    ],
+)
+def test_after_restart_other_tasks_take_the_runtime_status(
+    world: World, reconciler: Reconciler, task: TaskState, engine_status: Status
+) -> None:
+    c = world.control.add(record(status=Status.RESTARTING, task_state=task, runtime_id="old"))
+    world.runtime.add(c.spec(), status=engine_status)
+
+    reconciler.run(after_restart=True)
+
+    [report] = world.control.reports
+    assert report.expect_task_state == str(task)
+    assert report.release_claim is False
+    assert c.status is engine_status
+    assert c.task_state is None
+    assert c.runtime_id == world.runtime.containers[UUID].runtime_id
+    assert "remove" not in world.runtime.call_names()
+
+
+def test_after_restart_a_lost_container_with_a_task_is_an_error(
+    world: World, reconciler: Reconciler
+) -> None:
+    c = world.control.add(
+        record(status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING, runtime_id="x")
+    )
+
+    reconciler.run(after_restart=True)
+
+    assert c.status is Status.ERROR
+    assert c.task_state is None
+    assert c.status_reason == "The container disappeared while an operation was running."
+
+
+def test_a_lost_create_times_out(world: World, reconciler: Reconciler) -> None:
+    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
+
+    reconciler.run()
+
+    [report] = world.control.reports
+    assert report.expect_task_state == NO_TASK
+    assert report.release_claim is True
+    assert c.status is Status.ERROR
+    assert c.status_reason == "The create request was lost before any host acted on it."
+    assert world.control.release_count(UUID) == 1
+
+
+def test_a_lost_create_uses_created_at_without_updated_at(
+    world: World, reconciler: Reconciler
+) -> None:
+    c = world.control.add(record(status=Status.CREATING, created_at=utcnow() - dt.timedelta(1)))
+
+    reconciler.run()
+
+    assert c.status is Status.ERROR
+
+
+def test_a_recent_create_is_waited_for(world: World, reconciler: Reconciler) -> None:
+    recent = utcnow() - LOST_CREATE_AFTER + dt.timedelta(seconds=30)
+    world.control.add(record(status=Status.CREATING, created_at=recent, updated_at=recent))
+
+    reconciler.run()
+    reconciler.run(after_restart=True)
+
+    assert world.control.reports == []
+
+
+def test_limit_value() -> None:
+    assert dt.timedelta(seconds=120) == LOST_CREATE_AFTER
+
+
+def test_one_failing_record_does_not_stop_the_pass(world: World, reconciler: Reconciler) -> None:
+    world.control.add(record(status=Status.CREATING, task_state=TaskState.CONTAINER_CREATING))
+    second = synced(world, Status.RUNNING, uuid=OTHER)
+    world.runtime.exit(OTHER)
+    world.runtime.fail_on["remove"] = DriverError("engine busy")
+
+    reconciler.run(after_restart=True)
+
+    assert second.status is Status.STOPPED
+    assert world.control.containers[UUID].task_state is TaskState.CONTAINER_CREATING
+
+
+def test_records_of_other_hosts_are_ignored(world: World, reconciler: Reconciler) -> None:
+    world.control.add(record(status=Status.RUNNING, host="node-2", runtime_id="x"))
+
+    reconciler.run()
+
+    assert world.control.reports == []
+
+
+def test_a_summary_listing_does_not_erase_what_inspect_recorded(
+    world: World, reconciler: Reconciler
+) -> None:
+    """Docker's list endpoint (used by list_managed) has no timestamps or restart count.
+
+    The record got them from ``inspect`` when the operation settled; a periodic pass
+    over a listing that simply lacks them must not overwrite them with None / 0.
+    """
+    c = synced(world, Status.RUNNING)
+    world.runtime.containers[UUID].restart_count = 2
+    c.restart_count = 2
+    started = c.started_at
+    assert started is not None
+    world.runtime.summary_listing = True
+
+    reconciler.run()
+
+    assert world.control.reports == []
+    assert c.started_at == started
+    assert c.restart_count == 2

@@ -1,0 +1,211 @@
+"""The fakes keep the contracts they stand in for (so tests built on them mean something)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound
+from dockyard.domain.models import Container, ContainerSpec, ExecResult, LogOptions
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.messages import ANY_TASK, NO_TASK, ContainerReport, EventReport
+from tests.fakes.control import RecordingControl
+from tests.fakes.runtime import FakeImages, FakeRuntime
+
+UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
+SPEC = ContainerSpec(uuid=UUID, name="c", image="busybox", host="node-1")
+
+
+@pytest.fixture
+def runtime() -> FakeRuntime:
+    return FakeRuntime("node-1")
+
+
+def test_runtime_lifecycle_is_idempotent(runtime: FakeRuntime) -> None:
+    first = runtime.create(SPEC)
+    assert runtime.create(SPEC).runtime_id == first.runtime_id
+    assert first.status is Status.CREATED
+
+    for op, status in [
+        (runtime.start, Status.RUNNING),
+        (runtime.pause, Status.PAUSED),
+        (runtime.unpause, Status.RUNNING),
+        (runtime.stop, Status.STOPPED),
+    ]:
+        op(UUID)
+        op(UUID)
+        assert runtime.inspect(UUID).status is status
+
+    runtime.remove(UUID)
+    runtime.remove(UUID)
+    with pytest.raises(NotFound):
+        runtime.inspect(UUID)
+
+
+def test_runtime_refusals(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    with pytest.raises(Conflict):
+        runtime.kill(UUID)
+    with pytest.raises(Conflict):
+        runtime.pause(UUID)
+    with pytest.raises(Conflict):
+        runtime.execute(UUID, ["true"], 1)
+    runtime.start(UUID)
+    with pytest.raises(Conflict):
+        runtime.remove(UUID)
+    runtime.remove(UUID, force=True)
+    for call in (runtime.start, runtime.pause, runtime.unpause, runtime.kill):
+        with pytest.raises(NotFound):
+            call(UUID)
+
+
+def test_runtime_observations(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.start(UUID)
+    running = runtime.inspect(UUID)
+    assert running.started_at is not None
+    assert running.status_detail.startswith("Up")
+
+    runtime.kill(UUID, "SIGTERM")
+    stopped = runtime.inspect(UUID)
+    assert stopped.exit_code == 143
+    assert stopped.status_detail.startswith("Exited (143)")
+
+    runtime.restart(UUID)
+    assert runtime.inspect(UUID).status is Status.RUNNING
+
+
+def test_runtime_listing_by_host(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.create(ContainerSpec(uuid="other", name="o", image="busybox", host="node-2"))
+
+    assert {o.uuid for o in runtime.list_managed()} == {UUID, "other"}
+    assert [o.uuid for o in runtime.list_managed("node-1")] == [UUID]
+
+
+def test_runtime_failure_injection_and_call_log(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.fail_on["start"] = DriverError("nope")
+
+    with pytest.raises(DriverError):
+        runtime.start(UUID)
+    assert runtime.inspect(UUID).status is Status.CREATED
+    del runtime.fail_on["start"]
+    runtime.start(UUID)
+
+    assert runtime.call_names() == ["create", "start", "inspect", "start"]
+
+
+def test_runtime_logs_exec_and_host_info(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.start(UUID)
+    runtime.containers[UUID].log = "1\n2\n3\n"
+    runtime.exec_results.append(ExecResult("out", 3))
+
+    assert runtime.logs(UUID, LogOptions()) == "1\n2\n3\n"
+    assert runtime.logs(UUID, LogOptions(tail=2)) == "2\n3\n"
+    assert runtime.logs(UUID, LogOptions(tail=0)) == ""
+    assert runtime.execute(UUID, ["x"], 1) == ExecResult("out", 3)
+    assert runtime.execute(UUID, ["x"], 1) == ExecResult("", 0)
+    assert runtime.host_info().hostname == "node-1"
+
+
+def test_runtime_needs_the_image_when_linked_to_images() -> None:
+    images = FakeImages(local=[], registry=["busybox"])
+    runtime = FakeRuntime("node-1", images=images)
+
+    with pytest.raises(NotFound):
+        runtime.create(SPEC)
+    images.pull("busybox")
+    runtime.create(SPEC)
+
+
+def test_images() -> None:
+    images = FakeImages(local=["busybox"], registry=["nginx:1.25"])
+
+    assert images.exists_locally("busybox:latest")  # normalised
+    assert not images.exists_locally("nginx:1.25")
+    images.check_remote("nginx:1.25")
+    with pytest.raises(InvalidImage):
+        images.check_remote("busybox")
+    images.pull("nginx:1.25")
+    assert images.exists_locally("nginx:1.25")
+    with pytest.raises(InvalidImage):
+        images.pull("missing")
+    images.fail_on["pull"] = InvalidImage("registry down")
+    with pytest.raises(InvalidImage, match="registry down"):
+        images.pull("nginx:1.25")
+
+    assert images.pulls == ["nginx:1.25", "missing", "nginx:1.25"]
+    assert images.remote_checks == ["nginx:1.25", "busybox"]
+
+
+def container(task: TaskState | None) -> Container:
+    return Container(
+        uuid=UUID,
+        name="c",
+        project_id="p",
+        user_id="u",
+        image="busybox",
+        host="node-1",
+        task_state=task,
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "expect", "applied"),
+    [
+        (None, ANY_TASK, True),
+        (TaskState.CONTAINER_STOPPING, ANY_TASK, True),
+        (None, NO_TASK, True),
+        (TaskState.CONTAINER_STOPPING, NO_TASK, False),
+        (TaskState.CONTAINER_STOPPING, "container_stopping", True),
+        (TaskState.CONTAINER_DELETING, "container_stopping", False),
+        (None, "container_stopping", False),
+    ],
+)
+def test_control_guards(task: TaskState | None, expect: str, applied: bool) -> None:
+    control = RecordingControl([container(task)])
+
+    result = control.report(
+        ContainerReport(
+            UUID,
+            {"status": "Stopped", "task_state": None, "started_at": "2025-01-01T00:00:00"},
+            expect,
+            release_claim=True,
+        )
+    )
+
+    record = control.containers[UUID]
+    assert result is applied
+    assert (record.status is Status.STOPPED) is applied
+    assert control.release_count(UUID) == (1 if applied else 0)
+    if applied:
+        assert record.task_state is None
+        assert record.started_at is not None and record.started_at.year == 2025
+    assert control.handled[0].applied is applied
+
+
+def test_control_missing_record_and_removal() -> None:
+    control = RecordingControl()
+    assert control.report(ContainerReport(UUID, {"status": "Running"})) is False
+
+    control.add(container(None))
+    control.container_removed(UUID)
+    assert control.removed == [UUID]
+    assert control.containers_on_host("node-1") == []
+
+
+def test_control_rejects_unknown_fields() -> None:
+    control = RecordingControl([container(None)])
+
+    with pytest.raises(AssertionError, match="unknown container field"):
+        control.report(ContainerReport(UUID, {"colour": "blue"}))
+
+
+def test_control_logs_events() -> None:
+    control = RecordingControl()
+    event = EventReport(UUID, "req", "compute__do_container_stop", "t0", "t1", "Success")
+
+    control.record_event(event)
+
+    assert control.events == [event]
