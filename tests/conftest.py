@@ -104,7 +104,7 @@ class Dockyard:
         )
 
 
-def start_dockyard(tmp: Path, client: docker.DockerClient, **overrides: str) -> Dockyard:
+def start_dockyard(tmp: Path, client: docker.DockerClient, sync_interval: int = 2) -> Dockyard:
     host = f"test-{uuid.uuid4().hex[:8]}"
     port = free_port()
     conf_file = tmp / "dockyard.conf"
@@ -113,12 +113,11 @@ def start_dockyard(tmp: Path, client: docker.DockerClient, **overrides: str) -> 
         f"host = {host}",
         f"data_dir = {tmp / 'data'}",
         "[compute]",
-        "sync_interval = 2",
+        f"sync_interval = {sync_interval}",
         "[api]",
         f"port = {port}",
         "shutdown_timeout = 10",
     ]
-    lines += [f"{k} = {v}" for k, v in overrides.items()]
     conf_file.write_text("\n".join(lines) + "\n")
     conf = load_config([f"--config-file={conf_file}"])
     node = build(conf)

@@ -15,7 +15,6 @@ UNSUPPORTED = {
     "nets": "networks other than the default bridge are not supported yet",
     "mounts": "volumes are not supported yet",
     "security_groups": "security groups are not supported yet",
-    "exposed_ports": "exposed ports are not supported yet",
     "registry": "private registries are not supported yet",
 }
 
@@ -26,10 +25,6 @@ def _reject_unsupported(body: dict[str, Any]) -> None:
             raise InvalidInput(f"{key}: {why}.", field=key)
     if body.get("image_driver") == "glance":
         raise InvalidInput("image_driver: glance is not configured; use docker.")
-    if body.get("cpu_policy") == "dedicated":
-        raise InvalidInput("cpu_policy: dedicated CPUs are not supported on this host.")
-    if body.get("disk") is not None:
-        raise InvalidInput("disk: the storage driver of this host cannot limit disk size.")
 
 
 def _restart_policy(value: dict[str, Any] | None) -> dict[str, str] | None:
@@ -59,6 +54,15 @@ def _tty(body: dict[str, Any], version: Version) -> bool:
     return parse_bool(body.get("tty", False))
 
 
+def _exposed_ports(value: dict[str, Any] | None) -> tuple[str, ...]:
+    """``{"80": {}, "53/udp": {}}`` -> ``("53/udp", "80/tcp")`` (the schema checked the keys)."""
+    ports = set()
+    for key in value or {}:
+        number, _, proto = str(key).partition("/")
+        ports.add(f"{int(number)}/{proto or 'tcp'}")
+    return tuple(sorted(ports))
+
+
 def _healthcheck(value: dict[str, Any] | None) -> dict[str, object] | None:
     if not value:
         return None
@@ -71,7 +75,7 @@ def _healthcheck(value: dict[str, Any] | None) -> dict[str, object] | None:
 
 def new_container(body: dict[str, Any], version: Version) -> NewContainer:
     _reject_unsupported(body)
-    cpu, memory = body.get("cpu"), body.get("memory")
+    cpu, memory, disk = body.get("cpu"), body.get("memory"), body.get("disk")
     pull_policy = body.get("image_pull_policy")
     image_driver = body.get("image_driver")
     return NewContainer(
@@ -81,6 +85,7 @@ def new_container(body: dict[str, Any], version: Version) -> NewContainer:
         entrypoint=body.get("entrypoint"),
         cpu=float(cpu) if cpu is not None else None,
         memory=int(memory) if memory is not None else None,
+        disk=int(disk) if disk is not None else None,
         environment=dict(body.get("environment") or {}),
         labels={str(k): str(v) for k, v in (body.get("labels") or {}).items()},
         workdir=body.get("workdir"),
@@ -98,4 +103,5 @@ def new_container(body: dict[str, Any], version: Version) -> NewContainer:
         availability_zone=body.get("availability_zone"),
         host=body.get("host"),
         cpu_policy=body.get("cpu_policy"),
+        exposed_ports=_exposed_ports(body.get("exposed_ports")),
     )

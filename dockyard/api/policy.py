@@ -17,7 +17,9 @@ DENY = "deny"
 #: Rules whose default is not "admin or owner".
 DEFAULTS: dict[str, str] = {
     "container:create:runtime": ADMIN,
-    "container:create:privileged": DENY,
+    # Zun denies everybody; following the project's issue, admins may create privileged
+    # containers by default (operators can still forbid it).
+    "container:create:privileged": ADMIN,
     "container:create:requested_destination": ADMIN,
     "container:create:image_pull_policy": ADMIN,
     "container:delete_all_projects": ADMIN,

@@ -56,7 +56,7 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     control = ControlService(containers, hosts, actions)
 
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
-    runtime = DockerRuntime(client, defaults.host)
+    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
     agent = ComputeAgent(
         defaults.host, runtime, DockerImages(client), control, compute_cfg, docker_cfg
     )
@@ -64,7 +64,13 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
 
     api_cfg = api.view(conf)
     services = Services(
-        containers=ContainerService(containers, actions, compute_api, api_cfg.max_limit),
+        containers=ContainerService(
+            containers,
+            actions,
+            compute_api,
+            api_cfg.max_limit,
+            pull_policy=defaults.default_image_pull_policy,
+        ),
         creator=ContainerCreator(
             containers,
             hosts,

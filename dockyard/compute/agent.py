@@ -12,14 +12,22 @@ from typing import Any
 from dockyard.compute.operations import Operations
 from dockyard.compute.reconcile import Reconciler
 from dockyard.compute.resources import inventory
+from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
 from dockyard.domain.errors import DockyardError, ServiceBusy
-from dockyard.domain.models import ExecResult, LogOptions
+from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
-from dockyard.rpc.messages import ContainerOperation, CreateContainer, HostReport
+from dockyard.rpc.messages import (
+    CommitContainer,
+    ContainerOperation,
+    CreateContainer,
+    HostReport,
+    RebuildContainer,
+    ResizeContainer,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ class ComputeAgent:
         self.execute_timeout = docker.execute_timeout
         self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
         self.reconciler = Reconciler(host, runtime, control)
+        self.watcher = EventWatcher(host, runtime, self.reconciler)
         self._pool = ThreadPoolExecutor(compute.workers, thread_name_prefix=f"agent-{host}")
         self._slots = threading.BoundedSemaphore(compute.workers + compute.queue_size)
         self._locks = KeyedLocks()
@@ -78,6 +87,7 @@ class ComputeAgent:
     def start(self) -> None:
         """Register the host, finish what a crash interrupted, start the periodic loop."""
         self.report_host()
+        self.watcher.start()
         self.reconciler.run(after_restart=True)
         self._loop = threading.Thread(target=self._periodic, name=f"sync-{self.host}", daemon=True)
         self._loop.start()
@@ -100,6 +110,7 @@ class ComputeAgent:
         Returns whether every operation finished.
         """
         self._stopping.set()
+        self.watcher.stop()
         with self._idle:
             finished = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
         self._pool.shutdown(wait=finished, cancel_futures=True)
@@ -121,6 +132,32 @@ class ComputeAgent:
 
     def execute(self, uuid: str, command: Sequence[str]) -> ExecResult:
         return self.runtime.execute(uuid, command, self.execute_timeout)
+
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
+        self.runtime.update_limits(uuid, cpu, memory_mib)
+
+    def resize(self, message: ResizeContainer) -> None:
+        self._submit(message.uuid, self.ops.resize, message)
+
+    def rebuild(self, message: RebuildContainer) -> None:
+        self._submit(message.spec.uuid, self.ops.rebuild, message)
+
+    def commit(self, message: CommitContainer) -> str:
+        # A call (the caller needs the image id), yet never alongside another operation on it.
+        with self._locks.hold(message.uuid):
+            return self.ops.commit(message)
+
+    def top(self, uuid: str, ps_args: str | None) -> ProcessTable:
+        return self.runtime.top(uuid, ps_args)
+
+    def stats(self, uuid: str) -> StatsSnapshot:
+        return self.runtime.stats(uuid)
+
+    def get_archive(self, uuid: str, path: str) -> Archive:
+        return self.runtime.get_archive(uuid, path)
+
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None:
+        self.runtime.put_archive(uuid, path, data)
 
     # -- internals ---------------------------------------------------------
 

@@ -19,11 +19,15 @@ from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
+    ANY_TASK,
     NO_TASK,
+    CommitContainer,
     ContainerOperation,
     ContainerReport,
     CreateContainer,
     EventReport,
+    RebuildContainer,
+    ResizeContainer,
 )
 
 LOG = logging.getLogger(__name__)
@@ -196,3 +200,53 @@ class Operations:
             self.runtime.stop(msg.uuid, self._timeout(msg))
         self.runtime.remove(msg.uuid, force=msg.force)
         self.control.container_removed(msg.uuid)
+
+    # -- resources, images ---------------------------------------------------
+
+    def resize(self, msg: ResizeContainer) -> None:
+        """Apply new limits, then move the claim; undo the limits when the host lacks room."""
+        try:
+            self.runtime.update_limits(msg.uuid, msg.cpu, msg.memory_mib)
+            try:
+                self.control.resize_claim(msg.uuid, msg.cpu, msg.memory_mib)
+            except DockyardError:
+                self.runtime.update_limits(msg.uuid, msg.previous_cpu, msg.previous_memory_mib)
+                raise
+        except Exception as exc:
+            LOG.warning("resize of %s failed: %s", msg.uuid, exc)
+            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+            values = {"status_reason": f"resize_container failed: {reason}"}
+            self.control.report(ContainerReport(msg.uuid, values, ANY_TASK))
+
+    def commit(self, msg: CommitContainer) -> str:
+        start = _now()
+        try:
+            image_id = self.runtime.commit(msg.uuid, msg.repository, msg.tag)
+        except Exception:
+            self._event(msg.uuid, msg.request_id, "commit", start, traceback.format_exc())
+            raise
+        self._event(msg.uuid, msg.request_id, "commit", start, None)
+        return image_id
+
+    def rebuild(self, msg: RebuildContainer) -> None:
+        uuid, start = msg.spec.uuid, _now()
+        task = str(TaskState.CONTAINER_REBUILDING)
+        try:
+            self._ensure_image(msg.spec.image, msg.pull_policy)
+            self.runtime.remove(uuid, force=True)
+            self.runtime.create(msg.spec)
+            if msg.run:
+                self.runtime.start(uuid)
+        except Exception as exc:
+            LOG.warning("rebuild of %s failed: %s", uuid, exc)
+            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+            values = {
+                "status": str(Status.ERROR),
+                "status_reason": f"rebuild failed: {reason}",
+                "task_state": None,
+            }
+            self.control.report(ContainerReport(uuid, values, task))
+            self._event(uuid, msg.request_id, "rebuild", start, traceback.format_exc())
+            return
+        self._settle(uuid, task)
+        self._event(uuid, msg.request_id, "rebuild", start, None)

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from dockyard.compute.operations import observed_values
-from dockyard.domain.errors import DockyardError
+from dockyard.domain.errors import DockyardError, NotFound
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.states import Status, TaskState
 from dockyard.drivers.runtime.base import RuntimeDriver
@@ -39,6 +39,21 @@ class Reconciler:
             LOG.info("removing orphan container %s (no record)", uuid)
             self.runtime.remove(uuid, force=True)
 
+    def refresh(self, uuid: str) -> None:
+        """Bring one record up to date after the engine reported a change to it."""
+        record = self.control.container(uuid)
+        if record is None or record.host != self.host:
+            return
+        try:
+            observed: ObservedContainer | None = self.runtime.inspect(uuid)
+        except NotFound:
+            observed = None
+        if record.task_state is None and observed is not None:
+            values = observed_values(observed)
+            self.control.report(ContainerReport(uuid, values, NO_TASK))
+        else:
+            self._one(record, observed, after_restart=False)
+
     def _one(self, rec: Container, obs: ObservedContainer | None, after_restart: bool) -> None:
         if rec.task_state is not None:
             if after_restart:
@@ -52,7 +67,11 @@ class Reconciler:
         if obs is None:
             if rec.runtime_id is None or rec.status in (Status.ERROR, Status.DELETED):
                 return
-            status = Status.DELETED if rec.auto_remove else Status.ERROR
+            if rec.auto_remove:
+                # The engine removed it when it exited, as asked: the record goes too.
+                self.control.container_removed(rec.uuid)
+                return
+            status = Status.ERROR
             values: dict[str, object] = {
                 "status": str(status),
                 "status_detail": None,
@@ -92,7 +111,12 @@ class Reconciler:
 
 def _listed(obs: ObservedContainer) -> dict[str, object]:
     """The fields a runtime's listing reliably reports."""
-    return {"status": str(obs.status), "runtime_id": obs.runtime_id, "exit_code": obs.exit_code}
+    return {
+        "status": str(obs.status),
+        "runtime_id": obs.runtime_id,
+        "exit_code": obs.exit_code,
+        "health": obs.health,
+    }
 
 
 def _text(value: object) -> object:

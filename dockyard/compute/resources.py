@@ -24,5 +24,7 @@ def inventory(info: HostInfo, cfg: ComputeConfig) -> dict[str, Any]:
             "kernel": info.kernel,
             "engine_version": info.engine_version,
             "default_runtime": info.default_runtime,
+            "storage_driver": info.storage_driver,
+            "supports_disk_quota": info.supports_disk_quota,
         },
     }

@@ -33,6 +33,13 @@ opts = [
         help="Seconds a stop waits for the process to exit before killing it, when the "
         "request names no timeout.",
     ),
+    cfg.IPOpt(
+        "publish_address",
+        default="127.0.0.1",
+        help="Host address on which the `exposed_ports` of containers are published, each at "
+        "a port the engine picks (see `docker port`). The loopback default keeps them off "
+        "the network; `0.0.0.0` makes them reachable from anywhere the host is.",
+    ),
 ]
 
 
@@ -42,6 +49,7 @@ class DockerConfig:
     api_timeout: int
     execute_timeout: float
     default_stop_timeout: int
+    publish_address: str = "127.0.0.1"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

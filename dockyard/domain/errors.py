@@ -82,6 +82,18 @@ class InvalidRequest(InvalidInput):
     code = "invalid"
 
 
+class Base64Exception(InvalidInput):
+    """A value that must be base64 is not."""
+
+    code = "base-64-exception"
+
+
+class ValidationFailed(InvalidInput):
+    """A value outside what this deployment is configured for (Zun's ``ValidationError``)."""
+
+    code = "validation-error"
+
+
 class Forbidden(ClientError):
     status = 403
     code = "policy-not-authorized"

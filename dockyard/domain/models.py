@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dockyard.domain.states import Status, TaskState
+from dockyard.domain.status_detail import health_of
 
 LABEL_CONTAINER_ID = "dockyard.container_id"
 LABEL_HOST = "dockyard.host"
@@ -60,6 +61,12 @@ class ContainerSpec:
     restart_policy: RestartPolicy | None = None
     healthcheck: Healthcheck | None = None
     host: str = ""
+    #: Container ports to publish on the host, as ``"<port>/<tcp|udp>"``.
+    exposed_ports: tuple[str, ...] = ()
+    #: Host CPUs the container is pinned to (``"0,1"``); None: any CPU.
+    cpuset_cpus: str | None = None
+    #: A limit on the container's writable layer, in GiB; None: unlimited.
+    disk_gib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class ObservedContainer:
     command: tuple[str, ...] | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    health: str | None = None  # starting | healthy | unhealthy; None without a healthcheck
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ class HostInfo:
     kernel: str = ""
     engine_version: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    storage_driver: str = ""
+    supports_disk_quota: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,7 @@ class Container:
     entrypoint: list[str] | None = None
     cpu: float | None = None
     cpu_policy: str | None = "shared"
+    cpuset_cpus: str | None = None  # chosen for cpu_policy "dedicated"; not rendered
     memory: int | None = None  # MiB; rendered as a string
     disk: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
@@ -152,6 +163,7 @@ class Container:
     workdir: str | None = None
     hostname: str | None = None
     ports: list[int] = field(default_factory=list)
+    exposed_ports: list[str] | None = None  # as requested ("80/tcp"); rendered via ``ports``
     addresses: dict[str, list[dict[str, object]]] | None = None
     security_groups: list[str] = field(default_factory=list)
     restart_policy: dict[str, str] | None = None
@@ -173,6 +185,11 @@ class Container:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     id: int | None = None
+
+    @property
+    def health(self) -> str | None:
+        """The healthcheck state, kept as part of the stored engine summary."""
+        return health_of(self.status_detail)
 
     def spec(self) -> ContainerSpec:
         rp = self.restart_policy
@@ -208,6 +225,9 @@ class Container:
                 else None
             ),
             host=self.host or "",
+            exposed_ports=tuple(self.exposed_ports or ()),
+            cpuset_cpus=self.cpuset_cpus,
+            disk_gib=self.disk,
         )
 
 
@@ -228,6 +248,9 @@ class Host:
     up: bool = True
     containers: int = 0
     revision: int = 0
+    cpu_count: int = 0  # physical CPUs, before the allocation ratio of ``cpus``
+    storage_driver: str = ""
+    supports_disk_quota: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,3 +273,53 @@ class ActionEvent:
     finish_time: dt.datetime | None = None
     result: str | None = None
     traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeEvent:
+    """Something happened to a managed container (``action`` as the engine names it)."""
+
+    uuid: str
+    action: str
+
+
+@dataclass(frozen=True)
+class ProcessTable:
+    """The processes of a container as ``ps`` lists them (every cell is text)."""
+
+    titles: tuple[str, ...]
+    processes: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """One sample of a container's resource usage; ``name`` is filled by the control plane."""
+
+    cpu_percent: float
+    memory_usage_mib: float  # page cache excluded
+    memory_limit_mib: float
+    memory_percent: float
+    block_read: int
+    block_write: int
+    net_rx: int
+    net_tx: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """What the runtime reports about a path inside a container (``mtime`` is RFC 3339)."""
+
+    name: str
+    size: int
+    mode: int
+    mtime: str
+    link_target: str = ""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A tar stream of a path inside a container, and that path's stat."""
+
+    data: bytes
+    stat: PathStat

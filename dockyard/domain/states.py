@@ -88,6 +88,7 @@ IN_FLIGHT: dict[str, tuple[TaskState, Status | None]] = {
     "start": (TaskState.CONTAINER_STARTING, None),
     "stop": (TaskState.CONTAINER_STOPPING, None),
     "reboot": (TaskState.CONTAINER_REBOOTING, Status.RESTARTING),
+    "rebuild": (TaskState.CONTAINER_REBUILDING, Status.REBUILDING),
     "pause": (TaskState.CONTAINER_PAUSING, None),
     "unpause": (TaskState.CONTAINER_UNPAUSING, None),
     "kill": (TaskState.CONTAINER_KILLING, None),

@@ -7,6 +7,7 @@ so the stored record does not have to be rewritten as time passes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from dockyard.domain.states import Status
 
@@ -39,19 +40,38 @@ def human_duration(delta: dt.timedelta) -> str:
     return f"{hours // (24 * 365)} years"
 
 
+_HEALTH_SUFFIX = re.compile(r" \((?:health: )?(?P<health>starting|healthy|unhealthy)\)$")
+
+
+def with_health(text: str, health: str | None) -> str:
+    """``docker ps`` wording: "Up 3 seconds (healthy)", "Up 1 second (health: starting)"."""
+    if health == "starting":
+        return f"{text} (health: starting)"
+    if health in ("healthy", "unhealthy"):
+        return f"{text} ({health})"
+    return text
+
+
+def health_of(summary: str | None) -> str | None:
+    """The health state a summary written by :func:`with_health` (or the engine) carries."""
+    match = _HEALTH_SUFFIX.search(summary or "")
+    return match.group("health") if match else None
+
+
 def describe(
     status: Status,
     started: dt.datetime | None,
     finished: dt.datetime | None,
     exit_code: int | None,
     now: dt.datetime,
+    health: str | None = None,
 ) -> str | None:
     """The summary for statuses whose wording follows from the timestamps; else None."""
     if status is Status.CREATED:
         return "Created"
     if status in (Status.RUNNING, Status.PAUSED):
         text = f"Up {human_duration(now - started)}" if started else "Up"
-        return f"{text} (Paused)" if status is Status.PAUSED else text
+        return f"{text} (Paused)" if status is Status.PAUSED else with_health(text, health)
     if status is Status.STOPPED and finished is not None:
         return f"Exited ({exit_code or 0}) {human_duration(now - finished)} ago"
     return None

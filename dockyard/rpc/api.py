@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from dockyard.domain.models import Container, ExecResult, LogOptions
+from dockyard.domain.models import (
+    Archive,
+    Container,
+    ExecResult,
+    LogOptions,
+    ProcessTable,
+    StatsSnapshot,
+)
 from dockyard.rpc.messages import (
+    CommitContainer,
     ContainerOperation,
     ContainerReport,
     CreateContainer,
     EventReport,
     HostReport,
+    RebuildContainer,
+    ResizeContainer,
 )
 
 
@@ -33,6 +43,30 @@ class ComputeAPI(Protocol):
     def execute(self, host: str, uuid: str, command: Sequence[str]) -> ExecResult:
         """Call: run a command in the container and return its output and exit code."""
 
+    def update_limits(self, host: str, uuid: str, cpu: float, memory_mib: int) -> None:
+        """Call: apply new CPU and memory limits to the engine container."""
+
+    def resize(self, host: str, message: ResizeContainer) -> None:
+        """Cast: apply new limits, then have the control plane move the host claim."""
+
+    def rebuild(self, host: str, message: RebuildContainer) -> None:
+        """Cast: recreate the container from its (possibly new) image."""
+
+    def commit(self, host: str, message: CommitContainer) -> str:
+        """Call: save the container as a local image; returns the image id."""
+
+    def top(self, host: str, uuid: str, ps_args: str | None) -> ProcessTable:
+        """Call: the container's processes."""
+
+    def stats(self, host: str, uuid: str) -> StatsSnapshot:
+        """Call: one sample of the container's resource usage."""
+
+    def get_archive(self, host: str, uuid: str, path: str) -> Archive:
+        """Call: a tar stream of ``path`` in the container."""
+
+    def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
+        """Call: extract a tar stream into the directory ``path`` of the container."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -49,8 +83,18 @@ class ControlAPI(Protocol):
     def report_host(self, message: HostReport) -> None:
         """Register or refresh a host's inventory; doubles as the heartbeat."""
 
+    def resize_claim(self, uuid: str, cpu: float, memory_mib: int) -> bool:
+        """Store new limits and move the host claim by the difference, atomically.
+
+        False when the record is gone; raises ``Conflict`` naming the resource
+        when the host lacks room (then nothing changes).
+        """
+
     def containers_on_host(self, host: str) -> list[Container]:
         """The records assigned to ``host``, for reconciliation."""
+
+    def container(self, uuid: str) -> Container | None:
+        """One record, or None when it no longer exists."""
 
 
 class ComputeAPIEndpoint(Protocol):
@@ -65,3 +109,19 @@ class ComputeAPIEndpoint(Protocol):
     def logs(self, uuid: str, options: LogOptions) -> str: ...
 
     def execute(self, uuid: str, command: Sequence[str]) -> ExecResult: ...
+
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None: ...
+
+    def resize(self, message: ResizeContainer) -> None: ...
+
+    def rebuild(self, message: RebuildContainer) -> None: ...
+
+    def commit(self, message: CommitContainer) -> str: ...
+
+    def top(self, uuid: str, ps_args: str | None) -> ProcessTable: ...
+
+    def stats(self, uuid: str) -> StatsSnapshot: ...
+
+    def get_archive(self, uuid: str, path: str) -> Archive: ...
+
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None: ...

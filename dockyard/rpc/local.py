@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from dockyard.domain.errors import ServiceBusy
-from dockyard.domain.models import ExecResult, LogOptions
+from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.rpc.api import ComputeAPIEndpoint
-from dockyard.rpc.messages import ContainerOperation, CreateContainer
+from dockyard.rpc.messages import (
+    CommitContainer,
+    ContainerOperation,
+    CreateContainer,
+    RebuildContainer,
+    ResizeContainer,
+)
 
 
 class LocalComputeAPI:
@@ -36,3 +42,27 @@ class LocalComputeAPI:
 
     def execute(self, host: str, uuid: str, command: Sequence[str]) -> ExecResult:
         return self._agent(host).execute(uuid, command)
+
+    def update_limits(self, host: str, uuid: str, cpu: float, memory_mib: int) -> None:
+        self._agent(host).update_limits(uuid, cpu, memory_mib)
+
+    def resize(self, host: str, message: ResizeContainer) -> None:
+        self._agent(host).resize(message)
+
+    def rebuild(self, host: str, message: RebuildContainer) -> None:
+        self._agent(host).rebuild(message)
+
+    def commit(self, host: str, message: CommitContainer) -> str:
+        return self._agent(host).commit(message)
+
+    def top(self, host: str, uuid: str, ps_args: str | None) -> ProcessTable:
+        return self._agent(host).top(uuid, ps_args)
+
+    def stats(self, host: str, uuid: str) -> StatsSnapshot:
+        return self._agent(host).stats(uuid)
+
+    def get_archive(self, host: str, uuid: str, path: str) -> Archive:
+        return self._agent(host).get_archive(uuid, path)
+
+    def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
+        self._agent(host).put_archive(uuid, path, data)

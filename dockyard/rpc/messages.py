@@ -74,3 +74,36 @@ class HostReport:
     host: str
     inventory: dict[str, Any] = field(default_factory=dict)
     version: str = VERSION
+
+
+@dataclass(frozen=True)
+class ResizeContainer:
+    """New CPU and memory limits; the previous ones let the agent undo a refused change."""
+
+    uuid: str
+    cpu: float
+    memory_mib: int
+    previous_cpu: float
+    previous_memory_mib: int
+    request_id: str
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class RebuildContainer:
+    """Recreate the container from ``spec`` (its image possibly new); start it iff ``run``."""
+
+    spec: ContainerSpec
+    run: bool
+    pull_policy: str
+    request_id: str
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class CommitContainer:
+    uuid: str
+    repository: str
+    tag: str
+    request_id: str
+    version: str = VERSION

@@ -13,3 +13,7 @@ class PlacementRequest:
     runtime: str | None = None
     availability_zone: str | None = None
     requested_host: str | None = None
+    #: Whole host CPUs to pin (``cpu_policy: dedicated``); 0 for shared CPUs.
+    dedicated_cpus: int = 0
+    #: Whether ``disk_gib`` must be enforced by the host's storage driver.
+    disk_quota: bool = False

@@ -11,7 +11,12 @@ from dockyard.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from dockyard.scheduler.filters.base import Filter
 from dockyard.scheduler.filters.compute import ComputeFilter
 from dockyard.scheduler.filters.requested_host import RequestedHostFilter
-from dockyard.scheduler.filters.resources import CpuFilter, RamFilter
+from dockyard.scheduler.filters.resources import (
+    CpuFilter,
+    DedicatedCpuFilter,
+    DiskQuotaFilter,
+    RamFilter,
+)
 from dockyard.scheduler.filters.runtime import RuntimeFilter
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.weighers.spread import SpreadWeigher
@@ -30,6 +35,8 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     RuntimeFilter(),
     CpuFilter(),
     RamFilter(),
+    DedicatedCpuFilter(),
+    DiskQuotaFilter(),
 )
 DEFAULT_WEIGHERS: tuple[Weigher, ...] = (SpreadWeigher(),)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dockyard.db.models import utcnow
@@ -12,21 +13,32 @@ from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
+    InvalidImage,
     InvalidInput,
     InvalidRequest,
     InvalidState,
+    ValidationFailed,
 )
+from dockyard.domain.images import parse_image
 from dockyard.domain.models import (
     ActionEvent,
+    Archive,
     Container,
     ContainerAction,
     ExecResult,
     LogOptions,
+    ProcessTable,
     RequestContext,
+    StatsSnapshot,
 )
 from dockyard.domain.states import ALLOWED, IN_FLIGHT, Status, allowed
 from dockyard.rpc.api import ComputeAPI
-from dockyard.rpc.messages import ContainerOperation
+from dockyard.rpc.messages import (
+    CommitContainer,
+    ContainerOperation,
+    RebuildContainer,
+    ResizeContainer,
+)
 
 
 def _scope(ctx: RequestContext, widen: bool) -> str | None:
@@ -41,6 +53,41 @@ def _require_state(action: str, container: Container) -> None:
         )
 
 
+_LIMITS = ("cpu", "memory")
+
+
+def _new_limits(container: Container, values: Mapping[str, Any]) -> tuple[float, int] | None:
+    """The (cpu, memory MiB) asked for, current values filling a gap; None if neither."""
+    if all(values.get(key) is None for key in _LIMITS):
+        return None
+    current = container.spec()
+    cpu, memory = values.get("cpu"), values.get("memory")
+    return (
+        float(cpu) if cpu is not None else current.cpu,
+        int(memory) if memory is not None else current.memory_mib,
+    )
+
+
+def _check_commit_target(repository: str, tag: str) -> None:
+    try:
+        ref = parse_image(repository)
+    except InvalidImage:
+        raise InvalidInput(
+            f"repository: {repository!r} is not a valid repository name "
+            "(expected [registry/]name in lower case).",
+            field="repository",
+        ) from None
+    if ref.tag is not None or ref.digest is not None:
+        raise InvalidInput(
+            f"repository: {repository!r} must not carry a tag or digest; pass the tag as tag.",
+            field="repository",
+        )
+    try:
+        parse_image(f"{repository}:{tag}")
+    except InvalidImage:
+        raise InvalidInput(f"tag: {tag!r} is not a valid image tag.", field="tag") from None
+
+
 class ContainerService:
     def __init__(
         self,
@@ -48,11 +95,14 @@ class ContainerService:
         actions: ActionRepository,
         compute: ComputeAPI,
         max_limit: int,
+        pull_policy: str = "ifnotpresent",
     ) -> None:
         self.containers = containers
         self.actions = actions
         self.compute = compute
         self.max_limit = max_limit
+        #: Pull policy of a rebuild when the container has none of its own.
+        self.pull_policy = pull_policy
 
     # -- reads -------------------------------------------------------------
 
@@ -87,13 +137,10 @@ class ContainerService:
         host = self._host_of(container)
         reserved = self._reserve(container, action, force=False)
         self._record_action(ctx, container, action)
-        self._cast(
-            reserved,
-            host,
-            ContainerOperation(
-                uuid=container.uuid, operation=action, request_id=ctx.request_id, **params
-            ),
+        message = ContainerOperation(
+            uuid=container.uuid, operation=action, request_id=ctx.request_id, **params
         )
+        self._cast(container, reserved, lambda: self.compute.operate(host, message))
         return reserved
 
     def delete(self, ctx: RequestContext, ident: str, force: bool, stop: bool) -> None:
@@ -113,7 +160,47 @@ class ContainerService:
             stop_first=stop and container.status is Status.RUNNING,
             timeout=10 if stop else None,
         )
-        self._cast(reserved, container.host, message)
+        host = container.host
+        self._cast(container, reserved, lambda: self.compute.operate(host, message))
+
+    def rebuild(
+        self, ctx: RequestContext, ident: str, image: str | None, image_driver: str | None
+    ) -> Container:
+        """Recreate the engine container from ``image`` (default: its own) with the same spec."""
+        if image_driver not in (None, "docker"):
+            raise ValidationFailed(
+                f"image_driver: {image_driver} is not enabled; the only image driver is docker.",
+                field="image_driver",
+            )
+        reference = str(parse_image(image)) if image is not None else None
+        container = self.get(ctx, ident)
+        _require_state("rebuild", container)
+        host = self._host_of(container)
+        pull_policy = (container.image_pull_policy or self.pull_policy).lower()
+        if reference is not None:
+            self.compute.check_image(host, reference, pull_policy)
+        new_image = {"image": image} if image is not None else {}
+        reserved = self._reserve(container, "rebuild", force=False, extra=new_image)
+        self._record_action(ctx, container, "rebuild")
+        spec = dataclasses.replace(
+            reserved.spec(), image=reference or str(parse_image(container.image))
+        )
+        # Started again iff it was running when the rebuild was asked for.
+        message = RebuildContainer(
+            spec, container.status is Status.RUNNING, pull_policy, ctx.request_id
+        )
+        self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
+        return reserved
+
+    def commit(self, ctx: RequestContext, ident: str, repository: str, tag: str) -> str:
+        """Save the container as the local image ``repository:tag``; returns the image id."""
+        _check_commit_target(repository, tag)
+        container = self.get(ctx, ident)
+        _require_state("commit", container)
+        host = self._host_of(container)
+        self._record_action(ctx, container, "commit")
+        message = CommitContainer(container.uuid, repository, tag, ctx.request_id)
+        return self.compute.commit(host, message)
 
     def _host_of(self, container: Container) -> str:
         if container.host is None:
@@ -123,10 +210,16 @@ class ContainerService:
             )
         return container.host
 
-    def _reserve(self, container: Container, action: str, force: bool) -> Container:
+    def _reserve(
+        self,
+        container: Container,
+        action: str,
+        force: bool,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Container:
         """Compare-and-swap the record into the action's task state; 409 if it moved."""
         task, status = IN_FLIGHT[action]
-        values: dict[str, Any] = {"task_state": task, "status_reason": None}
+        values: dict[str, Any] = {"task_state": task, "status_reason": None, **(extra or {})}
         if status is not None:
             values["status"] = status
         reserved = self.containers.update(
@@ -143,14 +236,14 @@ class ContainerService:
             "retry when that operation has finished."
         )
 
-    def _cast(self, reserved: Container, host: str, message: ContainerOperation) -> None:
+    def _cast(self, before: Container, reserved: Container, send: Callable[[], None]) -> None:
         try:
-            self.compute.operate(host, message)
+            send()
         except DockyardError:
             # Undo the reservation so the container is not stuck in a task state.
             self.containers.update(
                 reserved.uuid,
-                {"task_state": None, "status": reserved.status},
+                {"task_state": None, "status": before.status, "image": before.image},
                 task_state=reserved.task_state,
             )
             raise
@@ -185,17 +278,68 @@ class ContainerService:
             raise InvalidInput("command: must name a program to run.")
         return self.compute.execute(self._host_of(container), container.uuid, argv)
 
+    def _ready(self, ctx: RequestContext, ident: str, action: str) -> tuple[Container, str]:
+        """The container, checked for ``action``, and its host."""
+        container = self.get(ctx, ident)
+        _require_state(action, container)
+        return container, self._host_of(container)
+
+    def top(self, ctx: RequestContext, ident: str, ps_args: str | None) -> ProcessTable:
+        container, host = self._ready(ctx, ident, "top")
+        return self.compute.top(host, container.uuid, ps_args)
+
+    def stats(self, ctx: RequestContext, ident: str) -> StatsSnapshot:
+        container, host = self._ready(ctx, ident, "stats")
+        return dataclasses.replace(self.compute.stats(host, container.uuid), name=container.name)
+
+    def get_archive(self, ctx: RequestContext, ident: str, path: str) -> Archive:
+        container, host = self._ready(ctx, ident, "get_archive")
+        return self.compute.get_archive(host, container.uuid, path)
+
+    def put_archive(self, ctx: RequestContext, ident: str, path: str, data: bytes) -> None:
+        container, host = self._ready(ctx, ident, "put_archive")
+        self.compute.put_archive(host, container.uuid, path, data)
+
     # -- record-only changes -----------------------------------------------
 
     def update(self, ctx: RequestContext, ident: str, values: Mapping[str, Any]) -> Container:
         container = self.get(ctx, ident)
         _require_state("update", container)
-        if "cpu" in values or "memory" in values:
-            raise InvalidInput(
-                "cpu/memory: changing the limits of an existing container is not "
-                "supported yet; only name and auto_heal can be updated."
+        limits = _new_limits(container, values)
+        if limits is not None:
+            container = self._apply_limits(container, *limits)
+        return self._save(container, {k: v for k, v in values.items() if k not in _LIMITS})
+
+    def _apply_limits(self, container: Container, cpu: float, memory: int) -> Container:
+        """Engine first, then the record and the claim; 409 (nothing changed) without room."""
+        host = self._host_of(container)
+        self.containers.check_room(container.uuid, cpu, memory)
+        self.compute.update_limits(host, container.uuid, cpu, memory)
+        try:
+            updated = self.containers.resize(container.uuid, cpu, memory)
+        except Conflict:
+            # The host filled up since the check: put the engine back as it was.
+            old = container.spec()
+            self.compute.update_limits(host, container.uuid, old.cpu, old.memory_mib)
+            raise
+        if updated is None:
+            raise Conflict(f"Container {container.uuid} was deleted meanwhile.")
+        return updated
+
+    def resize(self, ctx: RequestContext, ident: str, values: Mapping[str, Any]) -> Container:
+        """Cast new limits to the agent; returns the record as it was before."""
+        container = self.get(ctx, ident)
+        _require_state("resize_container", container)
+        limits = _new_limits(container, values)
+        if limits is not None:
+            host = self._host_of(container)
+            self.containers.check_room(container.uuid, *limits)
+            old = container.spec()
+            self.compute.resize(
+                host,
+                ResizeContainer(container.uuid, *limits, old.cpu, old.memory_mib, ctx.request_id),
             )
-        return self._save(container, values)
+        return container
 
     def rename(self, ctx: RequestContext, ident: str, name: str) -> Container:
         container = self.get(ctx, ident)

@@ -61,5 +61,11 @@ class ControlService:
     def report_host(self, message: HostReport) -> None:
         self.hosts.report(message.host, message.inventory)
 
+    def resize_claim(self, uuid: str, cpu: float, memory_mib: int) -> bool:
+        return self.containers.resize(uuid, cpu, memory_mib) is not None
+
     def containers_on_host(self, host: str) -> list[Container]:
         return self.containers.on_host(host)
+
+    def container(self, uuid: str) -> Container | None:
+        return self.containers.find(uuid)

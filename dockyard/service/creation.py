@@ -11,6 +11,7 @@ from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNotFound
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
@@ -50,6 +51,7 @@ class NewContainer:
     availability_zone: str | None = None
     host: str | None = None
     cpu_policy: str | None = None
+    exposed_ports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,21 +81,26 @@ class ContainerCreator:
     def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
         image = str(parse_image(new.image))
         record = self._record(ctx, new)
+        dedicated = record.cpu_policy == "dedicated"
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
             memory_mib=record.memory or 0,
+            disk_gib=record.disk or 0,
             runtime=new.runtime,
             availability_zone=new.availability_zone,
             requested_host=new.host,
+            dedicated_cpus=whole_cpus(record.cpu or 0.0) if dedicated else 0,
+            disk_quota=record.disk is not None,
         )
         hosts = self.hosts.all()
         self._check_known(new, hosts)
+        self._check_capable(request, hosts)
         candidates = select(request, hosts, self.rng)
         pull_policy = (new.image_pull_policy or self.defaults.pull_policy).lower()
         if candidates:
             self.compute.check_image(candidates[0].name, image, pull_policy)
         for host in candidates:
-            created = self.containers.create_claimed(record, host.name)
+            created = self.containers.create_claimed(self._pinned(record, request, host), host.name)
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run)
         failed = dataclasses.replace(
@@ -128,6 +135,9 @@ class ContainerCreator:
             privileged=new.privileged,
             runtime=new.runtime,
             healthcheck=new.healthcheck,
+            exposed_ports=list(new.exposed_ports) or None,
+            # Until the engine reports them (with any the image exposes too).
+            ports=sorted({int(port.split("/")[0]) for port in new.exposed_ports}),
         )
 
     def _check_known(self, new: NewContainer, hosts: list[Host]) -> None:
@@ -139,6 +149,31 @@ class ContainerCreator:
                 f"runtime: {new.runtime} is not offered by any host (known: {', '.join(known)}).",
                 field="runtime",
             )
+
+    @staticmethod
+    def _check_capable(request: PlacementRequest, hosts: list[Host]) -> None:
+        """Refuse what no registered host could ever do, rather than fail placement."""
+        if hosts and request.dedicated_cpus > max(h.cpu_count for h in hosts):
+            raise InvalidInput(
+                f"cpu_policy: dedicated needs {request.dedicated_cpus} whole CPUs but no host "
+                f"has more than {max(h.cpu_count for h in hosts)}.",
+                field="cpu_policy",
+            )
+        if request.disk_quota and hosts and not any(h.supports_disk_quota for h in hosts):
+            drivers = ", ".join(sorted({h.storage_driver or "unknown" for h in hosts}))
+            raise InvalidInput(
+                f"disk: the storage driver ({drivers}) of the hosts cannot limit "
+                "container disk size.",
+                field="disk",
+            )
+
+    def _pinned(self, record: Container, request: PlacementRequest, host: Host) -> Container:
+        if not request.dedicated_cpus:
+            return record
+        # Races between concurrent creates only make two containers share CPUs.
+        pinned = [c.cpuset_cpus for c in self.containers.on_host(host.name) if c.cpuset_cpus]
+        cpuset = pick_cpus(request.dedicated_cpus, host.cpu_count, pinned)
+        return dataclasses.replace(record, cpuset_cpus=cpuset)
 
     def _dispatch(
         self, ctx: RequestContext, record: Container, image: str, pull_policy: str, run: bool

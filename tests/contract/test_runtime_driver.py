@@ -9,9 +9,11 @@ Needs the engine on its usual socket (or ``DOCKER_HOST``), the local image
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import socket
+import tarfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -21,7 +23,7 @@ import docker
 import docker.errors
 import pytest
 
-from dockyard.domain.errors import Conflict, InvalidImage, NotFound
+from dockyard.domain.errors import Conflict, InvalidImage, InvalidInput, InvalidRequest, NotFound
 from dockyard.domain.models import LABEL_CONTAINER_ID, ContainerSpec, LogOptions
 from dockyard.domain.states import Status
 from dockyard.drivers.image.docker import DockerImages
@@ -455,3 +457,163 @@ def test_pull_fetches_the_image(client: docker.DockerClient, images: DockerImage
 def test_pull_of_a_missing_image(images: DockerImages) -> None:
     with pytest.raises(InvalidImage, match="was not found"):
         images.pull(f"{REGISTRY}/nope/nothing:1")
+
+
+# --- live limits, top, stats ----------------------------------------------------------------
+
+
+def cgroup_limits(runtime: DockerRuntime, uuid: str) -> tuple[float, int]:
+    """(CPUs, memory bytes) the container's cgroup enforces (v1 or v2)."""
+    memory = read_first(
+        runtime, uuid, "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"
+    )
+    cpu = read_first(
+        runtime,
+        uuid,
+        "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+        "/sys/fs/cgroup/cpu.max",
+    )
+    quota, period = (int(value) for value in cpu.split())
+    return quota / period, int(memory)
+
+
+def test_update_limits_of_a_running_container(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container(start=True, memory_mib=32, cpu=0.25)
+
+    runtime.update_limits(spec.uuid, 0.5, 64)
+    runtime.update_limits(spec.uuid, 0.5, 64)
+
+    cpus, memory = cgroup_limits(runtime, spec.uuid)
+    assert (cpus, memory) == (pytest.approx(0.5), 64 * 2**20)
+
+
+def test_update_limits_of_a_stopped_container_keeps_no_extra_swap(
+    client: docker.DockerClient, runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container(memory_mib=64, cpu=1.0)
+
+    runtime.update_limits(spec.uuid, 0.25, 16)
+
+    host_config = client.api.inspect_container(f"dockyard-{spec.uuid}")["HostConfig"]
+    assert host_config["NanoCpus"] == 250_000_000
+    assert host_config["Memory"] == host_config["MemorySwap"] == 16 * 2**20
+
+
+def test_update_limits_of_a_missing_container(runtime: DockerRuntime) -> None:
+    with pytest.raises(NotFound):
+        runtime.update_limits(str(uuidlib.uuid4()), 0.5, 64)
+
+
+def test_top_lists_the_processes(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    table = runtime.top(running.uuid)
+
+    assert "PID" in table.titles
+    assert any("sleep 300" in " ".join(row) for row in table.processes)
+    assert runtime.top(running.uuid, "-o pid,comm").titles == ("PID", "COMMAND")
+
+
+def test_top_of_a_stopped_container_conflicts(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    with pytest.raises(Conflict):
+        runtime.top(spec.uuid)
+
+
+def test_stats_of_a_busy_container(runtime: DockerRuntime, make_container: Factory) -> None:
+    busy = ("sh", "-c", "trap 'exit 0' TERM; while :; do :; done")
+    spec = make_container(start=True, cpu=0.5, memory_mib=32, command=busy)
+
+    snapshots = [runtime.stats(spec.uuid) for _ in range(2)]
+
+    assert 25 <= max(s.cpu_percent for s in snapshots) <= 75
+    last = snapshots[-1]
+    assert last.memory_limit_mib == pytest.approx(32)
+    assert 0 < last.memory_usage_mib < 32
+    assert last.name == ""
+
+
+def test_stats_of_an_idle_and_of_a_missing_container(
+    runtime: DockerRuntime, running: ContainerSpec
+) -> None:
+    assert runtime.stats(running.uuid).cpu_percent < 5
+    with pytest.raises(NotFound):
+        runtime.stats(str(uuidlib.uuid4()))
+
+
+# --- archives and commit --------------------------------------------------------------------
+
+
+def tar_of(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def test_archive_round_trip(runtime: DockerRuntime, make_container: Factory) -> None:
+    spec = make_container()  # created, never started: archives work all the same
+    content = bytes(range(256)) * 3
+
+    runtime.put_archive(spec.uuid, "/tmp", tar_of("blob.bin", content))
+    runtime.put_archive(spec.uuid, "/tmp", tar_of("blob.bin", content))
+    archive = runtime.get_archive(spec.uuid, "/tmp/blob.bin")
+
+    with tarfile.open(fileobj=io.BytesIO(archive.data)) as tar:
+        extracted = tar.extractfile("blob.bin")
+        assert extracted is not None and extracted.read() == content
+    assert (archive.stat.name, archive.stat.size, archive.stat.link_target) == (
+        "blob.bin",
+        768,
+        "",
+    )
+
+
+def test_archive_of_a_symlink_reports_its_target(
+    runtime: DockerRuntime, running: ContainerSpec
+) -> None:
+    script = "echo x > /tmp/target && ln -s /tmp/target /tmp/link"
+    assert runtime.execute(running.uuid, ["sh", "-c", script], timeout=10).exit_code == 0
+
+    assert runtime.get_archive(running.uuid, "/tmp/link").stat.link_target == "/tmp/target"
+
+
+def test_archive_errors(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    with pytest.raises(InvalidRequest, match="/no/such/file"):
+        runtime.get_archive(running.uuid, "/no/such/file")
+    with pytest.raises(InvalidRequest, match="/no/such/dir"):
+        runtime.put_archive(running.uuid, "/no/such/dir", tar_of("x", b"x"))
+    with pytest.raises(InvalidInput):
+        runtime.put_archive(running.uuid, "/tmp", b"not a tar stream" * 64)
+    with pytest.raises(InvalidInput):
+        runtime.put_archive(running.uuid, "/etc/hostname", tar_of("x", b"x"))
+    with pytest.raises(NotFound):
+        runtime.get_archive(str(uuidlib.uuid4()), "/tmp")
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])
+def test_commit_makes_an_image_and_leaves_the_state_alone(
+    client: docker.DockerClient, runtime: DockerRuntime, running: ContainerSpec, paused: bool
+) -> None:
+    runtime.execute(running.uuid, ["sh", "-c", "echo committed > /marker"], timeout=10)
+    if paused:
+        runtime.pause(running.uuid)
+    repository = f"dockyard-test/contract-{uuidlib.uuid4().hex[:8]}"
+    try:
+        image_id = runtime.commit(running.uuid, repository, "v1")
+
+        assert client.api.inspect_image(f"{repository}:v1")["Id"] == image_id
+        expected = Status.PAUSED if paused else Status.RUNNING
+        assert runtime.inspect(running.uuid).status is expected
+    finally:
+        client.api.remove_image(f"{repository}:v1", force=True)
+
+
+def test_commit_of_a_missing_container(runtime: DockerRuntime) -> None:
+    with pytest.raises(NotFound):
+        runtime.commit(str(uuidlib.uuid4()), "dockyard-test/never", "latest")

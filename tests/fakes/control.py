@@ -57,6 +57,7 @@ class RecordingControl:
         self.removed: list[str] = []
         self.released: dict[str, int] = {}
         self.on_report: list[ReportHook] = []
+        self.refuse_resize: Exception | None = None
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -123,6 +124,20 @@ class RecordingControl:
         with self._lock:
             self.hosts.append(message)
 
+    def resize_claim(self, uuid: str, cpu: float, memory_mib: int) -> bool:
+        """Store the limits; ``refuse_resize`` (an error) simulates a host without room."""
+        with self._lock:
+            if self.refuse_resize is not None:
+                raise self.refuse_resize
+            record = self.containers.get(uuid)
+            if record is None:
+                return False
+            record.cpu, record.memory = cpu, memory_mib
+            return True
+
     def containers_on_host(self, host: str) -> list[Container]:
         with self._lock:
             return [dataclasses.replace(c) for c in self.containers.values() if c.host == host]
+
+    def container(self, uuid: str) -> Container | None:
+        return self.containers.get(uuid)

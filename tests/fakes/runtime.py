@@ -12,20 +12,36 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
+import posixpath
+import queue
 import signal as signals
+import tarfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.domain.errors import Conflict, DockyardError, InvalidImage, NotFound
+from dockyard.domain.errors import (
+    Conflict,
+    DockyardError,
+    InvalidImage,
+    InvalidInput,
+    InvalidRequest,
+    NotFound,
+)
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import (
+    Archive,
     ContainerSpec,
     ExecResult,
     HostInfo,
     LogOptions,
     ObservedContainer,
+    PathStat,
+    ProcessTable,
+    RuntimeEvent,
+    StatsSnapshot,
 )
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import describe
@@ -65,6 +81,9 @@ class FakeContainer:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     log: str = ""
+    health: str | None = None  # what a healthcheck would report
+    #: Regular files by absolute path, as put_archive left them.
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,20 @@ def _exit_code_for(signal: str | None) -> int:
     if not name.startswith("SIG"):
         name = "SIG" + name
     return 128 + int(signals.Signals[name])
+
+
+class FakeEventStream:
+    """Events put on ``queue`` are yielded until ``close()``."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[RuntimeEvent | None] = queue.Queue()
+
+    def __iter__(self) -> Iterator[RuntimeEvent]:
+        while (event := self.queue.get()) is not None:
+            yield event
+
+    def close(self) -> None:
+        self.queue.put(None)
 
 
 class FakeRuntime(RuntimeDriver):
@@ -127,6 +160,9 @@ class FakeRuntime(RuntimeDriver):
         self.entered: dict[str, threading.Event] = {}
         self.exec_results: list[ExecResult] = []
         self.summary_listing = False
+        #: Images made by ``commit``: reference -> image id.
+        self.committed: dict[str, str] = {}
+        self.streams: list[FakeEventStream] = []
         self._lock = threading.RLock()
         self._ids = 0
 
@@ -184,7 +220,9 @@ class FakeRuntime(RuntimeDriver):
         return box
 
     def _observe(self, box: FakeContainer) -> ObservedContainer:
-        detail = describe(box.status, box.started_at, box.finished_at, box.exit_code, self.clock())
+        detail = describe(
+            box.status, box.started_at, box.finished_at, box.exit_code, self.clock(), box.health
+        )
         return ObservedContainer(
             uuid=box.spec.uuid,
             runtime_id=box.runtime_id,
@@ -198,6 +236,7 @@ class FakeRuntime(RuntimeDriver):
             command=box.spec.command,
             started_at=box.started_at,
             finished_at=box.finished_at,
+            health=box.health,
         )
 
     def _run(self, box: FakeContainer) -> None:
@@ -330,6 +369,90 @@ class FakeRuntime(RuntimeDriver):
             if self.exec_results:
                 return self.exec_results.pop(0)
         return ExecResult(output="", exit_code=0)
+
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
+        self._enter("update_limits", uuid, cpu, memory_mib)
+        with self._lock:
+            box = self._get(uuid)
+            box.spec = dataclasses.replace(box.spec, cpu=cpu, memory_mib=memory_mib)
+
+    def top(self, uuid: str, ps_args: str | None = None) -> ProcessTable:
+        self._enter("top", uuid, ps_args)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status is not Status.RUNNING:
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            command = " ".join(box.spec.command or ("sh",))
+        return ProcessTable(("UID", "PID", "CMD"), (("root", "1", command),))
+
+    def stats(self, uuid: str) -> StatsSnapshot:
+        self._enter("stats", uuid)
+        with self._lock:
+            box = self._get(uuid)
+        busy = box.status is Status.RUNNING
+        return StatsSnapshot(
+            cpu_percent=1.0 if busy else 0.0,
+            memory_usage_mib=1.0 if busy else 0.0,
+            memory_limit_mib=float(box.spec.memory_mib),
+            memory_percent=100.0 / box.spec.memory_mib if busy else 0.0,
+            block_read=0,
+            block_write=0,
+            net_rx=0,
+            net_tx=0,
+        )
+
+    def get_archive(self, uuid: str, path: str) -> Archive:
+        self._enter("get_archive", uuid, path)
+        with self._lock:
+            content = self._get(uuid).files.get(path)
+        if content is None:
+            raise InvalidRequest(f"path: {path} does not exist in container {uuid}.")
+        name = posixpath.basename(path)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        stat = PathStat(name, len(content), 0o644, "2025-01-01T12:00:00Z")
+        return Archive(buffer.getvalue(), stat)
+
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None:
+        self._enter("put_archive", uuid, path, data)
+        with self._lock:
+            box = self._get(uuid)
+            known = {"/", "/tmp"} | {posixpath.dirname(f) for f in box.files}
+            if path.rstrip("/") not in known and path != "/":
+                raise InvalidRequest(f"path: {path} does not exist in container {uuid}.")
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                    for member in tar.getmembers():
+                        extracted = tar.extractfile(member)
+                        if extracted is not None:
+                            target = posixpath.join(path, member.name)
+                            box.files[target] = extracted.read()
+            except tarfile.TarError as exc:
+                raise InvalidInput(f"not a tar archive: {exc}") from exc
+
+    def commit(self, uuid: str, repository: str, tag: str) -> str:
+        self._enter("commit", uuid, repository, tag)
+        with self._lock:
+            self._get(uuid)
+            self._ids += 1
+            image_id = f"sha256:{self._ids:064x}"
+            self.committed[f"{repository}:{tag}"] = image_id
+        if self.images is not None:
+            self.images.local.add(_normalise(f"{repository}:{tag}"))
+        return image_id
+
+    def events(self, host: str) -> FakeEventStream:
+        stream = FakeEventStream()
+        self.streams.append(stream)
+        return stream
+
+    def emit(self, uuid: str, action: str) -> None:
+        """Deliver an engine event to every open stream."""
+        for stream in self.streams:
+            stream.queue.put(RuntimeEvent(uuid, action))
 
     def host_info(self) -> HostInfo:
         self._enter("host_info")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -11,14 +14,18 @@ from dockyard.api import policy
 from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes.table import RouteTable
 from dockyard.api.schemas import actions as schemas
+from dockyard.api.schemas import containers as container_schemas
 from dockyard.api.schemas.validation import parse_bool, validate
+from dockyard.api.versions import Version
 from dockyard.api.views import containers as views
-from dockyard.domain.errors import DockyardError, InvalidInput
+from dockyard.domain.errors import Base64Exception, DockyardError, InvalidInput, InvalidRequest
 from dockyard.domain.models import LogOptions
 
 TABLE = RouteTable()
 ROUTES = TABLE.routes
 BASE = "/v1/containers/<ident>"
+#: From this microversion archive data travels base64-encoded.
+_BASE64_ARCHIVES: Version = (1, 25)
 
 
 class NotImplementedYet(DockyardError):
@@ -138,6 +145,100 @@ def action_show(req: ApiRequest, ident: str, request_id: str) -> Response:
     return json_response(body)
 
 
+def _text(args: Mapping[str, Any], key: str) -> str | None:
+    """A free-form parameter: absent, null, "" and "None" mean unset; a non-string is a 400."""
+    value = args.get(key)
+    if value in (None, "", "None"):
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key}: expected one string, got {value!r}.", field=key)
+    return value
+
+
+@TABLE.add("POST", f"{BASE}/rebuild")
+def rebuild(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    policy.authorize(req.ctx, "container:rebuild")
+    image, driver = _text(args, "image"), _text(args, "image_driver")
+    req.services.containers.rebuild(req.ctx, ident, image, driver)
+    return _accepted()
+
+
+@TABLE.add("POST", f"{BASE}/resize_container", min_version=(1, 19))
+def resize_container(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    validate(container_schemas.update_body(req.services.limits), args)
+    policy.authorize(req.ctx, "container:resize_container")
+    before = req.services.containers.resize(req.ctx, ident, args)
+    return json_response(views.container(before, req.ctx, req.base_url), 202)
+
+
+@TABLE.add("GET", f"{BASE}/top")
+def top(req: ApiRequest, ident: str) -> Response:
+    query = req.query()
+    validate(schemas.top_query(), query, where="query")
+    policy.authorize(req.ctx, "container:top")
+    table = req.services.containers.top(req.ctx, ident, _text(query, "ps_args"))
+    return json_response(views.processes(table))
+
+
+@TABLE.add("GET", f"{BASE}/stats")
+def stats(req: ApiRequest, ident: str) -> Response:
+    policy.authorize(req.ctx, "container:stats")
+    return json_response(views.stats(req.services.containers.stats(req.ctx, ident)))
+
+
+def _archive_path(args: Mapping[str, Any]) -> str:
+    path = _text(args, "path")
+    if path is None:
+        raise InvalidRequest("path: the path inside the container is required.", field="path")
+    return path
+
+
+def _tar_bytes(value: Any, version: Version) -> bytes:
+    if not isinstance(value, str):
+        raise InvalidInput("data: the tar archive is required, as a string.", field="data")
+    if version >= _BASE64_ARCHIVES:
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise Base64Exception(f"data: not valid base64 ({exc}).", field="data") from exc
+    # Before 1.25 the tar bytes travel as a string: as the characters of the same codes
+    # (latin-1, what we send), or as UTF-8 text from clients that decoded them so.
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+@TABLE.add("GET", f"{BASE}/get_archive")
+def get_archive(req: ApiRequest, ident: str) -> Response:
+    path = _archive_path(req.query())
+    policy.authorize(req.ctx, "container:get_archive")
+    found = req.services.containers.get_archive(req.ctx, ident, path)
+    return json_response(views.archive(found, base64_data=req.version >= _BASE64_ARCHIVES))
+
+
+@TABLE.add("POST", f"{BASE}/put_archive")
+def put_archive(req: ApiRequest, ident: str) -> Response:
+    args = req.merged()
+    path = _archive_path(args)
+    data = _tar_bytes(args.get("data"), req.version)
+    policy.authorize(req.ctx, "container:put_archive")
+    req.services.containers.put_archive(req.ctx, ident, path, data)
+    return json_response(None)
+
+
+@TABLE.add("POST", f"{BASE}/commit")
+def commit(req: ApiRequest, ident: str) -> Response:
+    query = req.query()
+    validate(schemas.commit_query(), query, where="query")
+    policy.authorize(req.ctx, "container:commit")
+    repository, tag = query["repository"], query.get("tag") or "latest"
+    image_id = req.services.containers.commit(req.ctx, ident, repository, tag)
+    return json_response({"uuid": image_id}, 202)
+
+
 def _later(
     method: str, name: str, low: tuple[int, int] = (1, 1), high: tuple[int, int] = (1, 40)
 ) -> None:
@@ -148,16 +249,9 @@ def _later(
 
 
 for _method, _name, *_range in (
-    ("POST", "rebuild"),
     ("POST", "execute_resize"),
     ("GET", "attach"),
     ("POST", "resize"),
-    ("GET", "top"),
-    ("GET", "stats"),
-    ("GET", "get_archive"),
-    ("POST", "put_archive"),
-    ("POST", "commit"),
-    ("POST", "resize_container", (1, 19)),
     ("POST", "add_security_group", (1, 1), (1, 14)),
     ("POST", "remove_security_group", (1, 1), (1, 14)),
     ("POST", "network_attach", (1, 8)),

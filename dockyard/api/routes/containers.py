@@ -107,6 +107,7 @@ def show(req: ApiRequest, ident: str) -> Response:
 def update(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.update_body(req.services.limits), args)
+    policy.authorize(req.ctx, "container:update")
     values: dict[str, Any] = {k: v for k, v in args.items() if k in ("name", "cpu", "memory")}
     if "auto_heal" in args:
         values["auto_heal"] = parse_bool(args["auto_heal"])

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
-from dockyard.domain.models import ActionEvent, Container, ContainerAction, RequestContext
+from dockyard.domain.models import (
+    ActionEvent,
+    Archive,
+    Container,
+    ContainerAction,
+    ProcessTable,
+    RequestContext,
+    StatsSnapshot,
+)
 from dockyard.domain.status_detail import describe
 
 #: Fields only admins see (Zun's container:get_one:<field> rules default to admin).
@@ -65,7 +74,7 @@ def container(
         "host": c.host,
         "status": str(c.status),
         "status_reason": c.status_reason,
-        "status_detail": describe(c.status, c.started_at, c.finished_at, c.exit_code, now)
+        "status_detail": describe(c.status, c.started_at, c.finished_at, c.exit_code, now, c.health)
         or c.status_detail,
         "task_state": str(c.task_state) if c.task_state else None,
         "created_at": _stamp(c.created_at),
@@ -100,3 +109,37 @@ def event(e: ActionEvent, show_traceback: bool) -> dict[str, Any]:
         "result": e.result,
         "traceback": e.traceback if show_traceback else None,
     }
+
+
+def processes(table: ProcessTable) -> dict[str, Any]:
+    return {"Titles": list(table.titles), "Processes": [list(row) for row in table.processes]}
+
+
+def stats(s: StatsSnapshot) -> dict[str, Any]:
+    """The ``stats`` body; clients look the keys up by these exact names."""
+    return {
+        "CONTAINER": s.name,
+        "CPU %": s.cpu_percent,
+        "MEM USAGE(MiB)": s.memory_usage_mib,
+        "MEM LIMIT(MiB)": s.memory_limit_mib,
+        "MEM %": s.memory_percent,
+        "BLOCK I/O(B)": f"{s.block_read}/{s.block_write}",
+        "NET I/O(B)": f"{s.net_rx}/{s.net_tx}",
+    }
+
+
+def archive(a: Archive, base64_data: bool) -> dict[str, Any]:
+    """``data`` as base64 (1.25+) or as the raw bytes in a JSON string (earlier versions).
+
+    Before 1.25 Zun sent the tar bytes as a string; each byte becomes the character
+    with that code (latin-1), which survives JSON and is undone the same way.
+    """
+    data = base64.b64encode(a.data).decode("ascii") if base64_data else a.data.decode("latin-1")
+    stat = {
+        "name": a.stat.name,
+        "size": a.stat.size,
+        "mode": a.stat.mode,
+        "mtime": a.stat.mtime,
+        "linkTarget": a.stat.link_target,
+    }
+    return {"data": data, "stat": stat}

@@ -20,6 +20,9 @@ H = cast(Table, HostRow.__table__)
 _FIELDS = [f.name for f in dataclasses.fields(Container)]
 SORTABLE = frozenset(c.name for c in T.columns)
 
+#: A container's claim: (host, cpu, memory).
+_Claim = Row[Any, Any, Any]
+
 #: Sentinel: a guard that requires ``task_state IS NULL``.
 IDLE = object()
 
@@ -178,6 +181,76 @@ class ContainerRepository:
                 return None
             row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
         return _to_domain(row)
+
+    def check_room(self, uuid: str, cpu: float, memory: int) -> None:
+        """Raise ``Conflict`` naming the resource when the host cannot take new limits."""
+        with self.db.read() as conn:
+            row = self._claim_of(conn, uuid)
+            if row is not None:
+                self._raise_if_short(conn, row.host, *self._deltas(row, cpu, memory))
+
+    def resize(self, uuid: str, cpu: float, memory: int) -> Container | None:
+        """Store new limits and move the host claim by the difference, in one transaction.
+
+        The host row changes only if every increased resource still fits, so
+        capacity is never exceeded; otherwise ``Conflict`` names the resource
+        and nothing changes. Returns None when the record is gone.
+        """
+        with self.db.write() as conn:
+            row = self._claim_of(conn, uuid)
+            if row is not None:
+                d_cpu, d_memory = self._deltas(row, cpu, memory)
+                fits = [H.c.name == row.host]
+                if d_cpu > 0:
+                    fits.append(H.c.cpu_used_milli + d_cpu <= H.c.cpu_capacity_milli)
+                if d_memory > 0:
+                    fits.append(H.c.memory_used + d_memory <= H.c.memory_capacity)
+                moved = conn.execute(
+                    update(H)
+                    .where(*fits)
+                    .values(
+                        cpu_used_milli=H.c.cpu_used_milli + d_cpu,
+                        memory_used=H.c.memory_used + d_memory,
+                    )
+                ).rowcount
+                if not moved:
+                    self._raise_if_short(conn, row.host, d_cpu, d_memory)
+                    raise Conflict(f"Host {row.host} changed meanwhile; retry the change.")
+            values = {"cpu": cpu, "memory": memory, "updated_at": utcnow()}
+            if not conn.execute(update(T).where(T.c.uuid == uuid).values(**values)).rowcount:
+                return None
+            return _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
+
+    @staticmethod
+    def _claim_of(conn: Connection, uuid: str) -> _Claim | None:
+        """The claimed host and amounts of ``uuid``; None when it holds no claim."""
+        return conn.execute(
+            select(T.c.host, T.c.cpu, T.c.memory).where(
+                T.c.uuid == uuid, T.c.claimed.is_(True), T.c.host.is_not(None)
+            )
+        ).first()
+
+    @staticmethod
+    def _deltas(row: _Claim, cpu: float, memory: int) -> tuple[int, int]:
+        return cpu_milli(cpu) - cpu_milli(row.cpu), memory - (row.memory or 0)
+
+    @staticmethod
+    def _raise_if_short(conn: Connection, host: str, d_cpu: int, d_memory: int) -> None:
+        found = conn.execute(select(H).where(H.c.name == host)).first()
+        if found is None:
+            raise Conflict(f"Host {host} is not registered; its claims cannot change.")
+        free_cpu = found.cpu_capacity_milli - found.cpu_used_milli
+        free_memory = found.memory_capacity - found.memory_used
+        if d_cpu > 0 and d_cpu > free_cpu:
+            raise Conflict(
+                f"Host {host} has not enough cpu for this change: {d_cpu / 1000:g} more "
+                f"requested, {max(free_cpu, 0) / 1000:g} free."
+            )
+        if d_memory > 0 and d_memory > free_memory:
+            raise Conflict(
+                f"Host {host} has not enough memory for this change: {d_memory} MiB more "
+                f"requested, {max(free_memory, 0)} MiB free."
+            )
 
     def release_claim(self, uuid: str) -> bool:
         """Give the container's resources back to its host, at most once."""

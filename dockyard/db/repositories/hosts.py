@@ -27,6 +27,9 @@ def _to_domain(row: Row[Any], down_after: dt.timedelta) -> Host:
         availability_zone=row.availability_zone,
         enabled=row.enabled,
         up=utcnow() - row.last_seen <= down_after,
+        cpu_count=row.cpus,
+        storage_driver=str((row.info or {}).get("storage_driver") or ""),
+        supports_disk_quota=bool((row.info or {}).get("supports_disk_quota")),
     )
 
 

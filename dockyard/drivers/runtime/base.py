@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from dockyard.domain.models import (
+    Archive,
     ContainerSpec,
     ExecResult,
     HostInfo,
     LogOptions,
     ObservedContainer,
+    ProcessTable,
+    RuntimeEvent,
+    StatsSnapshot,
 )
+
+
+class EventStream(Protocol):
+    """A blocking iterator over engine events; ``close()`` ends it from another thread."""
+
+    def __iter__(self) -> Iterator[RuntimeEvent]: ...
+
+    def close(self) -> None: ...
 
 
 class RuntimeDriver(abc.ABC):
@@ -88,5 +101,66 @@ class RuntimeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
+        """Set the CPU ceiling (in CPUs) and the memory limit (MiB, no extra swap).
+
+        Works on created, running, paused and stopped containers, and takes
+        effect at once. Idempotent: applying the current limits succeeds.
+        Raises ``NotFound``; ``DriverError`` (or ``InvalidInput``) when the
+        runtime refuses the values, e.g. a memory limit below current usage.
+        """
+
+    @abc.abstractmethod
+    def top(self, uuid: str, ps_args: str | None = None) -> ProcessTable:
+        """The container's processes, listed by ``ps`` with ``ps_args`` (None: default).
+
+        Read-only. Raises ``NotFound``; ``Conflict`` when the container is not running.
+        """
+
+    @abc.abstractmethod
+    def stats(self, uuid: str) -> StatsSnapshot:
+        """One sample of resource usage (``name`` left empty).
+
+        CPU % is measured over an interval between two readings, normalised so
+        that one fully used CPU is 100 %; memory usage leaves the page cache out.
+        Read-only; may take about a second. Raises ``NotFound``.
+        """
+
+    @abc.abstractmethod
+    def get_archive(self, uuid: str, path: str) -> Archive:
+        """A tar stream of ``path`` (a file or a directory) and the path's stat.
+
+        Read-only. Raises ``NotFound`` when the container does not exist and
+        ``InvalidRequest`` when ``path`` does not exist in it.
+        """
+
+    @abc.abstractmethod
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None:
+        """Extract the tar stream ``data`` into the directory ``path``.
+
+        Idempotent: extracting the same archive again leaves the same files.
+        Raises ``NotFound`` when the container does not exist,
+        ``InvalidRequest`` when ``path`` does not exist and ``InvalidInput``
+        when ``data`` is not a tar stream or ``path`` is not a directory.
+        """
+
+    @abc.abstractmethod
+    def commit(self, uuid: str, repository: str, tag: str) -> str:
+        """Save the container's filesystem as the local image ``repository:tag``.
+
+        A running container is paused while its filesystem is copied and then
+        resumed. Returns the new image's id. Not idempotent: each call makes a
+        new image and moves the tag to it. Raises ``NotFound``, ``InvalidInput``
+        for a reference the runtime rejects.
+        """
+
+    @abc.abstractmethod
     def host_info(self) -> HostInfo:
         """The host's inventory: CPUs, memory, disk, runtimes."""
+
+    @abc.abstractmethod
+    def events(self, host: str) -> EventStream:
+        """Follow what happens to the containers of ``host`` from now on.
+
+        Raises ``Unavailable`` when the engine cannot be reached.
+        """

@@ -194,6 +194,15 @@ def test_container_timestamps(value: dt.datetime | None, text: str | None) -> No
     ("fields", "detail"),
     [
         ({"status": Status.RUNNING}, "Up 4 minutes"),
+        # The health, kept in the stored summary, follows the recomputed uptime.
+        (
+            {"status": Status.RUNNING, "status_detail": "Up 1 second (healthy)"},
+            "Up 4 minutes (healthy)",
+        ),
+        (
+            {"status": Status.RUNNING, "status_detail": "Up 1 second (health: starting)"},
+            "Up 4 minutes (health: starting)",
+        ),
         ({"status": Status.PAUSED}, "Up 4 minutes (Paused)"),
         ({"status": Status.CREATED, "started_at": None}, "Created"),
         (

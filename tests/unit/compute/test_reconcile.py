@@ -98,20 +98,29 @@ def test_the_first_sync_fills_what_the_record_lacks(world: World, reconciler: Re
     assert c.runtime_id == world.runtime.containers[UUID].runtime_id
 
 
-@pytest.mark.parametrize(("auto_remove", "status"), [(False, Status.ERROR), (True, Status.DELETED)])
-def test_container_missing_from_the_runtime(
-    world: World, reconciler: Reconciler, auto_remove: bool, status: Status
-) -> None:
-    c = synced(world, Status.RUNNING, auto_remove=auto_remove)
+def test_container_missing_from_the_runtime(world: World, reconciler: Reconciler) -> None:
+    c = synced(world, Status.RUNNING)
     world.runtime.vanish(UUID)
 
     reconciler.run()
 
     [report] = world.control.reports
     assert report.expect_task_state == NO_TASK
-    assert c.status is status
+    assert c.status is Status.ERROR
     assert c.status_reason == "The container was removed from the engine outside Dockyard."
     assert c.status_detail is None
+
+
+def test_auto_remove_container_gone_from_the_runtime_leaves_the_api(
+    world: World, reconciler: Reconciler
+) -> None:
+    synced(world, Status.RUNNING, auto_remove=True)
+    world.runtime.vanish(UUID)
+
+    reconciler.run()
+
+    assert world.control.reports == []
+    assert UUID not in world.control.containers
 
 
 @pytest.mark.parametrize(
@@ -336,3 +345,18 @@ def test_a_summary_listing_does_not_erase_what_inspect_recorded(
     assert world.control.reports == []
     assert c.started_at == started
     assert c.restart_count == 2
+
+
+def test_a_health_change_is_recorded_from_the_listing(world: World, reconciler: Reconciler) -> None:
+    """The engine's listing shows the health ("Up 3 minutes (healthy)"), so a pass catches it."""
+    c = synced(world, Status.RUNNING)
+    world.runtime.containers[UUID].health = "healthy"
+    world.runtime.summary_listing = True
+
+    reconciler.run()
+
+    [report] = world.control.reports
+    assert str(report.values["status_detail"]).endswith(" (healthy)")
+    assert c.health == "healthy"
+    reconciler.run()
+    assert len(world.control.reports) == 1

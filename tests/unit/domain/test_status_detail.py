@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from dockyard.domain.states import Status
-from dockyard.domain.status_detail import describe, human_duration
+from dockyard.domain.status_detail import describe, health_of, human_duration, with_health
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, 0)
 
@@ -96,3 +96,29 @@ def test_every_status_is_covered() -> None:
     for status in Status:
         result = describe(status, ago(minutes=3), ago(minutes=1), 0, NOW)
         assert (result is not None) is (status in described), status
+
+
+@pytest.mark.parametrize(
+    ("health", "text"),
+    [
+        (None, "Up 5 seconds"),
+        ("starting", "Up 5 seconds (health: starting)"),
+        ("healthy", "Up 5 seconds (healthy)"),
+        ("unhealthy", "Up 5 seconds (unhealthy)"),
+    ],
+)
+def test_running_summary_carries_the_health_like_docker_ps(health: str | None, text: str) -> None:
+    assert describe(Status.RUNNING, ago(seconds=5), None, None, NOW, health) == text
+    assert health_of(text) == health
+    assert health_of(with_health("Up", health)) == health
+
+
+def test_paused_and_stopped_summaries_leave_the_health_out() -> None:
+    assert describe(Status.PAUSED, ago(seconds=5), None, None, NOW, "healthy") == (
+        "Up 5 seconds (Paused)"
+    )
+    assert describe(Status.STOPPED, ago(seconds=9), ago(seconds=5), 0, NOW, "unhealthy") == (
+        "Exited (0) 5 seconds ago"
+    )
+    assert health_of("Up 5 seconds (Paused)") is None
+    assert health_of(None) is None

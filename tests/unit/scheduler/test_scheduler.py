@@ -12,7 +12,12 @@ from dockyard.domain.models import Host
 from dockyard.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from dockyard.scheduler.filters.compute import ComputeFilter
 from dockyard.scheduler.filters.requested_host import RequestedHostFilter
-from dockyard.scheduler.filters.resources import CpuFilter, RamFilter
+from dockyard.scheduler.filters.resources import (
+    CpuFilter,
+    DedicatedCpuFilter,
+    DiskQuotaFilter,
+    RamFilter,
+)
 from dockyard.scheduler.filters.runtime import RuntimeFilter
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import DEFAULT_FILTERS, explain, select
@@ -109,7 +114,29 @@ def test_default_filters_in_order() -> None:
         "runtime",
         "cpu",
         "ram",
+        "dedicated_cpu",
+        "disk_quota",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cpu_count", "dedicated", "passes"), [(2, 0, True), (2, 2, True), (2, 3, False), (0, 1, False)]
+)
+def test_dedicated_cpu_filter_counts_physical_cpus(
+    cpu_count: int, dedicated: int, passes: bool
+) -> None:
+    # ``cpus`` (capacity after the allocation ratio) plays no part in pinning.
+    candidate = host(cpus=64.0, cpu_count=cpu_count)
+    assert DedicatedCpuFilter().passes(candidate, request(dedicated_cpus=dedicated)) is passes
+
+
+@pytest.mark.parametrize(
+    ("supports", "wanted", "passes"),
+    [(False, False, True), (False, True, False), (True, True, True), (True, False, True)],
+)
+def test_disk_quota_filter(supports: bool, wanted: bool, passes: bool) -> None:
+    candidate = host(supports_disk_quota=supports)
+    assert DiskQuotaFilter().passes(candidate, request(disk_quota=wanted)) is passes
 
 
 # --- weigher ----------------------------------------------------------------------------

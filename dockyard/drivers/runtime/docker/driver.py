@@ -7,29 +7,39 @@ import datetime as dt
 import shutil
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import docker
 
-from dockyard.domain.errors import Conflict, NotFound
+from dockyard.domain.errors import Conflict, InvalidRequest, NotFound
 from dockyard.domain.models import (
     LABEL_CONTAINER_ID,
     LABEL_HOST,
+    Archive,
     ContainerSpec,
     ExecResult,
     HostInfo,
     LogOptions,
     ObservedContainer,
+    ProcessTable,
+    StatsSnapshot,
 )
 from dockyard.domain.states import Status
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.drivers.runtime.docker.errors import translated
+from dockyard.drivers.runtime.docker.events import DockerEventStream
 from dockyard.drivers.runtime.docker.translate import (
+    DEFAULT_PUBLISH_ADDRESS,
     container_name,
     create_kwargs,
     observe,
     observe_summary,
+    path_stat,
+    process_table,
     signal_name,
+    stats_snapshot,
+    supports_disk_quota,
+    update_body,
 )
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -40,13 +50,19 @@ _EXEC_SETTLE_SECONDS = 2.0
 class DockerRuntime(RuntimeDriver):
     """Drives containers through one Docker Engine, with docker-py's low-level API."""
 
-    def __init__(self, client: docker.DockerClient, host: str) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        host: str,
+        publish_address: str = DEFAULT_PUBLISH_ADDRESS,
+    ) -> None:
         self.client = client
         self.api: Any = client.api
         self.host = host
+        self.publish_address = publish_address
 
     def create(self, spec: ContainerSpec) -> ObservedContainer:
-        kwargs = create_kwargs(spec)
+        kwargs = create_kwargs(spec, self.publish_address)
         try:
             with translated():
                 kwargs["host_config"] = self.api.create_host_config(**kwargs["host_config"])
@@ -140,6 +156,9 @@ class DockerRuntime(RuntimeDriver):
             exit_code=self._exec_exit_code(exec_id),
         )
 
+    def events(self, host: str) -> DockerEventStream:
+        return DockerEventStream(self.api, host)
+
     @translated()
     def host_info(self) -> HostInfo:
         info = self.api.info()
@@ -153,7 +172,52 @@ class DockerRuntime(RuntimeDriver):
             os=str(info.get("OperatingSystem") or ""),
             kernel=str(info.get("KernelVersion") or ""),
             engine_version=str(info.get("ServerVersion") or ""),
+            storage_driver=str(info.get("Driver") or ""),
+            supports_disk_quota=supports_disk_quota(info),
         )
+
+    @translated()
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
+        # docker-py's update_container cannot send NanoCpus, so post the body itself.
+        url = self.api._url("/containers/{0}/update", container_name(uuid))
+        self.api._result(self.api._post_json(url, data=update_body(cpu, memory_mib)), True)
+
+    @translated()
+    def top(self, uuid: str, ps_args: str | None = None) -> ProcessTable:
+        return process_table(self.api.top(container_name(uuid), ps_args=ps_args))
+
+    @translated()
+    def stats(self, uuid: str) -> StatsSnapshot:
+        # Neither streamed nor one-shot: the engine takes two readings about a second
+        # apart and sends both (precpu_stats, cpu_stats), so CPU % is a rate.
+        return stats_snapshot(self.api.stats(container_name(uuid), stream=False))
+
+    def get_archive(self, uuid: str, path: str) -> Archive:
+        try:
+            with translated():
+                chunks, stat = self.api.get_archive(container_name(uuid), path)
+                data = b"".join(chunks)
+        except NotFound:
+            self._missing_path(uuid, path)
+        return Archive(data=data, stat=path_stat(stat))
+
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None:
+        try:
+            with translated():
+                self.api.put_archive(container_name(uuid), path, data)
+        except NotFound:
+            self._missing_path(uuid, path)
+
+    @translated()
+    def commit(self, uuid: str, repository: str, tag: str) -> str:
+        # pause=True: the engine pauses a running container for the copy and resumes it.
+        image = self.api.commit(container_name(uuid), repository=repository, tag=tag, pause=True)
+        return str(image["Id"])
+
+    def _missing_path(self, uuid: str, path: str) -> NoReturn:
+        """The archive endpoints answer 404 for a missing container and a missing path alike."""
+        self.inspect(uuid)  # raises NotFound when the container is the missing one
+        raise InvalidRequest(f"path: {path} does not exist in container {uuid}.", field="path")
 
     def _exec_exit_code(self, exec_id: str) -> int | None:
         # The output stream can close a moment before the engine records the exit code.

@@ -18,6 +18,8 @@ _STATE_HINTS = (
     "is paused",
     "is restarting",
 )
+# ... and 500 where the archive endpoints refuse what the client sent.
+_INPUT_HINTS = ("Error processing tar file", "extraction point is not a directory")
 
 
 @contextlib.contextmanager
@@ -32,6 +34,6 @@ def translated() -> Iterator[None]:
             status = exc.status_code
             if status == 409 or any(hint in explanation(exc) for hint in _STATE_HINTS):
                 raise Conflict(explanation(exc)) from exc
-            if status == 400:
+            if status == 400 or any(hint in explanation(exc) for hint in _INPUT_HINTS):
                 raise InvalidInput(explanation(exc)) from exc
             raise DriverError(f"Docker Engine error ({status}): {explanation(exc)}") from exc

@@ -12,9 +12,12 @@ from dockyard.domain.models import (
     LABEL_HOST,
     ContainerSpec,
     ObservedContainer,
+    PathStat,
+    ProcessTable,
+    StatsSnapshot,
 )
 from dockyard.domain.states import Status, from_engine
-from dockyard.domain.status_detail import human_duration
+from dockyard.domain.status_detail import health_of, human_duration, with_health
 
 NAME_PREFIX = "dockyard-"
 _MIB = 2**20
@@ -35,14 +38,39 @@ _RFC3339 = re.compile(
     r"^(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:\d{2})$"
 )
 _EXITED_SUMMARY = re.compile(r"^Exited \((?P<code>-?\d+)\)")
+#: Bind address of published ports unless the agent is configured otherwise.
+DEFAULT_PUBLISH_ADDRESS = "127.0.0.1"
+#: Storage drivers that can cap a container's writable layer (``--storage-opt size``).
+#: overlay2 can only on xfs mounted with ``pquota``; the engine does not report the
+#: mount options, so an xfs without them fails at create with the engine's message.
+_QUOTA_DRIVERS = frozenset({"devicemapper", "btrfs", "zfs"})
 
 
 def container_name(uuid: str) -> str:
     return NAME_PREFIX + uuid
 
 
-def host_config_kwargs(spec: ContainerSpec) -> dict[str, Any]:
-    """Keyword arguments for docker-py's ``APIClient.create_host_config``."""
+def supports_disk_quota(info: Mapping[str, Any]) -> bool:
+    """Whether the storage driver ``docker info`` describes can limit a container's disk."""
+    driver = str(info.get("Driver") or "")
+    if driver == "overlay2":
+        status = {str(k): str(v) for k, v in info.get("DriverStatus") or []}
+        return status.get("Backing Filesystem") == "xfs"
+    return driver in _QUOTA_DRIVERS
+
+
+def _port_key(port: str) -> str:
+    number, _, proto = port.partition("/")
+    return f"{int(number)}/{proto or 'tcp'}"
+
+
+def host_config_kwargs(
+    spec: ContainerSpec, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+) -> dict[str, Any]:
+    """Keyword arguments for docker-py's ``APIClient.create_host_config``.
+
+    Exposed ports are published on ``publish_address`` at a port the engine picks.
+    """
     memory = spec.memory_mib * _MIB
     kwargs: dict[str, Any] = {
         "mem_limit": memory,
@@ -55,6 +83,14 @@ def host_config_kwargs(spec: ContainerSpec) -> dict[str, Any]:
     }
     if spec.runtime:
         kwargs["runtime"] = spec.runtime
+    if spec.exposed_ports:
+        kwargs["port_bindings"] = {
+            _port_key(port): (publish_address, None) for port in spec.exposed_ports
+        }
+    if spec.cpuset_cpus:
+        kwargs["cpuset_cpus"] = spec.cpuset_cpus
+    if spec.disk_gib is not None:
+        kwargs["storage_opt"] = {"size": f"{spec.disk_gib}G"}
     policy = spec.restart_policy
     if policy is not None and policy.name != "no":
         kwargs["restart_policy"] = {
@@ -79,7 +115,9 @@ def healthcheck(spec: ContainerSpec) -> dict[str, Any] | None:
     return result
 
 
-def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
+def create_kwargs(
+    spec: ContainerSpec, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+) -> dict[str, Any]:
     """Keyword arguments for ``APIClient.create_container``.
 
     ``host_config`` holds the *keyword arguments* of ``create_host_config``
@@ -95,8 +133,13 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         "labels": {**spec.labels, LABEL_CONTAINER_ID: spec.uuid, LABEL_HOST: spec.host},
         "stdin_open": spec.interactive,
         "tty": spec.tty,
-        "host_config": host_config_kwargs(spec),
+        "host_config": host_config_kwargs(spec, publish_address),
     }
+    if spec.exposed_ports:
+        kwargs["ports"] = [
+            (int(number), proto)
+            for number, _, proto in (_port_key(p).partition("/") for p in spec.exposed_ports)
+        ]
     if spec.command is not None:
         kwargs["command"] = list(spec.command)
     if spec.entrypoint is not None:
@@ -139,17 +182,16 @@ def _status_detail(
         text = f"Up {human_duration(now - started)}" if started else "Up"
         if state.get("Paused") or engine_status == "paused":
             return f"{text} (Paused)"
-        health = str((state.get("Health") or {}).get("Status", ""))
-        if health == "starting":
-            return f"{text} (health: starting)"
-        if health in ("healthy", "unhealthy"):
-            return f"{text} ({health})"
-        return text
+        return with_health(text, _health(state))
     if started is None:
         return "Created"
     if finished is None:
         return ""
     return f"Exited ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
+
+
+def _health(state: Mapping[str, Any]) -> str | None:
+    return str((state.get("Health") or {}).get("Status") or "") or None
 
 
 def observe(inspect: Mapping[str, Any], now: dt.datetime | None = None) -> ObservedContainer:
@@ -183,6 +225,7 @@ def observe(inspect: Mapping[str, Any], now: dt.datetime | None = None) -> Obser
         command=tuple(cmd) if cmd is not None else None,
         started_at=started,
         finished_at=finished,
+        health=_health(state),
     )
 
 
@@ -209,6 +252,7 @@ def observe_summary(item: Mapping[str, Any]) -> ObservedContainer:
         ports=tuple(
             sorted({int(p["PrivatePort"]) for p in item.get("Ports") or [] if "PrivatePort" in p})
         ),
+        health=health_of(summary),
     )
 
 
@@ -229,3 +273,88 @@ def signal_name(signal: str | None) -> str | None:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def update_body(cpu: float, memory_mib: int) -> dict[str, Any]:
+    """The body of ``POST /containers/{id}/update`` for new limits.
+
+    ``NanoCpus`` (not a CFS quota) because the container was created with it:
+    the engine refuses to mix the two on one container.
+    """
+    memory = memory_mib * _MIB
+    return {"NanoCpus": int(cpu * _NS_PER_S), "Memory": memory, "MemorySwap": memory}
+
+
+def process_table(top: Mapping[str, Any]) -> ProcessTable:
+    """A ``ProcessTable`` from the engine's ``top`` answer."""
+    return ProcessTable(
+        titles=tuple(str(t) for t in top.get("Titles") or ()),
+        processes=tuple(tuple(str(cell) for cell in row) for row in top.get("Processes") or ()),
+    )
+
+
+def cpu_percent(stats: Mapping[str, Any]) -> float:
+    """CPU use between the two readings of a stats sample; 100 = one CPU fully busy."""
+    now: Mapping[str, Any] = stats.get("cpu_stats") or {}
+    before: Mapping[str, Any] = stats.get("precpu_stats") or {}
+    if not before.get("system_cpu_usage"):
+        return 0.0  # a single reading (one-shot sample or first of a stream)
+    usage_now: Mapping[str, Any] = now.get("cpu_usage") or {}
+    usage_before: Mapping[str, Any] = before.get("cpu_usage") or {}
+    cpu_delta = int(usage_now.get("total_usage") or 0) - int(usage_before.get("total_usage") or 0)
+    system_delta = int(now.get("system_cpu_usage") or 0) - int(before["system_cpu_usage"])
+    online = int(now.get("online_cpus") or 0) or len(usage_now.get("percpu_usage") or ()) or 1
+    if cpu_delta <= 0 or system_delta <= 0:
+        return 0.0
+    return cpu_delta / system_delta * online * 100.0
+
+
+def memory_usage(memory_stats: Mapping[str, Any]) -> int:
+    """Bytes in use without the page cache (cgroup v1: ``cache``; v2: ``inactive_file``)."""
+    usage = int(memory_stats.get("usage") or 0)
+    detail: Mapping[str, Any] = memory_stats.get("stats") or {}
+    if "cache" in detail:
+        usage -= int(detail["cache"])
+    elif "inactive_file" in detail:
+        usage -= int(detail["inactive_file"])
+    return max(usage, 0)
+
+
+def _block_io(stats: Mapping[str, Any]) -> tuple[int, int]:
+    read = write = 0
+    for entry in (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ():
+        op = str(entry.get("op", "")).lower()
+        if op == "read":
+            read += int(entry.get("value") or 0)
+        elif op == "write":
+            write += int(entry.get("value") or 0)
+    return read, write
+
+
+def stats_snapshot(stats: Mapping[str, Any]) -> StatsSnapshot:
+    """A ``StatsSnapshot`` from one non-streamed ``stats`` sample of the engine."""
+    memory: Mapping[str, Any] = stats.get("memory_stats") or {}
+    used, limit = memory_usage(memory), int(memory.get("limit") or 0)
+    networks: Mapping[str, Mapping[str, Any]] = stats.get("networks") or {}
+    read, write = _block_io(stats)
+    return StatsSnapshot(
+        cpu_percent=round(cpu_percent(stats), 2),
+        memory_usage_mib=round(used / _MIB, 2),
+        memory_limit_mib=round(limit / _MIB, 2),
+        memory_percent=round(used / limit * 100.0, 2) if limit else 0.0,
+        block_read=read,
+        block_write=write,
+        net_rx=sum(int(n.get("rx_bytes") or 0) for n in networks.values()),
+        net_tx=sum(int(n.get("tx_bytes") or 0) for n in networks.values()),
+    )
+
+
+def path_stat(stat: Mapping[str, Any]) -> PathStat:
+    """A ``PathStat`` from the decoded ``X-Docker-Container-Path-Stat`` header."""
+    return PathStat(
+        name=str(stat.get("name", "")),
+        size=int(stat.get("size") or 0),
+        mode=int(stat.get("mode") or 0),
+        mtime=str(stat.get("mtime", "")),
+        link_target=str(stat.get("linkTarget") or ""),
+    )

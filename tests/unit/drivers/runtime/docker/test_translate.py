@@ -427,3 +427,122 @@ def test_container_name() -> None:
 )
 def test_signal_name(given: str | None, expected: str | None) -> None:
     assert translate.signal_name(given) == expected
+
+
+# --- exposed ports, dedicated CPUs, disk, health -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "ports", "host_config"),
+    [
+        (
+            {"exposed_ports": ("8080/tcp", "53/udp")},
+            [(8080, "tcp"), (53, "udp")],
+            {
+                "port_bindings": {
+                    "8080/tcp": ("127.0.0.1", None),
+                    "53/udp": ("127.0.0.1", None),
+                }
+            },
+        ),
+        (
+            {"exposed_ports": ("80",)},
+            [(80, "tcp")],
+            {"port_bindings": {"80/tcp": ("127.0.0.1", None)}},
+        ),
+        ({"cpuset_cpus": "0,1"}, None, {"cpuset_cpus": "0,1"}),
+        ({"disk_gib": 10}, None, {"storage_opt": {"size": "10G"}}),
+        ({}, None, {"port_bindings": None, "cpuset_cpus": None, "storage_opt": None}),
+    ],
+    ids=["tcp-and-udp", "default-tcp", "cpuset", "disk", "none"],
+)
+def test_create_kwargs_ports_cpuset_and_disk(
+    overrides: dict[str, Any], ports: Any, host_config: dict[str, Any]
+) -> None:
+    kwargs = translate.create_kwargs(spec(**overrides))
+
+    assert kwargs.get("ports") == ports
+    assert {key: kwargs["host_config"].get(key) for key in host_config} == host_config
+
+
+def test_ports_are_published_on_the_given_address() -> None:
+    kwargs = translate.create_kwargs(spec(exposed_ports=("80/tcp",)), publish_address="0.0.0.0")
+
+    assert kwargs["host_config"]["port_bindings"] == {"80/tcp": ("0.0.0.0", None)}
+
+
+def test_ports_cpuset_and_disk_are_accepted_by_docker_py() -> None:
+    docker = pytest.importorskip("docker")
+    api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
+    kwargs = translate.create_kwargs(
+        spec(
+            command=("sleep", "1"),
+            exposed_ports=("8080/tcp", "53/udp"),
+            cpuset_cpus="1",
+            disk_gib=2,
+        )
+    )
+    kwargs["host_config"] = api.create_host_config(**kwargs["host_config"])
+
+    kwargs.pop("name")
+    config = api.create_container_config(**kwargs)
+
+    assert config["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}
+    assert config["HostConfig"]["PortBindings"] == {
+        "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+    }
+    assert config["HostConfig"]["CpusetCpus"] == "1"
+    assert config["HostConfig"]["StorageOpt"] == {"size": "2G"}
+
+
+@pytest.mark.parametrize(
+    ("info", "supported"),
+    [
+        ({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]}, False),
+        ({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "xfs"]]}, True),
+        ({"Driver": "overlay2"}, False),
+        ({"Driver": "devicemapper", "DriverStatus": [["Pool Name", "docker-pool"]]}, True),
+        ({"Driver": "btrfs"}, True),
+        ({"Driver": "zfs"}, True),
+        ({"Driver": "vfs"}, False),
+        ({}, False),
+    ],
+    ids=lambda value: str(value.get("Driver", "none")) if isinstance(value, dict) else None,
+)
+def test_supports_disk_quota(info: dict[str, Any], supported: bool) -> None:
+    assert translate.supports_disk_quota(info) is supported
+
+
+@pytest.mark.parametrize(
+    ("health", "detail"),
+    [
+        ({"Status": "starting"}, "Up 2 minutes (health: starting)"),
+        ({"Status": "healthy"}, "Up 2 minutes (healthy)"),
+        ({"Status": "unhealthy"}, "Up 2 minutes (unhealthy)"),
+        (None, "Up 2 minutes"),
+    ],
+)
+def test_observe_health(health: dict[str, str] | None, detail: str) -> None:
+    state: dict[str, Any] = {"Status": "running", "Running": True, "StartedAt": STARTED}
+    if health is not None:
+        state["Health"] = health
+
+    observed = translate.observe(inspect_doc(state), now=NOW)
+
+    assert observed.health == (health or {}).get("Status")
+    assert observed.status_detail == detail
+
+
+@pytest.mark.parametrize(
+    ("status_text", "health"),
+    [
+        ("Up 3 minutes (healthy)", "healthy"),
+        ("Up 3 seconds (health: starting)", "starting"),
+        ("Up 3 minutes (unhealthy)", "unhealthy"),
+        ("Up 3 minutes", None),
+        ("Up 5 minutes (Paused)", None),
+    ],
+)
+def test_observe_summary_health(status_text: str, health: str | None) -> None:
+    assert translate.observe_summary(summary_item("running", status_text)).health == health

@@ -1,0 +1,62 @@
+"""The Docker runtime's event stream, against the real engine."""
+
+from __future__ import annotations
+
+import threading
+import uuid as uuidlib
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from dockyard.domain.models import ContainerSpec, RuntimeEvent
+from dockyard.drivers.runtime.docker.driver import DockerRuntime
+
+IMAGE = "dockyard-test/busybox:latest"
+QUICK_STOP = ("sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait")
+
+
+@pytest.fixture
+def runtime(docker_client: docker.DockerClient) -> DockerRuntime:
+    return DockerRuntime(docker_client, f"events-{uuidlib.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def spec(runtime: DockerRuntime) -> Iterator[ContainerSpec]:
+    made = ContainerSpec(
+        uuid=str(uuidlib.uuid4()), name="ev", image=IMAGE, command=QUICK_STOP, host=runtime.host
+    )
+    yield made
+    runtime.remove(made.uuid, force=True)
+
+
+def test_events_of_this_host_arrive_in_order_and_close_ends_the_stream(
+    runtime: DockerRuntime, spec: ContainerSpec, docker_client: docker.DockerClient
+) -> None:
+    stream = runtime.events(runtime.host)
+    seen: list[RuntimeEvent] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        for event in stream:
+            seen.append(event)
+            if event.action == "die":
+                done.set()
+        done.set()
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    other = docker_client.containers.create(IMAGE, ["true"])  # another host's: not reported
+    try:
+        runtime.create(spec)
+        runtime.start(spec.uuid)
+        runtime.stop(spec.uuid, timeout=2)
+        assert done.wait(10)
+    finally:
+        other.remove(force=True)
+    stream.close()
+    reader.join(timeout=5)
+    assert not reader.is_alive()
+    actions = [e.action for e in seen]
+    assert {e.uuid for e in seen} == {spec.uuid}
+    assert actions.index("create") < actions.index("start") < actions.index("die")

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from dockyard.compute.reconcile import Reconciler
+from dockyard.compute.watch import EventWatcher
+from dockyard.domain.states import Status, TaskState
+from tests.unit.compute.helpers import HOST, UUID, World, record
+
+
+def _wait(condition: Callable[[], object], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_an_engine_event_refreshes_the_record_at_once(world: World) -> None:
+    c = world.control.add(record(status=Status.RUNNING))
+    world.runtime.add(c.spec(), status=Status.RUNNING)
+    watcher = EventWatcher(HOST, world.runtime, Reconciler(HOST, world.runtime, world.control))
+    watcher.start()
+    try:
+        _wait(lambda: world.runtime.streams)
+        world.runtime.exit(UUID, exit_code=3)
+        world.runtime.emit(UUID, "die")
+        _wait(lambda: c.status is Status.STOPPED)
+        assert c.exit_code == 3
+    finally:
+        watcher.stop()
+
+
+def test_events_for_a_record_with_a_task_in_flight_leave_it_alone(world: World) -> None:
+    c = world.control.add(record(status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING))
+    world.runtime.add(c.spec(), status=Status.STOPPED)
+    Reconciler(HOST, world.runtime, world.control).refresh(UUID)
+    assert world.control.reports == []
+    assert c.status is Status.RUNNING
+
+
+def test_events_about_unknown_containers_are_ignored(world: World) -> None:
+    Reconciler(HOST, world.runtime, world.control).refresh("no-such-uuid")
+    assert world.control.reports == []

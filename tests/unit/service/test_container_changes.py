@@ -1,0 +1,361 @@
+"""ContainerService: live limits, resize_container, rebuild and commit, on SQLite.
+
+The fake ``ComputeAPI`` records every call and can fail or run a hook on one,
+so the order "engine first, then record and claim" and the undo paths show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import update
+
+from dockyard.db import migrate
+from dockyard.db.models import HostRow
+from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.session import Database
+from dockyard.domain.errors import (
+    Conflict,
+    DockyardError,
+    DriverError,
+    InvalidImage,
+    InvalidInput,
+    InvalidState,
+    ServiceBusy,
+    ValidationFailed,
+)
+from dockyard.domain.models import Container, RequestContext
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.api import ComputeAPI
+from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
+from dockyard.service.containers import ContainerService
+
+HOST = "node-1"
+CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
+
+
+@dataclass
+class FakeCompute:
+    """Records calls by name; ``fail[name]`` raises, ``hooks[name]`` runs first."""
+
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    fail: dict[str, DockyardError] = field(default_factory=dict)
+    hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+    def _call(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args))
+        hook = self.hooks.pop(name, None)
+        if hook is not None:
+            hook()
+        if name in self.fail:
+            raise self.fail[name]
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def update_limits(self, host: str, uuid: str, cpu: float, memory_mib: int) -> None:
+        self._call("update_limits", host, uuid, cpu, memory_mib)
+
+    def resize(self, host: str, message: ResizeContainer) -> None:
+        self._call("resize", host, message)
+
+    def rebuild(self, host: str, message: RebuildContainer) -> None:
+        self._call("rebuild", host, message)
+
+    def commit(self, host: str, message: CommitContainer) -> str:
+        self._call("commit", host, message)
+        return "sha256:" + "ab" * 32
+
+    def check_image(self, host: str, image: str, pull_policy: str) -> None:
+        self._call("check_image", host, image, pull_policy)
+
+
+@dataclass
+class World:
+    db: Database
+    containers: ContainerRepository
+    hosts: HostRepository
+    compute: FakeCompute
+    service: ContainerService
+
+    def add(self, **fields: Any) -> Container:
+        base: dict[str, Any] = {
+            "uuid": f"0b7a3f4e-1111-4c2d-9e3f-{len(self.containers.uuids()):012d}",
+            "name": f"c{len(self.containers.uuids())}",
+            "project_id": CTX.project_id,
+            "user_id": CTX.user_id,
+            "image": "dockyard-test/busybox",
+            "cpu": 0.5,
+            "memory": 64,
+            "status": Status.RUNNING,
+        }
+        created = self.containers.create_claimed(Container(**{**base, **fields}), HOST)
+        assert created is not None
+        return created
+
+    def used(self) -> tuple[float, int]:
+        host = self.hosts.get(HOST)
+        assert host is not None
+        return host.cpu_used, host.memory_used
+
+    def set_used(self, cpu_milli: int, memory: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                update(HostRow)
+                .where(HostRow.name == HOST)
+                .values(cpu_used_milli=cpu_milli, memory_used=memory)
+            )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
+    migrate.upgrade(db)
+    hosts = HostRepository(db, dt.timedelta(minutes=5))
+    hosts.report(
+        HOST,
+        {
+            "cpus": 2,
+            "memory_mib": 1024,
+            "disk_gib": 10,
+            "cpu_capacity_milli": 2000,
+            "memory_capacity": 1024,
+            "runtimes": ["runc"],
+            "info": {},
+        },
+    )
+    containers = ContainerRepository(db)
+    compute = FakeCompute()
+    # The fake covers only the calls these use cases make.
+    service = ContainerService(containers, ActionRepository(db), cast(ComputeAPI, compute), 100)
+    yield World(db, containers, hosts, compute, service)
+    db.dispose()
+
+
+# --- PATCH cpu / memory -----------------------------------------------------------------
+
+
+def test_patch_applies_to_the_engine_then_stores_and_moves_the_claim(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+    assert world.used() == (0.5, 64)
+
+    updated = world.service.update(CTX, c.uuid, {"cpu": "1.25", "memory": "128", "name": "big"})
+
+    assert world.compute.calls == [("update_limits", (HOST, c.uuid, 1.25, 128))]
+    assert (updated.cpu, updated.memory, updated.name) == (1.25, 128, "big")
+    assert world.used() == (1.25, 128)
+
+
+def test_patch_of_one_limit_keeps_the_other(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+
+    updated = world.service.update(CTX, c.uuid, {"memory": 32, "cpu": None})
+
+    assert world.compute.calls == [("update_limits", (HOST, c.uuid, 0.5, 32))]
+    assert (updated.cpu, updated.memory) == (0.5, 32)
+    assert world.used() == (0.5, 32)
+
+
+@pytest.mark.parametrize(
+    ("values", "resource"),
+    [({"memory": 2048}, "memory"), ({"cpu": 3.0}, "cpu")],
+)
+def test_patch_without_room_conflicts_before_touching_the_engine(
+    world: World, values: dict[str, Any], resource: str
+) -> None:
+    c = world.add(cpu=0.5, memory=64)
+
+    with pytest.raises(Conflict, match=f"not enough {resource}"):
+        world.service.update(CTX, c.uuid, values)
+
+    assert world.compute.calls == []
+    assert world.used() == (0.5, 64)
+    assert (world.containers.find(c.uuid) or c).memory == 64
+
+
+def test_host_filling_up_during_the_call_undoes_the_engine_change(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+    world.compute.hooks["update_limits"] = lambda: world.set_used(500, 1000)
+
+    with pytest.raises(Conflict, match="not enough memory"):
+        world.service.update(CTX, c.uuid, {"memory": 128})
+
+    assert world.compute.calls == [
+        ("update_limits", (HOST, c.uuid, 0.5, 128)),
+        ("update_limits", (HOST, c.uuid, 0.5, 64)),
+    ]
+    stored = world.containers.find(c.uuid)
+    assert stored is not None and stored.memory == 64
+    assert world.used() == (0.5, 1000)
+
+
+def test_shrinking_succeeds_on_an_overcommitted_host(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+    world.set_used(2500, 2000)  # capacity shrank below what is claimed
+
+    updated = world.service.update(CTX, c.uuid, {"cpu": 0.25, "memory": 32})
+
+    assert (updated.cpu, updated.memory) == (0.25, 32)
+    assert world.used() == (2.25, 1968)
+
+
+def test_an_engine_refusal_changes_nothing(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+    world.compute.fail["update_limits"] = DriverError("memory below usage")
+
+    with pytest.raises(DriverError):
+        world.service.update(CTX, c.uuid, {"memory": 8})
+
+    assert world.used() == (0.5, 64)
+    assert (world.containers.find(c.uuid) or c).memory == 64
+
+
+def test_patch_checks_the_state(world: World) -> None:
+    c = world.add(status=Status.ERROR)
+
+    with pytest.raises(InvalidState):
+        world.service.update(CTX, c.uuid, {"cpu": 1.0})
+
+
+# --- resize_container -------------------------------------------------------------------
+
+
+def test_resize_casts_and_answers_the_record_as_it_was(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+
+    before = world.service.resize(CTX, c.uuid, {"cpu": 1.0, "name": "ignored"})
+
+    assert (before.cpu, before.memory, before.name) == (0.5, 64, c.name)
+    [(name, (host, message))] = world.compute.calls
+    assert (name, host) == ("resize", HOST)
+    assert message == ResizeContainer(c.uuid, 1.0, 64, 0.5, 64, CTX.request_id)
+    assert world.used() == (0.5, 64)  # the agent moves the claim once the engine agreed
+
+
+def test_resize_without_room_is_refused_at_once(world: World) -> None:
+    c = world.add(cpu=0.5, memory=64)
+
+    with pytest.raises(Conflict, match="memory"):
+        world.service.resize(CTX, c.uuid, {"memory": 4096})
+
+    assert world.compute.calls == []
+
+
+# --- rebuild ----------------------------------------------------------------------------
+
+
+def test_rebuild_reserves_then_casts_the_full_spec(world: World) -> None:
+    c = world.add(cpu=0.25, memory=32, labels={"team": "a"})
+
+    reserved = world.service.rebuild(CTX, c.uuid, "registry.example.com/app:2", "docker")
+
+    assert (reserved.status, reserved.task_state) == (
+        Status.REBUILDING,
+        TaskState.CONTAINER_REBUILDING,
+    )
+    assert reserved.image == "registry.example.com/app:2"
+    assert world.compute.names() == ["check_image", "rebuild"]
+    message = world.compute.calls[-1][1][1]
+    assert isinstance(message, RebuildContainer)
+    assert message.run is True
+    assert message.pull_policy == "ifnotpresent"
+    assert (message.spec.uuid, message.spec.cpu, message.spec.memory_mib) == (c.uuid, 0.25, 32)
+    assert (message.spec.image, dict(message.spec.labels)) == (
+        "registry.example.com/app:2",
+        {"team": "a"},
+    )
+
+
+def test_rebuild_of_a_stopped_container_keeps_its_image_and_does_not_start(world: World) -> None:
+    c = world.add(status=Status.STOPPED, image_pull_policy="Always")
+
+    world.service.rebuild(CTX, c.uuid, None, None)
+
+    message = world.compute.calls[-1][1][1]
+    assert world.compute.names() == ["rebuild"]
+    assert (message.run, message.pull_policy) == (False, "always")
+    assert message.spec.image == "dockyard-test/busybox:latest"
+
+
+def test_a_rebuild_the_agent_cannot_take_is_undone(world: World) -> None:
+    c = world.add()
+    world.compute.fail["rebuild"] = ServiceBusy("busy")
+
+    with pytest.raises(ServiceBusy):
+        world.service.rebuild(CTX, c.uuid, "dockyard-test/other:1", None)
+
+    stored = world.containers.find(c.uuid)
+    assert stored is not None
+    assert (stored.status, stored.task_state, stored.image) == (Status.RUNNING, None, c.image)
+
+
+@pytest.mark.parametrize(
+    ("image", "driver", "error"),
+    [
+        ("Not An Image", None, InvalidImage),
+        (None, "glance", ValidationFailed),
+    ],
+)
+def test_rebuild_validates_before_anything_happens(
+    world: World, image: str | None, driver: str | None, error: type[Exception]
+) -> None:
+    c = world.add()
+
+    with pytest.raises(error):
+        world.service.rebuild(CTX, c.uuid, image, driver)
+
+    assert world.compute.calls == []
+    assert (world.containers.find(c.uuid) or c).task_state is None
+
+
+def test_rebuild_checks_the_state(world: World) -> None:
+    c = world.add(status=Status.PAUSED)
+
+    with pytest.raises(InvalidState):
+        world.service.rebuild(CTX, c.uuid, None, None)
+
+
+# --- commit -----------------------------------------------------------------------------
+
+
+def test_commit_records_the_action_and_returns_the_image_id(world: World) -> None:
+    c = world.add()
+
+    image_id = world.service.commit(CTX, c.uuid, "registry.example.com:5000/team/snap", "v1")
+
+    assert image_id == "sha256:" + "ab" * 32
+    message = world.compute.calls[-1][1][1]
+    assert message == CommitContainer(
+        c.uuid, "registry.example.com:5000/team/snap", "v1", CTX.request_id
+    )
+    assert [a.action for a in world.service.action_list(CTX, c.uuid)] == ["commit"]
+
+
+@pytest.mark.parametrize(
+    ("repository", "tag", "field_name"),
+    [
+        ("Upper/Case", "latest", "repository"),
+        ("snap:v1", "latest", "repository"),
+        ("snap@sha256:" + "a" * 64, "latest", "repository"),
+        ("snap", "no spaces", "tag"),
+        ("snap", "", "tag"),
+    ],
+)
+def test_commit_validates_repository_and_tag(
+    world: World, repository: str, tag: str, field_name: str
+) -> None:
+    c = world.add()
+
+    with pytest.raises(InvalidInput) as caught:
+        world.service.commit(CTX, c.uuid, repository, tag)
+
+    assert caught.value.detail.startswith(f"{field_name}:")
+    assert caught.value.fields == {"field": field_name}
+    assert world.compute.calls == []

@@ -1,0 +1,167 @@
+"""The create flow's checks against the registered hosts and its choice of CPUs."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any, cast
+
+import pytest
+
+from dockyard.domain.errors import InvalidInput
+from dockyard.domain.models import Container, Host, RequestContext
+from dockyard.rpc.messages import CreateContainer
+from dockyard.service.creation import ContainerCreator, CreateDefaults, NewContainer
+
+CTX = RequestContext("req-1", "user-1", "project-1", is_admin=True)
+
+
+class Containers:
+    """Just enough of ContainerRepository: claims always succeed."""
+
+    def __init__(self, existing: list[Container] | None = None) -> None:
+        self.existing = existing or []
+        self.stored: list[Container] = []
+
+    def create_claimed(self, record: Container, host: str) -> Container:
+        claimed = dataclasses.replace(record, host=host, claimed=True)
+        self.stored.append(claimed)
+        return claimed
+
+    def create(self, record: Container) -> Container:
+        self.stored.append(record)
+        return record
+
+    def on_host(self, host: str) -> list[Container]:
+        return [c for c in self.existing if c.host == host]
+
+
+class Hosts:
+    def __init__(self, hosts: list[Host]) -> None:
+        self.hosts = hosts
+
+    def all(self) -> list[Host]:
+        return list(self.hosts)
+
+
+class Actions:
+    def start(self, action: Any) -> None:
+        pass
+
+
+class Compute:
+    def __init__(self) -> None:
+        self.created: list[tuple[str, CreateContainer]] = []
+
+    def check_image(self, host: str, image: str, pull_policy: str) -> None:
+        pass
+
+    def create(self, host: str, msg: CreateContainer) -> None:
+        self.created.append((host, msg))
+
+
+def host(name: str = "h1", **fields: Any) -> Host:
+    base: dict[str, Any] = {
+        "name": name,
+        "cpus": 32.0,
+        "memory_mib": 8192,
+        "disk_gib": 100,
+        "runtimes": ("runc",),
+        "cpu_count": 2,
+        "storage_driver": "overlay2",
+    }
+    return Host(**{**base, **fields})
+
+
+def creator(
+    hosts: list[Host], existing: list[Container] | None = None
+) -> tuple[ContainerCreator, Containers, Compute]:
+    containers, compute = Containers(existing), Compute()
+    made = ContainerCreator(
+        cast(Any, containers),
+        cast(Any, Hosts(hosts)),
+        cast(Any, Actions()),
+        cast(Any, compute),
+        CreateDefaults(cpu=1.0, memory=512, pull_policy="ifnotpresent"),
+        random.Random(7),
+    )
+    return made, containers, compute
+
+
+def pinned(uuid: str, cpuset: str, on: str = "h1") -> Container:
+    return Container(
+        uuid=uuid,
+        name=uuid,
+        project_id="p",
+        user_id="u",
+        image="busybox",
+        host=on,
+        cpu_policy="dedicated",
+        cpuset_cpus=cpuset,
+    )
+
+
+def test_dedicated_needs_a_host_with_enough_physical_cpus() -> None:
+    # Host.cpus (capacity after the allocation ratio) is 32, but only 2 CPUs exist.
+    made, containers, _ = creator([host(cpu_count=2)])
+
+    with pytest.raises(InvalidInput) as raised:
+        made.create(CTX, NewContainer(image="busybox", cpu=2.5, cpu_policy="dedicated"), False)
+
+    assert raised.value.detail.startswith("cpu_policy: dedicated needs 3 whole CPUs")
+    assert raised.value.fields == {"field": "cpu_policy"}
+    assert containers.stored == []
+
+
+def test_dedicated_is_pinned_to_the_least_used_cpus_of_the_chosen_host() -> None:
+    existing = [pinned("a", "0"), pinned("b", "0,1"), pinned("c", "1", on="h2")]
+    made, containers, compute = creator([host(cpu_count=4)], existing)
+
+    made.create(CTX, NewContainer(image="busybox", cpu=1.5, cpu_policy="dedicated"), False)
+
+    [record] = containers.stored
+    assert record.cpuset_cpus == "2,3"
+    [(_, msg)] = compute.created
+    assert msg.spec.cpuset_cpus == "2,3"
+
+
+def test_shared_containers_are_not_pinned() -> None:
+    made, containers, compute = creator([host()])
+
+    made.create(CTX, NewContainer(image="busybox", cpu=1.5), False)
+
+    assert containers.stored[0].cpuset_cpus is None
+    assert compute.created[0][1].spec.cpuset_cpus is None
+
+
+def test_disk_is_refused_naming_the_storage_drivers() -> None:
+    made, containers, _ = creator([host("h1"), host("h2", storage_driver="vfs")])
+
+    with pytest.raises(InvalidInput) as raised:
+        made.create(CTX, NewContainer(image="busybox", disk=5), False)
+
+    assert raised.value.detail == (
+        "disk: the storage driver (overlay2, vfs) of the hosts cannot limit container disk size."
+    )
+    assert containers.stored == []
+
+
+def test_disk_goes_to_a_host_that_can_limit_it() -> None:
+    quota = host("h2", storage_driver="btrfs", supports_disk_quota=True)
+    made, _, compute = creator([host("h1"), quota])
+
+    made.create(CTX, NewContainer(image="busybox", disk=5), False)
+
+    [(placed, msg)] = compute.created
+    assert placed == "h2"
+    assert msg.spec.disk_gib == 5
+
+
+def test_exposed_ports_are_stored_and_sent() -> None:
+    made, containers, compute = creator([host()])
+
+    made.create(CTX, NewContainer(image="busybox", exposed_ports=("53/udp", "80/tcp")), False)
+
+    assert containers.stored[0].exposed_ports == ["53/udp", "80/tcp"]
+    assert containers.stored[0].ports == [53, 80]
+    assert compute.created[0][1].spec.exposed_ports == ("53/udp", "80/tcp")
