@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import docker
 from oslo_config import cfg
 
-from dockyard.api.app import DockyardApp, Services
-from dockyard.api.auth import NoAuth
+from dockyard.api.app import Services, WSGIApp
 from dockyard.api.schemas.containers import Limits
+from dockyard.cmd.auth_wiring import api_app
 from dockyard.compute.agent import ComputeAgent
 from dockyard.config import api, compute, database, default
 from dockyard.config import docker as docker_config
@@ -30,7 +30,8 @@ from dockyard.service.creation import ContainerCreator, CreateDefaults
 
 @dataclass
 class AllInOne:
-    app: DockyardApp
+    app: WSGIApp
+    services: Services
     agent: ComputeAgent
     db: Database
     api: api.ApiConfig
@@ -89,5 +90,4 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
             max_disk=defaults.maximum_disk,
         ),
     )
-    auth = NoAuth(defaults.noauth_user_id, defaults.noauth_project_id)
-    return AllInOne(DockyardApp(services, auth), agent, db, api_cfg)
+    return AllInOne(api_app(conf, services, db), services, agent, db, api_cfg)

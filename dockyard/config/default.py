@@ -22,9 +22,11 @@ opts = [
     cfg.StrOpt(
         "auth_strategy",
         default="noauth",
-        choices=["noauth"],
+        choices=["noauth", "keystone", "local"],
         help="How API requests are authenticated. 'noauth' accepts any token and acts "
-        "as one admin user in one project.",
+        "as one admin user in one project; 'keystone' validates tokens with Keystone "
+        "(keystonemiddleware, [keystone_authtoken]); 'local' uses Dockyard's own users, "
+        "projects and tokens.",
     ),
     cfg.StrOpt(
         "noauth_project_id",

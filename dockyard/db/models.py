@@ -116,3 +116,77 @@ class ActionEventRow(Base):
     finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
     result: Mapped[str | None] = mapped_column(String(32))
     traceback: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectRow(Base):
+    """A project of the built-in identity service (auth_strategy = local)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UserRow(Base):
+    """A user of the built-in identity service; only a slow hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RoleAssignmentRow(Base):
+    __tablename__ = "role_assignments"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class RevokedTokenRow(Base):
+    """Tokens revoked before they expire; rows can go once ``expires_at`` has passed."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class QuotaRow(Base):
+    """A project's own limit for one resource (containers, cpu, memory, disk)."""
+
+    __tablename__ = "quotas"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaClassRow(Base):
+    """Limits of a quota class; the class ``default`` applies to every project."""
+
+    __tablename__ = "quota_classes"
+
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaUsageRow(Base):
+    """What a project uses now; changed only by conditional updates, so checks are atomic."""
+
+    __tablename__ = "quota_usages"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    in_use: Mapped[int] = mapped_column(Integer, default=0)

@@ -94,6 +94,11 @@ class ValidationFailed(InvalidInput):
     code = "validation-error"
 
 
+class Unauthorized(ClientError):
+    status = 401
+    code = "unauthorized"
+
+
 class Forbidden(ClientError):
     status = 403
     code = "policy-not-authorized"

@@ -75,7 +75,7 @@ def test_restart_policy_is_honoured_and_counted(evented: Dockyard) -> None:
     assert stopped["status_detail"].startswith("Exited (1)")
     engine = evented.docker.containers.get(f"dockyard-{created['uuid']}")
     assert engine.attrs["RestartCount"] == 2
-    record = evented.node.app.services.containers.containers.find(created["uuid"])
+    record = evented.node.services.containers.containers.find(created["uuid"])
     assert record is not None and record.restart_count == 2
 
 

@@ -106,7 +106,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0002"
+    assert migrate.current(db) == "0003"
 
 
 def test_concurrent_claims_never_exceed_capacity(db: Database) -> None:

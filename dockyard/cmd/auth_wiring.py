@@ -1,0 +1,25 @@
+"""Puts the API behind the configured authentication strategy."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from dockyard.api.app import DockyardApp, Services, WSGIApp
+from dockyard.api.auth import NoAuth
+from dockyard.config import default
+from dockyard.db.session import Database
+
+
+def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
+    """The WSGI application for ``[DEFAULT] auth_strategy``.
+
+    - ``noauth``: every request acts as one admin user in one project.
+    - ``keystone``: keystonemiddleware validates tokens against Keystone and sets
+      the identity headers that ``HeaderAuth`` reads.
+    - ``local``: Dockyard's own users, projects and tokens (a Keystone-v3
+      compatible subset under ``/v3``), setting the same identity headers.
+    """
+    defaults = default.view(conf)
+    if defaults.auth_strategy == "noauth":
+        return DockyardApp(services, NoAuth(defaults.noauth_user_id, defaults.noauth_project_id))
+    raise ValueError(f"auth_strategy {defaults.auth_strategy!r} is not available")
