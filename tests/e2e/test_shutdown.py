@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
+import uuid as uuidlib
 from collections.abc import Iterator
 from typing import Any
 
 import docker
+import docker.errors
 import pytest
 import requests
 
@@ -19,6 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 # PID 1 ignores SIGTERM, so a stop takes its whole timeout before the kill.
 STUBBORN = ["sh", "-c", "trap '' TERM; sleep 300 & wait"]
+QUICK_STOP = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
 HEADERS = {"OpenStack-API-Version": LATEST}
 
 
@@ -111,5 +114,52 @@ def test_restart_finishes_an_operation_a_crash_interrupted(
             == 202
         )
         _wait(instance, uuid, "Stopped")
+    finally:
+        assert stop(again) == 0
+
+
+def test_restart_readopts_every_container_and_removes_orphans(
+    instance: Instance, docker_client: docker.DockerClient
+) -> None:
+    process = instance.start()
+    body = {"image": TEST_IMAGE, "command": QUICK_STOP, "memory": 32, "cpu": 0.1}
+    uuids = []
+    for _ in range(3):
+        created = requests.post(
+            f"{instance.url}/v1/containers?run=true", json=body, headers=HEADERS, timeout=30
+        ).json()
+        uuids.append(created["uuid"])
+    for uuid in uuids:
+        _wait(instance, uuid, "Running")
+    untouched, killed, removed = uuids
+    assert stop(process) == 0
+
+    # While the service is down: one container dies, one disappears, and a
+    # container with Dockyard's labels but no record appears.
+    docker_client.containers.get(f"dockyard-{killed}").kill()
+    docker_client.containers.get(f"dockyard-{removed}").remove(force=True)
+    stray = str(uuidlib.uuid4())  # as if its record had been deleted while it ran
+    orphan = docker_client.containers.run(
+        TEST_IMAGE, QUICK_STOP, detach=True, name=f"dockyard-{stray}",
+        labels={LABEL_HOST: instance.host, "dockyard.container_id": stray},
+    )  # fmt: skip
+
+    again = instance.start()
+    try:
+        assert _show(instance, untouched)["status"] == "Running"
+        assert _show(instance, killed)["status"] == "Stopped"
+        gone = _show(instance, removed)
+        assert gone["status"] == "Error"
+        assert "removed from the engine" in gone["status_reason"]
+        listing = requests.get(f"{instance.url}/v1/containers", headers=HEADERS, timeout=10)
+        assert sorted(c["uuid"] for c in listing.json()["containers"]) == sorted(uuids)
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(orphan.id)
+        engine = docker_client.containers.list(
+            all=True, filters={"label": f"{LABEL_HOST}={instance.host}"}
+        )
+        assert sorted(c.labels["dockyard.container_id"] for c in engine) == sorted(
+            [untouched, killed]
+        )
     finally:
         assert stop(again) == 0
