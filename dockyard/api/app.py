@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
+from dockyard.api.policy import Authorizer
 from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes import actions, containers, root
 from dockyard.api.routes.table import Route
@@ -32,6 +34,7 @@ class Services:
     containers: ContainerService
     creator: ContainerCreator
     limits: Limits
+    authorizer: Authorizer
 
 
 def _normalise(path: str) -> str:
@@ -56,6 +59,7 @@ class DockyardApp:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        began = time.perf_counter()
         request_id = f"req-{uuid.uuid4()}"
         http = Request(environ)
         path = _normalise(http.path)
@@ -79,6 +83,7 @@ class DockyardApp:
         except Exception as exc:
             response = self._error(*errors.from_unexpected(exc))
         response.headers["X-OpenStack-Request-Id"] = request_id
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.1f}"
         if version is not None:
             for name, value in versions.headers(version):
                 response.headers[name] = value

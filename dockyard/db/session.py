@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +16,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        kwargs: dict[str, Any] = {
+            "pool_pre_ping": not self.is_sqlite,
+            "json_deserializer": _loads,
+        }
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = 32
@@ -39,6 +43,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: Most JSON columns hold one of these; decoding them is most of a list's cost.
+_COMMON_JSON: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": lambda: None}
+
+
+def _loads(text: str) -> Any:
+    make = _COMMON_JSON.get(text)
+    return make() if make is not None else json.loads(text)
 
 
 def _tune_sqlite(engine: Engine) -> None:

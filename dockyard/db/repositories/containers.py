@@ -10,18 +10,20 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
 from dockyard.domain.models import Container
+from dockyard.domain.quotas import held
 from dockyard.domain.states import Status, TaskState
 
 T = cast(Table, ContainerRow.__table__)
 H = cast(Table, HostRow.__table__)
-_FIELDS = [f.name for f in dataclasses.fields(Container)]
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Container))
 SORTABLE = frozenset(c.name for c in T.columns)
 
-#: A container's claim: (host, cpu, memory).
-_Claim = Row[Any, Any, Any]
+#: A container's claim: (host, cpu, memory, project_id).
+_Claim = Row[Any, Any, Any, Any]
 
 #: Sentinel: a guard that requires ``task_state IS NULL``.
 IDLE = object()
@@ -55,37 +57,63 @@ def cpu_milli(cpu: float | None) -> int:
     return round((cpu or 0.0) * 1000)
 
 
+def _held(found: Container | Row[Any]) -> dict[str, int]:
+    return held(found.cpu, found.memory, found.disk)
+
+
+class _NoRoom(Exception):
+    """The host lacks capacity: roll the claim's transaction back."""
+
+
 class ContainerRepository:
-    def __init__(self, db: Database) -> None:
+    """Container records. ``claimed`` marks a record that holds both its host claim and
+    its project's quota reservation; they are taken and given back together, once."""
+
+    def __init__(self, db: Database, quotas: QuotaRepository | None = None) -> None:
         self.db = db
+        self.quotas = quotas or QuotaRepository(db)
 
     def create(self, container: Container) -> Container:
         with self.db.write() as conn:
             return self._insert(conn, container)
 
-    def create_claimed(self, container: Container, host: str) -> Container | None:
-        """Insert the record and claim its resources on ``host`` in one transaction.
+    def check_quota(self, container: Container) -> None:
+        """Raise ``OverQuota`` when the project could not take this record now."""
+        self.quotas.check(container.project_id, _held(container))
 
-        Returns None, inserting nothing, when the host lacks the capacity.
+    def create_claimed(self, container: Container, host: str) -> Container | None:
+        """Insert the record, reserve its quota and claim its resources on ``host`` in
+        one transaction.
+
+        Returns None, inserting nothing, when the host lacks the capacity; raises
+        ``OverQuota``, changing nothing, when the project's quota does not allow it.
         """
-        with self.db.write() as conn:
-            claimed = conn.execute(
-                update(H)
-                .where(
-                    H.c.name == host,
-                    H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
-                    H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
-                )
-                .values(
-                    cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
-                    memory_used=H.c.memory_used + (container.memory or 0),
-                    disk_used=H.c.disk_used + (container.disk or 0),
-                )
-            ).rowcount
-            if not claimed:
-                return None
-            row = dataclasses.replace(container, host=host, claimed=True)
-            return self._insert(conn, row)
+        self.quotas.ensure(container.project_id)
+        try:
+            with self.db.write() as conn:
+                self.quotas.reserve(conn, container.project_id, _held(container))
+                return self._claim(conn, container, host)
+        except _NoRoom:
+            return None
+
+    def _claim(self, conn: Connection, container: Container, host: str) -> Container:
+        claimed = conn.execute(
+            update(H)
+            .where(
+                H.c.name == host,
+                H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
+                H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
+            )
+            .values(
+                cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
+                memory_used=H.c.memory_used + (container.memory or 0),
+                disk_used=H.c.disk_used + (container.disk or 0),
+            )
+        ).rowcount
+        if not claimed:
+            raise _NoRoom
+        row = dataclasses.replace(container, host=host, claimed=True)
+        return self._insert(conn, row)
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)
@@ -183,23 +211,31 @@ class ContainerRepository:
         return _to_domain(row)
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
-        """Raise ``Conflict`` naming the resource when the host cannot take new limits."""
+        """Raise ``OverQuota`` or ``Conflict`` naming the resource when the project's quota
+        or the host cannot take new limits."""
         with self.db.read() as conn:
             row = self._claim_of(conn, uuid)
-            if row is not None:
-                self._raise_if_short(conn, row.host, *self._deltas(row, cpu, memory))
+        if row is None:
+            return
+        d_cpu, d_memory = self._deltas(row, cpu, memory)
+        self.quotas.check(row.project_id, {"cpu": d_cpu, "memory": d_memory})
+        with self.db.read() as conn:
+            self._raise_if_short(conn, row.host, d_cpu, d_memory)
 
     def resize(self, uuid: str, cpu: float, memory: int) -> Container | None:
         """Store new limits and move the host claim by the difference, in one transaction.
 
-        The host row changes only if every increased resource still fits, so
-        capacity is never exceeded; otherwise ``Conflict`` names the resource
-        and nothing changes. Returns None when the record is gone.
+        The host row and the quota usage change only if every increased resource
+        still fits, so neither is ever exceeded; otherwise ``Conflict`` (host) or
+        ``OverQuota`` names the resource and nothing changes. Returns None when
+        the record is gone.
         """
+        self._ensure_usage(uuid)
         with self.db.write() as conn:
-            row = self._claim_of(conn, uuid)
+            row = self._claim_of(conn, uuid, lock=True)
             if row is not None:
                 d_cpu, d_memory = self._deltas(row, cpu, memory)
+                self.quotas.reserve(conn, row.project_id, {"cpu": d_cpu, "memory": d_memory})
                 fits = [H.c.name == row.host]
                 if d_cpu > 0:
                     fits.append(H.c.cpu_used_milli + d_cpu <= H.c.cpu_capacity_milli)
@@ -222,13 +258,19 @@ class ContainerRepository:
             return _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
 
     @staticmethod
-    def _claim_of(conn: Connection, uuid: str) -> _Claim | None:
+    def _claim_of(conn: Connection, uuid: str, lock: bool = False) -> _Claim | None:
         """The claimed host and amounts of ``uuid``; None when it holds no claim."""
-        return conn.execute(
-            select(T.c.host, T.c.cpu, T.c.memory).where(
-                T.c.uuid == uuid, T.c.claimed.is_(True), T.c.host.is_not(None)
-            )
-        ).first()
+        query = select(T.c.host, T.c.cpu, T.c.memory, T.c.project_id).where(
+            T.c.uuid == uuid, T.c.claimed.is_(True), T.c.host.is_not(None)
+        )
+        return conn.execute(query.with_for_update() if lock else query).first()
+
+    def _ensure_usage(self, uuid: str) -> None:
+        """Make sure the usage rows a change to ``uuid``'s claim will touch exist."""
+        with self.db.read() as conn:
+            project = conn.execute(select(T.c.project_id).where(T.c.uuid == uuid)).scalar()
+        if project is not None:
+            self.quotas.ensure(project)
 
     @staticmethod
     def _deltas(row: _Claim, cpu: float, memory: int) -> tuple[int, int]:
@@ -253,35 +295,37 @@ class ContainerRepository:
             )
 
     def release_claim(self, uuid: str) -> bool:
-        """Give the container's resources back to its host, at most once."""
+        """Give the container's resources back to its host and its quota, at most once."""
+        self._ensure_usage(uuid)
         with self.db.write() as conn:
             return self._release(conn, uuid)
 
     def _release(self, conn: Connection, uuid: str) -> bool:
-        row = conn.execute(
-            select(T.c.host, T.c.cpu, T.c.memory, T.c.disk).where(
-                T.c.uuid == uuid, T.c.claimed.is_(True)
-            )
-        ).first()
-        if row is None:
-            return False
+        # Flip the flag first: it locks the row, so the amounts read next are current.
         done = conn.execute(
             update(T).where(T.c.uuid == uuid, T.c.claimed.is_(True)).values(claimed=False)
         ).rowcount
-        if done:
-            conn.execute(
-                update(H)
-                .where(H.c.name == row.host)
-                .values(
-                    cpu_used_milli=H.c.cpu_used_milli - cpu_milli(row.cpu),
-                    memory_used=H.c.memory_used - (row.memory or 0),
-                    disk_used=H.c.disk_used - (row.disk or 0),
-                )
+        if not done:
+            return False
+        row = conn.execute(
+            select(T.c.project_id, T.c.host, T.c.cpu, T.c.memory, T.c.disk).where(T.c.uuid == uuid)
+        ).one()
+        self.quotas.give_back(conn, row.project_id, _held(row))
+        conn.execute(
+            update(H)
+            .where(H.c.name == row.host)
+            .values(
+                cpu_used_milli=H.c.cpu_used_milli - cpu_milli(row.cpu),
+                memory_used=H.c.memory_used - (row.memory or 0),
+                disk_used=H.c.disk_used - (row.disk or 0),
             )
-        return bool(done)
+        )
+        return True
 
     def destroy(self, uuid: str) -> bool:
-        """Delete the record, its claim and its action log in one transaction."""
+        """Delete the record, its claim, its quota reservation and its action log in one
+        transaction."""
+        self._ensure_usage(uuid)
         with self.db.write() as conn:
             self._release(conn, uuid)
             action_ids = select(ActionRow.id).where(ActionRow.container_uuid == uuid)
