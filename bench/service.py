@@ -91,7 +91,12 @@ class DockyardService:
     def write_config(self) -> None:
         c = self.config
         sections: dict[str, dict[str, str]] = {
-            "DEFAULT": {"host": self.host, "data_dir": str(self.data_dir)},
+            # The benchmark clients send no tokens; local (the default) would refuse them.
+            "DEFAULT": {
+                "host": self.host,
+                "data_dir": str(self.data_dir),
+                "auth_strategy": "noauth",
+            },
             "api": {"port": str(self.port), "threads": str(c.api_threads)},
             "compute": {
                 "workers": str(c.workers),
@@ -99,6 +104,8 @@ class DockyardService:
                 "cpu_allocation_ratio": str(c.cpu_allocation_ratio),
                 "ram_allocation_ratio": str(c.ram_allocation_ratio),
             },
+            # The bulk create holds 1,000+ containers in one project.
+            "quota": dict.fromkeys(("containers", "cpu", "disk", "memory"), "-1"),
         }
         for section, values in c.extra.items():
             sections.setdefault(section, {}).update(values)

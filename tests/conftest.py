@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,14 @@ class Dockyard:
         )
 
 
-def start_dockyard(tmp: Path, client: docker.DockerClient, sync_interval: int = 2) -> Dockyard:
+def start_dockyard(
+    tmp: Path,
+    client: docker.DockerClient,
+    sync_interval: int = 2,
+    extra_config: Sequence[str] = (),
+) -> Dockyard:
+    """Serve an all-in-one Dockyard in this process; ``extra_config``: more ini lines
+    (sections may repeat, e.g. ``[DEFAULT]`` / ``auth_strategy = keystone``)."""
     host = f"test-{uuid.uuid4().hex[:8]}"
     port = free_port()
     conf_file = tmp / "dockyard.conf"
@@ -112,11 +119,14 @@ def start_dockyard(tmp: Path, client: docker.DockerClient, sync_interval: int = 
         "[DEFAULT]",
         f"host = {host}",
         f"data_dir = {tmp / 'data'}",
+        # The default is local; tests ask for another strategy through extra_config.
+        "auth_strategy = noauth",
         "[compute]",
         f"sync_interval = {sync_interval}",
         "[api]",
         f"port = {port}",
         "shutdown_timeout = 10",
+        *extra_config,
     ]
     conf_file.write_text("\n".join(lines) + "\n")
     conf = load_config([f"--config-file={conf_file}"])

@@ -17,12 +17,13 @@ from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
 from dockyard.api.policy import Authorizer
 from dockyard.api.request import ApiRequest, json_response
-from dockyard.api.routes import actions, containers, root
+from dockyard.api.routes import actions, containers, quotas, root
 from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
 from dockyard.domain.errors import DockyardError, NotAcceptable
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
+from dockyard.service.quotas import QuotaService
 
 LOG = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Services:
     creator: ContainerCreator
     limits: Limits
     authorizer: Authorizer
+    quotas: QuotaService
 
 
 def _normalise(path: str) -> str:
@@ -52,7 +54,9 @@ class DockyardApp:
         self.services = services
         self.auth = auth
         self.routes: dict[str, Route] = {
-            r.key: r for table in (root.ROUTES, containers.ROUTES, actions.ROUTES) for r in table
+            r.key: r
+            for table in (root.ROUTES, containers.ROUTES, actions.ROUTES, quotas.ROUTES)
+            for r in table
         }
         self.url_map = Map(
             [Rule(r.path, endpoint=key, methods=[r.method]) for key, r in self.routes.items()]

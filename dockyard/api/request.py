@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -14,6 +15,7 @@ from dockyard.domain.models import RequestContext
 
 if TYPE_CHECKING:
     from dockyard.api.app import Services
+    from dockyard.api.policy import Target
 
 
 @dataclass
@@ -56,6 +58,20 @@ class ApiRequest:
             for key, value in body.items():
                 params[key] = [params[key], value] if key in params else value
         return params
+
+    def authorize(
+        self, rule: str, target: Target | None = None, might_not_exist: bool = False
+    ) -> None:
+        """403 naming ``rule`` unless it passes; ``target`` defaults to the caller's project."""
+        self.services.authorizer.authorize(self.ctx, rule, target, might_not_exist)
+
+    def allows(self, rule: str, target: Target | None = None) -> bool:
+        return self.services.authorizer.allows(self.ctx, rule, target)
+
+    @cached_property
+    def hidden_fields(self) -> frozenset[str]:
+        """Container fields a ``container:get_one:<field>`` rule hides from the caller."""
+        return self.services.authorizer.denied(self.ctx, "container:get_one:")
 
     def at_least(self, version: Version, parameter: str) -> None:
         if self.version < version:

@@ -6,6 +6,8 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, Services, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.keystone_auth import keystone_app
+from dockyard.cmd.identity import local_app
 from dockyard.config import default
 from dockyard.db.session import Database
 
@@ -22,4 +24,8 @@ def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     defaults = default.view(conf)
     if defaults.auth_strategy == "noauth":
         return DockyardApp(services, NoAuth(defaults.noauth_user_id, defaults.noauth_project_id))
+    if defaults.auth_strategy == "keystone":
+        return keystone_app(conf, services)
+    if defaults.auth_strategy == "local":
+        return local_app(conf, services, db)
     raise ValueError(f"auth_strategy {defaults.auth_strategy!r} is not available")

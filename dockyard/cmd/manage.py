@@ -1,4 +1,4 @@
-"""`dockyard-manage`: database migrations and the sample configuration."""
+"""`dockyard-manage`: database migrations, local identity and the sample configuration."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import sys
 
 from oslo_config import cfg
 
+from dockyard.cmd.manage_identity import (
+    IDENTITY_COMMANDS,
+    add_identity_commands,
+    run_identity_command,
+)
 from dockyard.cmd.up import load_config
 from dockyard.config import database
 from dockyard.config.opts import list_opts
@@ -26,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("upgrade", help="apply every pending migration")
     db.add_parser("current", help="print the schema revision")
     sub.add_parser("opts", help="list every configuration option")
+    add_identity_commands(sub)
     args = parser.parse_args(argv)
     conf = load_config([f"--config-file={f}" for f in args.config_file])
+    if args.command in IDENTITY_COMMANDS:
+        return run_identity_command(args, conf)
     if args.command == "db" and args.action == "upgrade":
         migrate.upgrade(_db(conf))
         print(f"database at revision {migrate.current(_db(conf))}")

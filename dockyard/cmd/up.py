@@ -6,12 +6,14 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from cheroot import wsgi
 from oslo_config import cfg
 
-from dockyard.cmd.wiring import build
+from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
+from dockyard.cmd.wiring import AllInOne, build
 from dockyard.config import opts
 
 LOG = logging.getLogger("dockyard")
@@ -42,8 +44,24 @@ def load_config(argv: list[str]) -> cfg.ConfigOpts:
     return conf
 
 
+def _announce_admin(conf: cfg.ConfigOpts, node: AllInOne) -> None:
+    """Create the first admin under auth_strategy = local and show its credentials once."""
+    if conf.auth_strategy != "local":
+        return
+    created = bootstrap_admin(conf, node.db)
+    if created is None:
+        return
+    path, text = created
+    print(
+        "Created the project and user `admin` with role admin; its credentials are shown "
+        f"this once and saved to {path} (mode 0600):\n\n{text}",
+        flush=True,
+    )
+
+
 def serve(conf: cfg.ConfigOpts) -> int:
     node = build(conf)
+    _announce_admin(conf, node)
     node.agent.start()
     server = wsgi.Server(
         (node.api.host_ip, node.api.port),
@@ -60,6 +78,12 @@ def serve(conf: cfg.ConfigOpts) -> int:
         f"(host {conf.host}, data in {conf.data_dir}).",
         flush=True,
     )
+    if conf.auth_strategy == "local":
+        print(
+            f"Log in with OS_AUTH_URL={auth_url(conf)} (Dockyard's own identity; the first "
+            f"admin's credentials are in {Path(conf.data_dir) / OPENRC}).",
+            flush=True,
+        )
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -70,7 +94,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
     signal.signal(signal.SIGINT, on_signal)
     stop.wait()
     server.stop()
-    finished = node.agent.stop(timeout=node.api.shutdown_timeout)
+    finished = node.stop(timeout=node.api.shutdown_timeout)
     node.db.dispose()
     print("Dockyard stopped" + ("." if finished else " with operations still running."))
     return 0 if finished else 1

@@ -10,22 +10,30 @@ import docker
 from oslo_config import cfg
 
 from dockyard.api.app import Services, WSGIApp
+from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
+from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import api, compute, database, default
+from dockyard.config import api, compute, database, default, quota
 from dockyard.config import docker as docker_config
+from dockyard.config import rpc as rpc_config
 from dockyard.db import migrate
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
+from dockyard.rpc import messaging
+from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
+from dockyard.rpc.messaging import Broker, Server
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
+from dockyard.service.quotas import QuotaService
 
 
 @dataclass
@@ -35,6 +43,19 @@ class AllInOne:
     agent: ComputeAgent
     db: Database
     api: api.ApiConfig
+    #: Under rpc_transport = messaging: the broker, the agent's server, the control's server.
+    rpc: tuple[Broker, Server, Server] | None = None
+
+    def stop(self, timeout: float) -> bool:
+        """Stop taking work, finish what runs (up to ``timeout`` s); whether all finished."""
+        if self.rpc is None:
+            return self.agent.stop(timeout)
+        broker, agent_server, control_server = self.rpc
+        agent_server.stop()
+        finished = self.agent.stop(timeout)
+        control_server.stop()
+        broker.close()
+        return finished
 
 
 def open_database(conf: cfg.ConfigOpts) -> Database:
@@ -45,26 +66,72 @@ def open_database(conf: cfg.ConfigOpts) -> Database:
     return db
 
 
-def build(conf: cfg.ConfigOpts) -> AllInOne:
+@dataclass
+class Repositories:
+    containers: ContainerRepository
+    hosts: HostRepository
+    actions: ActionRepository
+    quotas: QuotaRepository
+
+
+def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
+    compute_cfg = compute.view(conf)
+    # A host is down when it missed three reconciliation rounds.
+    hosts = HostRepository(db, down_after=dt.timedelta(seconds=3 * compute_cfg.sync_interval + 30))
+    quotas = QuotaRepository(db, quota.view(conf))
+    containers = ContainerRepository(db, quotas)
+    actions = ActionRepository(db)
+    return Repositories(containers, hosts, actions, quotas)
+
+
+def control_service(repos: Repositories) -> ControlService:
+    return ControlService(repos.containers, repos.hosts, repos.actions)
+
+
+def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
+    """The agent of this host over its Docker Engine; it reaches state only through ``control``."""
     defaults = default.view(conf)
     compute_cfg = compute.view(conf)
     docker_cfg = docker_config.view(conf)
-    db = open_database(conf)
-    # A host is down when it missed three reconciliation rounds.
-    hosts = HostRepository(db, down_after=dt.timedelta(seconds=3 * compute_cfg.sync_interval + 30))
-    containers = ContainerRepository(db)
-    actions = ActionRepository(db)
-    control = ControlService(containers, hosts, actions)
-
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
     runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
-    agent = ComputeAgent(
+    return ComputeAgent(
         defaults.host, runtime, DockerImages(client), control, compute_cfg, docker_cfg
     )
-    compute_api = LocalComputeAPI({defaults.host: agent})
 
+
+def build(conf: cfg.ConfigOpts) -> AllInOne:
+    db = open_database(conf)
+    repos = repositories(conf, db)
+    if rpc_config.view(conf).rpc_transport == "messaging":
+        return _build_over_broker(conf, db, repos)
+    agent = compute_agent(conf, control_service(repos))
+    services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
+    return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
+
+
+def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) -> AllInOne:
+    """The all-in-one process with every RPC going through the broker, as in the cloud shape."""
+    host = default.view(conf).host
+    broker = cloud.broker(conf)
+    controls = messaging.control_server(broker, host, control_service(repos))
+    controls.start()
+    agent = compute_agent(conf, messaging.MessagingControlAPI(broker))
+    agents = messaging.compute_server(broker, host, agent)
+    agents.start()
+    services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))
+    node = AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
+    node.rpc = (broker, agents, controls)
+    return node
+
+
+def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
+    """The API's use cases, reaching agents through ``compute_api``."""
+    defaults = default.view(conf)
     api_cfg = api.view(conf)
+    containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
     services = Services(
+        quotas=QuotaService(quotas),
         containers=ContainerService(
             containers,
             actions,
@@ -89,5 +156,6 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
             min_disk=defaults.minimum_disk,
             max_disk=defaults.maximum_disk,
         ),
+        authorizer=Authorizer.from_conf(conf),
     )
-    return AllInOne(api_app(conf, services, db), services, agent, db, api_cfg)
+    return services

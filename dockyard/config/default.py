@@ -21,12 +21,13 @@ opts = [
     ),
     cfg.StrOpt(
         "auth_strategy",
-        default="noauth",
+        default="local",
         choices=["noauth", "keystone", "local"],
         help="How API requests are authenticated. 'noauth' accepts any token and acts "
         "as one admin user in one project; 'keystone' validates tokens with Keystone "
         "(keystonemiddleware, [keystone_authtoken]); 'local' uses Dockyard's own users, "
-        "projects and tokens.",
+        "projects and tokens (a Keystone-v3 compatible subset under /v3, see [identity]); "
+        "`dockyard up` then creates an admin user on first start.",
     ),
     cfg.StrOpt(
         "noauth_project_id",

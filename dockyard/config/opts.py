@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from dockyard.config import api, compute, database, default, docker
+from dockyard.config import (
+    api,
+    compute,
+    database,
+    default,
+    docker,
+    identity,
+    libraries,
+    quota,
+    rpc,
+)
 
-SECTIONS = (default, api, database, docker, compute)
+SECTIONS = (default, api, database, docker, compute, identity, rpc, quota, libraries)
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -16,9 +26,13 @@ def register_all(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
-        ("DEFAULT", list(default.opts)),
+        ("DEFAULT", [*default.opts, *rpc.default_opts]),
         (api.GROUP, list(api.opts)),
         (database.GROUP, list(database.opts)),
         (docker.GROUP, list(docker.opts)),
         (compute.GROUP, list(compute.opts)),
+        (rpc.GROUP, list(rpc.opts)),
+        (identity.GROUP, list(identity.opts)),
+        (quota.GROUP, list(quota.opts)),
+        *libraries.list_opts(),
     ]

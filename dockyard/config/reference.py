@@ -16,6 +16,23 @@ also takes `--data-dir`, `--bind`, `--port`, `--docker-url` and `--debug`.
 """
 
 
+#: Prose after a group's table, for options the table cannot show.
+NOTES = {
+    "oslo_policy": (
+        '`policy_file` holds rule overrides in YAML (`"rule": "check"`); the rules, '
+        "their defaults and the personas they implement are in `dockyard/api/policies/` "
+        "(`oslopolicy-sample-generator --namespace dockyard` prints them all)."
+    ),
+    "keystone_authtoken": (
+        "Read under `auth_strategy = keystone`. `auth_type` loads a keystoneauth plugin whose "
+        "own options go in this section too; for `password`: `auth_url`, `username`, "
+        "`password`, `project_name`, `user_domain_id`/`user_domain_name`, "
+        "`project_domain_id`/`project_domain_name`. The service user needs Keystone's "
+        "`service` role to validate tokens."
+    ),
+}
+
+
 def _default(opt: cfg.Opt) -> str:
     if opt.sample_default is not None:
         return str(opt.sample_default)
@@ -53,6 +70,8 @@ def render() -> str:
             lines.append(
                 f"| `{opt.dest}` | {kind} | `{_default(opt)}` | {_limits(opt)} | {help_text} |"
             )
+        if group in NOTES:
+            lines += [NOTES[group], ""]
         lines.append("")
     return "\n".join(lines)
 

@@ -104,6 +104,12 @@ class Forbidden(ClientError):
     code = "policy-not-authorized"
 
 
+class OverQuota(Forbidden):
+    """Granting the request would pass one of the project's quotas."""
+
+    code = "over-quota"
+
+
 class NotFound(ClientError):
     status = 404
     code = "resource-not-found"
@@ -134,6 +140,13 @@ class InvalidState(Conflict):
 class UnsupportedMediaType(ClientError):
     status = 415
     code = ""
+
+
+class TooManyRequests(ClientError):
+    """Refused for now (e.g. too many failed logins); ``fields['retry_after']`` in seconds."""
+
+    status = 429
+    code = "too-many-requests"
 
 
 class Unavailable(DockyardError):

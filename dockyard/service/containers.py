@@ -17,6 +17,7 @@ from dockyard.domain.errors import (
     InvalidInput,
     InvalidRequest,
     InvalidState,
+    OverQuota,
     ValidationFailed,
 )
 from dockyard.domain.images import parse_image
@@ -311,14 +312,15 @@ class ContainerService:
         return self._save(container, {k: v for k, v in values.items() if k not in _LIMITS})
 
     def _apply_limits(self, container: Container, cpu: float, memory: int) -> Container:
-        """Engine first, then the record and the claim; 409 (nothing changed) without room."""
+        """Engine first, then the record, the claim and the quota; 409 (nothing changed)
+        without room, 403 over quota."""
         host = self._host_of(container)
         self.containers.check_room(container.uuid, cpu, memory)
         self.compute.update_limits(host, container.uuid, cpu, memory)
         try:
             updated = self.containers.resize(container.uuid, cpu, memory)
-        except Conflict:
-            # The host filled up since the check: put the engine back as it was.
+        except (Conflict, OverQuota):
+            # The host or the quota filled up since the check: put the engine back.
             old = container.spec()
             self.compute.update_limits(host, container.uuid, old.cpu, old.memory_mib)
             raise

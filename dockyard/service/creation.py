@@ -81,6 +81,8 @@ class ContainerCreator:
     def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
         image = str(parse_image(new.image))
         record = self._record(ctx, new)
+        # Early 403 for the common case; create_claimed reserves atomically.
+        self.containers.check_quota(record)
         dedicated = record.cpu_policy == "dedicated"
         request = PlacementRequest(
             cpu=record.cpu or 0.0,

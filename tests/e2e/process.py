@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,18 +26,32 @@ class Instance:
     root: Path
     host: str
     port: int
+    #: Whether stdout (where first-start credentials are printed) goes to ``output``
+    #: instead of ``log``, which then holds only what the service logs (stderr).
+    split_output: bool = False
 
     @classmethod
-    def new(cls, root: Path, prefix: str = "e2e") -> Instance:
-        instance = cls(root, f"{prefix}-{uuid.uuid4().hex[:12]}", free_port())
+    def new(
+        cls,
+        root: Path,
+        prefix: str = "e2e",
+        auth_strategy: str | None = "noauth",
+        extra_config: Sequence[str] = (),
+        split_output: bool = False,
+    ) -> Instance:
+        """``auth_strategy`` None leaves Dockyard's default (local) in force."""
+        instance = cls(root, f"{prefix}-{uuid.uuid4().hex[:12]}", free_port(), split_output)
+        strategy = [f"auth_strategy = {auth_strategy}"] if auth_strategy else []
         lines = [
             "[DEFAULT]",
             f"host = {instance.host}",
             f"data_dir = {root / 'data'}",
+            *strategy,
             "[api]",
             f"port = {instance.port}",
             "[compute]",
             "sync_interval = 2",
+            *extra_config,
         ]
         instance.config.write_text("\n".join(lines) + "\n")
         return instance
@@ -50,16 +65,20 @@ class Instance:
         return self.root / "dockyard.log"
 
     @property
+    def output(self) -> Path:
+        return self.root / ("dockyard.out" if self.split_output else "dockyard.log")
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> subprocess.Popen[bytes]:
         """Start `dockyard up` and wait until it answers (at most 30 s)."""
-        with self.log.open("ab") as out:
+        with self.log.open("ab") as log, self.output.open("ab") as out:
             process = subprocess.Popen(
                 [str(DOCKYARD), "up", "--config-file", str(self.config)],
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=log if self.split_output else subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

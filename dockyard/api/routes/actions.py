@@ -10,8 +10,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from dockyard.api import policy
 from dockyard.api.request import ApiRequest, json_response
+from dockyard.api.routes.access import owned
 from dockyard.api.routes.table import RouteTable
 from dockyard.api.schemas import actions as schemas
 from dockyard.api.schemas import containers as container_schemas
@@ -39,8 +39,8 @@ def _accepted() -> Response:
 
 def _simple(action: str) -> None:
     def handler(req: ApiRequest, ident: str) -> Response:
-        policy.authorize(req.ctx, f"container:{action}")
-        req.services.containers.act(req.ctx, ident, action)
+        uuid = owned(req, ident, f"container:{action}").uuid
+        req.services.containers.act(req.ctx, uuid, action)
         return _accepted()
 
     TABLE.add("POST", f"{BASE}/{action}")(handler)
@@ -54,9 +54,9 @@ def _timed(action: str) -> None:
     def handler(req: ApiRequest, ident: str) -> Response:
         query = req.query()
         validate(schemas.stop_query(), query, where="query")
-        policy.authorize(req.ctx, f"container:{action}")
+        uuid = owned(req, ident, f"container:{action}").uuid
         timeout = int(query["timeout"]) if query.get("timeout") not in (None, "") else None
-        req.services.containers.act(req.ctx, ident, action, timeout=timeout)
+        req.services.containers.act(req.ctx, uuid, action, timeout=timeout)
         return _accepted()
 
     TABLE.add("POST", f"{BASE}/{action}")(handler)
@@ -70,10 +70,10 @@ for _action in ("stop", "reboot"):
 def kill(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.kill_body(), args)
-    policy.authorize(req.ctx, "container:kill")
+    uuid = owned(req, ident, "container:kill").uuid
     signal = args.get("signal")
     req.services.containers.act(
-        req.ctx, ident, "kill", signal=None if signal in (None, "None") else signal
+        req.ctx, uuid, "kill", signal=None if signal in (None, "None") else signal
     )
     return _accepted()
 
@@ -94,7 +94,7 @@ def _since(value: Any) -> dt.datetime | int | None:
 def logs(req: ApiRequest, ident: str) -> Response:
     query = req.query()
     validate(schemas.logs_query(), query, where="query")
-    policy.authorize(req.ctx, "container:logs")
+    uuid = owned(req, ident, "container:logs").uuid
     tail = str(query.get("tail", "all"))
     options = LogOptions(
         stdout=parse_bool(query.get("stdout", True)),
@@ -103,17 +103,17 @@ def logs(req: ApiRequest, ident: str) -> Response:
         tail=int(tail) if tail.isdigit() else None,
         since=_since(query.get("since")),
     )
-    return json_response(req.services.containers.logs(req.ctx, ident, options))
+    return json_response(req.services.containers.logs(req.ctx, uuid, options))
 
 
 @TABLE.add("POST", f"{BASE}/execute")
 def execute(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.execute_query(), args)
-    policy.authorize(req.ctx, "container:execute")
+    uuid = owned(req, ident, "container:execute").uuid
     if not parse_bool(args.get("run", True)) or parse_bool(args.get("interactive", False)):
         raise NotImplementedYet("Interactive exec sessions are not supported yet; use run=true.")
-    result = req.services.containers.execute(req.ctx, ident, args["command"])
+    result = req.services.containers.execute(req.ctx, uuid, args["command"])
     return json_response(
         {"output": result.output, "exit_code": result.exit_code, "exec_id": None, "proxy_url": None}
     )
@@ -123,23 +123,23 @@ def execute(req: ApiRequest, ident: str) -> Response:
 def rename(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.rename_query(), args)
-    policy.authorize(req.ctx, "container:rename")
-    container = req.services.containers.rename(req.ctx, ident, args["name"])
-    return json_response(views.container(container, req.ctx, req.base_url))
+    uuid = owned(req, ident, "container:rename").uuid
+    container = req.services.containers.rename(req.ctx, uuid, args["name"])
+    return json_response(views.container(container, req.hidden_fields, req.base_url))
 
 
 @TABLE.add("GET", f"{BASE}/container_actions")
 def action_list(req: ApiRequest, ident: str) -> Response:
-    policy.authorize(req.ctx, "container:actions")
+    req.authorize("container:actions")
     found = req.services.containers.action_list(req.ctx, ident)
     return json_response({"containerActions": [views.action(a) for a in found]})
 
 
 @TABLE.add("GET", f"{BASE}/container_actions/<request_id>")
 def action_show(req: ApiRequest, ident: str, request_id: str) -> Response:
-    policy.authorize(req.ctx, "container:actions")
+    req.authorize("container:actions")
     action, events = req.services.containers.action_show(req.ctx, ident, request_id)
-    tracebacks = policy.allows(req.ctx, "container:action:events")
+    tracebacks = req.allows("container:action:events")
     body = views.action(action)
     body["events"] = [views.event(e, tracebacks) for e in events]
     return json_response(body)
@@ -158,9 +158,9 @@ def _text(args: Mapping[str, Any], key: str) -> str | None:
 @TABLE.add("POST", f"{BASE}/rebuild")
 def rebuild(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
-    policy.authorize(req.ctx, "container:rebuild")
+    uuid = owned(req, ident, "container:rebuild").uuid
     image, driver = _text(args, "image"), _text(args, "image_driver")
-    req.services.containers.rebuild(req.ctx, ident, image, driver)
+    req.services.containers.rebuild(req.ctx, uuid, image, driver)
     return _accepted()
 
 
@@ -168,24 +168,24 @@ def rebuild(req: ApiRequest, ident: str) -> Response:
 def resize_container(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(container_schemas.update_body(req.services.limits), args)
-    policy.authorize(req.ctx, "container:resize_container")
-    before = req.services.containers.resize(req.ctx, ident, args)
-    return json_response(views.container(before, req.ctx, req.base_url), 202)
+    uuid = owned(req, ident, "container:resize_container").uuid
+    before = req.services.containers.resize(req.ctx, uuid, args)
+    return json_response(views.container(before, req.hidden_fields, req.base_url), 202)
 
 
 @TABLE.add("GET", f"{BASE}/top")
 def top(req: ApiRequest, ident: str) -> Response:
     query = req.query()
     validate(schemas.top_query(), query, where="query")
-    policy.authorize(req.ctx, "container:top")
-    table = req.services.containers.top(req.ctx, ident, _text(query, "ps_args"))
+    uuid = owned(req, ident, "container:top").uuid
+    table = req.services.containers.top(req.ctx, uuid, _text(query, "ps_args"))
     return json_response(views.processes(table))
 
 
 @TABLE.add("GET", f"{BASE}/stats")
 def stats(req: ApiRequest, ident: str) -> Response:
-    policy.authorize(req.ctx, "container:stats")
-    return json_response(views.stats(req.services.containers.stats(req.ctx, ident)))
+    uuid = owned(req, ident, "container:stats").uuid
+    return json_response(views.stats(req.services.containers.stats(req.ctx, uuid)))
 
 
 def _archive_path(args: Mapping[str, Any]) -> str:
@@ -214,8 +214,8 @@ def _tar_bytes(value: Any, version: Version) -> bytes:
 @TABLE.add("GET", f"{BASE}/get_archive")
 def get_archive(req: ApiRequest, ident: str) -> Response:
     path = _archive_path(req.query())
-    policy.authorize(req.ctx, "container:get_archive")
-    found = req.services.containers.get_archive(req.ctx, ident, path)
+    uuid = owned(req, ident, "container:get_archive").uuid
+    found = req.services.containers.get_archive(req.ctx, uuid, path)
     return json_response(views.archive(found, base64_data=req.version >= _BASE64_ARCHIVES))
 
 
@@ -224,8 +224,8 @@ def put_archive(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     path = _archive_path(args)
     data = _tar_bytes(args.get("data"), req.version)
-    policy.authorize(req.ctx, "container:put_archive")
-    req.services.containers.put_archive(req.ctx, ident, path, data)
+    uuid = owned(req, ident, "container:put_archive").uuid
+    req.services.containers.put_archive(req.ctx, uuid, path, data)
     return json_response(None)
 
 
@@ -233,9 +233,9 @@ def put_archive(req: ApiRequest, ident: str) -> Response:
 def commit(req: ApiRequest, ident: str) -> Response:
     query = req.query()
     validate(schemas.commit_query(), query, where="query")
-    policy.authorize(req.ctx, "container:commit")
+    uuid = owned(req, ident, "container:commit").uuid
     repository, tag = query["repository"], query.get("tag") or "latest"
-    image_id = req.services.containers.commit(req.ctx, ident, repository, tag)
+    image_id = req.services.containers.commit(req.ctx, uuid, repository, tag)
     return json_response({"uuid": image_id}, 202)
 
 
@@ -243,6 +243,7 @@ def _later(
     method: str, name: str, low: tuple[int, int] = (1, 1), high: tuple[int, int] = (1, 40)
 ) -> None:
     def handler(req: ApiRequest, ident: str) -> Response:
+        owned(req, ident, f"container:{name}")
         raise NotImplementedYet(f"The {name} endpoint is not implemented yet.")
 
     TABLE.add(method, f"{BASE}/{name}", low, high)(handler)

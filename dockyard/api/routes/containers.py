@@ -8,14 +8,16 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from dockyard.api import parse, policy
+from dockyard.api import parse
 from dockyard.api.request import ApiRequest, empty_response, json_response
+from dockyard.api.routes.access import owned
 from dockyard.api.routes.table import RouteTable
 from dockyard.api.schemas import containers as schemas
 from dockyard.api.schemas.validation import parse_all_projects, parse_bool, validate
 from dockyard.api.versions import Version
 from dockyard.api.views import containers as views
 from dockyard.domain.errors import UnsupportedMediaType
+from dockyard.domain.states import Status
 
 TABLE = RouteTable()
 ROUTES = TABLE.routes
@@ -53,15 +55,15 @@ def create(req: ApiRequest) -> Response:
     validate(schemas.run_query(), query, where="query")
     body = req.body()
     validate(_create_schema(req.version, req.services.limits), body)
-    policy.authorize(req.ctx, "container:create")
+    req.authorize("container:create")
     schemas.version_gates(req.version, body)
     for key, rule in _CREATE_RULES.items():
         if body.get(key) is not None and (key != "image_pull_policy" or body[key]):
-            policy.authorize(req.ctx, rule)
+            req.authorize(rule)
     new = parse.new_container(body, req.version)
     run = parse_bool(query.get("run", False))
     container = req.services.creator.create(req.ctx, new, run)
-    view = views.container(container, req.ctx, req.base_url)
+    view = views.container(container, req.hidden_fields, req.base_url)
     return json_response(view, 202, {"Location": view["links"][0]["href"]})
 
 
@@ -71,12 +73,13 @@ def index(req: ApiRequest) -> Response:
     schemas.check_list_query(params)
     validate(schemas.list_query(), params, where="query")
     ctx = req.ctx
+    req.authorize("container:get_all")
     if parse_all_projects(params.get("all_projects")):
-        policy.authorize(ctx, "container:get_all_all_projects")
+        req.authorize("container:get_all_all_projects")
         ctx = dataclasses.replace(ctx, all_projects=True)
     filters = {k: params[k] for k in _FILTERS if k in params}
     for key in filters:
-        policy.authorize(ctx, f"container:get_one:{key}")
+        req.authorize(f"container:get_one:{key}", might_not_exist=True)
     if "auto_remove" in filters:
         filters["auto_remove"] = parse_bool(filters["auto_remove"])
     limit = int(params["limit"]) if "limit" in params else None
@@ -91,28 +94,28 @@ def index(req: ApiRequest) -> Response:
             f"{req.base_url}/v1/containers?sort_key={sort_key}&sort_dir={sort_dir}"
             f"&limit={page}&marker={found[-1].uuid}"
         )
-    items = [views.container(c, ctx, None) for c in found]
+    items = [views.container(c, req.hidden_fields, None) for c in found]
     return json_response({"containers": items, "next": next_link})
 
 
 @TABLE.add("GET", "/v1/containers/<ident>")
 def show(req: ApiRequest, ident: str) -> Response:
     if parse_all_projects(req.query().get("all_projects")):
-        policy.authorize(req.ctx, "container:get_one_all_projects")
-    container = req.services.containers.get(req.ctx, ident)
-    return json_response(views.container(container, req.ctx, req.base_url))
+        req.authorize("container:get_one_all_projects")
+    container = owned(req, ident, "container:get_one")
+    return json_response(views.container(container, req.hidden_fields, req.base_url))
 
 
 @TABLE.add("PATCH", "/v1/containers/<ident>")
 def update(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.update_body(req.services.limits), args)
-    policy.authorize(req.ctx, "container:update")
+    uuid = owned(req, ident, "container:update").uuid
     values: dict[str, Any] = {k: v for k, v in args.items() if k in ("name", "cpu", "memory")}
     if "auto_heal" in args:
         values["auto_heal"] = parse_bool(args["auto_heal"])
-    container = req.services.containers.update(req.ctx, ident, values)
-    return json_response(views.container(container, req.ctx, req.base_url))
+    container = req.services.containers.update(req.ctx, uuid, values)
+    return json_response(views.container(container, req.hidden_fields, req.base_url))
 
 
 @TABLE.add("DELETE", "/v1/containers/<ident>")
@@ -123,10 +126,15 @@ def delete(req: ApiRequest, ident: str) -> Response:
     stop = parse_bool(query.get("stop", False))
     if force:
         req.at_least((1, 7), "force")
-        policy.authorize(req.ctx, "container:delete_force")
     if stop:
         req.at_least((1, 12), "stop")
     if parse_bool(query.get("all_projects", False)):
-        policy.authorize(req.ctx, "container:delete_all_projects")
-    req.services.containers.delete(req.ctx, ident, force=force, stop=stop)
+        req.authorize("container:delete_all_projects")
+    container = owned(req, ident, "container:delete")
+    target = {"project_id": container.project_id, "user_id": container.user_id}
+    if force:
+        req.authorize("container:delete_force", target)
+    if stop and container.status is Status.RUNNING:
+        req.authorize("container:stop", target)
+    req.services.containers.delete(req.ctx, container.uuid, force=force, stop=stop)
     return empty_response(204)

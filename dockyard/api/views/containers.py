@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from dockyard.domain.models import (
@@ -12,13 +13,9 @@ from dockyard.domain.models import (
     Container,
     ContainerAction,
     ProcessTable,
-    RequestContext,
     StatsSnapshot,
 )
 from dockyard.domain.status_detail import describe
-
-#: Fields only admins see (Zun's container:get_one:<field> rules default to admin).
-ADMIN_FIELDS = ("host", "image_pull_policy", "privileged", "runtime")
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
@@ -37,9 +34,12 @@ def links(base_url: str, resource: str, uuid: str) -> list[dict[str, str]]:
 
 
 def container(
-    c: Container, ctx: RequestContext, base_url: str | None, now: dt.datetime | None = None
+    c: Container, hidden: Collection[str], base_url: str | None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """One container; ``base_url`` None renders a list item (no links)."""
+    """One container; ``base_url`` None renders a list item (no links).
+
+    ``hidden``: the fields policy keeps from this caller (``container:get_one:<field>``).
+    """
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     view: dict[str, Any] = {
         "uuid": c.uuid,
@@ -82,9 +82,8 @@ def container(
     }
     if base_url is not None:
         view["links"] = links(base_url, "containers", c.uuid)
-    if not ctx.is_admin:
-        for key in ADMIN_FIELDS:
-            del view[key]
+    for key in hidden:
+        view.pop(key, None)
     return view
 
 

@@ -57,7 +57,7 @@ def cpu_milli(cpu: float | None) -> int:
     return round((cpu or 0.0) * 1000)
 
 
-def _held(found: Container | Row[Any]) -> dict[str, int]:
+def _held(found: Container | Row[Any, Any, Any, Any, Any]) -> dict[str, int]:
     return held(found.cpu, found.memory, found.disk)
 
 
@@ -91,12 +91,17 @@ class ContainerRepository:
         self.quotas.ensure(container.project_id)
         try:
             with self.db.write() as conn:
+                # Row locks in the order every claim change takes them: container,
+                # usage, host. (Inserting last could deadlock with a delete's gap lock.)
+                claimed = dataclasses.replace(container, host=host, claimed=True)
+                created = self._insert(conn, claimed)
                 self.quotas.reserve(conn, container.project_id, _held(container))
-                return self._claim(conn, container, host)
+                self._claim(conn, container, host)
+                return created
         except _NoRoom:
             return None
 
-    def _claim(self, conn: Connection, container: Container, host: str) -> Container:
+    def _claim(self, conn: Connection, container: Container, host: str) -> None:
         claimed = conn.execute(
             update(H)
             .where(
@@ -112,8 +117,6 @@ class ContainerRepository:
         ).rowcount
         if not claimed:
             raise _NoRoom
-        row = dataclasses.replace(container, host=host, claimed=True)
-        return self._insert(conn, row)
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)

@@ -23,6 +23,9 @@ class Containers:
         self.existing = existing or []
         self.stored: list[Container] = []
 
+    def check_quota(self, record: Container) -> None:
+        pass
+
     def create_claimed(self, record: Container, host: str) -> Container:
         claimed = dataclasses.replace(record, host=host, claimed=True)
         self.stored.append(claimed)

@@ -1,0 +1,45 @@
+"""auth_strategy = keystone: keystonemiddleware's auth_token in front of the API.
+
+Only the two discovery documents (``/`` and ``/v1``, with a trailing ``/`` or
+``.json``) are served without a token; every other request goes through
+auth_token, which answers 401 itself (JSON body, ``WWW-Authenticate``) or sets
+the identity headers ``HeaderAuth`` reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from keystonemiddleware import auth_token
+from oslo_config import cfg
+
+from dockyard.api.app import DockyardApp, Services, WSGIApp
+from dockyard.api.auth import HeaderAuth
+
+_PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json"})
+
+
+def is_public(path: str) -> bool:
+    return (path.rstrip("/") or "/") in _PUBLIC
+
+
+class PublicBypass:
+    """Sends public paths straight to ``app`` and everything else through ``protected``."""
+
+    def __init__(self, app: WSGIApp, protected: WSGIApp) -> None:
+        self.app = app
+        self.protected = protected
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        target = self.app if is_public(environ.get("PATH_INFO", "")) else self.protected
+        return target(environ, start_response)
+
+
+def keystone_app(conf: cfg.ConfigOpts, services: Services) -> WSGIApp:
+    """The API behind token validation configured in ``[keystone_authtoken]``."""
+    app = DockyardApp(services, HeaderAuth(services.authorizer.is_admin))
+    protected = auth_token.AuthProtocol(app, {"oslo_config_config": conf})
+    return PublicBypass(app, protected)

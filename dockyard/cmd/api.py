@@ -1,0 +1,68 @@
+"""`dockyard-api`: the HTTP API of the cloud shape, reaching agents over RPC.
+
+Run it as `dockyard-api --config-file FILE` (cheroot), or hand
+`dockyard.cmd.api:application()` to uWSGI or gunicorn with the configuration
+file in the ``DOCKYARD_CONFIG`` environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from cheroot import wsgi
+from oslo_config import cfg
+
+from dockyard.api.app import WSGIApp
+from dockyard.cmd import cloud
+from dockyard.cmd.auth_wiring import api_app
+from dockyard.cmd.wiring import api_services, repositories
+from dockyard.config import api
+from dockyard.db.session import Database
+from dockyard.rpc.messaging import Broker, MessagingComputeAPI
+
+
+def build(conf: cfg.ConfigOpts) -> tuple[WSGIApp, Database, Broker]:
+    db = cloud.open_database(conf)
+    broker = cloud.broker(conf)
+    services = api_services(conf, repositories(conf, db), MessagingComputeAPI(broker))
+    return api_app(conf, services, db), db, broker
+
+
+def application() -> WSGIApp:
+    """The WSGI application for an external server, configured by ``$DOCKYARD_CONFIG``."""
+    path = os.environ.get("DOCKYARD_CONFIG", "")
+    conf = cloud.load_config([f"--config-file={path}"] if path else [], "dockyard-api")
+    cloud.setup_logging(conf)
+    return build(conf)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-api")
+    cloud.setup_logging(conf)
+    app, db, broker = build(conf)
+    settings = api.view(conf)
+    server = wsgi.Server(
+        (settings.host_ip, settings.port),
+        app,
+        numthreads=settings.threads,
+        server_name="dockyard",
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    server.prepare()
+    threading.Thread(target=server.serve, name="wsgi", daemon=True).start()
+    print(
+        f"dockyard-api is serving the Zun v1 API on http://{settings.host_ip}:{settings.port}/v1.",
+        flush=True,
+    )
+    cloud.wait_for_signal()
+    server.stop()
+    broker.close()
+    db.dispose()
+    print("dockyard-api stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""`dockyard-compute`: one host's agent. No database: it reports to the conductor over RPC."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from dockyard.cmd import cloud
+from dockyard.cmd.wiring import compute_agent
+from dockyard.config import api, default
+from dockyard.domain.errors import Unavailable
+from dockyard.rpc.messaging import MessagingControlAPI, compute_server
+
+LOG = logging.getLogger("dockyard")
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-compute")
+    cloud.setup_logging(conf)
+    broker = cloud.broker(conf)
+    host = default.view(conf).host
+    agent = compute_agent(conf, MessagingControlAPI(broker))
+    while True:
+        try:
+            agent.report_host()
+            break
+        except Unavailable as exc:  # the conductor is not up yet
+            LOG.warning("agent %s cannot register yet: %s", host, exc.detail)
+            time.sleep(2)
+    agent.start()
+    server = compute_server(broker, host, agent)
+    server.start()
+    print(f"dockyard-compute is serving host {host}.", flush=True)
+    cloud.wait_for_signal()
+    server.stop()
+    finished = agent.stop(timeout=api.view(conf).shutdown_timeout)
+    broker.close()
+    print("dockyard-compute stopped" + ("." if finished else " with operations running."))
+    return 0 if finished else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""The oslo.messaging transport: ComputeAPI and ControlAPI over a broker (RabbitMQ).
+
+The only module that imports oslo.messaging. Arguments and results travel as the
+JSON forms of ``codec``; a call's reply is ``{"result": ...}`` or ``{"error":
+DockyardError.to_wire()}``, so a remote ``DockyardError`` is raised again here as
+the same class. Agents listen on ``<compute_topic>.<host>``; conductors on
+``<conductor_topic>`` (any one of them answers). Servers run oslo.messaging's
+threading executor; nothing is monkey-patched.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+
+from dockyard.domain.errors import DockyardError, ServiceBusy, Unavailable
+from dockyard.domain.models import (
+    Archive,
+    Container,
+    ExecResult,
+    LogOptions,
+    ProcessTable,
+    StatsSnapshot,
+)
+from dockyard.rpc import codec
+from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
+from dockyard.rpc.messages import (
+    VERSION,
+    CommitContainer,
+    ContainerOperation,
+    ContainerReport,
+    CreateContainer,
+    EventReport,
+    HostReport,
+    RebuildContainer,
+    ResizeContainer,
+)
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE = codec.signatures(ComputeAPIEndpoint)
+CONTROL = codec.signatures(ControlAPI)
+#: ComputeAPI methods sent without waiting: the agent reports their outcome through ControlAPI.
+COMPUTE_CASTS = frozenset({"create", "operate", "resize", "rebuild"})
+
+
+def _global_only_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Options oslo.messaging registers only on ``cfg.CONF`` yet reads from any conf it is given."""
+    found = []
+    try:
+        from oslo_messaging._metrics import client as metrics
+
+        found.append(("oslo_messaging_metrics", list(metrics.oslo_messaging_metrics)))
+    except ImportError:
+        pass
+    try:
+        from oslo_messaging._tracing import client as tracing
+
+        found.append(("oslo_messaging_tracing", list(tracing.oslo_messaging_tracing)))
+    except ImportError:
+        pass
+    return found
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where the broker is and how Dockyard uses it (built by ``cmd`` from [rpc])."""
+
+    transport_url: str
+    exchange: str = "dockyard"
+    compute_topic: str = "dockyard-compute"
+    conductor_topic: str = "dockyard-conductor"
+    call_timeout: int = 60
+    send_retries: int = 3
+    #: Files oslo.messaging reads its own sections from ([oslo_messaging_rabbit]...).
+    config_files: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"BrokerSettings(exchange={self.exchange!r})"
+
+
+class Broker:
+    """A connection pool to the broker, with oslo.messaging's options read from our files.
+
+    oslo.messaging gets a ConfigOpts of its own, loaded from the same files, so its
+    options ([oslo_messaging_rabbit]...) never collide with Dockyard's.
+    """
+
+    def __init__(self, config: BrokerSettings) -> None:
+        self.config = config
+        conf = cfg.ConfigOpts()
+        for group, opts in _global_only_opts():
+            conf.register_opts(opts, group=group)
+        conf([], project="dockyard", default_config_files=list(config.config_files))
+        self.transport = oslo_messaging.get_rpc_transport(conf, url=config.transport_url)
+
+    def target(self, topic: str, server: str | None = None) -> Any:
+        return oslo_messaging.Target(
+            exchange=self.config.exchange, topic=topic, server=server, version=VERSION
+        )
+
+    def client(self, topic: str) -> Any:
+        return oslo_messaging.get_rpc_client(
+            self.transport,
+            self.target(topic),
+            timeout=self.config.call_timeout,
+            retry=self.config.send_retries,
+            # Publish as mandatory: a message no queue would take fails at once.
+            transport_options=oslo_messaging.TransportOptions(at_least_once=True),
+        )
+
+    def close(self) -> None:
+        self.transport.cleanup()
+
+
+# -- clients ---------------------------------------------------------------------
+
+
+class _Client:
+    def __init__(
+        self,
+        broker: Broker,
+        topic: str,
+        methods: Mapping[str, codec.Signature],
+        casts: frozenset[str],
+    ) -> None:
+        self.broker = broker
+        self.methods = methods
+        self.casts = casts
+        self._rpc = broker.client(topic)
+
+    def send(self, name: str, server: str | None, peer: str, **args: Any) -> Any:
+        sig = self.methods[name]
+        wire = codec.encode_args(sig, args)
+        rpc = self._rpc.prepare(server=server) if server else self._rpc
+        timeout = self.broker.config.call_timeout
+        try:
+            if name in self.casts:
+                rpc.cast({}, name, **wire)
+                return None
+            reply = rpc.call({}, name, **wire)
+        except oslo_messaging.MessagingTimeout as exc:
+            raise ServiceBusy(f"{peer} did not answer {name} within {timeout} s.") from exc
+        except oslo_messaging.MessageUndeliverable as exc:
+            raise ServiceBusy(f"{peer} is not listening (no agent or service registered).") from exc
+        except oslo_messaging.MessageDeliveryFailure as exc:
+            raise Unavailable(f"The message broker is unreachable: {exc}") from exc
+        except oslo_messaging.RemoteError as exc:
+            raise DockyardError(f"{name} failed in {peer}: {exc.exc_type}: {exc.value}") from exc
+        except oslo_messaging.MessagingException as exc:
+            raise Unavailable(f"RPC {name} to {peer} failed: {exc}") from exc
+        try:
+            return codec.unwrap(sig, reply)
+        except codec.WireFormatError as exc:
+            raise DockyardError(f"{peer} sent a malformed reply to {name}: {exc}") from exc
+
+
+class MessagingComputeAPI:
+    """``ComputeAPI`` over the broker: each call goes to the agent serving ``host``."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._client = _Client(broker, broker.config.compute_topic, COMPUTE, COMPUTE_CASTS)
+
+    def _send(self, name: str, host: str, **args: Any) -> Any:
+        return self._client.send(name, host, f"The agent of host {host}", **args)
+
+    def create(self, host: str, message: CreateContainer) -> None:
+        self._send("create", host, message=message)
+
+    def operate(self, host: str, message: ContainerOperation) -> None:
+        self._send("operate", host, message=message)
+
+    def check_image(self, host: str, image: str, pull_policy: str) -> None:
+        self._send("check_image", host, image=image, pull_policy=pull_policy)
+
+    def logs(self, host: str, uuid: str, options: LogOptions) -> str:
+        result: str = self._send("logs", host, uuid=uuid, options=options)
+        return result
+
+    def execute(self, host: str, uuid: str, command: Sequence[str]) -> ExecResult:
+        result: ExecResult = self._send("execute", host, uuid=uuid, command=command)
+        return result
+
+    def update_limits(self, host: str, uuid: str, cpu: float, memory_mib: int) -> None:
+        self._send("update_limits", host, uuid=uuid, cpu=cpu, memory_mib=memory_mib)
+
+    def resize(self, host: str, message: ResizeContainer) -> None:
+        self._send("resize", host, message=message)
+
+    def rebuild(self, host: str, message: RebuildContainer) -> None:
+        self._send("rebuild", host, message=message)
+
+    def commit(self, host: str, message: CommitContainer) -> str:
+        result: str = self._send("commit", host, message=message)
+        return result
+
+    def top(self, host: str, uuid: str, ps_args: str | None) -> ProcessTable:
+        result: ProcessTable = self._send("top", host, uuid=uuid, ps_args=ps_args)
+        return result
+
+    def stats(self, host: str, uuid: str) -> StatsSnapshot:
+        result: StatsSnapshot = self._send("stats", host, uuid=uuid)
+        return result
+
+    def get_archive(self, host: str, uuid: str, path: str) -> Archive:
+        result: Archive = self._send("get_archive", host, uuid=uuid, path=path)
+        return result
+
+    def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
+        self._send("put_archive", host, uuid=uuid, path=path, data=data)
+
+
+class MessagingControlAPI:
+    """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
+
+    Every method is a call, so reports from one agent are applied in order and a
+    refused report (or a ``Conflict`` from ``resize_claim``) reaches the agent.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._client = _Client(broker, broker.config.conductor_topic, CONTROL, frozenset())
+
+    def _send(self, name: str, **args: Any) -> Any:
+        return self._client.send(name, None, "The conductor", **args)
+
+    def report(self, message: ContainerReport) -> bool:
+        return bool(self._send("report", message=message))
+
+    def record_event(self, message: EventReport) -> None:
+        self._send("record_event", message=message)
+
+    def container_removed(self, uuid: str) -> None:
+        self._send("container_removed", uuid=uuid)
+
+    def report_host(self, message: HostReport) -> None:
+        self._send("report_host", message=message)
+
+    def resize_claim(self, uuid: str, cpu: float, memory_mib: int) -> bool:
+        return bool(self._send("resize_claim", uuid=uuid, cpu=cpu, memory_mib=memory_mib))
+
+    def containers_on_host(self, host: str) -> list[Container]:
+        result: list[Container] = self._send("containers_on_host", host=host)
+        return result
+
+    def container(self, uuid: str) -> Container | None:
+        result: Container | None = self._send("container", uuid=uuid)
+        return result
+
+
+# -- servers ---------------------------------------------------------------------
+
+
+class _Endpoint:
+    """Exposes ``target``'s methods to oslo.messaging's dispatcher, decoding and encoding."""
+
+    def __init__(
+        self,
+        target: object,
+        methods: Mapping[str, codec.Signature],
+        casts: frozenset[str],
+        label: str,
+    ) -> None:
+        self._target = target
+        self._methods = methods
+        self._casts = casts
+        self._label = label
+        for name in methods:
+            setattr(self, name, functools.partial(self._dispatch, name))
+
+    def _dispatch(self, name: str, _ctxt: Any, **wire: Any) -> Any:
+        sig = self._methods[name]
+        try:
+            args = codec.decode_args(sig, wire)
+            result = getattr(self._target, name)(*args)
+            return None if name in self._casts else codec.reply(result)
+        except codec.WireFormatError as exc:
+            error = DockyardError(f"{self._label} got a malformed {name}: {exc}")
+        except DockyardError as exc:
+            error = exc
+        except Exception as exc:
+            LOG.exception("%s: %s crashed", self._label, name)
+            error = DockyardError(f"{name} crashed in {self._label}: {type(exc).__name__}: {exc}")
+        if name in self._casts:
+            LOG.warning("%s: %s failed: %s", self._label, name, error.detail)
+            return None
+        return codec.reply_error(error)
+
+
+class Server:
+    """A running oslo.messaging RPC server."""
+
+    def __init__(self, rpc_server: Any) -> None:
+        self._server = rpc_server
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        """Stop taking messages and wait for the handlers in flight."""
+        self._server.stop()
+        self._server.wait()
+
+
+def _server(broker: Broker, topic: str, server: str, endpoint: _Endpoint) -> Server:
+    rpc_server = oslo_messaging.get_rpc_server(
+        broker.transport,
+        broker.target(topic, server),
+        [endpoint],
+        access_policy=oslo_messaging.DefaultRPCAccessPolicy,
+    )
+    if getattr(rpc_server, "executor_type", "threading") != "threading":
+        raise RuntimeError("oslo.messaging chose a non-threading executor (is eventlet patched?)")
+    return Server(rpc_server)
+
+
+def compute_server(broker: Broker, host: str, agent: ComputeAPIEndpoint) -> Server:
+    """A server delivering ``<compute_topic>.<host>`` to ``agent``; call ``start()``."""
+    endpoint = _Endpoint(agent, COMPUTE, COMPUTE_CASTS, f"agent {host}")
+    return _server(broker, broker.config.compute_topic, host, endpoint)
+
+
+def control_server(broker: Broker, name: str, control: ControlAPI) -> Server:
+    """A server delivering ``<conductor_topic>`` (and ``.<name>``) to ``control``."""
+    endpoint = _Endpoint(control, CONTROL, frozenset(), f"conductor {name}")
+    return _server(broker, broker.config.conductor_topic, name, endpoint)

@@ -1,0 +1,284 @@
+"""ComputeAPI and ControlAPI: one contract, two transports.
+
+``local`` is the in-process transport of `dockyard up`; ``messaging`` is
+oslo.messaging on the machine's RabbitMQ, with an exchange and topics of its own
+per run. Without RabbitMQ the messaging half is skipped loudly (failed under CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.domain.errors import (
+    Conflict,
+    ContainerNotFound,
+    InvalidImage,
+    ServiceBusy,
+    Unavailable,
+)
+from dockyard.domain.models import LogOptions
+from dockyard.rpc.api import ComputeAPI, ControlAPI
+from dockyard.rpc.local import LocalComputeAPI
+from dockyard.rpc.messages import (
+    ANY_TASK,
+    CommitContainer,
+    ContainerOperation,
+    ContainerReport,
+    CreateContainer,
+    EventReport,
+    HostReport,
+    RebuildContainer,
+    ResizeContainer,
+)
+from tests.fakes.agent import ARCHIVE, EXEC, IMAGE_ID, LOG_TEXT, STATS, TOP, RecordingAgent
+from tests.fakes.control import RecordingControl
+from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
+from tests.support.rpc_samples import CONTAINER, MESSAGES, UUID
+
+HOST = "contract-node"
+CALL_TIMEOUT = 2
+
+
+def sample(kind: type) -> Any:
+    return next(m for m in MESSAGES if isinstance(m, kind))
+
+
+@dataclass
+class Wired:
+    name: str
+    compute: ComputeAPI
+    control: ControlAPI
+    agent: RecordingAgent
+    recorder: RecordingControl
+
+
+@dataclass
+class Transport:
+    name: str
+    agent: RecordingAgent
+    recorder: RecordingControl
+    compute: ComputeAPI
+    control: ControlAPI
+    close: Callable[[], None]
+
+
+def local_transport() -> Transport:
+    agent, recorder = RecordingAgent(), RecordingControl()
+    return Transport("local", agent, recorder, LocalComputeAPI({HOST: agent}), recorder, list)
+
+
+def messaging_transport(tmp: Path) -> Transport:
+    require_rabbitmq()
+    from dockyard.rpc import messaging
+
+    section, names = private_rpc_section(tmp, CALL_TIMEOUT)
+    conf_file = tmp / "rpc.conf"
+    conf_file.write_text(section)
+    broker = messaging.Broker(
+        messaging.BrokerSettings(
+            transport_url=TRANSPORT_URL,
+            call_timeout=CALL_TIMEOUT,
+            send_retries=1,
+            config_files=(str(conf_file),),
+            **names,
+        )
+    )
+    agent, recorder = RecordingAgent(), RecordingControl()
+    servers = [
+        messaging.compute_server(broker, HOST, agent),
+        messaging.control_server(broker, "conductor-1", recorder),
+    ]
+    for server in servers:
+        server.start()
+
+    def close() -> None:
+        if agent.hold is not None:
+            agent.hold.set()
+        for server in servers:
+            server.stop()
+        broker.close()
+
+    compute = messaging.MessagingComputeAPI(broker)
+    return Transport(
+        "messaging", agent, recorder, compute, messaging.MessagingControlAPI(broker), close
+    )
+
+
+@pytest.fixture(scope="module", params=["local", "messaging"])
+def transport(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Transport]:
+    if request.param == "local":
+        built = local_transport()
+    else:
+        built = messaging_transport(tmp_path_factory.mktemp("rpc"))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def wired(transport: Transport) -> Wired:
+    """The transport with a fresh agent and control state for each test."""
+    agent, recorder = transport.agent, transport.recorder
+    agent.calls.clear()
+    agent.fail.clear()
+    agent.hold = None
+    recorder.__init__()  # type: ignore[misc]
+    return Wired(transport.name, transport.compute, transport.control, agent, recorder)
+
+
+# -- ComputeAPI: casts -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        ("create", sample(CreateContainer)),
+        ("operate", sample(ContainerOperation)),
+        ("resize", sample(ResizeContainer)),
+        ("rebuild", sample(RebuildContainer)),
+    ],
+)
+def test_casts_arrive_intact(wired: Wired, method: str, message: Any) -> None:
+    assert getattr(wired.compute, method)(HOST, message) is None
+    assert wired.agent.received(method) == (message,)
+
+
+def test_casts_arrive_in_order(wired: Wired) -> None:
+    for operation in ("start", "pause", "unpause", "stop", "delete"):
+        wired.compute.operate(HOST, ContainerOperation(UUID, operation, "r"))
+    deadline = time.monotonic() + 10
+    while len(wired.agent.calls) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [args[0].operation for _, args in wired.agent.calls] == [
+        "start",
+        "pause",
+        "unpause",
+        "stop",
+        "delete",
+    ]
+
+
+# -- ComputeAPI: calls -------------------------------------------------------
+
+
+def test_calls_return_typed_results(wired: Wired) -> None:
+    compute = wired.compute
+    options = LogOptions(tail=5, timestamps=True, since=CONTAINER.started_at)
+    assert compute.logs(HOST, UUID, options) == LOG_TEXT
+    assert compute.execute(HOST, UUID, ("sh", "-c", "echo hi")) == EXEC
+    assert compute.top(HOST, UUID, "aux") == TOP
+    assert compute.top(HOST, UUID, None) == TOP
+    assert compute.stats(HOST, UUID) == STATS
+    assert compute.get_archive(HOST, UUID, "/tmp") == ARCHIVE
+    commit = CommitContainer(UUID, "repo/app", "v2", "req-9")
+    assert compute.commit(HOST, commit) == IMAGE_ID
+    assert compute.check_image(HOST, "busybox:latest", "ifnotpresent") is None
+    assert compute.update_limits(HOST, UUID, 1.25, 256) is None
+    assert compute.put_archive(HOST, UUID, "/srv", ARCHIVE.data) is None
+    assert wired.agent.received("logs") == (UUID, options)
+    assert wired.agent.received("execute") == (UUID, ["sh", "-c", "echo hi"])
+    assert wired.agent.received("commit") == (commit,)
+    assert wired.agent.received("update_limits") == (UUID, 1.25, 256)
+    assert wired.agent.received("put_archive") == (UUID, "/srv", ARCHIVE.data)
+    assert wired.agent.received("check_image") == ("busybox:latest", "ifnotpresent")
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "error"),
+    [
+        ("logs", lambda c: c.logs(HOST, UUID, LogOptions()), ContainerNotFound("gone", uuid=UUID)),
+        (
+            "check_image",
+            lambda c: c.check_image(HOST, "nope:1", "never"),
+            InvalidImage("Image nope:1 is not present on node and pull policy is never."),
+        ),
+        ("execute", lambda c: c.execute(HOST, UUID, ["x"]), Conflict("Not running.", state="x")),
+        ("stats", lambda c: c.stats(HOST, UUID), ServiceBusy("The agent is shutting down.")),
+    ],
+    ids=["not-found", "invalid-image", "conflict", "busy"],
+)
+def test_remote_errors_come_back_as_the_same_class(
+    wired: Wired, method: str, call: Callable[[ComputeAPI], Any], error: Exception
+) -> None:
+    wired.agent.fail[method] = error
+    with pytest.raises(type(error)) as raised:
+        call(wired.compute)
+    assert type(raised.value) is type(error)
+    assert raised.value.detail == error.detail  # type: ignore[attr-defined]
+    assert raised.value.fields == error.fields  # type: ignore[attr-defined]
+
+
+def test_a_host_without_agent_is_refused_at_once(wired: Wired) -> None:
+    started = time.monotonic()
+    with pytest.raises(ServiceBusy, match="no-such-host"):
+        wired.compute.logs("no-such-host", UUID, LogOptions())
+    with pytest.raises(ServiceBusy, match="no-such-host"):
+        wired.compute.create("no-such-host", sample(CreateContainer))
+    assert time.monotonic() - started < CALL_TIMEOUT
+
+
+# Only the broker has a timeout to test: in-process calls run on the caller's thread.
+@pytest.mark.parametrize("transport", ["messaging"], indirect=True)
+def test_an_agent_that_does_not_answer_fails_within_the_timeout(wired: Wired) -> None:
+    wired.agent.hold = hold = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=f"did not answer logs within {CALL_TIMEOUT} s"):
+        wired.compute.logs(HOST, UUID, LogOptions())
+    assert time.monotonic() - started < CALL_TIMEOUT + 3
+    hold.set()
+
+
+# -- ControlAPI --------------------------------------------------------------
+
+
+def test_reports_apply_with_their_guard(wired: Wired) -> None:
+    wired.recorder.add(dataclasses.replace(CONTAINER, task_state=None))
+    applied = ContainerReport(UUID, {"status": "Stopped", "exit_code": 0}, ANY_TASK)
+    assert wired.control.report(applied) is True
+    guarded = ContainerReport(UUID, {"status": "Running"}, "container_starting")
+    assert wired.control.report(guarded) is False
+    assert wired.control.report(ContainerReport("missing", {"status": "Running"})) is False
+    assert wired.recorder.reports == [
+        applied,
+        guarded,
+        ContainerReport("missing", {"status": "Running"}),
+    ]
+    assert str(wired.recorder.containers[UUID].status) == "Stopped"
+
+
+def test_events_hosts_and_removals_reach_the_control(wired: Wired) -> None:
+    event = sample(EventReport)
+    host = sample(HostReport)
+    wired.control.record_event(event)
+    wired.control.report_host(host)
+    wired.control.container_removed(UUID)
+    assert wired.recorder.events == [event]
+    assert wired.recorder.hosts == [host]
+    assert wired.recorder.removed == [UUID]
+
+
+def test_records_come_back_whole(wired: Wired) -> None:
+    wired.recorder.add(dataclasses.replace(CONTAINER))
+    assert wired.control.containers_on_host("node-1") == [CONTAINER]
+    assert wired.control.containers_on_host("elsewhere") == []
+    assert wired.control.container(UUID) == CONTAINER
+    assert wired.control.container("missing") is None
+
+
+def test_resize_claims_and_their_refusal(wired: Wired) -> None:
+    wired.recorder.add(dataclasses.replace(CONTAINER))
+    assert wired.control.resize_claim(UUID, 2.0, 512) is True
+    assert wired.control.resize_claim("missing", 2.0, 512) is False
+    wired.recorder.refuse_resize = Conflict("Host node-1 lacks memory.", resource="memory")
+    with pytest.raises(Conflict, match="lacks memory") as raised:
+        wired.control.resize_claim(UUID, 4.0, 4096)
+    assert raised.value.fields == {"resource": "memory"}

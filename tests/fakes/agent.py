@@ -1,0 +1,102 @@
+"""A ``ComputeAPIEndpoint`` that records what reaches it and answers with fixed samples.
+
+``fail[name] = error`` makes that method raise; ``hold`` (an Event) makes the
+synchronous methods wait for it, to play an agent that does not answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.rpc.messages import (
+    CommitContainer,
+    ContainerOperation,
+    CreateContainer,
+    RebuildContainer,
+    ResizeContainer,
+)
+from tests.support.rpc_samples import RESULTS
+
+EXEC = next(r for r in RESULTS if isinstance(r, ExecResult))
+TOP = next(r for r in RESULTS if isinstance(r, ProcessTable))
+STATS = next(r for r in RESULTS if isinstance(r, StatsSnapshot))
+ARCHIVE = next(r for r in RESULTS if isinstance(r, Archive))
+IMAGE_ID = "sha256:" + "ab" * 32
+LOG_TEXT = "line 1\nligne 2 é\n"
+
+
+class RecordingAgent:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.fail: dict[str, Exception] = {}
+        self.hold: threading.Event | None = None
+        self._arrived = threading.Condition()
+
+    def received(self, name: str, timeout: float = 10.0) -> tuple[Any, ...]:
+        """The arguments of the first ``name`` call, waiting up to ``timeout`` s for it."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: any(n == name for n, _ in self.calls), timeout)
+            for called, args in self.calls:
+                if called == name:
+                    return args
+        raise AssertionError(f"{name} never reached the agent; got {[n for n, _ in self.calls]}")
+
+    def _record(self, name: str, *args: Any) -> None:
+        with self._arrived:
+            self.calls.append((name, args))
+            self._arrived.notify_all()
+        if name in self.fail:
+            raise self.fail[name]
+
+    def _answer(self, name: str, *args: Any) -> None:
+        self._record(name, *args)
+        if self.hold is not None:
+            self.hold.wait(30)
+
+    def create(self, message: CreateContainer) -> None:
+        self._record("create", message)
+
+    def operate(self, message: ContainerOperation) -> None:
+        self._record("operate", message)
+
+    def resize(self, message: ResizeContainer) -> None:
+        self._record("resize", message)
+
+    def rebuild(self, message: RebuildContainer) -> None:
+        self._record("rebuild", message)
+
+    def check_image(self, image: str, pull_policy: str) -> None:
+        self._answer("check_image", image, pull_policy)
+
+    def logs(self, uuid: str, options: LogOptions) -> str:
+        self._answer("logs", uuid, options)
+        return LOG_TEXT
+
+    def execute(self, uuid: str, command: Sequence[str]) -> ExecResult:
+        self._answer("execute", uuid, list(command))
+        return EXEC
+
+    def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
+        self._answer("update_limits", uuid, cpu, memory_mib)
+
+    def commit(self, message: CommitContainer) -> str:
+        self._answer("commit", message)
+        return IMAGE_ID
+
+    def top(self, uuid: str, ps_args: str | None) -> ProcessTable:
+        self._answer("top", uuid, ps_args)
+        return TOP
+
+    def stats(self, uuid: str) -> StatsSnapshot:
+        self._answer("stats", uuid)
+        return STATS
+
+    def get_archive(self, uuid: str, path: str) -> Archive:
+        self._answer("get_archive", uuid, path)
+        return ARCHIVE
+
+    def put_archive(self, uuid: str, path: str, data: bytes) -> None:
+        self._answer("put_archive", uuid, path, data)

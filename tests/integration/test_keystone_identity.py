@@ -1,0 +1,450 @@
+"""auth_strategy = keystone against a real Keystone: tokens, project isolation, personas.
+
+One Keystone and one all-in-one Dockyard serve the module. Project A's member owns a
+running container. Members and readers of project B must not reach it (404, never
+403, and absent from lists); A's reader may only read it; the admin sees it with
+``all_projects``. Driven over HTTP with tokens, then with `zun` and
+`openstack appcontainer` using ordinary OS_* credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from tests.conftest import (
+    LATEST,
+    TEST_IMAGE,
+    Dockyard,
+    free_port,
+    require,
+    start_dockyard,
+    stop_dockyard,
+)
+from tests.support.keystone import ADMIN_PASSWORD, VENV, Keystone
+
+pytestmark = pytest.mark.docker
+
+PASSWORD = "persona-password"
+SERVICE_PASSWORD = "dockyard-service-password"
+#: user -> (project, role)
+PEOPLE = {
+    "a-member": ("proj-a", "member"),
+    "a-reader": ("proj-a", "reader"),
+    "b-member": ("proj-b", "member"),
+    "b-reader": ("proj-b", "reader"),
+}
+SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; echo started; sleep 300 & wait"]
+BIN = Path(sys.executable).parent
+UNAUTHORIZED = {
+    "error": {
+        "code": 401,
+        "title": "Unauthorized",
+        "message": "The request you have made requires authentication.",
+    }
+}
+
+
+def _tar() -> str:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("planted.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# (label, method, path after /v1/containers/<ident>, request kwargs, microversion)
+ENDPOINTS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("show", "GET", "", {}, LATEST),
+    ("update", "PATCH", "", {"json": {"name": "stolen"}}, LATEST),
+    ("delete", "DELETE", "", {}, LATEST),
+    ("delete_force", "DELETE", "", {"params": {"force": "true"}}, LATEST),
+    ("start", "POST", "/start", {}, LATEST),
+    ("stop", "POST", "/stop", {}, LATEST),
+    ("reboot", "POST", "/reboot", {}, LATEST),
+    ("pause", "POST", "/pause", {}, LATEST),
+    ("unpause", "POST", "/unpause", {}, LATEST),
+    ("kill", "POST", "/kill", {"params": {"signal": "SIGKILL"}}, LATEST),
+    ("logs", "GET", "/logs", {}, LATEST),
+    ("execute", "POST", "/execute", {"params": {"command": "ls", "run": "true"}}, LATEST),
+    ("top", "GET", "/top", {}, LATEST),
+    ("stats", "GET", "/stats", {}, LATEST),
+    ("get_archive", "GET", "/get_archive", {"params": {"path": "/etc/hostname"}}, LATEST),
+    ("put_archive", "POST", "/put_archive", {"json": {"path": "/tmp", "data": _tar()}}, LATEST),
+    ("commit", "POST", "/commit", {"params": {"repository": "stolen/copy"}}, LATEST),
+    ("rebuild", "POST", "/rebuild", {}, LATEST),
+    ("rename", "POST", "/rename", {"params": {"name": "stolen"}}, "container 1.13"),
+    ("resize_container", "POST", "/resize_container", {"json": {"cpu": 0.2}}, LATEST),
+    ("network_list", "GET", "/network_list", {}, LATEST),
+    ("container_actions", "GET", "/container_actions", {}, LATEST),
+    ("container_action", "GET", "/container_actions/{request_id}", {}, LATEST),
+]
+READS = ["show", "logs", "top", "stats", "get_archive", "container_actions", "container_action"]
+# label -> the rule a reader of the owning project fails
+WRITES = {
+    "update": "container:update",
+    "delete": "container:delete",
+    "stop": "container:stop",
+    "pause": "container:pause",
+    "kill": "container:kill",
+    "execute": "container:execute",
+    "put_archive": "container:put_archive",
+    "commit": "container:commit",
+    "rebuild": "container:rebuild",
+    "resize_container": "container:resize_container",
+}
+
+
+@dataclass
+class Cloud:
+    keystone: Keystone
+    dockyard: Dockyard
+    tokens: dict[str, str]
+    uuid: str
+    name: str
+    request_id: str
+
+    def call(
+        self, who: str, method: str, path: str, version: str = LATEST, **kw: Any
+    ) -> requests.Response:
+        headers = {"X-Auth-Token": self.tokens[who], **kw.pop("headers", {})}
+        response: requests.Response = self.dockyard.request(
+            method, path, version, headers=headers, **kw
+        )
+        return response
+
+    def endpoint(self, who: str, label: str, ident: str | None = None) -> requests.Response:
+        _, method, suffix, kwargs, version = next(e for e in ENDPOINTS if e[0] == label)
+        path = f"/v1/containers/{ident or self.uuid}" + suffix.format(request_id=self.request_id)
+        return self.call(who, method, path, version, **kwargs)
+
+    def wait(self, status: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.call("a-member", "GET", f"/v1/containers/{self.uuid}").json()
+            if found["status"] == status and found["task_state"] is None:
+                return dict(found)
+            assert time.monotonic() < deadline, f"stayed {found['status']}/{found['task_state']}"
+            time.sleep(0.2)
+
+    def listed(self, who: str, **params: str) -> set[str]:
+        response = self.call(who, "GET", "/v1/containers", params=params)
+        assert response.status_code == 200, response.text
+        return {c["uuid"] for c in response.json()["containers"]}
+
+
+@pytest.fixture(scope="module")
+def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keystone]:
+    require((VENV / "keystone-manage").exists(), "Keystone; run scripts/ensure-keystone.sh")
+    server = Keystone(Path(tmp_path_factory.mktemp("keystone")), free_port())
+    server.setup()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _keystone_config(keystone: Keystone) -> list[str]:
+    return [
+        "[DEFAULT]",
+        "auth_strategy = keystone",
+        "[keystone_authtoken]",
+        f"www_authenticate_uri = {keystone.url}",
+        f"auth_url = {keystone.url}",
+        "auth_type = password",
+        "username = dockyard",
+        f"password = {SERVICE_PASSWORD}",
+        "project_name = service",
+        "user_domain_id = default",
+        "project_domain_id = default",
+        "interface = public",
+        # Validate every request, so a revoked token is refused at once.
+        "token_cache_time = -1",
+    ]
+
+
+@pytest.fixture(scope="module")
+def cloud(
+    keystone: Keystone,
+    docker_client: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cloud]:
+    for project in ("proj-a", "proj-b", "service"):
+        keystone.project(project)
+    for user, (project, role) in PEOPLE.items():
+        keystone.user(user, PASSWORD, project, role)
+    keystone.user("dockyard", SERVICE_PASSWORD, "service", "service")
+    dockyard = start_dockyard(
+        tmp_path_factory.mktemp("dockyard"), docker_client, extra_config=_keystone_config(keystone)
+    )
+    keystone.register("container", "dockyard", dockyard.url + "/v1")
+    tokens = {
+        user: keystone.token(user, PASSWORD, project) for user, (project, _) in PEOPLE.items()
+    }
+    tokens["admin"] = keystone.token("admin", ADMIN_PASSWORD, "admin")
+    body = {"image": TEST_IMAGE, "command": SLEEPER, "memory": 32, "cpu": 0.1, "name": "a-box"}
+    created = dockyard.request(
+        "POST", "/v1/containers?run=true", json=body, headers={"X-Auth-Token": tokens["a-member"]}
+    )
+    assert created.status_code == 202, created.text
+    request_id = created.headers["X-OpenStack-Request-Id"]
+    service = Cloud(keystone, dockyard, tokens, created.json()["uuid"], "a-box", request_id)
+    service.wait("Running")
+    yield service
+    stop_dockyard(dockyard)
+
+
+# -- project isolation -----------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["b-member", "b-reader"])
+@pytest.mark.parametrize("label", [e[0] for e in ENDPOINTS])
+def test_another_project_gets_not_found(cloud: Cloud, who: str, label: str) -> None:
+    response = cloud.endpoint(who, label)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["errors"][0]["code"] == "container.container-not-found"
+
+
+@pytest.mark.parametrize("label", ["show", "update", "stop", "delete"])
+def test_another_project_cannot_use_the_name_either(cloud: Cloud, label: str) -> None:
+    assert cloud.endpoint("b-member", label, ident=cloud.name).status_code == 404
+
+
+def test_another_project_does_not_list_it(cloud: Cloud) -> None:
+    assert cloud.uuid in cloud.listed("a-member")
+    assert cloud.uuid not in cloud.listed("b-member")
+    assert cloud.uuid not in cloud.listed("b-member", name="a-box")
+
+
+@pytest.mark.parametrize("who", ["b-member", "b-reader", "a-member", "a-reader"])
+def test_all_projects_is_refused_to_non_admins(cloud: Cloud, who: str) -> None:
+    listing = cloud.call(who, "GET", "/v1/containers", params={"all_projects": "1"})
+    shown = cloud.call(who, "GET", f"/v1/containers/{cloud.uuid}", params={"all_projects": "1"})
+
+    assert listing.status_code == 403
+    error = listing.json()["errors"][0]
+    assert error["code"] == "container.policy-not-authorized"
+    assert "container:get_all_all_projects" in error["detail"]
+    assert shown.status_code == 403
+    assert "container:get_one_all_projects" in shown.json()["errors"][0]["detail"]
+
+
+def test_spoofed_identity_headers_are_ignored(cloud: Cloud) -> None:
+    spoof = {"X-Roles": "admin", "X-Project-Id": "whatever", "X-Identity-Status": "Confirmed"}
+    response = cloud.call(
+        "b-member", "GET", "/v1/containers", params={"all_projects": "1"}, headers=spoof
+    )
+
+    assert response.status_code == 403
+
+
+def test_the_container_survived_every_attempt(cloud: Cloud) -> None:
+    found = cloud.wait("Running")
+
+    assert found["name"] == "a-box"
+    assert float(found["cpu"]) == 0.1
+
+
+# -- the admin -------------------------------------------------------------
+
+
+def test_admin_sees_every_project_only_with_all_projects(cloud: Cloud) -> None:
+    assert cloud.uuid not in cloud.listed("admin")
+    assert cloud.uuid in cloud.listed("admin", all_projects="1")
+
+
+@pytest.mark.parametrize("label", READS)
+def test_admin_reads_any_project(cloud: Cloud, label: str) -> None:
+    response = cloud.endpoint("admin", label)
+
+    assert response.status_code == 200, response.text
+
+
+def test_admin_sees_admin_fields_and_members_do_not(cloud: Cloud) -> None:
+    path = f"/v1/containers/{cloud.uuid}"
+    admin = cloud.call("admin", "GET", path, params={"all_projects": "1"}).json()
+    member = cloud.call("a-member", "GET", path).json()
+
+    assert admin["host"] == cloud.dockyard.host
+    assert {"host", "runtime", "privileged", "image_pull_policy"}.isdisjoint(member)
+
+
+def test_admin_changes_any_project(cloud: Cloud) -> None:
+    path = f"/v1/containers/{cloud.uuid}"
+    renamed = cloud.call("admin", "PATCH", path, json={"name": "renamed-by-admin"})
+    restored = cloud.call("admin", "PATCH", path, json={"name": cloud.name})
+
+    assert renamed.status_code == 200 and renamed.json()["name"] == "renamed-by-admin"
+    assert restored.status_code == 200
+
+
+# -- personas inside the owning project ------------------------------------
+
+
+@pytest.mark.parametrize("label", READS)
+def test_the_projects_reader_reads(cloud: Cloud, label: str) -> None:
+    response = cloud.endpoint("a-reader", label)
+
+    assert response.status_code == 200, response.text
+    assert cloud.uuid in cloud.listed("a-reader")
+
+
+@pytest.mark.parametrize("label", sorted(WRITES))
+def test_the_projects_reader_cannot_write(cloud: Cloud, label: str) -> None:
+    response = cloud.endpoint("a-reader", label)
+
+    assert response.status_code == 403, response.text
+    error = response.json()["errors"][0]
+    assert error["code"] == "container.policy-not-authorized"
+    assert WRITES[label] in error["detail"]
+
+
+def test_the_reader_cannot_create(cloud: Cloud) -> None:
+    body = {"image": TEST_IMAGE, "memory": 32, "cpu": 0.1}
+    response = cloud.call("a-reader", "POST", "/v1/containers", json=body)
+
+    assert response.status_code == 403
+    assert "container:create" in response.json()["errors"][0]["detail"]
+
+
+def test_the_projects_member_writes(cloud: Cloud) -> None:
+    assert cloud.endpoint("a-member", "pause").status_code == 202
+    cloud.wait("Paused")
+    assert cloud.endpoint("a-member", "unpause").status_code == 202
+    cloud.wait("Running")
+    executed = cloud.endpoint("a-member", "execute")
+    assert executed.status_code == 200 and executed.json()["exit_code"] == 0
+
+
+# -- tokens ----------------------------------------------------------------
+
+
+def _assert_unauthorized(response: requests.Response, keystone: Keystone) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"] == f'Keystone uri="{keystone.url}"'
+
+
+def _forged() -> str:
+    # A well-formed fernet token made with a key Keystone never had.
+    return Fernet(Fernet.generate_key()).encrypt(b"\x92\x02\x00").decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token", [None, "", "not a token", "gAAAAAB" + "x" * 180, "../../etc/passwd", "forged"]
+)
+def test_bad_tokens_are_refused(cloud: Cloud, token: str | None) -> None:
+    headers = {} if token is None else {"X-Auth-Token": _forged() if token == "forged" else token}
+    for path in ("/v1/containers", f"/v1/containers/{cloud.uuid}", "/containers"):
+        _assert_unauthorized(cloud.dockyard.request("GET", path, headers=headers), cloud.keystone)
+
+
+def test_expired_tokens_are_refused(cloud: Cloud) -> None:
+    user = cloud.keystone._id("users", "a-member")
+    project = cloud.keystone._id("projects", "proj-a")
+    fresh = cloud.keystone.fernet_token(user, project, expires_in=600)
+    expired = cloud.keystone.fernet_token(user, project, expires_in=-600)
+
+    # The same kind of token is accepted while it is valid: only the expiry differs.
+    assert (
+        cloud.dockyard.request("GET", "/v1/containers", headers={"X-Auth-Token": fresh}).status_code
+        == 200
+    )
+    response = cloud.dockyard.request("GET", "/v1/containers", headers={"X-Auth-Token": expired})
+    _assert_unauthorized(response, cloud.keystone)
+
+
+def test_revoked_tokens_are_refused(cloud: Cloud) -> None:
+    token = cloud.keystone.token("a-member", PASSWORD, "proj-a")
+    headers = {"X-Auth-Token": token}
+    assert cloud.dockyard.request("GET", "/v1/containers", headers=headers).status_code == 200
+
+    revoked = requests.delete(
+        cloud.keystone.url + "/auth/tokens",
+        headers={"X-Auth-Token": token, "X-Subject-Token": token},
+        timeout=30,
+    )
+    assert revoked.status_code == 204
+    response = cloud.dockyard.request("GET", "/v1/containers", headers=headers)
+    _assert_unauthorized(response, cloud.keystone)
+
+
+@pytest.mark.parametrize("path", ["/", "/v1", "/v1/", "/v1.json", "/.json"])
+def test_discovery_documents_need_no_token(cloud: Cloud, path: str) -> None:
+    response = requests.get(cloud.dockyard.url + path, timeout=30)
+
+    assert response.status_code == 200
+    assert "versions" in response.json() or response.json()["id"] == "v1"
+
+
+# -- the OpenStack clients -------------------------------------------------
+
+
+def _client(cloud: Cloud, who: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    project = PEOPLE[who][0] if who in PEOPLE else "admin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(
+        OS_AUTH_URL=cloud.keystone.url,
+        OS_AUTH_TYPE="password",
+        OS_IDENTITY_API_VERSION="3",
+        OS_USERNAME=who,
+        OS_PASSWORD=ADMIN_PASSWORD if who == "admin" else PASSWORD,
+        OS_PROJECT_NAME=project,
+        OS_USER_DOMAIN_ID="default",
+        OS_PROJECT_DOMAIN_ID="default",
+        OS_REGION_NAME="RegionOne",
+        OS_INTERFACE="public",
+    )
+    return subprocess.run(
+        [str(BIN / argv[0]), *argv[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_zun_cli_sees_only_its_project(cloud: Cloud) -> None:
+    mine = _client(cloud, "a-member", "zun", "list")
+    theirs = _client(cloud, "b-member", "zun", "list")
+    everyone = _client(cloud, "admin", "zun", "list", "--all-projects")
+    peek = _client(cloud, "b-member", "zun", "show", cloud.uuid)
+
+    assert mine.returncode == 0 and cloud.uuid in mine.stdout, mine.stderr
+    assert theirs.returncode == 0 and cloud.uuid not in theirs.stdout, theirs.stderr
+    assert everyone.returncode == 0 and cloud.uuid in everyone.stdout, everyone.stderr
+    assert peek.returncode != 0 and "could not be found" in peek.stderr, peek
+
+
+def test_openstack_cli_sees_only_its_project(cloud: Cloud) -> None:
+    def uuids(who: str, *extra: str) -> set[str]:
+        done = _client(cloud, who, "openstack", "appcontainer", "list", "-f", "json", *extra)
+        assert done.returncode == 0, done.stderr
+        return {c["uuid"] for c in json.loads(done.stdout)}
+
+    assert cloud.uuid in uuids("a-reader")
+    assert cloud.uuid not in uuids("b-member")
+    assert cloud.uuid in uuids("admin", "--all-projects")
+    peek = _client(cloud, "b-member", "openstack", "appcontainer", "show", cloud.uuid)
+    assert peek.returncode != 0 and "could not be found" in peek.stderr, peek
+    stop = _client(cloud, "a-reader", "openstack", "appcontainer", "stop", cloud.uuid)
+    assert "container:stop" in stop.stdout + stop.stderr
+    assert cloud.wait("Running")

@@ -1,0 +1,115 @@
+"""One rich sample of every message and result that crosses RPC, for codec and contract tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dockyard.domain.models import (
+    Archive,
+    Container,
+    ContainerSpec,
+    ExecResult,
+    Healthcheck,
+    LogOptions,
+    PathStat,
+    ProcessTable,
+    RestartPolicy,
+    StatsSnapshot,
+)
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.messages import (
+    NO_TASK,
+    CommitContainer,
+    ContainerOperation,
+    ContainerReport,
+    CreateContainer,
+    EventReport,
+    HostReport,
+    RebuildContainer,
+    ResizeContainer,
+)
+
+UUID = "0b7a3f4e-2222-4c2d-9e3f-000000000001"
+WHEN = dt.datetime(2025, 3, 4, 5, 6, 7, 891011)
+
+SPEC = ContainerSpec(
+    uuid=UUID,
+    name="web",
+    image="dockyard-test/busybox:latest",
+    command=("sh", "-c", "echo 'é' && sleep 1"),
+    entrypoint=("/bin/busybox",),
+    cpu=0.5,
+    memory_mib=64,
+    environment={"A": "1", "EMPTY": ""},
+    labels={"team": "x"},
+    workdir="/tmp",
+    hostname="web-1",
+    interactive=True,
+    tty=False,
+    auto_remove=False,
+    privileged=False,
+    runtime="runc",
+    restart_policy=RestartPolicy("on-failure", 3),
+    healthcheck=Healthcheck("true", 5, 2, 1),
+    host="node-1",
+    exposed_ports=("80/tcp", "53/udp"),
+    cpuset_cpus="0,1",
+    disk_gib=2,
+)
+
+CONTAINER = Container(
+    uuid=UUID,
+    name="web",
+    project_id="p-1",
+    user_id="u-1",
+    image="dockyard-test/busybox:latest",
+    status=Status.RUNNING,
+    task_state=TaskState.CONTAINER_STOPPING,
+    status_reason=None,
+    status_detail="Up 2 seconds (healthy)",
+    command=["sleep", "60"],
+    cpu=0.5,
+    memory=64,
+    environment={"A": "1"},
+    labels={"team": "x"},
+    ports=[8080],
+    exposed_ports=["80/tcp"],
+    addresses={"net": [{"addr": "172.17.0.2", "version": 4, "port": None}]},
+    restart_policy={"Name": "on-failure", "MaximumRetryCount": "3"},
+    healthcheck={"test": "true", "interval": 5},
+    host="node-1",
+    runtime_id="abc123",
+    exit_code=None,
+    started_at=WHEN,
+    finished_at=None,
+    claimed=True,
+    created_at=WHEN,
+    updated_at=WHEN + dt.timedelta(seconds=1),
+    id=7,
+)
+
+MESSAGES = [
+    CreateContainer(SPEC, run=True, pull_policy="ifnotpresent", request_id="req-1"),
+    CreateContainer(ContainerSpec(uuid=UUID, name="min", image="i"), False, "never", "req-2"),
+    ContainerOperation(UUID, "stop", "req-3", timeout=3, signal="SIGKILL", force=True),
+    ContainerReport(UUID, {"status": "Running", "started_at": WHEN.isoformat(), "ports": [80]}),
+    ContainerReport(UUID, {"task_state": None}, NO_TASK, release_claim=True),
+    EventReport(UUID, "req-4", "compute__do_container_start", "2025-01-01T00:00:00", "x", "Error"),
+    HostReport("node-1", {"cpus": 2, "runtimes": ["runc"], "info": {"os": "Debian"}}),
+    ResizeContainer(UUID, 1.5, 128, 0.5, 64, "req-5"),
+    RebuildContainer(SPEC, run=False, pull_policy="always", request_id="req-6"),
+    CommitContainer(UUID, "repo/name", "v1", "req-7"),
+]
+
+RESULTS = [
+    ExecResult("hello\nwörld\n", 0),
+    ExecResult("", None),
+    ProcessTable(("UID", "PID", "CMD"), (("root", "1", "sleep 60"), ("root", "7", "sh"))),
+    StatsSnapshot(1.5, 3.25, 64.0, 5.08, 4096, 0, 1200, 800, name="web"),
+    Archive(bytes(range(256)) * 3, PathStat("tmp", 4096, 0o40755 | 2**31, "2025-01-01T00:00:00Z")),
+    CONTAINER,
+    Container(uuid=UUID, name="bare", project_id="p", user_id="u", image="i"),
+    LogOptions(tail=10, since=WHEN, timestamps=True),
+    LogOptions(since=1700000000),
+    LogOptions(),
+]

@@ -1,0 +1,187 @@
+"""Local identity use cases on a throwaway SQLite database, with injected clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.db import migrate
+from dockyard.db.repositories.identity import IdentityRepository
+from dockyard.db.session import Database
+from dockyard.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from dockyard.service.identity import IdentityAdmin, IdentityService, Ref
+from dockyard.service.passwords import PasswordHasher
+from dockyard.service.ratelimit import FailureLimiter
+from dockyard.service.tokens import InvalidToken, TokenSigner
+
+START = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def seconds(self) -> float:
+        return (self.now - START).total_seconds()
+
+
+class World:
+    def __init__(self, db: Database) -> None:
+        self.clock = Clock()
+        self.repo = IdentityRepository(db)
+        hasher = PasswordHasher(rounds=4)
+        self.admin = IdentityAdmin(self.repo, hasher)
+        self.tokens = IdentityService(
+            self.repo,
+            TokenSigner(b"s" * 32),
+            hasher,
+            dt.timedelta(hours=1),
+            per_user=FailureLimiter(3, 60, self.clock.seconds),
+            per_address=FailureLimiter(5, 60, self.clock.seconds),
+            clock=self.clock,
+        )
+        self.admin.create_project("team-a")
+        self.admin.create_project("team-b")
+        self.admin.create_user("alice", "alice-pw", "team-a", "member")
+
+    def login(self, user: str = "alice", password: str = "alice-pw", project: str = "team-a",
+              address: str = "10.0.0.1") -> str:  # fmt: skip
+        return self.tokens.authenticate(Ref(name=user), password, Ref(name=project), address).token
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    db = Database(f"sqlite:///{tmp_path / 'identity.sqlite'}")
+    migrate.upgrade(db)
+    yield World(db)
+    db.dispose()
+
+
+def test_authenticate_issues_a_project_scoped_token(world: World) -> None:
+    issued = world.tokens.authenticate(
+        Ref(name="alice"), "alice-pw", Ref(name="team-a"), "10.0.0.1"
+    )
+    info = world.tokens.validate(issued.token)
+    assert info.user.name == "alice"
+    assert info.project.name == "team-a"
+    assert info.roles == ("member",)
+    assert info.claims.expires_at == START.replace(microsecond=0) + dt.timedelta(hours=1)
+    by_id = world.tokens.authenticate(
+        Ref(id=info.user.id), "alice-pw", Ref(id=info.project.id), "10.0.0.1"
+    )
+    assert world.tokens.validate(by_id.token).user == info.user
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "project"),
+    [
+        ("alice", "wrong", "team-a"),
+        ("nobody", "alice-pw", "team-a"),
+        ("alice", "alice-pw", "team-b"),  # no role there
+        ("alice", "alice-pw", "no-such-project"),
+    ],
+)
+def test_authenticate_refuses(world: World, user: str, password: str, project: str) -> None:
+    with pytest.raises(InvalidToken):
+        world.login(user, password, project)
+
+
+def test_tokens_expire(world: World) -> None:
+    token = world.login()
+    world.clock.now += dt.timedelta(minutes=59)
+    world.tokens.validate(token)
+    world.clock.now += dt.timedelta(minutes=1)
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)
+
+
+def test_revocation_is_immediate_and_purged_after_expiry(world: World) -> None:
+    token, other = world.login(), world.login()
+    caller = world.tokens.validate(other)
+    world.tokens.revoke(caller, token)
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)
+    world.tokens.validate(other)
+    with pytest.raises(NotFound):
+        world.tokens.revoke(caller, token)
+    assert world.repo.purge_revoked(START) == 0
+    assert world.repo.purge_revoked(START + dt.timedelta(hours=2)) == 1
+
+
+def test_only_the_owner_or_an_admin_may_inspect_a_token(world: World) -> None:
+    world.admin.create_user("bob", "bob-pw", "team-a", "member")
+    world.admin.create_user("root", "root-pw", "team-b", "admin")
+    alice = world.login()
+    bob = world.tokens.validate(world.login("bob", "bob-pw"))
+    root = world.tokens.validate(world.login("root", "root-pw", "team-b"))
+    with pytest.raises(Forbidden):
+        world.tokens.inspect(bob, alice)
+    assert world.tokens.inspect(root, alice).user.name == "alice"
+
+
+def test_losing_the_role_invalidates_tokens(world: World) -> None:
+    token = world.login()
+    # Nothing revokes roles yet; drop the assignment directly.
+    with world.repo.db.write() as conn:
+        conn.exec_driver_sql("DELETE FROM role_assignments")
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)
+
+
+def test_brute_force_is_limited_per_user_name(world: World) -> None:
+    for _ in range(3):
+        with pytest.raises(InvalidToken):
+            world.login(password="guess")
+    with pytest.raises(TooManyRequests) as refused:
+        world.login()  # even the right password, while blocked
+    assert refused.value.fields["retry_after"] == 60
+    world.clock.now += dt.timedelta(seconds=61)
+    world.login()
+
+
+def test_brute_force_is_limited_per_address(world: World) -> None:
+    for i in range(5):
+        with pytest.raises(InvalidToken):
+            world.login(user=f"user-{i}", password="guess", address="10.9.9.9")
+    with pytest.raises(TooManyRequests):
+        world.login(address="10.9.9.9")
+    world.login(address="10.0.0.2")
+
+
+def test_management_validates_and_reports_conflicts(world: World) -> None:
+    with pytest.raises(Conflict):
+        world.admin.create_project("team-a")
+    with pytest.raises(Conflict):
+        world.admin.create_user("alice", "x")
+    with pytest.raises(InvalidInput):
+        world.admin.create_user(" spaced", "x")
+    with pytest.raises(InvalidInput):
+        world.admin.create_user("carol", "")
+    with pytest.raises(NotFound):
+        world.admin.create_user("carol", "pw", "no-such-project")
+    assert world.repo.user(name="carol") is None
+    with pytest.raises(InvalidInput):
+        world.admin.grant("alice", "team-b", "bad,role")
+    assert world.admin.grant("alice", "team-b", "reader") is True
+    assert world.admin.grant("alice", "team-b", "reader") is False
+    [(user, roles)] = world.admin.users()
+    assert user.name == "alice"
+    assert sorted(roles) == [("team-a", "member"), ("team-b", "reader")]
+
+
+def test_bootstrap_runs_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'boot.sqlite'}")
+    migrate.upgrade(db)
+    admin = IdentityAdmin(IdentityRepository(db), PasswordHasher(rounds=4))
+    created = admin.bootstrap()
+    assert created is not None
+    assert len(created.password) >= 24
+    assert admin.users()[0][1] == [("admin", "admin")]
+    assert admin.bootstrap() is None
+    db.dispose()
