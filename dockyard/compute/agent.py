@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,12 +73,13 @@ class ComputeAgent:
         self.cfg = compute
         self.execute_timeout = docker.execute_timeout
         self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
-        self.reconciler = Reconciler(host, runtime, control)
+        self.reconciler = Reconciler(host, runtime, control, busy=self._busy_uuids)
         self.watcher = EventWatcher(host, runtime, self.reconciler)
         self._pool = ThreadPoolExecutor(compute.workers, thread_name_prefix=f"agent-{host}")
         self._slots = threading.BoundedSemaphore(compute.workers + compute.queue_size)
         self._locks = KeyedLocks()
         self._in_flight = 0
+        self._busy: Counter[str] = Counter()
         self._idle = threading.Condition()
         self._stopping = threading.Event()
         self._loop: threading.Thread | None = None
@@ -168,11 +170,12 @@ class ComputeAgent:
             raise ServiceBusy(f"The agent of host {self.host} is busy; try again shortly.")
         with self._idle:
             self._in_flight += 1
+            self._busy[uuid] += 1
         try:
             future = self._pool.submit(self._run, uuid, fn, message)
-            future.add_done_callback(lambda f: self._done() if f.cancelled() else None)
+            future.add_done_callback(lambda f: self._done(uuid) if f.cancelled() else None)
         except RuntimeError as exc:
-            self._done()
+            self._done(uuid)
             raise ServiceBusy(f"The agent of host {self.host} is shutting down.") from exc
 
     def _run(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
@@ -184,10 +187,18 @@ class ComputeAgent:
         except Exception:
             LOG.exception("operation on %s crashed", uuid)
         finally:
-            self._done()
+            self._done(uuid)
 
-    def _done(self) -> None:
+    def _done(self, uuid: str) -> None:
         self._slots.release()
         with self._idle:
             self._in_flight -= 1
+            self._busy[uuid] -= 1
+            if self._busy[uuid] <= 0:
+                del self._busy[uuid]
             self._idle.notify_all()
+
+    def _busy_uuids(self) -> frozenset[str]:
+        """Containers with an operation queued or running on this agent."""
+        with self._idle:
+            return frozenset(self._busy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Collection
 
 from dockyard.compute.operations import observed_values
 from dockyard.domain.errors import DockyardError, NotFound
@@ -17,21 +18,32 @@ LOG = logging.getLogger(__name__)
 
 #: A Creating record no agent has touched for this long lost its create cast.
 LOST_CREATE_AFTER = dt.timedelta(seconds=120)
+#: A task this old that the agent is not working on was refused or lost in transit.
+STUCK_TASK_AFTER = dt.timedelta(seconds=120)
 
 
 class Reconciler:
-    def __init__(self, host: str, runtime: RuntimeDriver, control: ControlAPI) -> None:
+    def __init__(
+        self,
+        host: str,
+        runtime: RuntimeDriver,
+        control: ControlAPI,
+        busy: Callable[[], Collection[str]] = frozenset,
+    ) -> None:
         self.host = host
         self.runtime = runtime
         self.control = control
+        self.busy = busy
 
     def run(self, after_restart: bool = False) -> None:
         """One pass. ``after_restart`` also finishes operations a crash interrupted."""
         observed = {o.uuid: o for o in self.runtime.list_managed(self.host)}
         records = self.control.containers_on_host(self.host)
+        busy = self.busy()
         for record in records:
+            stuck = record.uuid not in busy and _stale(record, STUCK_TASK_AFTER)
             try:
-                self._one(record, observed.get(record.uuid), after_restart)
+                self._one(record, observed.get(record.uuid), after_restart or stuck)
             except DockyardError as exc:
                 LOG.warning("could not reconcile %s: %s", record.uuid, exc)
         known = {r.uuid for r in records}
@@ -92,8 +104,8 @@ class Reconciler:
             self._fail(
                 rec,
                 task,
-                "Creation was interrupted by an agent restart; "
-                "delete the container and create it again.",
+                "Creation did not finish (the agent restarted or never received the "
+                "request); delete the container and create it again.",
             )
         elif rec.task_state is TaskState.CONTAINER_DELETING:
             self.runtime.remove(rec.uuid, force=True)
@@ -122,6 +134,11 @@ def _listed(obs: ObservedContainer) -> dict[str, object]:
 def _text(value: object) -> object:
     """Record values as reports carry them (timestamps as ISO text)."""
     return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _stale(rec: Container, age: dt.timedelta) -> bool:
+    changed = rec.updated_at or rec.created_at
+    return rec.task_state is not None and changed is not None and _utcnow() - changed > age
 
 
 def _utcnow() -> dt.datetime:

@@ -194,7 +194,7 @@ def test_after_restart_an_interrupted_create_fails(
     assert report.release_claim is True
     assert c.status is Status.ERROR
     assert c.task_state is None
-    assert c.status_reason is not None and "interrupted" in c.status_reason
+    assert c.status_reason is not None and "did not finish" in c.status_reason
     assert world.control.release_count(UUID) == 1
 
 
@@ -360,3 +360,50 @@ def test_a_health_change_is_recorded_from_the_listing(world: World, reconciler: 
     assert c.health == "healthy"
     reconciler.run()
     assert len(world.control.reports) == 1
+
+
+def _aged(c: Container, minutes: int) -> None:
+    c.updated_at = utcnow() - dt.timedelta(minutes=minutes)
+
+
+def test_a_task_the_agent_is_not_working_on_is_settled_after_a_while(world: World) -> None:
+    c = synced(world, Status.RUNNING)
+    c.task_state = TaskState.CONTAINER_STOPPING  # e.g. the cast was refused by a busy agent
+    _aged(c, 10)
+
+    Reconciler(HOST, world.runtime, world.control).run()
+
+    assert c.task_state is None
+    assert c.status is Status.RUNNING
+
+
+def test_a_task_the_agent_is_working_on_is_left_alone(world: World) -> None:
+    c = synced(world, Status.RUNNING)
+    c.task_state = TaskState.CONTAINER_STOPPING
+    _aged(c, 10)
+
+    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+
+    assert c.task_state is TaskState.CONTAINER_STOPPING
+    assert world.control.reports == []
+
+
+def test_a_recent_task_is_left_alone(world: World) -> None:
+    c = synced(world, Status.RUNNING)
+    c.task_state = TaskState.CONTAINER_STOPPING
+    _aged(c, 0)
+
+    Reconciler(HOST, world.runtime, world.control).run()
+
+    assert c.task_state is TaskState.CONTAINER_STOPPING
+
+
+def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> None:
+    c = world.control.add(record(status=Status.CREATING, task_state=TaskState.IMAGE_PULLING))
+    _aged(c, 10)
+
+    Reconciler(HOST, world.runtime, world.control).run()
+
+    assert (c.status, c.task_state) == (Status.ERROR, None)
+    assert "never received the request" in (c.status_reason or "")
+    assert world.control.release_count(c.uuid) == 1
