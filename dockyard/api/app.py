@@ -17,12 +17,14 @@ from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
 from dockyard.api.policy import Authorizer
 from dockyard.api.request import ApiRequest, json_response
-from dockyard.api.routes import actions, containers, quotas, root
+from dockyard.api.routes import actions, availability_zones, containers, hosts, quotas, root
+from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
 from dockyard.domain.errors import DockyardError, NotAcceptable
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
+from dockyard.service.hosts import HostService
 from dockyard.service.quotas import QuotaService
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class Services:
     limits: Limits
     authorizer: Authorizer
     quotas: QuotaService
+    hosts: HostService
 
 
 def _normalise(path: str) -> str:
@@ -55,7 +58,15 @@ class DockyardApp:
         self.auth = auth
         self.routes: dict[str, Route] = {
             r.key: r
-            for table in (root.ROUTES, containers.ROUTES, actions.ROUTES, quotas.ROUTES)
+            for table in (
+                root.ROUTES,
+                containers.ROUTES,
+                actions.ROUTES,
+                quotas.ROUTES,
+                hosts.ROUTES,
+                zun_services.ROUTES,
+                availability_zones.ROUTES,
+            )
             for r in table
         }
         self.url_map = Map(

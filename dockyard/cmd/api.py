@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
-from cheroot import wsgi
 from oslo_config import cfg
 
 from dockyard.api.app import WSGIApp
 from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
+from dockyard.cmd.serving import start_server
 from dockyard.cmd.wiring import api_services, repositories
 from dockyard.config import api
 from dockyard.db.session import Database
@@ -43,15 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     cloud.setup_logging(conf)
     app, db, broker = build(conf)
     settings = api.view(conf)
-    server = wsgi.Server(
-        (settings.host_ip, settings.port),
-        app,
-        numthreads=settings.threads,
-        server_name="dockyard",
-        shutdown_timeout=settings.shutdown_timeout,
-    )
-    server.prepare()
-    threading.Thread(target=server.serve, name="wsgi", daemon=True).start()
+    server = start_server(app, settings)
     print(
         f"dockyard-api is serving the Zun v1 API on http://{settings.host_ip}:{settings.port}/v1.",
         flush=True,

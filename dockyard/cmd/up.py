@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from cheroot import wsgi
 from oslo_config import cfg
 
 from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
+from dockyard.cmd.serving import start_server
 from dockyard.cmd.wiring import AllInOne, build
 from dockyard.config import opts
 
@@ -63,16 +63,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
     node = build(conf)
     _announce_admin(conf, node)
     node.agent.start()
-    server = wsgi.Server(
-        (node.api.host_ip, node.api.port),
-        node.app,
-        numthreads=node.api.threads,
-        server_name="dockyard",
-        shutdown_timeout=node.api.shutdown_timeout,
-    )
-    server.prepare()
-    thread = threading.Thread(target=server.serve, name="wsgi", daemon=True)
-    thread.start()
+    server = start_server(node.app, node.api)
     print(
         f"Dockyard is serving the Zun v1 API on http://{node.api.host_ip}:{node.api.port}/v1 "
         f"(host {conf.host}, data in {conf.data_dir}).",

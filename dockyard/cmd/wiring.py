@@ -33,6 +33,7 @@ from dockyard.rpc.messaging import Broker, Server
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
+from dockyard.service.hosts import HostService
 from dockyard.service.quotas import QuotaService
 
 
@@ -75,9 +76,8 @@ class Repositories:
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
-    compute_cfg = compute.view(conf)
-    # A host is down when it missed three reconciliation rounds.
-    hosts = HostRepository(db, down_after=dt.timedelta(seconds=3 * compute_cfg.sync_interval + 30))
+    down_after = dt.timedelta(seconds=default.view(conf).service_down_time)
+    hosts = HostRepository(db, down_after=down_after)
     quotas = QuotaRepository(db, quota.view(conf))
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
@@ -138,6 +138,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             compute_api,
             api_cfg.max_limit,
             pull_policy=defaults.default_image_pull_policy,
+            hosts=hosts,
         ),
         creator=ContainerCreator(
             containers,
@@ -157,5 +158,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             max_disk=defaults.maximum_disk,
         ),
         authorizer=Authorizer.from_conf(conf),
+        hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
     )
     return services

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dockyard.compute.operations import Operations
+from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
 from dockyard.compute.resources import inventory
 from dockyard.compute.watch import EventWatcher
@@ -69,7 +70,7 @@ class ComputeAgent:
     ) -> None:
         self.host = host
         self.runtime = runtime
-        self.control = control
+        self.control = control = PatientControl(control)
         self.cfg = compute
         self.execute_timeout = docker.execute_timeout
         self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
@@ -83,12 +84,17 @@ class ComputeAgent:
         self._idle = threading.Condition()
         self._stopping = threading.Event()
         self._loop: threading.Thread | None = None
+        self._heartbeat: threading.Thread | None = None
 
     # -- lifecycle of the agent itself -------------------------------------
 
     def start(self) -> None:
-        """Register the host, finish what a crash interrupted, start the periodic loop."""
+        """Register the host, finish what a crash interrupted, start the periodic loops."""
         self.report_host()
+        self._heartbeat = threading.Thread(
+            target=self._heartbeats, name=f"heartbeat-{self.host}", daemon=True
+        )
+        self._heartbeat.start()
         self.watcher.start()
         self.reconciler.run(after_restart=True)
         self._loop = threading.Thread(target=self._periodic, name=f"sync-{self.host}", daemon=True)
@@ -98,10 +104,17 @@ class ComputeAgent:
         info = self.runtime.host_info()
         self.control.report_host(HostReport(self.host, inventory(info, self.cfg)))
 
+    def _heartbeats(self) -> None:
+        """Report the host every heartbeat_interval, independently of reconciliation."""
+        while not self._stopping.wait(self.cfg.heartbeat_interval):
+            try:
+                self.report_host()
+            except Exception:
+                LOG.exception("heartbeat of host %s failed", self.host)
+
     def _periodic(self) -> None:
         while not self._stopping.wait(self.cfg.sync_interval):
             try:
-                self.report_host()
                 self.reconciler.run()
             except Exception:
                 LOG.exception("periodic sync of host %s failed", self.host)

@@ -61,6 +61,8 @@ class Reconciler:
         except NotFound:
             observed = None
         if record.task_state is None and observed is not None:
+            if _failure_stands(record, observed):
+                return
             values = observed_values(observed)
             self.control.report(ContainerReport(uuid, values, NO_TASK))
         else:
@@ -90,6 +92,8 @@ class Reconciler:
                 "status_reason": "The container was removed from the engine outside Dockyard.",
             }
             self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
+            return
+        if _failure_stands(rec, obs):
             return
         # The listing is cheap but summary-only (no timestamps): it only tells
         # whether something changed; inspect then tells exactly what.
@@ -134,6 +138,15 @@ def _listed(obs: ObservedContainer) -> dict[str, object]:
 def _text(value: object) -> object:
     """Record values as reports carry them (timestamps as ISO text)."""
     return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _failure_stands(rec: Container, obs: ObservedContainer) -> bool:
+    """An operation failed and the engine still holds the never-started container.
+
+    "Created" would hide why: the record keeps Error and its reason until the
+    container really runs or exits.
+    """
+    return rec.status is Status.ERROR and obs.status is Status.CREATED
 
 
 def _stale(rec: Container, age: dt.timedelta) -> bool:

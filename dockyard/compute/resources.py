@@ -26,5 +26,6 @@ def inventory(info: HostInfo, cfg: ComputeConfig) -> dict[str, Any]:
             "default_runtime": info.default_runtime,
             "storage_driver": info.storage_driver,
             "supports_disk_quota": info.supports_disk_quota,
+            "labels": dict(info.labels),
         },
     }

@@ -19,6 +19,12 @@ opts = [
         help="Worker threads of the API's WSGI server (concurrent requests).",
     ),
     cfg.IntOpt(
+        "backlog",
+        default=256,
+        min=1,
+        help="Connections the API's socket queues while every worker thread is busy.",
+    ),
+    cfg.IntOpt(
         "max_limit",
         default=1000,
         min=1,
@@ -39,6 +45,7 @@ class ApiConfig:
     host_ip: str
     port: int
     threads: int
+    backlog: int
     max_limit: int
     shutdown_timeout: int
 

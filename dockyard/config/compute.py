@@ -29,6 +29,14 @@ opts = [
         min=1,
         help="Seconds between two reconciliations of the database with the engine.",
     ),
+    cfg.IntOpt(
+        "heartbeat_interval",
+        default=10,
+        min=1,
+        help="Seconds between two heartbeats of the agent (a fresh inventory report), "
+        "sent from their own thread so a slow reconciliation never delays them. "
+        "[DEFAULT] service_down_time must exceed twice this.",
+    ),
     cfg.FloatOpt(
         "cpu_allocation_ratio",
         default=16.0,
@@ -53,6 +61,7 @@ class ComputeConfig:
     workers: int
     queue_size: int
     sync_interval: int
+    heartbeat_interval: int
     cpu_allocation_ratio: float
     ram_allocation_ratio: float
     reserved_host_memory_mb: int

@@ -39,6 +39,20 @@ opts = [
         default="admin",
         help="User id used for every request under auth_strategy=noauth.",
     ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=25,
+        min=1,
+        help="Seconds after its last heartbeat when a compute service counts as down: "
+        "it gets no new containers and actions on its containers fail at once with 503. "
+        "Keep it above twice [compute] heartbeat_interval plus a few seconds of slack "
+        "(the default is 2 x 10 + 5); Zun's default is 180.",
+    ),
+    cfg.StrOpt(
+        "default_availability_zone",
+        default="nova",
+        help="Zone shown for a service that has none recorded.",
+    ),
     cfg.FloatOpt(
         "default_cpu",
         default=1.0,
@@ -74,6 +88,8 @@ class DefaultConfig:
     auth_strategy: str
     noauth_project_id: str
     noauth_user_id: str
+    service_down_time: int
+    default_availability_zone: str
     default_cpu: float
     default_memory: int
     minimum_cpus: float

@@ -88,6 +88,12 @@ class HostRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The host's agent as a service (api-other §10): one row serves both views.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class ActionRow(Base):

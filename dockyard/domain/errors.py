@@ -123,6 +123,14 @@ class RequestedHostNotFound(NotFound):
     code = "requested-host-not-found"
 
 
+class HostNotFound(NotFound):
+    code = "compute-node-not-found"
+
+
+class ServiceNotFound(NotFound):
+    code = "zun-service-not-found"
+
+
 class NotAcceptable(ClientError):
     status = 406
     code = ""

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
@@ -251,6 +252,26 @@ class Host:
     cpu_count: int = 0  # physical CPUs, before the allocation ratio of ``cpus``
     storage_driver: str = ""
     supports_disk_quota: bool = False
+    # The host's agent as a service (api-other §10).
+    id: int = 0
+    uuid: str = ""
+    memory_total_mib: int = 0  # physical, before the allocation ratio of ``memory_mib``
+    disabled_reason: str | None = None
+    forced_down: bool = False
+    last_seen: dt.datetime | None = None
+    report_count: int = 0
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+def service_is_up(
+    last_seen: dt.datetime | None, forced_down: bool, now: dt.datetime, down_after: dt.timedelta
+) -> bool:
+    """Whether a service counts as up: not forced down and heard from within ``down_after``."""
+    if forced_down or last_seen is None:
+        return False
+    return abs(now - last_seen) <= down_after
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
@@ -18,6 +19,7 @@ from dockyard.domain.errors import (
     InvalidRequest,
     InvalidState,
     OverQuota,
+    ServiceBusy,
     ValidationFailed,
 )
 from dockyard.domain.images import parse_image
@@ -97,8 +99,11 @@ class ContainerService:
         compute: ComputeAPI,
         max_limit: int,
         pull_policy: str = "ifnotpresent",
+        hosts: HostRepository | None = None,
     ) -> None:
         self.containers = containers
+        #: When given, actions on a container whose host is down fail without an RPC.
+        self.hosts = hosts
         self.actions = actions
         self.compute = compute
         self.max_limit = max_limit
@@ -151,6 +156,7 @@ class ContainerService:
         if container.host is None:
             self.containers.destroy(container.uuid)
             return
+        host = self._host_of(container)
         reserved = self._reserve(container, key, force=force)
         self._record_action(ctx, container, "delete")
         message = ContainerOperation(
@@ -161,7 +167,6 @@ class ContainerService:
             stop_first=stop and container.status is Status.RUNNING,
             timeout=10 if stop else None,
         )
-        host = container.host
         self._cast(container, reserved, lambda: self.compute.operate(host, message))
 
     def rebuild(
@@ -209,7 +214,21 @@ class ContainerService:
                 f"Container {container.uuid} was never placed on a host "
                 f"({container.status_reason or 'no reason recorded'}); delete it."
             )
+        self._check_up(container.host)
         return container.host
+
+    def _check_up(self, name: str) -> None:
+        host = self.hosts.get(name) if self.hosts is not None else None
+        if self.hosts is None or (host is not None and host.up):
+            return
+        if host is None:
+            raise ServiceBusy(f"Host {name} is not registered; its agent has not reported.")
+        seen = host.last_seen.strftime("%Y-%m-%d %H:%M:%S") if host.last_seen else "never"
+        why = "forced down" if host.forced_down else "down"
+        raise ServiceBusy(
+            f"Host {name} is {why} since {seen} UTC (its last heartbeat); "
+            "retry once its agent reports again."
+        )
 
     def _reserve(
         self,

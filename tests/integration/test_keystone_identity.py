@@ -323,6 +323,27 @@ def test_the_reader_cannot_create(cloud: Cloud) -> None:
     assert "container:create" in response.json()["errors"][0]["detail"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("privileged", True, "container:create:privileged"),
+        ("runtime", "runc", "container:create:runtime"),
+        ("host", "anywhere", "container:create:requested_destination"),
+        ("image_pull_policy", "always", "container:create:image_pull_policy"),
+    ],
+)
+def test_admin_only_create_fields_are_refused_to_members(
+    cloud: Cloud, field: str, value: object, rule: str
+) -> None:
+    before = cloud.listed("a-member")
+    body = {"image": TEST_IMAGE, "memory": 32, "cpu": 0.1, field: value}
+    response = cloud.call("a-member", "POST", "/v1/containers", json=body)
+
+    assert response.status_code == 403, response.text
+    assert rule in response.json()["errors"][0]["detail"]
+    assert cloud.listed("a-member") == before
+
+
 def test_the_projects_member_writes(cloud: Cloud) -> None:
     assert cloud.endpoint("a-member", "pause").status_code == 202
     cloud.wait("Paused")

@@ -106,7 +106,37 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0003"
+    assert migrate.current(db) == "0004"
+
+
+def test_host_services_switches_paging_and_zones(db: Database) -> None:
+    now = [dt.datetime(2026, 1, 1, 12, 0, 0)]
+    hosts = HostRepository(db, dt.timedelta(seconds=25), clock=lambda: now[0])
+    for name, memory in (("b", 3000), ("a", 1000), ("c", 2000)):
+        hosts.report(name, {**host_inventory(cpu=1.0, memory=memory), "availability_zone": "z1"})
+    hosts.report("a", {**host_inventory(cpu=1.0, memory=1000), "availability_zone": "z0"})
+    assert [(h.name, h.report_count) for h in hosts.services()] == [("b", 1), ("a", 2), ("c", 1)]
+    assert hosts.zones(10) == ["z0", "z1"] and hosts.zones(1) == ["z0"]
+    ContainerRepository(db).create_claimed(record(), "c")
+
+    first = hosts.page(2, None, "mem_total", "desc")
+    assert [h.name for h in first] == ["b", "c"] and first[1].containers == 1
+    assert [h.name for h in hosts.page(2, first[-1].uuid, "mem_total", "desc")] == ["a"]
+    assert [h.name for h in hosts.page(5, None)] == ["a", "b", "c"]
+    found = hosts.find(first[1].uuid)
+    assert found is not None and found.name == "c" and found.containers == 1
+    assert hosts.find("a") is not None and hosts.find("zz") is None
+
+    now[0] += dt.timedelta(seconds=26)
+    assert hosts.heartbeat("a") is True
+    assert [h.name for h in hosts.all() if h.up] == ["a"]
+    assert hosts.set_switches("a", forced_down=True, enabled=False, disabled_reason="r")
+    a = hosts.get("a")
+    assert a is not None and (a.up, a.enabled, a.disabled_reason) == (False, False, "r")
+    assert a.updated_at == now[0]
+    assert hosts.set_switches("zz", enabled=True) is False
+    assert hosts.delete("b") is True and hosts.delete("b") is False
+    assert [h.name for h in hosts.services()] == ["a", "c"]
 
 
 def test_concurrent_claims_never_exceed_capacity(db: Database) -> None:

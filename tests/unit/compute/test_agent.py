@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -126,6 +127,7 @@ def compute_config(workers: int = 1, queue_size: int = 1) -> ComputeConfig:
         workers=workers,
         queue_size=queue_size,
         sync_interval=3600,
+        heartbeat_interval=3600,
         cpu_allocation_ratio=16.0,
         ram_allocation_ratio=1.5,
         reserved_host_memory_mb=512,
@@ -359,3 +361,20 @@ def test_start_reports_the_host_and_recovers(host: Node) -> None:
     assert host.agent.stop(WAIT) is True
     host.agent._loop.join(WAIT)
     assert not host.agent._loop.is_alive()
+
+
+def test_heartbeats_continue_while_a_reconciliation_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = Node()
+    node.agent.cfg = dataclasses.replace(node.agent.cfg, heartbeat_interval=1)
+    release = threading.Event()
+    monkeypatch.setattr(node.agent.reconciler, "run", lambda after_restart=False: release.wait())
+    starter = threading.Thread(target=node.agent.start, daemon=True)
+    starter.start()
+    try:
+        # The first report at start, then at least two heartbeats behind a stuck reconcile.
+        assert wait_until(lambda: len(node.control.hosts) >= 3, timeout=WAIT)
+        assert {m.host for m in node.control.hosts} == {HOST}
+    finally:
+        release.set()
+        starter.join(WAIT)
+        node.agent.stop(WAIT)

@@ -407,3 +407,15 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
     assert (c.status, c.task_state) == (Status.ERROR, None)
     assert "never received the request" in (c.status_reason or "")
     assert world.control.release_count(c.uuid) == 1
+
+
+def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -> None:
+    c = synced(world, Status.CREATED)
+    c.status, c.status_reason = Status.ERROR, "start failed: exec: /no/such/program not found"
+    reconciler = Reconciler(HOST, world.runtime, world.control)
+
+    reconciler.run()
+    reconciler.refresh(c.uuid)  # as on the engine's late "create" event
+
+    assert world.control.reports == []
+    assert c.status is Status.ERROR and "not found" in (c.status_reason or "")

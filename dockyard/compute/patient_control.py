@@ -1,0 +1,71 @@
+"""ControlAPI for agents that waits out a brief broker or conductor outage.
+
+A report dropped on the floor would leave a record in a task state (or show a
+state the container left long ago), so transient failures are retried with
+backoff; only an outage longer than ``patience`` gives up and lets the
+reconciler repair the record later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from dockyard.domain.errors import Unavailable
+from dockyard.domain.models import Container
+from dockyard.rpc.api import ControlAPI
+from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class PatientControl:
+    def __init__(
+        self,
+        inner: ControlAPI,
+        patience: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.patience = patience
+        self.sleep = sleep
+        self.clock = clock
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        deadline = self.clock() + self.patience
+        delay = 0.5
+        while True:
+            try:
+                return fn()
+            except Unavailable as exc:
+                if self.clock() + delay > deadline:
+                    raise
+                LOG.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
+                self.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def report(self, message: ContainerReport) -> bool:
+        return self._call("report", lambda: self.inner.report(message))
+
+    def record_event(self, message: EventReport) -> None:
+        self._call("record_event", lambda: self.inner.record_event(message))
+
+    def container_removed(self, uuid: str) -> None:
+        self._call("container_removed", lambda: self.inner.container_removed(uuid))
+
+    def report_host(self, message: HostReport) -> None:
+        # Heartbeats are periodic: the next one replaces a lost one, so never wait.
+        self.inner.report_host(message)
+
+    def resize_claim(self, uuid: str, cpu: float, memory_mib: int) -> bool:
+        return self._call("resize_claim", lambda: self.inner.resize_claim(uuid, cpu, memory_mib))
+
+    def containers_on_host(self, host: str) -> list[Container]:
+        return self._call("containers_on_host", lambda: self.inner.containers_on_host(host))
+
+    def container(self, uuid: str) -> Container | None:
+        return self._call("container", lambda: self.inner.container(uuid))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from dockyard.compute.patient_control import PatientControl
+from dockyard.domain.errors import ServiceBusy, Unavailable
+from dockyard.domain.states import Status
+from dockyard.rpc.messages import ANY_TASK, ContainerReport, HostReport
+from tests.fakes.control import RecordingControl
+from tests.unit.compute.helpers import UUID, record
+
+
+class Flaky(RecordingControl):
+    """Fails the first ``failures`` calls as a broker outage would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__([record(status=Status.RUNNING)])
+        self.failures = failures
+
+    def report(self, message: ContainerReport) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("broker connection lost")
+        return super().report(message)
+
+    def report_host(self, message: HostReport) -> None:
+        raise ServiceBusy("conductor not answering")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_report_survives_a_short_outage() -> None:
+    inner, clock = Flaky(failures=3), Clock()
+    control = PatientControl(inner, patience=60, sleep=clock.sleep, clock=lambda: clock.now)
+
+    applied = control.report(ContainerReport(UUID, {"status": "Stopped"}, ANY_TASK))
+
+    assert applied is True
+    assert inner.containers[UUID].status is Status.STOPPED
+    assert clock.slept == [0.5, 1.0, 2.0]
+
+
+def test_a_long_outage_gives_up_within_its_patience() -> None:
+    inner, clock = Flaky(failures=1000), Clock()
+    control = PatientControl(inner, patience=30, sleep=clock.sleep, clock=lambda: clock.now)
+
+    with pytest.raises(Unavailable):
+        control.report(ContainerReport(UUID, {"status": "Stopped"}, ANY_TASK))
+    assert clock.now <= 30
+
+
+def test_heartbeats_are_not_retried() -> None:
+    clock = Clock()
+    control = PatientControl(Flaky(0), sleep=clock.sleep, clock=lambda: clock.now)
+    with pytest.raises(ServiceBusy):
+        control.report_host(HostReport("node-1"))
+    assert clock.slept == []
