@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh
 bash scripts/ensure-docker.sh
+bash scripts/ensure-engines.sh 2
 bash scripts/build-test-image.sh
 bash scripts/ensure-registry.sh
 bash scripts/ensure-databases.sh

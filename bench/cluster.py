@@ -1,0 +1,248 @@
+"""Containers reaching Running per second across three hosts: Dockyard's cloud shape vs
+raw docker-py, in one run, on the same three engines, image, command and limits.
+
+Usage: ``.venv/bin/python -m bench.cluster [--clients 16] [--per-round 96] [--rounds 2]``
+(needs ``scripts/ensure-engines.sh 2``, RabbitMQ and PostgreSQL). Starts the
+multi-host cluster of ``tests/support/cluster.py`` (conductor, API, three agents on
+the main engine and two extra engines), then alternates rounds: raw, Dockyard, raw,
+Dockyard... Each round creates ``per-round`` containers from ``clients`` threads and
+measures from the first request to the last container seen Running; cleanup is not
+timed. Prints a table and writes ``bench/out/cluster-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+
+from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION
+from tests.support.cluster import DEFAULT_HOSTS, Cluster, HostSpec, running_cluster
+
+OUT_DIR = Path(__file__).parent / "out"
+RAW_LABEL = "dockyard-bench.cluster"
+TARGET_RATIO = 0.8
+ENGINE_NAMES = {spec.engine: f"engine-{spec.suffix}" for spec in DEFAULT_HOSTS}
+
+
+@dataclass(frozen=True)
+class Round:
+    side: str
+    number: int
+    containers: int
+    seconds: float
+    per_second: float
+    by_host: dict[str, int]
+    errors: int
+    #: CPU seconds (user + system) each process used during the round.
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its waited-for children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def watched(cluster: Cluster) -> dict[str, int]:
+    """The processes whose CPU a round accounts: Dockyard's five and the three engines."""
+    pids = {key: proc.popen.pid for key, proc in cluster.processes.items() if proc.popen}
+    pidfiles = {"dockerd-a": Path("/var/run/docker.pid")}
+    pidfiles |= {
+        f"dockerd-{s}": Path(f"/run/dockyard-engines/{i}/docker.pid")
+        for i, s in ((1, "b"), (2, "c"))
+    }
+    for name, path in pidfiles.items():
+        if path.exists():
+            pids[name] = int(path.read_text().strip())
+    return {name.replace(f"mh-{cluster.run_id}-", "agent-"): pid for name, pid in pids.items()}
+
+
+def measured(pids: dict[str, int], run: Callable[[], Round]) -> Round:
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    done = run()
+    used = {name: round(cpu_seconds(pid) - before[name], 2) for name, pid in pids.items()}
+    return replace(done, cpu=used)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def in_threads(clients: int, total: int, work: Callable[[int], str]) -> tuple[float, list[str]]:
+    """Run ``work(i)`` for i < total on ``clients`` threads; wall seconds and results."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        results = list(pool.map(work, range(total)))
+    return time.perf_counter() - start, results
+
+
+def raw_round(engines: list[str], clients: int, total: int, number: int) -> Round:
+    """create + start with docker-py's low-level client, round-robin over the engines."""
+    run_id = uuid.uuid4().hex[:8]
+    local = threading.local()
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def work(_: int) -> str:
+        if not hasattr(local, "clients"):
+            local.clients = [docker.APIClient(base_url=url, timeout=120) for url in engines]
+        with lock:
+            index = next(counter) % len(engines)
+        client = local.clients[index]
+        host_config = client.create_host_config(
+            mem_limit=MEMORY_MIB * 2**20, memswap_limit=MEMORY_MIB * 2**20, nano_cpus=int(CPU * 1e9)
+        )
+        created = client.create_container(
+            IMAGE, command=COMMAND, host_config=host_config, labels={RAW_LABEL: run_id}
+        )
+        client.start(created["Id"])  # returns once the process runs
+        return engines[index]
+
+    seconds, placed = in_threads(clients, total, work)
+    remove_raw(engines, run_id)
+    placed = [ENGINE_NAMES.get(url, url) for url in placed]
+    return Round("raw docker-py", number, total, seconds, total / seconds, dict(Counter(placed)), 0)
+
+
+def remove_raw(engines: list[str], run_id: str | None = None) -> None:
+    label = f"{RAW_LABEL}={run_id}" if run_id else RAW_LABEL
+    for url in engines:
+        client = docker.APIClient(base_url=url, timeout=120)
+        try:
+            found = [c["Id"] for c in client.containers(all=True, filters={"label": label})]
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(partial(client.remove_container, force=True), found))
+        finally:
+            client.close()
+
+
+def dockyard_round(cluster: Cluster, clients: int, total: int, number: int, poll: float) -> Round:
+    """POST ?run=true, then poll the record until Running (no task) or Error."""
+    local = threading.local()
+    headers = {"OpenStack-API-Version": MICROVERSION}
+    body = {"image": IMAGE, "command": COMMAND, "memory": MEMORY_MIB, "cpu": CPU}
+
+    def work(_: int) -> str:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        session: requests.Session = local.session
+        answer = session.post(
+            f"{cluster.url}/v1/containers?run=true", json=body, headers=headers, timeout=60
+        )
+        if answer.status_code != 202:
+            return f"error: create {answer.status_code} {answer.text[:120]}"
+        ident = answer.json()["uuid"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            shown = session.get(
+                f"{cluster.url}/v1/containers/{ident}", headers=headers, timeout=60
+            ).json()
+            if shown["status"] == "Running" and shown["task_state"] is None:
+                return str(shown["host"])
+            if shown["status"] == "Error":
+                return f"error: {shown.get('status_reason')}"
+            time.sleep(poll)
+        return "error: timeout"
+
+    seconds, placed = in_threads(clients, total, work)
+    errors = [p for p in placed if p.startswith("error")]
+    if errors:
+        log(f"dockyard round {number}: {len(errors)} errors, e.g. {errors[0]}")
+    cluster.delete_all(timeout=300)
+    ok = total - len(errors)
+    by_host = dict(Counter(p for p in placed if not p.startswith("error")))
+    return Round("dockyard (3 agents)", number, ok, seconds, ok / seconds, by_host, len(errors))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per-round", type=int, default=96)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--poll", type=float, default=0.02, help="Seconds between two GETs.")
+    parser.add_argument("--workers", type=int, default=8, help="[compute] workers per agent.")
+    args = parser.parse_args(argv)
+
+    # Room for far more than one round: cpu is not what is measured here.
+    specs = [HostSpec(s.suffix, s.engine, s.availability_zone, 1000) for s in DEFAULT_HOSTS]
+    engines = [s.engine for s in specs]
+    rounds: list[Round] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp,
+        running_cluster(Path(tmp), specs, sync_interval=10, workers=args.workers) as cluster,
+    ):
+        log(f"cluster up: {', '.join(cluster.hosts)} at {cluster.url}")
+        pids = watched(cluster)
+        # Warm-up, not recorded: first use of each engine and agent.
+        raw_round(engines, args.clients, 2 * len(engines), 0)
+        dockyard_round(cluster, args.clients, 2 * len(engines), 0, args.poll)
+        for number in range(1, args.rounds + 1):
+            for side in ("raw", "dockyard"):
+                if side == "raw":
+                    done = measured(
+                        pids, partial(raw_round, engines, args.clients, args.per_round, number)
+                    )
+                else:
+                    done = measured(
+                        pids,
+                        partial(
+                            dockyard_round, cluster, args.clients, args.per_round, number, args.poll
+                        ),
+                    )
+                log(f"{done.side} round {number}: {done.per_second:.1f}/s {done.by_host}")
+                rounds.append(done)
+        remove_raw(engines)
+
+    raw = statistics.median(r.per_second for r in rounds if r.side.startswith("raw"))
+    ours = statistics.median(r.per_second for r in rounds if r.side.startswith("dockyard"))
+    print(f"{'side':<22}{'round':>6}{'containers':>12}{'seconds':>10}{'Running/s':>11}  by host")
+    for r in rounds:
+        hosts = ", ".join(
+            f"{k.rsplit('/', 2)[-2] if '/' in k else k}:{v}" for k, v in r.by_host.items()
+        )
+        row = f"{r.side:<22}{r.number:>6}{r.containers:>12}{r.seconds:>10.2f}"
+        print(f"{row}{r.per_second:>11.1f}  {hosts}")
+    print("CPU seconds per round (cleanup included):")
+    for r in rounds:
+        spent = ", ".join(f"{name} {sec:.1f}" for name, sec in sorted(r.cpu.items()))
+        print(f"  {r.side} {r.number}: total {sum(r.cpu.values()):.1f} = {spent}")
+    verdict = "met" if ours >= TARGET_RATIO * raw else "MISSED"
+    print(f"median: dockyard {ours:.1f}/s, raw {raw:.1f}/s, ratio {ours / raw:.2f} "
+          f"(target >= {TARGET_RATIO}: {verdict})")  # fmt: skip
+
+    OUT_DIR.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = OUT_DIR / f"cluster-{stamp}.json"
+    record: dict[str, Any] = {
+        "args": vars(args),
+        "rounds": [asdict(r) for r in rounds],
+        "median_per_second": {"dockyard": ours, "raw": raw},
+        "ratio": ours / raw,
+    }
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

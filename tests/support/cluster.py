@@ -1,0 +1,391 @@
+"""A multi-host cloud as separate processes: one conductor, one API, three compute agents.
+
+The agents drive three independent Docker engines on this machine (the main one and
+the two that ``scripts/ensure-engines.sh 2`` starts), each under its own host name,
+availability zone and capacity. Everything shares RabbitMQ (an exchange and topics
+of this run's own) and a fresh PostgreSQL database.
+
+Capacity arithmetic (cpu; memory is left roomy). An agent reports its engine's
+``NCPU`` and the scheduler's capacity is ``round(NCPU * cpu_allocation_ratio * 1000)``
+milli-CPUs. A host meant to hold exactly ``slots`` containers of ``SLOT_CPU`` (0.1)
+gets ``cpu_allocation_ratio = slots * SLOT_CPU / NCPU``; on this 2-CPU machine 17
+slots is a ratio of 0.85 and a capacity of 1700 milli = 17 x 100. Memory: 24 GiB
+minus 512 MiB reserved, times the default ratio 1.5, is ~35,000 MiB per host, far
+above 17 x 32 MiB, so cpu is the only limit that binds. Quotas are unlimited (-1).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+import sqlalchemy as sa
+
+from dockyard.domain.models import LABEL_HOST
+from tests.conftest import LATEST, TEST_IMAGE, free_port, require
+from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
+from tests.support.databases import fresh_database
+
+BIN = Path(sys.executable).parent
+MAIN_ENGINE = "unix:///var/run/docker.sock"
+EXTRA_ENGINES = (
+    "unix:///run/dockyard-engines/1/docker.sock",
+    "unix:///run/dockyard-engines/2/docker.sock",
+)
+SLOT_CPU = 0.1
+#: [compute] heartbeat_interval and [DEFAULT] service_down_time (> 2 x heartbeat + slack).
+#: Options of the services work: where a tree does not know them, oslo.config ignores them.
+HEARTBEAT_INTERVAL = 2
+SERVICE_DOWN_TIME = 8
+SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+READY = {
+    "dockyard-conductor": "is serving agents' reports",
+    "dockyard-api": "is serving the Zun v1 API",
+    "dockyard-compute": "serving host",
+}
+
+
+@dataclass
+class HostSpec:
+    """One compute host: its name suffix, engine, availability zone and container slots."""
+
+    suffix: str
+    engine: str
+    availability_zone: str
+    slots: int
+
+
+DEFAULT_HOSTS = (
+    HostSpec("a", MAIN_ENGINE, "az1", 17),
+    HostSpec("b", EXTRA_ENGINES[0], "az1", 17),
+    HostSpec("c", EXTRA_ENGINES[1], "az2", 16),
+)
+
+
+@dataclass
+class Process:
+    name: str
+    binary: str
+    config: Path
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+
+def engine_cpus(url: str) -> int:
+    """The engine's NCPU, as the agent will report it; skips loudly when it is absent."""
+    try:
+        client = docker.APIClient(base_url=url, timeout=10)
+    except docker.errors.DockerException as exc:
+        require(False, f"!!! Docker engine {url} ({exc}): run scripts/ensure-engines.sh 2")
+        raise
+    try:
+        info = client.info()
+        client.inspect_image(TEST_IMAGE)
+    except docker.errors.ImageNotFound:
+        require(False, f"!!! {TEST_IMAGE} on {url}: run scripts/ensure-engines.sh 2")
+        raise
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        require(False, f"!!! Docker engine {url} is not answering ({exc}): "
+                "run scripts/ensure-engines.sh 2")  # fmt: skip
+        raise
+    finally:
+        client.close()
+    return int(info["NCPU"])
+
+
+@dataclass
+class Cluster:
+    root: Path
+    run_id: str
+    database_url: str
+    url: str
+    hosts: dict[str, HostSpec]
+    processes: dict[str, Process] = field(default_factory=dict)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    # -- processes -------------------------------------------------------------------
+
+    def host(self, suffix: str) -> str:
+        return f"mh-{self.run_id}-{suffix}"
+
+    def launch(self, key: str) -> None:
+        proc = self.processes[key]
+        with proc.log.open("ab") as log:
+            log.write(f"\n===== starting {key} at {time.strftime('%H:%M:%S')}\n".encode())
+            log.flush()
+            proc.popen = subprocess.Popen(
+                [str(BIN / proc.binary), "--config-file", str(proc.config)],
+                stdout=log,
+                stderr=log,
+            )
+
+    def wait_ready(self, key: str, timeout: float = 90) -> None:
+        proc = self.processes[key]
+        text = READY[proc.binary]
+        marker = f"===== starting {key}"
+        deadline = time.monotonic() + timeout
+        while True:
+            content = proc.log.read_text(errors="replace")
+            if text in content[content.rfind(marker) :]:
+                return
+            assert proc.alive(), f"{key} exited:\n{content[-4000:]}"
+            assert time.monotonic() < deadline, f"{key} never got ready:\n{content[-4000:]}"
+            time.sleep(0.2)
+
+    def start(self) -> None:
+        self.launch("conductor")
+        self.wait_ready("conductor")
+        for name in self.hosts:
+            self.launch(name)
+        self.launch("api")
+        for key in (*self.hosts, "api"):
+            self.wait_ready(key)
+
+    def kill(self, host: str) -> None:
+        """SIGKILL a host's agent: no goodbye, as when a machine dies."""
+        popen = self.processes[host].popen
+        assert popen is not None
+        popen.kill()
+        popen.wait(timeout=30)
+
+    def restart(self, host: str) -> None:
+        proc = self.processes[host]
+        if proc.alive():
+            assert proc.popen is not None
+            proc.popen.send_signal(signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+        self.launch(host)
+        self.wait_ready(host)
+
+    def stop(self) -> None:
+        order = ["api", *self.hosts, "conductor"]
+        for key in order:
+            proc = self.processes.get(key)
+            if proc and proc.alive():
+                assert proc.popen is not None
+                proc.popen.send_signal(signal.SIGTERM)
+        for key in order:
+            proc = self.processes.get(key)
+            if proc and proc.popen is not None:
+                try:
+                    proc.popen.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.popen.kill()
+                    proc.popen.wait()
+        self.session.close()
+
+    def logs(self, tail: int = 6000) -> str:
+        parts = []
+        for key, proc in self.processes.items():
+            text = proc.log.read_text(errors="replace") if proc.log.exists() else ""
+            parts.append(f"----- {key} ({proc.log}) -----\n{text[-tail:]}")
+        return "\n".join(parts)
+
+    def remove_engine_containers(self) -> int:
+        """Force-remove every container labelled with one of this cluster's hosts, on
+        every engine (an agent killed mid-test may have left some on another engine)."""
+        removed = 0
+        engines = {spec.engine for spec in self.hosts.values()}
+        for engine in sorted(engines):
+            client = docker.APIClient(base_url=engine, timeout=120)
+            try:
+                for name in self.hosts:
+                    found = client.containers(all=True, filters={"label": f"{LABEL_HOST}={name}"})
+                    for item in found:
+                        try:
+                            client.remove_container(item["Id"], force=True)
+                            removed += 1
+                        except docker.errors.NotFound:
+                            pass
+            finally:
+                client.close()
+        return removed
+
+    # -- API -------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, version: str = LATEST, **kw: Any
+    ) -> requests.Response:
+        headers = {"OpenStack-API-Version": version, **kw.pop("headers", {})}
+        kw.setdefault("timeout", 60)
+        return self.session.request(method, self.url + path, headers=headers, **kw)
+
+    def create(
+        self,
+        body: dict[str, Any] | None = None,
+        run: bool = False,
+        version: str = LATEST,
+        session: requests.Session | None = None,
+    ) -> requests.Response:
+        full = {"image": TEST_IMAGE, "command": SLEEPER, "memory": 32, "cpu": SLOT_CPU}
+        full.update(body or {})
+        path = "/v1/containers" + ("?run=true" if run else "")
+        headers = {"OpenStack-API-Version": version}
+        return (session or self.session).post(
+            self.url + path, json=full, headers=headers, timeout=60
+        )
+
+    def show(self, ident: str) -> dict[str, Any]:
+        response = self.request("GET", f"/v1/containers/{ident}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_settled(self, ident: str, timeout: float = 60) -> dict[str, Any]:
+        """Poll until the container has no task running; its record then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.show(ident)
+            if shown["task_state"] is None and shown["status"] not in ("Creating", "Deleting"):
+                return shown
+            assert time.monotonic() < deadline, (
+                f"{ident} stayed {shown['status']}/{shown['task_state']}"
+            )
+            time.sleep(0.2)
+
+    def delete_all(self, timeout: float = 120) -> None:
+        """Force-delete every container of the project and wait until the API has none."""
+        listed = self.request("GET", "/v1/containers?limit=1000").json()["containers"]
+        for item in listed:
+            answer = self.request("DELETE", f"/v1/containers/{item['uuid']}?force=true")
+            assert answer.status_code in (204, 404), answer.text
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.request("GET", "/v1/containers?limit=1000").json()["containers"]
+            if not left:
+                return
+            assert time.monotonic() < deadline, f"not deleted: {[c['uuid'] for c in left]}"
+            time.sleep(0.3)
+
+    # -- database --------------------------------------------------------------------
+
+    def host_rows(self) -> dict[str, dict[str, Any]]:
+        """The hosts table as the scheduler sees it (capacities after allocation ratios)."""
+        engine = sa.create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT name, availability_zone, cpu_capacity_milli, cpu_used_milli, "
+                        "memory_capacity, memory_used, last_seen FROM hosts"
+                    )
+                ).mappings()
+                return {row["name"]: dict(row) for row in rows}
+        finally:
+            engine.dispose()
+
+
+def _write(path: Path, lines: Sequence[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def running_cluster(
+    root: Path,
+    specs: Sequence[HostSpec] = DEFAULT_HOSTS,
+    sync_interval: int = 2,
+    workers: int = 8,
+    api_threads: int = 64,
+    call_timeout: int = 30,
+) -> Iterator[Cluster]:
+    """Start the cluster; stop it, remove its engine containers and drop its database after."""
+    require_rabbitmq()
+    cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
+    run_id = uuid.uuid4().hex[:6]
+    rpc_section, _names = private_rpc_section(root, call_timeout=call_timeout)
+    port = free_port()
+    quota = ["[quota]", "containers = -1", "cpu = -1", "memory = -1", "disk = -1"]
+    with fresh_database("postgresql") as database_url:
+        common = [
+            f"transport_url = {TRANSPORT_URL}",
+            "auth_strategy = noauth",
+            f"service_down_time = {SERVICE_DOWN_TIME}",
+        ]
+        database = ["[database]", f"connection = {database_url}"]
+        compute = [
+            "[compute]",
+            f"sync_interval = {sync_interval}",
+            f"heartbeat_interval = {HEARTBEAT_INTERVAL}",
+        ]
+        cluster = Cluster(root, run_id, database_url, f"http://127.0.0.1:{port}", {})
+        api_conf = _write(
+            root / "api.conf",
+            [
+                "[DEFAULT]",
+                *common,
+                f"data_dir = {root / 'api'}",
+                *database,
+                *compute,
+                "[api]",
+                f"port = {port}",
+                f"threads = {api_threads}",
+                "shutdown_timeout = 10",
+                *quota,
+                rpc_section,
+            ],
+        )
+        conductor_conf = _write(
+            root / "conductor.conf",
+            ["[DEFAULT]", *common, f"host = conductor-{run_id}", *database, *compute, *quota,
+             rpc_section],
+        )  # fmt: skip
+        cluster.processes["conductor"] = Process(
+            "conductor", "dockyard-conductor", conductor_conf, root / "conductor.log"
+        )
+        for spec in specs:
+            name = cluster.host(spec.suffix)
+            cluster.hosts[name] = spec
+            ratio = spec.slots * SLOT_CPU / cpus[spec.engine]
+            conf = _write(
+                root / f"compute-{spec.suffix}.conf",
+                [
+                    "[DEFAULT]",
+                    *common,
+                    f"host = {name}",
+                    f"data_dir = {root / name}",
+                    *compute,
+                    f"workers = {workers}",
+                    f"availability_zone = {spec.availability_zone}",
+                    f"cpu_allocation_ratio = {ratio!r}",
+                    "[docker]",
+                    f"api_url = {spec.engine}",
+                    "default_stop_timeout = 1",
+                    "[api]",
+                    "shutdown_timeout = 10",
+                    rpc_section,
+                ],
+            )
+            cluster.processes[name] = Process(
+                name, "dockyard-compute", conf, root / f"compute-{spec.suffix}.log"
+            )
+        cluster.processes["api"] = Process("api", "dockyard-api", api_conf, root / "api.log")
+        migrated = subprocess.run(
+            [str(BIN / "dockyard-manage"), "--config-file", str(api_conf), "db", "upgrade"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+            cluster.remove_engine_containers()
