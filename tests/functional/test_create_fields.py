@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 import requests
 
-from tests.conftest import REGISTRY_IMAGE, TEST_IMAGE, Dockyard
+from tests.conftest import REGISTRY_IMAGE, TEST_IMAGE, Dockyard, require
 
 pytestmark = pytest.mark.docker
 
@@ -208,7 +208,7 @@ def registry_image_local(dockyard: Dockyard) -> str:
     try:
         dockyard.docker.images.pull(REGISTRY_IMAGE)
     except docker.errors.APIError as exc:
-        pytest.skip(f"the test registry at 127.0.0.1:5001 is not serving {REGISTRY_IMAGE}: {exc}")
+        require(False, f"the test registry at 127.0.0.1:5001 serving {REGISTRY_IMAGE}: {exc}")
     return REGISTRY_IMAGE
 
 
