@@ -15,7 +15,7 @@ from oslo_config import cfg
 from dockyard.api.app import WSGIApp
 from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
-from dockyard.cmd.serving import start_server
+from dockyard.cmd.serving import start_server, wait_for_signal
 from dockyard.cmd.wiring import api_services, repositories
 from dockyard.config import api
 from dockyard.db.session import Database
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         f"dockyard-api is serving the Zun v1 API on http://{settings.host_ip}:{settings.port}/v1.",
         flush=True,
     )
-    cloud.wait_for_signal()
+    wait_for_signal()
     server.stop()
     broker.close()
     db.dispose()

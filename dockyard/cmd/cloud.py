@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 from oslo_config import cfg
 
@@ -54,16 +51,3 @@ def open_database(conf: cfg.ConfigOpts) -> Database:
     if not conf[database.GROUP].connection:
         raise SystemExit("[database] connection must name the shared database (PostgreSQL/MySQL)")
     return Database(database.view(conf).connection)
-
-
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        LOG.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stop.wait()

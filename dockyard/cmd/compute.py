@@ -7,6 +7,7 @@ import sys
 import time
 
 from dockyard.cmd import cloud
+from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import compute_agent
 from dockyard.config import api, default
 from dockyard.domain.errors import Unavailable
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     server = compute_server(broker, host, agent)
     server.start()
     print(f"dockyard-compute is serving host {host}.", flush=True)
-    cloud.wait_for_signal()
+    wait_for_signal()
     server.stop()
     finished = agent.stop(timeout=api.view(conf).shutdown_timeout)
     broker.close()

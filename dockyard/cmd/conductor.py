@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from dockyard.cmd import cloud
+from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import control_service, repositories
 from dockyard.config import default
 from dockyard.rpc.messaging import control_server
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     server = control_server(broker, name, control_service(repositories(conf, db)))
     server.start()
     print(f"dockyard-conductor {name} is serving agents' reports.", flush=True)
-    cloud.wait_for_signal()
+    wait_for_signal()
     server.stop()
     broker.close()
     db.dispose()

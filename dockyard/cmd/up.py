@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from oslo_config import cfg
 
 from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
-from dockyard.cmd.serving import start_server
+from dockyard.cmd.serving import start_server, wait_for_signal
 from dockyard.cmd.wiring import AllInOne, build
 from dockyard.config import opts
 
@@ -75,15 +72,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
             f"admin's credentials are in {Path(conf.data_dir) / OPENRC}).",
             flush=True,
         )
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        LOG.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    wait_for_signal()
     server.stop()
     finished = node.stop(timeout=node.api.shutdown_timeout)
     node.db.dispose()

@@ -22,17 +22,6 @@ from dockyard.domain.states import Status
 TABLE = RouteTable()
 ROUTES = TABLE.routes
 
-_FILTERS = (
-    "name",
-    "image",
-    "project_id",
-    "user_id",
-    "memory",
-    "host",
-    "task_state",
-    "status",
-    "auto_remove",
-)
 #: Create parameters that need a policy beyond container:create when given.
 _CREATE_RULES = {
     "runtime": "container:create:runtime",
@@ -77,7 +66,7 @@ def index(req: ApiRequest) -> Response:
     if parse_all_projects(params.get("all_projects")):
         req.authorize("container:get_all_all_projects")
         ctx = dataclasses.replace(ctx, all_projects=True)
-    filters = {k: params[k] for k in _FILTERS if k in params}
+    filters = {k: params[k] for k in schemas.FILTER_KEYS if k in params}
     for key in filters:
         req.authorize(f"container:get_one:{key}", might_not_exist=True)
     if "auto_remove" in filters:

@@ -78,25 +78,21 @@ _VERSION_GATES: Final[tuple[tuple[str, Version, bool], ...]] = (
     ("registry", (1, 31), False),
 )
 
+#: Exact-match filters of the list endpoint, in the order their policies are checked.
+FILTER_KEYS: Final[tuple[str, ...]] = (
+    "name",
+    "image",
+    "project_id",
+    "user_id",
+    "memory",
+    "host",
+    "task_state",
+    "status",
+    "auto_remove",
+)
 LIST_KEYS: Final = frozenset(
-    {
-        "limit",
-        "marker",
-        "sort_key",
-        "sort_dir",
-        "all_projects",
-        "name",
-        "image",
-        "project_id",
-        "user_id",
-        "memory",
-        "host",
-        "task_state",
-        "status",
-        "auto_remove",
-        "expand",
-        "resource_url",
-    }
+    {"limit", "marker", "sort_key", "sort_dir", "all_projects", "expand", "resource_url"}
+    | set(FILTER_KEYS)
 )
 _POSITIVE: Final = re.compile(r"[0-9]+")
 
