@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -144,17 +145,27 @@ def _decode_class(kind: type, data: Any) -> Any:
     raise WireFormatError(f"no wire form for {kind.__name__}")
 
 
+@functools.cache
+def _field_types(kind: type) -> tuple[tuple[tuple[str, Any], ...], str | None]:
+    """The (name, resolved type) of each field of ``kind`` and its ``version`` default.
+
+    Resolving type hints is by far the dearest step of decoding; classes never change.
+    """
+    hints = typing.get_type_hints(kind)
+    fields = dataclasses.fields(kind)
+    version = next((str(f.default) for f in fields if f.name == "version"), None)
+    return tuple((f.name, hints[f.name]) for f in fields), version
+
+
 def _decode_dataclass(kind: type, data: Any) -> Any:
     _expect(isinstance(data, dict), kind, data, None)
-    hints = typing.get_type_hints(kind)
-    fields = {f.name: f for f in dataclasses.fields(kind)}
-    version = fields.get("version")
-    if version is not None and "version" in data:
-        ours, theirs = str(version.default), str(data["version"])
+    fields, ours = _field_types(kind)
+    if ours is not None and "version" in data:
+        theirs = str(data["version"])
         if ours.split(".")[0] != theirs.split(".")[0]:
             raise WireFormatError(f"{kind.__name__} version {theirs} is not compatible with {ours}")
     # Unknown keys are ignored: a newer peer may add optional fields.
-    values = {name: decode(hints[name], data[name]) for name in fields if name in data}
+    values = {name: decode(hint, data[name]) for name, hint in fields if name in data}
     try:
         return kind(**values)
     except TypeError as exc:
