@@ -298,10 +298,14 @@ class ActionEvent:
 
 @dataclass(frozen=True)
 class RuntimeEvent:
-    """Something happened to a managed container (``action`` as the engine names it)."""
+    """Something happened to a managed container (``action`` as the engine names it).
+
+    ``time``: when the engine says it happened (seconds since the epoch), if it says.
+    """
 
     uuid: str
     action: str
+    time: float | None = None
 
 
 @dataclass(frozen=True)

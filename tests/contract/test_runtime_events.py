@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Iterator
 
@@ -47,11 +48,13 @@ def test_events_of_this_host_arrive_in_order_and_close_ends_the_stream(
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
     other = docker_client.containers.create(IMAGE, ["true"])  # another host's: not reported
+    began = time.time()
     try:
         runtime.create(spec)
         runtime.start(spec.uuid)
         runtime.stop(spec.uuid, timeout=2)
         assert done.wait(10)
+        ended = time.time()
     finally:
         other.remove(force=True)
     stream.close()
@@ -60,3 +63,7 @@ def test_events_of_this_host_arrive_in_order_and_close_ends_the_stream(
     actions = [e.action for e in seen]
     assert {e.uuid for e in seen} == {spec.uuid}
     assert actions.index("create") < actions.index("start") < actions.index("die")
+    # Stamped by the engine on the host's clock: the agent compares them with its own.
+    stamps = [e.time for e in seen]
+    assert all(t is not None and began - 1 <= t <= ended + 1 for t in stamps), stamps
+    assert stamps == sorted(stamps)

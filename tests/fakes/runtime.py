@@ -251,14 +251,14 @@ class FakeRuntime(RuntimeDriver):
 
     # -- RuntimeDriver ----------------------------------------------------
 
-    def create(self, spec: ContainerSpec) -> ObservedContainer:
+    def create(self, spec: ContainerSpec) -> str:
         self._enter("create", spec)
         with self._lock:
             if spec.uuid not in self.containers:
                 if self.images is not None and not self.images.exists_locally(spec.image):
                     raise NotFound(f"No such image: {spec.image}")
                 self.add(spec)
-            return self._observe(self.containers[spec.uuid])
+            return self._observe(self.containers[spec.uuid]).runtime_id
 
     def start(self, uuid: str) -> None:
         self._enter("start", uuid)
@@ -449,10 +449,10 @@ class FakeRuntime(RuntimeDriver):
         self.streams.append(stream)
         return stream
 
-    def emit(self, uuid: str, action: str) -> None:
-        """Deliver an engine event to every open stream."""
+    def emit(self, uuid: str, action: str, time: float | None = None) -> None:
+        """Deliver an engine event (stamped ``time``, if given) to every open stream."""
         for stream in self.streams:
-            stream.queue.put(RuntimeEvent(uuid, action))
+            stream.queue.put(RuntimeEvent(uuid, action, time))
 
     def host_info(self) -> HostInfo:
         self._enter("host_info")

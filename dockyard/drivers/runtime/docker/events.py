@@ -37,4 +37,8 @@ def _parse(raw: dict[str, Any]) -> RuntimeEvent | None:
     uuid = ((raw.get("Actor") or {}).get("Attributes") or {}).get(LABEL_CONTAINER_ID)
     if not uuid or (action not in RELEVANT and action != "health_status"):
         return None
-    return RuntimeEvent(uuid=str(uuid), action=action)
+    nanos = raw.get("timeNano")
+    when = nanos / 1e9 if isinstance(nanos, int) else raw.get("time")
+    return RuntimeEvent(
+        uuid=str(uuid), action=action, time=float(when) if isinstance(when, int | float) else None
+    )
