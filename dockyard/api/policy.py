@@ -8,7 +8,9 @@ in ``dockyard.api.policies``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 
 from oslo_config import cfg
 from oslo_policy import policy
@@ -35,9 +37,35 @@ def own_target(ctx: RequestContext) -> dict[str, object]:
     return {"project_id": ctx.project_id, "user_id": ctx.user_id}
 
 
+#: How often (seconds) the policy file is looked at for changes.
+RELOAD_EVERY = 1.0
+
+_Key = tuple[object, ...]
+
+
+def _frozen(values: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
+
+
 class Authorizer:
-    def __init__(self, enforcer: policy.Enforcer) -> None:
+    """Policy decisions, remembered until the rules are next looked at.
+
+    oslo.policy re-reads its configuration and inspects every check's signature
+    on each decision, which made policy the dearest part of a GET. Checks are
+    pure functions of (rule, target, credentials), so a decision is kept until
+    the next look at the policy file (at most ``RELOAD_EVERY`` apart), which
+    also means an edited policy file still takes effect within that time.
+    """
+
+    def __init__(
+        self, enforcer: policy.Enforcer, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.enforcer = enforcer
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._looked_at = -RELOAD_EVERY
+        self._decisions: dict[_Key, bool] = {}
+        self._denied: dict[_Key, frozenset[str]] = {}
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Authorizer:
@@ -46,14 +74,37 @@ class Authorizer:
         enforcer.register_defaults(policies.list_rules())
         return cls(enforcer)
 
+    def _current(self) -> None:
+        """Reload the rules if their time has come, forgetting every decision."""
+        now = self._clock()
+        if now - self._looked_at < RELOAD_EVERY:
+            return
+        with self._lock:
+            if now - self._looked_at < RELOAD_EVERY:
+                return
+            self.enforcer.load_rules()
+            self._decisions = {}
+            self._denied = {}
+            self._looked_at = now
+
+    def _decide(self, rule: str, target: Target, creds: Mapping[str, object]) -> bool:
+        self._current()
+        key = (rule, _frozen(target), _frozen(creds))
+        try:
+            found = self._decisions.get(key)
+        except TypeError:  # an unhashable value in the target: decide without remembering
+            return bool(self.enforcer.enforce(rule, target, dict(creds)))
+        if found is None:
+            found = self._decisions[key] = bool(self.enforcer.enforce(rule, target, dict(creds)))
+        return found
+
     def is_admin(self, ctx: RequestContext) -> bool:
         """The rule ``context_is_admin`` for the caller's roles (never its is_admin)."""
         creds = {**credentials(ctx), "is_admin": False}
-        return bool(self.enforcer.enforce("context_is_admin", own_target(ctx), creds))
+        return self._decide("context_is_admin", own_target(ctx), creds)
 
     def allows(self, ctx: RequestContext, rule: str, target: Target | None = None) -> bool:
-        found = self.enforcer.enforce(rule, target or own_target(ctx), credentials(ctx))
-        return bool(found)
+        return self._decide(rule, target or own_target(ctx), credentials(ctx))
 
     def authorize(
         self,
@@ -72,7 +123,7 @@ class Authorizer:
             raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
 
     def exists(self, rule: str) -> bool:
-        self.enforcer.load_rules()
+        self._current()
         return rule in self.enforcer.rules
 
     def denied(self, ctx: RequestContext, prefix: str) -> frozenset[str]:
@@ -81,6 +132,11 @@ class Authorizer:
         Field-level visibility: ``denied(ctx, "container:get_one:")`` names the fields
         to drop; a field without a rule is shown.
         """
-        self.enforcer.load_rules()
-        names = [name for name in self.enforcer.rules if name.startswith(prefix)]
-        return frozenset(n[len(prefix) :] for n in names if not self.allows(ctx, n))
+        self._current()
+        key = (prefix, _frozen(credentials(ctx)), ctx.project_id)
+        found = self._denied.get(key)
+        if found is None:
+            names = [name for name in self.enforcer.rules if name.startswith(prefix)]
+            found = frozenset(n[len(prefix) :] for n in names if not self.allows(ctx, n))
+            self._denied[key] = found
+        return found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -68,9 +67,12 @@ class ApiRequest:
     def allows(self, rule: str, target: Target | None = None) -> bool:
         return self.services.authorizer.allows(self.ctx, rule, target)
 
-    @cached_property
+    @property
     def hidden_fields(self) -> frozenset[str]:
-        """Container fields a ``container:get_one:<field>`` rule hides from the caller."""
+        """Container fields a ``container:get_one:<field>`` rule hides from the caller.
+
+        The authorizer remembers its decisions, so asking again costs a lookup.
+        """
         return self.services.authorizer.denied(self.ctx, "container:get_one:")
 
     def at_least(self, version: Version, parameter: str) -> None:

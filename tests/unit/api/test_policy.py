@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from dockyard.api import policies
-from dockyard.api.policy import Authorizer
+from dockyard.api.policy import RELOAD_EVERY, Authorizer
 from dockyard.config import libraries
 from dockyard.domain.errors import Forbidden
 from dockyard.domain.models import RequestContext
@@ -263,3 +265,59 @@ def test_the_reader_persona_can_be_switched_off(tmp_path: Path) -> None:
     reader = context(authorizer, ("reader",))
 
     assert authorizer.allows(reader, "container:stop", owned_by("project-1"))
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_decisions_are_remembered_until_the_rules_are_looked_at_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Ticks()
+    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock)
+    member = persona(authorizer, "member")
+    asked: list[str] = []
+    enforce = authorizer.enforcer.enforce
+    monkeypatch.setattr(
+        authorizer.enforcer,
+        "enforce",
+        lambda rule, *a, **k: asked.append(rule) or enforce(rule, *a, **k),
+    )
+
+    for _ in range(5):
+        assert authorizer.allows(member, "container:get_one", owned_by("project-1"))
+        assert not authorizer.allows(member, "container:get_one", owned_by("project-2"))
+        assert authorizer.denied(member, "container:get_one:") == {
+            "host",
+            "image_pull_policy",
+            "privileged",
+            "runtime",
+        }
+
+    # One decision per distinct (rule, target, caller); field rules once per caller.
+    assert asked.count("container:get_one") == 2
+    assert asked.count("container:get_one:host") == 1
+
+    clock.now += RELOAD_EVERY + 0.1
+    assert authorizer.allows(member, "container:get_one", owned_by("project-1"))
+    assert asked.count("container:get_one") == 3
+
+
+def test_an_edited_policy_file_takes_effect_after_the_next_look(tmp_path: Path) -> None:
+    clock = Ticks()
+    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock)
+    member = persona(authorizer, "member")
+    assert authorizer.allows(member, "container:create")
+
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"container:create": "role:admin"\n')
+    os.utime(policy_file, (time.time() + 5, time.time() + 5))  # a visibly newer file
+    assert authorizer.allows(member, "container:create")  # still the remembered decision
+
+    clock.now += RELOAD_EVERY + 0.1
+    assert not authorizer.allows(member, "container:create")
