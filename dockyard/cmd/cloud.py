@@ -6,6 +6,7 @@ import logging
 
 from oslo_config import cfg
 
+from dockyard.cmd.storage import configured_database
 from dockyard.config import database, opts, rpc
 from dockyard.db.session import Database
 from dockyard.rpc.messaging import Broker, BrokerSettings
@@ -50,4 +51,4 @@ def open_database(conf: cfg.ConfigOpts) -> Database:
     """The shared database, as it is: its schema is `dockyard-manage db upgrade`'s business."""
     if not conf[database.GROUP].connection:
         raise SystemExit("[database] connection must name the shared database (PostgreSQL/MySQL)")
-    return Database(database.view(conf).connection)
+    return configured_database(conf)

@@ -12,15 +12,15 @@ from dockyard.cmd.manage_identity import (
     add_identity_commands,
     run_identity_command,
 )
+from dockyard.cmd.storage import configured_database
 from dockyard.cmd.up import load_config
-from dockyard.config import database
 from dockyard.config.opts import list_opts
 from dockyard.db import migrate
 from dockyard.db.session import Database
 
 
 def _db(conf: cfg.ConfigOpts) -> Database:
-    return Database(database.view(conf).connection)
+    return configured_database(conf)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,9 @@ from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
 from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
+from dockyard.cmd.storage import configured_database
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import api, compute, database, default, quota
+from dockyard.config import api, compute, default, quota
 from dockyard.config import docker as docker_config
 from dockyard.config import rpc as rpc_config
 from dockyard.db import migrate
@@ -62,7 +63,7 @@ class AllInOne:
 def open_database(conf: cfg.ConfigOpts) -> Database:
     defaults = default.view(conf)
     os.makedirs(defaults.data_dir, mode=0o700, exist_ok=True)
-    db = Database(database.view(conf).connection)
+    db = configured_database(conf)
     migrate.upgrade(db)
     return db
 

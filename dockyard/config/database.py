@@ -15,12 +15,39 @@ opts = [
         help="SQLAlchemy URL of the database. Default: a SQLite file "
         "'dockyard.sqlite' in data_dir.",
     ),
+    cfg.IntOpt(
+        "max_pool_size",
+        default=16,
+        min=1,
+        help="Connections each process keeps open to a PostgreSQL or MariaDB server. "
+        "Give it about as many as the process has threads that touch the database "
+        "(the API's [api] threads); beyond it, connections are opened per use.",
+    ),
+    cfg.IntOpt(
+        "max_overflow",
+        default=16,
+        min=0,
+        help="Connections a process may open beyond max_pool_size under a burst; they "
+        "are closed when returned. Mind the server's own connection limit across all "
+        "processes.",
+    ),
+    cfg.FloatOpt(
+        "idle_ping_after",
+        default=5.0,
+        min=0.0,
+        help="Seconds a pooled connection may sit unused before it is checked (and "
+        "replaced if the server dropped it) on its next use. Busy connections skip "
+        "the check, saving a round trip per transaction.",
+    ),
 ]
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     connection: str
+    max_pool_size: int = 16
+    max_overflow: int = 16
+    idle_ping_after: float = 5.0
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
@@ -29,4 +56,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def view(conf: cfg.ConfigOpts) -> DatabaseConfig:
     url = conf[GROUP].connection or f"sqlite:///{conf.data_dir}/dockyard.sqlite"
-    return DatabaseConfig(connection=url)
+    group = conf[GROUP]
+    return DatabaseConfig(
+        connection=url,
+        max_pool_size=group.max_pool_size,
+        max_overflow=group.max_overflow,
+        idle_ping_after=group.idle_ping_after,
+    )

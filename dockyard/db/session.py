@@ -3,33 +3,50 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 
 
 class Database:
-    """One engine; `read()` and `write()` hand out connections inside a transaction."""
+    """One engine; `read()` and `write()` hand out connections.
 
-    def __init__(self, url: str) -> None:
+    ``write()`` runs in a transaction. ``read()`` on PostgreSQL runs in autocommit
+    mode: a read is one or a few SELECTs, and skipping BEGIN and ROLLBACK halves
+    its round trips.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        pool_size: int = 16,
+        max_overflow: int = 16,
+        idle_ping_after: float = 5.0,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {
-            "pool_pre_ping": not self.is_sqlite,
-            "json_deserializer": _loads,
-        }
+        kwargs: dict[str, Any] = {"json_deserializer": _loads}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = 32
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = max_overflow
         self.engine: Engine = create_engine(url, **kwargs)
+        self._reader = self.engine
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        else:
+            _ping_when_idle(self.engine, idle_ping_after)
+        if self.engine.dialect.name == "postgresql":
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             yield conn
 
     @contextmanager
@@ -52,6 +69,30 @@ _COMMON_JSON: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": la
 def _loads(text: str) -> Any:
     make = _COMMON_JSON.get(text)
     return make() if make is not None else json.loads(text)
+
+
+def _ping_when_idle(engine: Engine, idle_after: float) -> None:
+    """Check a pooled connection before use only if it sat idle for ``idle_after`` s.
+
+    Like SQLAlchemy's pool_pre_ping, a connection the server dropped (a restart)
+    is replaced transparently; unlike it, busy connections pay no round trip.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_after:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("stale pooled connection")
 
 
 def _tune_sqlite(engine: Engine) -> None:
