@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from dockyard.compute.freshness import Freshness
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
@@ -73,9 +74,14 @@ class ComputeAgent:
         self.control = control = PatientControl(control)
         self.cfg = compute
         self.execute_timeout = docker.execute_timeout
-        self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
+        self.freshness = Freshness()
+        self.ops = Operations(
+            host, runtime, images, control, docker.default_stop_timeout, self.freshness
+        )
         self.reconciler = Reconciler(host, runtime, control, busy=self._busy_uuids)
-        self.watcher = EventWatcher(host, runtime, self.reconciler)
+        self.watcher = EventWatcher(
+            host, runtime, self.reconciler, self.freshness, busy=self._is_busy
+        )
         self._pool = ThreadPoolExecutor(compute.workers, thread_name_prefix=f"agent-{host}")
         self._slots = threading.BoundedSemaphore(compute.workers + compute.queue_size)
         self._locks = KeyedLocks()
@@ -210,6 +216,10 @@ class ComputeAgent:
             if self._busy[uuid] <= 0:
                 del self._busy[uuid]
             self._idle.notify_all()
+
+    def _is_busy(self, uuid: str) -> bool:
+        with self._idle:
+            return uuid in self._busy
 
     def _busy_uuids(self) -> frozenset[str]:
         """Containers with an operation queued or running on this agent."""

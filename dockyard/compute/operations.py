@@ -7,12 +7,14 @@ forced delete) has taken the record over, the guard fails and this one stops.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import traceback
 from collections.abc import Callable
 
-from dockyard.domain.errors import DockyardError, InvalidImage
+from dockyard.compute.freshness import Freshness
+from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.models import ObservedContainer, PullPolicy
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
@@ -20,7 +22,6 @@ from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     ANY_TASK,
-    NO_TASK,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -70,12 +71,14 @@ class Operations:
         images: ImageDriver,
         control: ControlAPI,
         default_stop_timeout: int,
+        freshness: Freshness | None = None,
     ) -> None:
         self.host = host
         self.runtime = runtime
         self.images = images
         self.control = control
         self.default_stop_timeout = default_stop_timeout
+        self.freshness = freshness or Freshness()
 
     # -- helpers -----------------------------------------------------------
 
@@ -84,21 +87,35 @@ class Operations:
         if not done:
             raise Interrupted(uuid)
 
-    def _event(self, uuid: str, request_id: str, name: str, start: str, error: str | None) -> None:
-        self.control.record_event(
-            EventReport(
-                uuid=uuid,
-                request_id=request_id,
-                event=f"compute__do_container_{name}",
-                start_time=start,
-                finish_time=_now(),
-                result="Error" if error else "Success",
-                traceback=error,
-            )
+    @staticmethod
+    def _event_report(
+        uuid: str, request_id: str, name: str, start: str, error: str | None
+    ) -> EventReport:
+        return EventReport(
+            uuid=uuid,
+            request_id=request_id,
+            event=f"compute__do_container_{name}",
+            start_time=start,
+            finish_time=_now(),
+            result="Error" if error else "Success",
+            traceback=error,
         )
 
-    def _settle(self, uuid: str, expect: str, reason: str | None = None) -> None:
-        """Record what the runtime now reports and end the task."""
+    def _event(self, uuid: str, request_id: str, name: str, start: str, error: str | None) -> None:
+        self.control.record_event(self._event_report(uuid, request_id, name, start, error))
+
+    def _settle(
+        self,
+        uuid: str,
+        expect: str,
+        reason: str | None = None,
+        event: EventReport | None = None,
+    ) -> bool:
+        """Record what the runtime now reports and end the task (and its action, if given).
+
+        Returns whether the report applied (the record still held ``expect``).
+        """
+        self.freshness.mark(uuid)
         try:
             values = observed_values(self.runtime.inspect(uuid))
         except DockyardError as exc:
@@ -106,7 +123,7 @@ class Operations:
         if reason:
             values["status_reason"] = reason
         values["task_state"] = None
-        self.control.report(ContainerReport(uuid, values, expect))
+        return self.control.report(ContainerReport(uuid, values, expect, event=event))
 
     # -- create ------------------------------------------------------------
 
@@ -122,37 +139,69 @@ class Operations:
         if policy is PullPolicy.ALWAYS or not local:
             self.images.check_remote(image)
 
-    def _ensure_image(self, image: str, pull_policy: str) -> None:
+    def _needs_pull(self, image: str, pull_policy: str) -> bool:
         policy = PullPolicy.parse(pull_policy)
         if policy is PullPolicy.ALWAYS or not self.images.exists_locally(image):
             if policy is PullPolicy.NEVER:
                 raise InvalidImage(f"Image {image} is not present and may not be pulled.")
+            return True
+        return False
+
+    def _ensure_image(self, image: str, pull_policy: str) -> None:
+        if self._needs_pull(image, pull_policy):
             self.images.pull(image)
 
     def create(self, msg: CreateContainer) -> None:
+        """Pull if needed, create, start if asked, then report once.
+
+        The API stores the record already in ``container_creating``; the pull (when
+        there is one) shows as ``image_pulling``. Only the steps that change what a
+        client can see are reported, and the final state travels with the action's
+        event: two round trips for a ``run`` of a local image.
+        """
         uuid, start = msg.spec.uuid, _now()
-        task = NO_TASK
+        task = str(TaskState.CONTAINER_CREATING)
         try:
-            self._step(uuid, TaskState.IMAGE_PULLING, task)
-            task = TaskState.IMAGE_PULLING
-            self._ensure_image(msg.spec.image, msg.pull_policy)
-            self._step(uuid, TaskState.CONTAINER_CREATING, task)
-            task = TaskState.CONTAINER_CREATING
+            if self._needs_pull(msg.spec.image, msg.pull_policy):
+                self._step(uuid, TaskState.IMAGE_PULLING, task)
+                task = TaskState.IMAGE_PULLING
+                self.images.pull(msg.spec.image)
+                self._step(uuid, TaskState.CONTAINER_CREATING, task)
+                task = TaskState.CONTAINER_CREATING
             self.runtime.create(msg.spec)
             if msg.run:
                 self._step(uuid, TaskState.CONTAINER_STARTING, task)
                 task = TaskState.CONTAINER_STARTING
                 self.runtime.start(uuid)
-            self._settle(uuid, task)
-            self._event(uuid, msg.request_id, "create", start, None)
+            event = self._event_report(uuid, msg.request_id, "create", start, None)
+            if not self._settle(uuid, task, event=event):
+                raise Interrupted(uuid)
         except Interrupted:
             LOG.info("create of %s was superseded by another operation", uuid)
+            self._abandon(uuid)
         except Exception as exc:
             LOG.warning("create of %s failed: %s", uuid, exc)
             reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
             values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
-            self.control.report(ContainerReport(uuid, values, task, release_claim=True))
-            self._event(uuid, msg.request_id, "create", start, traceback.format_exc())
+            event = self._event_report(
+                uuid, msg.request_id, "create", start, traceback.format_exc()
+            )
+            self.control.report(
+                ContainerReport(uuid, values, task, release_claim=True, event=event)
+            )
+
+    def _abandon(self, uuid: str) -> None:
+        """Remove what a superseded create made, unless another operation will.
+
+        A delete that took the record over removes the engine container itself;
+        a record that was ended meanwhile (failed by recovery, or gone) has nobody
+        else to do it.
+        """
+        record = self.control.container(uuid)
+        if record is not None and record.task_state is not None:
+            return
+        with contextlib.suppress(NotFound):
+            self.runtime.remove(uuid, force=True)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -167,12 +216,14 @@ class Operations:
         except Exception as exc:
             LOG.warning("%s of %s failed: %s", msg.operation, msg.uuid, exc)
             reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
-            self._settle(msg.uuid, task, reason=f"{msg.operation} failed: {reason}")
-            self._event(msg.uuid, msg.request_id, msg.operation, start, traceback.format_exc())
+            error = traceback.format_exc()
+            event = self._event_report(msg.uuid, msg.request_id, msg.operation, start, error)
+            self._settle(msg.uuid, task, reason=f"{msg.operation} failed: {reason}", event=event)
             return
         if msg.operation != "delete":
-            self._settle(msg.uuid, task)
-        self._event(msg.uuid, msg.request_id, msg.operation, start, None)
+            event = self._event_report(msg.uuid, msg.request_id, msg.operation, start, None)
+            self._settle(msg.uuid, task, event=event)
+        # A delete's action log went with the record: there is nothing to add an event to.
 
     def _timeout(self, msg: ContainerOperation) -> int:
         return self.default_stop_timeout if msg.timeout is None else msg.timeout
@@ -199,6 +250,7 @@ class Operations:
         if msg.stop_first:
             self.runtime.stop(msg.uuid, self._timeout(msg))
         self.runtime.remove(msg.uuid, force=msg.force)
+        self.freshness.mark(msg.uuid)
         self.control.container_removed(msg.uuid)
 
     # -- resources, images ---------------------------------------------------
@@ -245,8 +297,10 @@ class Operations:
                 "status_reason": f"rebuild failed: {reason}",
                 "task_state": None,
             }
-            self.control.report(ContainerReport(uuid, values, task))
-            self._event(uuid, msg.request_id, "rebuild", start, traceback.format_exc())
+            error = traceback.format_exc()
+            event = self._event_report(uuid, msg.request_id, "rebuild", start, error)
+            self.control.report(ContainerReport(uuid, values, task, event=event))
             return
-        self._settle(uuid, task)
-        self._event(uuid, msg.request_id, "rebuild", start, None)
+        self._settle(
+            uuid, task, event=self._event_report(uuid, msg.request_id, "rebuild", start, None)
+        )

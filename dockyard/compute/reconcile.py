@@ -103,6 +103,8 @@ class Reconciler:
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
         task = str(rec.task_state)
+        if _maybe_queued(rec, obs):
+            return
         if rec.task_state in (TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING):
             self.runtime.remove(rec.uuid, force=True)
             self._fail(
@@ -147,6 +149,19 @@ def _failure_stands(rec: Container, obs: ObservedContainer) -> bool:
     container really runs or exits.
     """
     return rec.status is Status.ERROR and obs.status is Status.CREATED
+
+
+def _maybe_queued(rec: Container, obs: ObservedContainer | None) -> bool:
+    """A young record the agent has not touched yet: its create may still be queued.
+
+    The API stores new records in ``container_creating``; until the engine has the
+    container (or a pull was reported), nothing says an agent ever started on it.
+    """
+    return (
+        rec.task_state is TaskState.CONTAINER_CREATING
+        and obs is None
+        and not _stale(rec, LOST_CREATE_AFTER)
+    )
 
 
 def _stale(rec: Container, age: dt.timedelta) -> bool:

@@ -47,12 +47,15 @@ class ContainerReport:
     ``expect_task_state`` is a task-state name the record must still hold,
     ``NO_TASK`` for "no operation in flight" or ``ANY_TASK`` for no guard. A
     report whose guard fails is dropped: another operation owns the record.
+    ``event``, recorded only when the report applies, saves a second round trip
+    for the operation that ends with this report.
     """
 
     uuid: str
     values: dict[str, Any]
     expect_task_state: str = ANY_TASK
     release_claim: bool = False
+    event: EventReport | None = None
     version: str = VERSION
 
 

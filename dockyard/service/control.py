@@ -40,10 +40,12 @@ class ControlService:
             key: dt.datetime.fromisoformat(value) if key.endswith("_at") and value else value
             for key, value in message.values.items()
         }
-        updated = self.containers.update(message.uuid, values, task_state=guard)
-        if updated is not None and message.release_claim:
+        applied = self.containers.apply(message.uuid, values, task_state=guard)
+        if applied and message.release_claim:
             self.containers.release_claim(message.uuid)
-        return updated is not None
+        if applied and message.event is not None:
+            self.record_event(message.event)
+        return applied
 
     def record_event(self, message: EventReport) -> None:
         event = ActionEvent(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dockyard.db.models import utcnow
@@ -16,11 +18,14 @@ from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNot
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
-from dockyard.domain.states import Status
+from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import explain, select
+
+#: Seconds a host's "I can get this image" answer is trusted for further creates.
+IMAGE_CHECK_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class ContainerCreator:
         compute: ComputeAPI,
         defaults: CreateDefaults,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
@@ -77,6 +83,8 @@ class ContainerCreator:
         self.compute = compute
         self.defaults = defaults
         self.rng = rng or random.Random()
+        self.clock = clock
+        self._image_ok: dict[tuple[str, str, str], float] = {}
 
     def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
         image = str(parse_image(new.image))
@@ -100,15 +108,33 @@ class ContainerCreator:
         candidates = select(request, hosts, self.rng)
         pull_policy = (new.image_pull_policy or self.defaults.pull_policy).lower()
         if candidates:
-            self.compute.check_image(candidates[0].name, image, pull_policy)
+            self._check_image(candidates[0].name, image, pull_policy)
         for host in candidates:
             created = self.containers.create_claimed(self._pinned(record, request, host), host.name)
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run)
         failed = dataclasses.replace(
-            record, status=Status.ERROR, status_reason=explain(request, self.hosts.all())
+            record,
+            status=Status.ERROR,
+            task_state=None,
+            status_reason=explain(request, self.hosts.all()),
         )
         return self.containers.create(failed)
+
+    def _check_image(self, host: str, image: str, pull_policy: str) -> None:
+        """Ask the host whether it can get the image, unless it said yes a moment ago.
+
+        A burst of creates from one image then costs one round trip to the agent;
+        an image that vanishes within the window fails the create on the agent instead.
+        """
+        key = (host, image, pull_policy)
+        now = self.clock()
+        if self._image_ok.get(key, 0.0) > now:
+            return
+        self.compute.check_image(host, image, pull_policy)
+        if len(self._image_ok) > 1024:
+            self._image_ok = {k: t for k, t in self._image_ok.items() if t > now}
+        self._image_ok[key] = now + IMAGE_CHECK_TTL
 
     def _record(self, ctx: RequestContext, new: NewContainer) -> Container:
         return Container(
@@ -117,6 +143,8 @@ class ContainerCreator:
             project_id=ctx.project_id,
             user_id=ctx.user_id,
             image=new.image,
+            # The agent takes it from here; it only reports the steps a client can tell apart.
+            task_state=TaskState.CONTAINER_CREATING,
             image_driver=new.image_driver or "docker",
             image_pull_policy=new.image_pull_policy,
             command=new.command,
@@ -198,7 +226,8 @@ class ContainerCreator:
             )
         except DockyardError as exc:
             self.containers.update(
-                record.uuid, {"status": Status.ERROR, "status_reason": exc.detail}
+                record.uuid,
+                {"status": Status.ERROR, "status_reason": exc.detail, "task_state": None},
             )
             self.containers.release_claim(record.uuid)
             raise

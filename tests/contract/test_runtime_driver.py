@@ -193,7 +193,7 @@ def test_stop_kills_after_the_timeout(runtime: DockerRuntime, make_container: Fa
 def test_operations_are_idempotent(runtime: DockerRuntime, make_container: Factory) -> None:
     spec = make_container()
     first = runtime.inspect(spec.uuid)
-    assert runtime.create(spec).runtime_id == first.runtime_id
+    assert runtime.create(spec) == first.runtime_id
 
     runtime.start(spec.uuid)
     runtime.start(spec.uuid)

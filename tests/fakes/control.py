@@ -97,6 +97,8 @@ class RecordingControl:
                 if message.release_claim:
                     self.released[message.uuid] = self.released.get(message.uuid, 0) + 1
                     record.claimed = False
+                if message.event is not None:
+                    self.events.append(message.event)
             self.handled.append(Handled(message, applied))
         for hook in list(self.on_report):
             hook(self, message, applied)

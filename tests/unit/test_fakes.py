@@ -22,8 +22,9 @@ def runtime() -> FakeRuntime:
 
 def test_runtime_lifecycle_is_idempotent(runtime: FakeRuntime) -> None:
     first = runtime.create(SPEC)
-    assert runtime.create(SPEC).runtime_id == first.runtime_id
-    assert first.status is Status.CREATED
+    assert runtime.create(SPEC) == first
+    assert runtime.inspect(SPEC.uuid).runtime_id == first
+    assert runtime.inspect(SPEC.uuid).status is Status.CREATED
 
     for op, status in [
         (runtime.start, Status.RUNNING),

@@ -61,6 +61,25 @@ def _held(found: Container | Row[Any, Any, Any, Any, Any]) -> dict[str, int]:
     return held(found.cpu, found.memory, found.disk)
 
 
+def _guarded(
+    uuid: str,
+    values: Mapping[str, Any],
+    status_in: Collection[Status] | None,
+    task_state: object,
+) -> Any:
+    """The UPDATE of ``ContainerRepository.update``, with its guards."""
+    query = update(T).where(T.c.uuid == uuid)
+    if status_in is not None:
+        query = query.where(T.c.status.in_([str(s) for s in status_in]))
+    if task_state is IDLE:
+        query = query.where(T.c.task_state.is_(None))
+    elif task_state is not None:
+        query = query.where(T.c.task_state == str(task_state))
+    data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
+    data["updated_at"] = utcnow()
+    return query.values(**data)
+
+
 class _NoRoom(Exception):
     """The host lacks capacity: roll the claim's transaction back."""
 
@@ -198,20 +217,24 @@ class ContainerRepository:
         row must hold. Returns the updated record, or None when a guard failed
         or the row is gone.
         """
-        query = update(T).where(T.c.uuid == uuid)
-        if status_in is not None:
-            query = query.where(T.c.status.in_([str(s) for s in status_in]))
-        if task_state is IDLE:
-            query = query.where(T.c.task_state.is_(None))
-        elif task_state is not None:
-            query = query.where(T.c.task_state == str(task_state))
-        data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
-        data["updated_at"] = utcnow()
+        query = _guarded(uuid, values, status_in, task_state)
         with self.db.write() as conn:
-            if not conn.execute(query.values(**data)).rowcount:
+            if not conn.execute(query).rowcount:
                 return None
             row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
         return _to_domain(row)
+
+    def apply(
+        self,
+        uuid: str,
+        values: Mapping[str, Any],
+        *,
+        status_in: Collection[Status] | None = None,
+        task_state: object = None,
+    ) -> bool:
+        """``update`` for callers that only need to know whether it applied."""
+        with self.db.write() as conn:
+            return bool(conn.execute(_guarded(uuid, values, status_in, task_state)).rowcount)
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
         """Raise ``OverQuota`` or ``Conflict`` naming the resource when the project's quota

@@ -39,11 +39,11 @@ class RuntimeDriver(abc.ABC):
     """
 
     @abc.abstractmethod
-    def create(self, spec: ContainerSpec) -> ObservedContainer:
-        """Create (without starting) the container described by ``spec``.
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (without starting) the container described by ``spec``; its runtime id.
 
-        Idempotent: when a container with this UUID already exists it is
-        returned as it is. The image must already be present.
+        Idempotent: when a container with this UUID already exists its id is
+        returned and it is left as it is. The image must already be present.
         """
 
     @abc.abstractmethod

@@ -204,7 +204,7 @@ def test_an_operation_runs_on_the_pool(host: Node) -> None:
 
 
 def test_a_create_runs_on_the_pool(host: Node) -> None:
-    c = host.control.add(record(uuid(1)))
+    c = host.control.add(record(uuid(1), task_state=TaskState.CONTAINER_CREATING))
 
     host.agent.create(CreateContainer(c.spec(), run=True, pull_policy="never", request_id="r"))
 
@@ -347,6 +347,7 @@ def test_start_reports_the_host_and_recovers(host: Node) -> None:
     interrupted = host.control.add(
         record(uuid(1), status=Status.CREATING, task_state=TaskState.CONTAINER_CREATING)
     )
+    host.runtime.add(interrupted.spec(), status=Status.CREATED)  # the crash came mid-create
 
     host.agent.start()
 

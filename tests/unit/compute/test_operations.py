@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -23,6 +24,9 @@ def create_message(c: Container, run: bool = True, policy: str = "ifnotpresent")
 
 
 def add(world: World, **fields: Any) -> Container:
+    """A record on the control plane; without a status, a new one as the API stores it."""
+    if "status" not in fields:
+        fields.setdefault("task_state", TaskState.CONTAINER_CREATING)
     return world.control.add(record(**fields))
 
 
@@ -30,26 +34,21 @@ def guards(control: RecordingControl) -> list[str]:
     return [r.expect_task_state for r in control.reports]
 
 
+def without_event(report: ContainerReport) -> ContainerReport:
+    return dataclasses.replace(report, event=None)
+
+
 # --- create -------------------------------------------------------------------------------
 
 
-def test_run_reports_each_step_then_running(world: World) -> None:
+def test_run_of_a_local_image_reports_starting_then_running(world: World) -> None:
     c = add(world)
 
     world.ops.create(create_message(c))
 
-    assert world.control.task_states() == [
-        "image_pulling",
-        "container_creating",
-        "container_starting",
-        None,
-    ]
-    assert guards(world.control) == [
-        "",
-        "image_pulling",
-        "container_creating",
-        "container_starting",
-    ]
+    # container_creating was stored by the API with the record: not reported again.
+    assert world.control.task_states() == ["container_starting", None]
+    assert guards(world.control) == ["container_creating", "container_starting"]
     assert all(h.applied for h in world.control.handled)
     final = world.control.reports[-1]
     assert final.values["status"] == "Running"
@@ -63,12 +62,35 @@ def test_run_reports_each_step_then_running(world: World) -> None:
     assert world.control.release_count(UUID) == 0
 
 
-def test_create_event_is_recorded(world: World) -> None:
+def test_run_with_a_pull_reports_every_step(world: World) -> None:
+    world.images.local.clear()
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    assert world.control.task_states() == [
+        "image_pulling",
+        "container_creating",
+        "container_starting",
+        None,
+    ]
+    assert guards(world.control) == [
+        "container_creating",
+        "image_pulling",
+        "container_creating",
+        "container_starting",
+    ]
+    assert world.images.pulls == [IMAGE]
+    assert c.status is Status.RUNNING
+
+
+def test_create_event_travels_with_the_final_report(world: World) -> None:
     c = add(world)
 
     world.ops.create(create_message(c))
 
     [event] = world.control.events
+    assert world.control.reports[-1].event == event
     assert event.uuid == UUID
     assert event.request_id == "req-create"
     assert event.event == "compute__do_container_create"
@@ -79,12 +101,13 @@ def test_create_event_is_recorded(world: World) -> None:
     )
 
 
-def test_create_without_run_ends_created(world: World) -> None:
+def test_create_without_run_is_one_report(world: World) -> None:
     c = add(world)
 
     world.ops.create(create_message(c, run=False))
 
-    assert world.control.task_states() == ["image_pulling", "container_creating", None]
+    assert world.control.task_states() == [None]
+    assert guards(world.control) == ["container_creating"]
     assert c.status is Status.CREATED
     assert c.task_state is None
     assert "start" not in world.runtime.call_names()
@@ -126,9 +149,9 @@ def test_never_with_a_missing_image_is_an_error_naming_the_image(world: World) -
     assert c.status is Status.ERROR
     assert c.task_state is None
     assert c.status_reason is not None and IMAGE in c.status_reason
-    last = world.control.reports[-1]
+    [last] = world.control.reports
     assert last.release_claim is True
-    assert last.expect_task_state == "image_pulling"
+    assert last.expect_task_state == "container_creating"
     assert world.control.release_count(UUID) == 1
     [event] = world.control.events
     assert event.result == "Error" and event.traceback
@@ -141,6 +164,7 @@ def test_a_failed_pull_is_an_error(world: World) -> None:
     world.ops.create(create_message(c, policy="always"))
 
     assert world.images.pulls == [OTHER_IMAGE]
+    assert world.control.reports[-1].expect_task_state == "image_pulling"
     assert c.status is Status.ERROR
     assert c.status_reason is not None and OTHER_IMAGE in c.status_reason
     assert world.control.release_count(UUID) == 1
@@ -149,12 +173,8 @@ def test_a_failed_pull_is_an_error(world: World) -> None:
 @pytest.mark.parametrize(
     ("operation", "guard", "task_states"),
     [
-        ("create", "container_creating", ["image_pulling", "container_creating", None]),
-        (
-            "start",
-            "container_starting",
-            ["image_pulling", "container_creating", "container_starting", None],
-        ),
+        ("create", "container_creating", [None]),
+        ("start", "container_starting", ["container_starting", None]),
     ],
 )
 def test_runtime_failure_ends_in_error_and_releases_the_claim(
@@ -167,7 +187,7 @@ def test_runtime_failure_ends_in_error_and_releases_the_claim(
 
     assert world.control.task_states() == task_states
     last = world.control.reports[-1]
-    assert last == ContainerReport(
+    assert without_event(last) == ContainerReport(
         UUID,
         {
             "status": "Error",
@@ -182,6 +202,7 @@ def test_runtime_failure_ends_in_error_and_releases_the_claim(
     assert c.status_reason == f"Docker Engine error (500): {operation} no"
     assert world.control.release_count(UUID) == 1
     [event] = world.control.events
+    assert last.event == event
     assert event.result == "Error"
     assert event.traceback is not None and "DriverError" in event.traceback
 
@@ -211,18 +232,15 @@ def take_over_after(count: int) -> ReportHook:
     return hook
 
 
-@pytest.mark.parametrize(("after", "runtime_calls"), [(1, []), (2, ["create"])])
-def test_create_stops_quietly_when_another_operation_takes_over(
-    world: World, after: int, runtime_calls: list[str]
-) -> None:
-    c = add(world)
-    world.control.on_report.append(take_over_after(after))
+def test_a_delete_that_took_over_before_the_start_is_left_to_finish(world: World) -> None:
+    c = add(world, task_state=TaskState.CONTAINER_DELETING)
 
     world.ops.create(create_message(c))
 
-    # The reports up to the take-over applied; the next one failed its guard; nothing after.
-    assert [h.applied for h in world.control.handled] == [True] * after + [False]
-    assert world.runtime.call_names() == runtime_calls
+    # The only report failed its guard; the queued delete removes what was created.
+    assert [h.applied for h in world.control.handled] == [False]
+    assert world.runtime.call_names() == ["create"]
+    assert UUID in world.runtime.containers
     assert c.task_state is TaskState.CONTAINER_DELETING
     assert c.status is Status.CREATING
     assert world.control.events == []
@@ -231,35 +249,55 @@ def test_create_stops_quietly_when_another_operation_takes_over(
 
 def test_take_over_during_start_drops_the_final_report(world: World) -> None:
     c = add(world)
-    world.control.on_report.append(take_over_after(3))
+    world.control.on_report.append(take_over_after(1))
 
     world.ops.create(create_message(c))
 
-    assert [h.applied for h in world.control.handled] == [True, True, True, False]
+    assert [h.applied for h in world.control.handled] == [True, False]
     assert world.control.reports[-1].expect_task_state == "container_starting"
+    assert world.runtime.call_names() == ["create", "start", "inspect"]
     assert c.task_state is TaskState.CONTAINER_DELETING
     assert c.status is Status.CREATING
+    assert world.control.events == []
     assert world.control.release_count(UUID) == 0
 
 
-def test_guard_failure_at_the_first_step_touches_nothing(world: World) -> None:
-    c = add(world, task_state=TaskState.CONTAINER_DELETING)
+def test_take_over_during_a_pull_touches_no_engine_container(world: World) -> None:
+    world.images.local.clear()
+    c = add(world)
+    world.control.on_report.append(take_over_after(1))
 
     world.ops.create(create_message(c))
 
-    assert [h.applied for h in world.control.handled] == [False]
+    assert [h.applied for h in world.control.handled] == [True, False]
+    assert world.images.pulls == [IMAGE]
     assert world.runtime.call_names() == []
-    assert world.images.pulls == []
-    assert world.control.events == []
 
 
-def test_create_of_a_vanished_record_stops(world: World) -> None:
+@pytest.mark.parametrize("run", [True, False])
+def test_a_record_ended_meanwhile_gets_its_engine_container_removed(
+    world: World, run: bool
+) -> None:
+    # Recovery failed the record (no task left) before this create got to it.
+    c = add(world, status=Status.ERROR, task_state=None)
+
+    world.ops.create(create_message(c, run=run))
+
+    assert world.runtime.call_names()[0] == "create"
+    assert world.runtime.call_names()[-1] == "remove"
+    assert UUID not in world.runtime.containers
+    assert c.status is Status.ERROR
+    assert world.control.release_count(UUID) == 0
+
+
+def test_create_of_a_vanished_record_leaves_nothing_behind(world: World) -> None:
     c = record()  # never added to the control plane
 
     world.ops.create(create_message(c))
 
     assert len(world.control.handled) == 1
-    assert world.runtime.call_names() == []
+    assert world.runtime.call_names() == ["create", "remove"]
+    assert UUID not in world.runtime.containers
 
 
 # --- check_image --------------------------------------------------------------------------
@@ -479,9 +517,7 @@ def test_delete(world: World, engine_status: Status) -> None:
     assert world.control.removed == [UUID]
     assert UUID not in world.control.containers
     assert world.control.reports == []  # no settle: the record is gone
-    [event] = world.control.events
-    assert event.event == "compute__do_container_delete"
-    assert event.result == "Success"
+    assert world.control.events == []  # and its action log with it
 
 
 def test_delete_force_removes_a_running_container(world: World) -> None:
@@ -512,7 +548,7 @@ def test_delete_of_a_container_the_engine_lost(world: World) -> None:
     world.ops.operate(operation("delete"))
 
     assert world.control.removed == [UUID]
-    assert world.control.events[0].result == "Success"
+    assert UUID not in world.control.containers
 
 
 def test_failing_delete_keeps_the_record(world: World) -> None:

@@ -175,8 +175,14 @@ def test_records_with_a_task_in_flight_are_left_alone(
     assert c.status is Status.RUNNING
 
 
-@pytest.mark.parametrize("task", [TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING])
-@pytest.mark.parametrize("in_engine", [True, False])
+@pytest.mark.parametrize(
+    ("task", "in_engine"),
+    [
+        (TaskState.IMAGE_PULLING, True),
+        (TaskState.IMAGE_PULLING, False),
+        (TaskState.CONTAINER_CREATING, True),
+    ],
+)
 def test_after_restart_an_interrupted_create_fails(
     world: World, reconciler: Reconciler, task: TaskState, in_engine: bool
 ) -> None:
@@ -419,3 +425,35 @@ def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -
 
     assert world.control.reports == []
     assert c.status is Status.ERROR and "not found" in (c.status_reason or "")
+
+
+def test_after_restart_a_new_record_the_engine_lacks_is_waited_for(
+    world: World, reconciler: Reconciler
+) -> None:
+    # Stored by the API in container_creating; its create may still be queued for us.
+    world.control.add(record(status=Status.CREATING, task_state=TaskState.CONTAINER_CREATING))
+
+    reconciler.run(after_restart=True)
+
+    assert world.control.reports == []
+    assert world.runtime.call_names() == ["list_managed"]
+
+
+def test_a_new_record_no_agent_took_up_fails_once_stale(
+    world: World, reconciler: Reconciler
+) -> None:
+    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    c = world.control.add(
+        record(
+            status=Status.CREATING,
+            task_state=TaskState.CONTAINER_CREATING,
+            created_at=old,
+            updated_at=old,
+        )
+    )
+
+    reconciler.run()
+
+    assert c.status is Status.ERROR
+    assert c.task_state is None
+    assert world.control.release_count(UUID) == 1

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
 
-from dockyard.domain.errors import InvalidInput
+from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput
 from dockyard.domain.models import Container, Host, RequestContext
 from dockyard.rpc.messages import CreateContainer
-from dockyard.service.creation import ContainerCreator, CreateDefaults, NewContainer
+from dockyard.service.creation import (
+    IMAGE_CHECK_TTL,
+    ContainerCreator,
+    CreateDefaults,
+    NewContainer,
+)
 
 CTX = RequestContext("req-1", "user-1", "project-1", is_admin=True)
 
@@ -55,9 +62,13 @@ class Actions:
 class Compute:
     def __init__(self) -> None:
         self.created: list[tuple[str, CreateContainer]] = []
+        self.checked: list[tuple[str, str, str]] = []
+        self.refuse: DockyardError | None = None
 
     def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        pass
+        self.checked.append((host, image, pull_policy))
+        if self.refuse is not None:
+            raise self.refuse
 
     def create(self, host: str, msg: CreateContainer) -> None:
         self.created.append((host, msg))
@@ -77,7 +88,9 @@ def host(name: str = "h1", **fields: Any) -> Host:
 
 
 def creator(
-    hosts: list[Host], existing: list[Container] | None = None
+    hosts: list[Host],
+    existing: list[Container] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[ContainerCreator, Containers, Compute]:
     containers, compute = Containers(existing), Compute()
     made = ContainerCreator(
@@ -87,6 +100,7 @@ def creator(
         cast(Any, compute),
         CreateDefaults(cpu=1.0, memory=512, pull_policy="ifnotpresent"),
         random.Random(7),
+        clock,
     )
     return made, containers, compute
 
@@ -168,3 +182,55 @@ def test_exposed_ports_are_stored_and_sent() -> None:
     assert containers.stored[0].exposed_ports == ["53/udp", "80/tcp"]
     assert containers.stored[0].ports == [53, 80]
     assert compute.created[0][1].spec.exposed_ports == ("53/udp", "80/tcp")
+
+
+def test_new_records_start_in_container_creating() -> None:
+    made, containers, _ = creator([host()])
+
+    made.create(CTX, NewContainer(image="busybox"), True)
+
+    [record] = containers.stored
+    assert str(record.status) == "Creating"
+    assert str(record.task_state) == "container_creating"
+
+
+def test_a_record_no_host_can_take_is_an_error_without_a_task() -> None:
+    made, containers, compute = creator([host(memory_mib=64)])
+
+    made.create(CTX, NewContainer(image="busybox", memory=4096), True)
+
+    [record] = containers.stored
+    assert str(record.status) == "Error"
+    assert record.task_state is None
+    assert compute.created == []
+
+
+def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> None:
+    now = [50.0]
+    made, _, compute = creator([host()], clock=lambda: now[0])
+
+    for _ in range(3):
+        made.create(CTX, NewContainer(image="busybox"), True)
+    made.create(CTX, NewContainer(image="busybox", image_pull_policy="always"), True)
+    made.create(CTX, NewContainer(image="other"), True)
+    assert compute.checked == [
+        ("h1", "busybox:latest", "ifnotpresent"),
+        ("h1", "busybox:latest", "always"),
+        ("h1", "other:latest", "ifnotpresent"),
+    ]
+
+    now[0] += IMAGE_CHECK_TTL + 1
+    made.create(CTX, NewContainer(image="busybox"), True)
+    assert len(compute.checked) == 4
+
+
+def test_a_refused_image_is_asked_about_again() -> None:
+    made, containers, compute = creator([host()])
+    compute.refuse = InvalidImage("image: nope is not found.", field="image")
+
+    for _ in range(2):
+        with pytest.raises(InvalidImage):
+            made.create(CTX, NewContainer(image="nope"), True)
+
+    assert len(compute.checked) == 2
+    assert containers.stored == []

@@ -61,15 +61,15 @@ class DockerRuntime(RuntimeDriver):
         self.host = host
         self.publish_address = publish_address
 
-    def create(self, spec: ContainerSpec) -> ObservedContainer:
+    def create(self, spec: ContainerSpec) -> str:
         kwargs = create_kwargs(spec, self.publish_address)
         try:
             with translated():
                 kwargs["host_config"] = self.api.create_host_config(**kwargs["host_config"])
-                self.api.create_container(**kwargs)
+                return str(self.api.create_container(**kwargs)["Id"])
         except Conflict:
-            pass  # the name is taken: this container was created before
-        return self.inspect(spec.uuid)
+            # The name is taken: this container was created before.
+            return self.inspect(spec.uuid).runtime_id
 
     @translated()
     def start(self, uuid: str) -> None:
