@@ -26,8 +26,14 @@ class ApiRequest:
 
     @property
     def base_url(self) -> str:
-        """Scheme and host the client used, without any path."""
-        return self.http.host_url.rstrip("/")
+        """Scheme and host the client used, without any path.
+
+        Read straight from the WSGI environ: werkzeug's host_url re-parses and
+        IRI-decodes the URL on every call, a visible cost on every rendered link.
+        """
+        env = self.http.environ
+        host = env.get("HTTP_HOST") or f"{env['SERVER_NAME']}:{env['SERVER_PORT']}"
+        return f"{env['wsgi.url_scheme']}://{host}"
 
     def query(self) -> dict[str, Any]:
         """Query parameters; a repeated key becomes a list, which schemas reject."""

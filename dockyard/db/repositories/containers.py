@@ -7,7 +7,19 @@ import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
 from dockyard.db.repositories.quotas import QuotaRepository
@@ -29,8 +41,26 @@ _Claim = Row[Any, Any, Any, Any]
 IDLE = object()
 
 
+def _lookup(by_uuid: bool, in_project: bool) -> Any:
+    query = select(T).where((T.c.uuid if by_uuid else T.c.name) == bindparam("ident"))
+    if in_project:
+        query = query.where(T.c.project_id == bindparam("project_id"))
+    return query.limit(2)
+
+
+#: Built once: composing and keying a statement costs more than running it.
+_LOOKUPS = {(u, p): _lookup(u, p) for u in (True, False) for p in (True, False)}
+
+
+#: (position, name) of the table's columns that are Container fields, in table order.
+_PICK = tuple((i, c.name) for i, c in enumerate(T.columns) if c.name in _FIELDS)
+
+
 def _to_domain(row: Row[Any]) -> Container:
-    data = {k: v for k, v in row._mapping.items() if k in _FIELDS}
+    if len(row) == len(T.columns):  # a whole-table row: pick by position
+        data = {name: row[i] for i, name in _PICK}
+    else:
+        data = {k: v for k, v in row._mapping.items() if k in _FIELDS}
     data["status"] = Status(data["status"])
     if data.get("task_state"):
         data["task_state"] = TaskState(data["task_state"])
@@ -148,11 +178,9 @@ class ContainerRepository:
 
     def get(self, ident: str, project_id: str | None = None) -> Container:
         """Find by UUID or exact name, within ``project_id`` unless it is None."""
-        query = select(T).where(T.c.uuid == ident if _is_uuid(ident) else T.c.name == ident)
-        if project_id is not None:
-            query = query.where(T.c.project_id == project_id)
+        query = _LOOKUPS[(_is_uuid(ident), project_id is not None)]
         with self.db.read() as conn:
-            rows = conn.execute(query.limit(2)).all()
+            rows = conn.execute(query, {"ident": ident, "project_id": project_id}).all()
         if not rows:
             raise ContainerNotFound(f"Container {ident} could not be found.")
         if len(rows) > 1:
@@ -161,7 +189,7 @@ class ContainerRepository:
 
     def find(self, uuid: str) -> Container | None:
         with self.db.read() as conn:
-            row = conn.execute(select(T).where(T.c.uuid == uuid)).first()
+            row = conn.execute(_LOOKUPS[(True, False)], {"ident": uuid}).first()
         return _to_domain(row) if row else None
 
     def page(
