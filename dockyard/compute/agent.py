@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import Counter
@@ -74,7 +75,14 @@ class ComputeAgent:
         self.cfg = compute
         self.execute_timeout = docker.execute_timeout
         self.ops = Operations(host, runtime, images, control, docker.default_stop_timeout)
-        self.reconciler = Reconciler(host, runtime, control, busy=self._busy_uuids)
+        self.reconciler = Reconciler(
+            host,
+            runtime,
+            control,
+            busy=self._busy_uuids,
+            lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
+            stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
+        )
         self.watcher = EventWatcher(host, runtime, self.reconciler)
         self._pool = ThreadPoolExecutor(compute.workers, thread_name_prefix=f"agent-{host}")
         self._slots = threading.BoundedSemaphore(compute.workers + compute.queue_size)

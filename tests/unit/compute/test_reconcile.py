@@ -419,3 +419,36 @@ def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -
 
     assert world.control.reports == []
     assert c.status is Status.ERROR and "not found" in (c.status_reason or "")
+
+
+def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) -> None:
+    # Queued behind other creates for longer than the window: not lost, only late.
+    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
+
+    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+
+    assert c.status is Status.CREATING
+    assert world.control.reports == []
+
+
+def test_the_repair_windows_are_configurable(world: World) -> None:
+    window = dt.timedelta(seconds=5)
+    creating = world.control.add(
+        record(status=Status.CREATING, updated_at=utcnow() - dt.timedelta(seconds=8))
+    )
+    stopping = synced(world, Status.RUNNING, uuid=OTHER)
+    stopping.task_state = TaskState.CONTAINER_STOPPING
+    stopping.updated_at = utcnow() - dt.timedelta(seconds=8)
+
+    # The default two minutes leave both alone ...
+    Reconciler(HOST, world.runtime, world.control).run()
+    assert world.control.reports == []
+
+    # ... five seconds repair both.
+    Reconciler(
+        HOST, world.runtime, world.control, lost_create_after=window, stuck_task_after=window
+    ).run()
+    assert creating.status is Status.ERROR
+    assert creating.status_reason == "The create request was lost before any host acted on it."
+    assert (stopping.status, stopping.task_state) == (Status.RUNNING, None)
