@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import Counter
@@ -78,7 +79,14 @@ class ComputeAgent:
         self.ops = Operations(
             host, runtime, images, control, docker.default_stop_timeout, self.freshness
         )
-        self.reconciler = Reconciler(host, runtime, control, busy=self._busy_uuids)
+        self.reconciler = Reconciler(
+            host,
+            runtime,
+            control,
+            busy=self._busy_uuids,
+            lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
+            stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
+        )
         self.watcher = EventWatcher(
             host, runtime, self.reconciler, self.freshness, busy=self._is_busy
         )

@@ -16,9 +16,11 @@ from dockyard.rpc.messages import NO_TASK, ContainerReport
 
 LOG = logging.getLogger(__name__)
 
-#: A Creating record no agent has touched for this long lost its create cast.
+#: A Creating record no agent has touched for this long lost its create cast
+#: (the default of [compute] lost_create_after).
 LOST_CREATE_AFTER = dt.timedelta(seconds=120)
-#: A task this old that the agent is not working on was refused or lost in transit.
+#: A task this old that the agent is not working on was refused or lost in transit
+#: (the default of [compute] stuck_task_after).
 STUCK_TASK_AFTER = dt.timedelta(seconds=120)
 
 
@@ -29,19 +31,27 @@ class Reconciler:
         runtime: RuntimeDriver,
         control: ControlAPI,
         busy: Callable[[], Collection[str]] = frozenset,
+        lost_create_after: dt.timedelta = LOST_CREATE_AFTER,
+        stuck_task_after: dt.timedelta = STUCK_TASK_AFTER,
     ) -> None:
         self.host = host
         self.runtime = runtime
         self.control = control
         self.busy = busy
+        self.lost_create_after = lost_create_after
+        self.stuck_task_after = stuck_task_after
 
     def run(self, after_restart: bool = False) -> None:
         """One pass. ``after_restart`` also finishes operations a crash interrupted."""
+        # Busy first: an operation that ends meanwhile shows in the records read after.
+        busy = self.busy()
         observed = {o.uuid: o for o in self.runtime.list_managed(self.host)}
         records = self.control.containers_on_host(self.host)
-        busy = self.busy()
         for record in records:
-            stuck = record.uuid not in busy and _stale(record, STUCK_TASK_AFTER)
+            if record.uuid in busy:
+                # Queued or running here: its operation reports when it ends.
+                continue
+            stuck = _stale(record, self.stuck_task_after)
             try:
                 self._one(record, observed.get(record.uuid), after_restart or stuck)
             except DockyardError as exc:
@@ -75,7 +85,7 @@ class Reconciler:
             return
         if rec.status is Status.CREATING:
             created = rec.updated_at or rec.created_at or dt.datetime.min
-            if _utcnow() - created > LOST_CREATE_AFTER:
+            if _utcnow() - created > self.lost_create_after:
                 self._fail(rec, NO_TASK, "The create request was lost before any host acted on it.")
             return
         if obs is None:
@@ -103,7 +113,7 @@ class Reconciler:
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
         task = str(rec.task_state)
-        if _maybe_queued(rec, obs):
+        if _maybe_queued(rec, obs, self.lost_create_after):
             return
         if rec.task_state in (TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING):
             self.runtime.remove(rec.uuid, force=True)
@@ -151,16 +161,14 @@ def _failure_stands(rec: Container, obs: ObservedContainer) -> bool:
     return rec.status is Status.ERROR and obs.status is Status.CREATED
 
 
-def _maybe_queued(rec: Container, obs: ObservedContainer | None) -> bool:
+def _maybe_queued(rec: Container, obs: ObservedContainer | None, window: dt.timedelta) -> bool:
     """A young record the agent has not touched yet: its create may still be queued.
 
     The API stores new records in ``container_creating``; until the engine has the
     container (or a pull was reported), nothing says an agent ever started on it.
     """
     return (
-        rec.task_state is TaskState.CONTAINER_CREATING
-        and obs is None
-        and not _stale(rec, LOST_CREATE_AFTER)
+        rec.task_state is TaskState.CONTAINER_CREATING and obs is None and not _stale(rec, window)
     )
 
 

@@ -37,6 +37,20 @@ opts = [
         "sent from their own thread so a slow reconciliation never delays them. "
         "[DEFAULT] service_down_time must exceed twice this.",
     ),
+    cfg.IntOpt(
+        "lost_create_after",
+        default=120,
+        min=1,
+        help="Seconds after which a Creating record that this agent is not working on "
+        "is taken as a lost create request and set to Error (its claim released).",
+    ),
+    cfg.IntOpt(
+        "stuck_task_after",
+        default=120,
+        min=1,
+        help="Seconds after which a task state this agent is not working on is taken as "
+        "an operation refused or lost in transit and repaired from the engine's view.",
+    ),
     cfg.FloatOpt(
         "cpu_allocation_ratio",
         default=16.0,
@@ -62,6 +76,8 @@ class ComputeConfig:
     queue_size: int
     sync_interval: int
     heartbeat_interval: int
+    lost_create_after: int
+    stuck_task_after: int
     cpu_allocation_ratio: float
     ram_allocation_ratio: float
     reserved_host_memory_mb: int

@@ -156,6 +156,12 @@ class ContainerService:
         if container.host is None:
             self.containers.destroy(container.uuid)
             return
+        if force and self._down_reason(container.host) is not None:
+            # Its agent cannot be reached to remove the engine container: the record, its
+            # claim and quota go now; the agent removes the container, left without a
+            # record, at its first reconciliation once it is back.
+            self.containers.destroy(container.uuid)
+            return
         host = self._host_of(container)
         reserved = self._reserve(container, key, force=force)
         self._record_action(ctx, container, "delete")
@@ -218,14 +224,20 @@ class ContainerService:
         return container.host
 
     def _check_up(self, name: str) -> None:
+        reason = self._down_reason(name)
+        if reason is not None:
+            raise ServiceBusy(reason)
+
+    def _down_reason(self, name: str) -> str | None:
+        """Why host ``name`` cannot be asked anything now; None when it is up."""
         host = self.hosts.get(name) if self.hosts is not None else None
         if self.hosts is None or (host is not None and host.up):
-            return
+            return None
         if host is None:
-            raise ServiceBusy(f"Host {name} is not registered; its agent has not reported.")
+            return f"Host {name} is not registered; its agent has not reported."
         seen = host.last_seen.strftime("%Y-%m-%d %H:%M:%S") if host.last_seen else "never"
         why = "forced down" if host.forced_down else "down"
-        raise ServiceBusy(
+        return (
             f"Host {name} is {why} since {seen} UTC (its last heartbeat); "
             "retry once its agent reports again."
         )

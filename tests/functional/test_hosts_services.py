@@ -154,6 +154,7 @@ def test_disabled_host_gets_no_containers_until_enabled(dockyard: Dockyard) -> N
 def test_forced_down_host_fails_actions_fast_and_keeps_records(dockyard: Dockyard) -> None:
     host = dockyard.host
     uuid = running(dockyard)
+    doomed = running(dockyard)
     body = ok(switch(dockyard, "force_down", host=host, binary=BINARY, forced_down="True"))
     assert body == {"service": {"host": host, "binary": BINARY, "forced_down": True}}
     assert services(dockyard)[0]["state"] == "down"
@@ -162,7 +163,13 @@ def test_forced_down_host_fails_actions_fast_and_keeps_records(dockyard: Dockyar
         detail = error(dockyard.request("POST", f"/v1/containers/{uuid}/stop"), 503)
         assert time.monotonic() - began < 5
         assert f"Host {host} is forced down since" in detail
-        error(dockyard.request("DELETE", f"/v1/containers/{uuid}?force=true"), 503)
+        error(dockyard.request("DELETE", f"/v1/containers/{uuid}"), 409, "invalid-state-exception")
+        error(dockyard.request("DELETE", f"/v1/containers/{uuid}?stop=true"), 503)
+        # A forced delete forgets the record at once; the agent removes the engine
+        # container, left without a record, once its host is up again.
+        forced = dockyard.request("DELETE", f"/v1/containers/{doomed}?force=true")
+        assert forced.status_code == 204, forced.text
+        assert dockyard.request("GET", f"/v1/containers/{doomed}").status_code == 404
         error(dockyard.request("GET", f"/v1/containers/{uuid}/logs"), 503)
         # The record is still there, untouched, and listed.
         shown = dockyard.show(uuid)
@@ -179,6 +186,10 @@ def test_forced_down_host_fails_actions_fast_and_keeps_records(dockyard: Dockyar
     assert services(dockyard)[0]["state"] == "up"
     assert dockyard.request("DELETE", f"/v1/containers/{uuid}?force=true").status_code == 204
     dockyard.wait_gone(uuid)
+    deadline = time.monotonic() + 15  # the agent reconciles every 2 s
+    while doomed in [c.labels.get("dockyard.container_id") for c in dockyard.engine_containers()]:
+        assert time.monotonic() < deadline, "the engine container of the forced delete was kept"
+        time.sleep(0.2)
 
 
 def test_stale_heartbeat_means_down(dockyard: Dockyard) -> None:

@@ -139,6 +139,21 @@ def test_host_services_switches_paging_and_zones(db: Database) -> None:
     assert [h.name for h in hosts.services()] == ["a", "c"]
 
 
+def test_agents_registering_at_once_all_register(db: Database) -> None:
+    # Twelve first reports of four new hosts at once: on MariaDB the update's gap
+    # locks deadlock the inserts; the same name twice collides on its unique key.
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+
+    def register(i: int) -> bool:
+        hosts.report(f"h{i % 4}", host_inventory(cpu=1.0, memory=1000))
+        return True
+
+    assert in_parallel(12, register) == [True] * 12
+    registered = hosts.all()
+    assert [h.name for h in registered] == ["h0", "h1", "h2", "h3"]
+    assert sum(h.report_count for h in registered) == 12
+
+
 def test_concurrent_claims_never_exceed_capacity(db: Database) -> None:
     hosts = HostRepository(db, dt.timedelta(minutes=1))
     hosts.report("h1", host_inventory(cpu=5.0, memory=10_000))

@@ -3,7 +3,7 @@
 The agents drive three independent Docker engines on this machine (the main one and
 the two that ``scripts/ensure-engines.sh 2`` starts), each under its own host name,
 availability zone and capacity. Everything shares RabbitMQ (an exchange and topics
-of this run's own) and a fresh PostgreSQL database.
+of this run's own) and a fresh database, on PostgreSQL or MariaDB.
 
 Capacity arithmetic (cpu; memory is left roomy). An agent reports its engine's
 ``NCPU`` and the scheduler's capacity is ``round(NCPU * cpu_allocation_ratio * 1000)``
@@ -47,6 +47,10 @@ SLOT_CPU = 0.1
 #: Options of the services work: where a tree does not know them, oslo.config ignores them.
 HEARTBEAT_INTERVAL = 2
 SERVICE_DOWN_TIME = 8
+#: [compute] lost_create_after and stuck_task_after: how long a record may stay
+#: Creating, or in a task its agent is not working on, before the agent repairs it.
+#: Short, so that a test can bound how soon casts lost by the broker are repaired.
+REPAIR_AFTER = 10
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 READY = {
     "dockyard-conductor": "is serving agents' reports",
@@ -146,12 +150,10 @@ class Cluster:
             time.sleep(0.2)
 
     def start(self) -> None:
-        self.launch("conductor")
-        self.wait_ready("conductor")
-        for name in self.hosts:
-            self.launch(name)
-        self.launch("api")
-        for key in (*self.hosts, "api"):
+        # All at once: agents retry their first report until the conductor serves.
+        for key in ("conductor", *self.hosts, "api"):
+            self.launch(key)
+        for key in ("conductor", *self.hosts, "api"):
             self.wait_ready(key)
 
     def kill(self, host: str) -> None:
@@ -304,26 +306,34 @@ def running_cluster(
     workers: int = 8,
     api_threads: int = 64,
     call_timeout: int = 30,
+    database: str = "postgresql",
+    repair_after: int | None = None,
 ) -> Iterator[Cluster]:
-    """Start the cluster; stop it, remove its engine containers and drop its database after."""
+    """Start the cluster; stop it, remove its engine containers and drop its database after.
+
+    ``database`` is ``postgresql`` or ``mariadb``; ``repair_after`` sets the agents'
+    repair windows (None keeps the defaults).
+    """
     require_rabbitmq()
     cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
     run_id = uuid.uuid4().hex[:6]
     rpc_section, _names = private_rpc_section(root, call_timeout=call_timeout)
     port = free_port()
     quota = ["[quota]", "containers = -1", "cpu = -1", "memory = -1", "disk = -1"]
-    with fresh_database("postgresql") as database_url:
+    with fresh_database(database) as database_url:
         common = [
             f"transport_url = {TRANSPORT_URL}",
             "auth_strategy = noauth",
             f"service_down_time = {SERVICE_DOWN_TIME}",
         ]
-        database = ["[database]", f"connection = {database_url}"]
+        db_section = ["[database]", f"connection = {database_url}"]
         compute = [
             "[compute]",
             f"sync_interval = {sync_interval}",
             f"heartbeat_interval = {HEARTBEAT_INTERVAL}",
         ]
+        if repair_after is not None:
+            compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         cluster = Cluster(root, run_id, database_url, f"http://127.0.0.1:{port}", {})
         api_conf = _write(
             root / "api.conf",
@@ -331,7 +341,7 @@ def running_cluster(
                 "[DEFAULT]",
                 *common,
                 f"data_dir = {root / 'api'}",
-                *database,
+                *db_section,
                 *compute,
                 "[api]",
                 f"port = {port}",
@@ -343,7 +353,7 @@ def running_cluster(
         )
         conductor_conf = _write(
             root / "conductor.conf",
-            ["[DEFAULT]", *common, f"host = conductor-{run_id}", *database, *compute, *quota,
+            ["[DEFAULT]", *common, f"host = conductor-{run_id}", *db_section, *compute, *quota,
              rpc_section],
         )  # fmt: skip
         cluster.processes["conductor"] = Process(

@@ -9,6 +9,7 @@ from typing import Any, cast
 from uuid import uuid4
 
 from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dockyard.db.models import ContainerRow, HostRow, utcnow
 from dockyard.db.session import Database
@@ -17,6 +18,18 @@ from dockyard.domain.models import Host, service_is_up
 
 H = cast(Table, HostRow.__table__)
 C = cast(Table, ContainerRow.__table__)
+_REGISTER_TRIES = 3
+#: Deadlock codes: MySQL/MariaDB error number, PostgreSQL SQLSTATE.
+_MYSQL_DEADLOCK = 1213
+_PG_DEADLOCK = "40P01"
+
+
+def _registration_race(exc: IntegrityError | OperationalError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    orig = exc.orig
+    code = orig.args[0] if orig is not None and orig.args else None
+    return code == _MYSQL_DEADLOCK or getattr(orig, "sqlstate", None) == _PG_DEADLOCK
 
 
 def _is_uuid(text: str) -> bool:
@@ -92,6 +105,18 @@ class HostRepository:
 
     def report(self, name: str, inventory: dict[str, Any]) -> None:
         """Create or refresh a host's inventory; counts as a heartbeat."""
+        # Agents starting together race to register: on MariaDB the update's gap locks
+        # deadlock the inserts, elsewhere the unique name refuses the second insert.
+        # Tried again, the loser finds the row and updates it.
+        for attempt in range(_REGISTER_TRIES):
+            try:
+                self._report(name, inventory)
+                return
+            except (IntegrityError, OperationalError) as exc:
+                if attempt + 1 == _REGISTER_TRIES or not _registration_race(exc):
+                    raise
+
+    def _report(self, name: str, inventory: dict[str, Any]) -> None:
         now = self.clock()
         values = {**inventory, "last_seen": now, "updated_at": now}
         with self.db.write() as conn:

@@ -128,6 +128,8 @@ def compute_config(workers: int = 1, queue_size: int = 1) -> ComputeConfig:
         queue_size=queue_size,
         sync_interval=3600,
         heartbeat_interval=3600,
+        lost_create_after=120,
+        stuck_task_after=120,
         cpu_allocation_ratio=16.0,
         ram_allocation_ratio=1.5,
         reserved_host_memory_mb=512,

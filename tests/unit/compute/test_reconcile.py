@@ -457,3 +457,53 @@ def test_a_new_record_no_agent_took_up_fails_once_stale(
     assert c.status is Status.ERROR
     assert c.task_state is None
     assert world.control.release_count(UUID) == 1
+
+
+def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) -> None:
+    # Queued behind other creates for longer than the window: not lost, only late.
+    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
+
+    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+
+    assert c.status is Status.CREATING
+    assert world.control.reports == []
+
+
+def test_the_repair_windows_are_configurable(world: World) -> None:
+    window = dt.timedelta(seconds=5)
+    creating = world.control.add(
+        record(status=Status.CREATING, updated_at=utcnow() - dt.timedelta(seconds=8))
+    )
+    stopping = synced(world, Status.RUNNING, uuid=OTHER)
+    stopping.task_state = TaskState.CONTAINER_STOPPING
+    stopping.updated_at = utcnow() - dt.timedelta(seconds=8)
+
+    # The default two minutes leave both alone ...
+    Reconciler(HOST, world.runtime, world.control).run()
+    assert world.control.reports == []
+
+    # ... five seconds repair both.
+    Reconciler(
+        HOST, world.runtime, world.control, lost_create_after=window, stuck_task_after=window
+    ).run()
+    assert creating.status is Status.ERROR
+    assert creating.status_reason == "The create request was lost before any host acted on it."
+    assert (stopping.status, stopping.task_state) == (Status.RUNNING, None)
+
+
+def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
+    seconds_ago = utcnow() - dt.timedelta(seconds=8)
+    c = world.control.add(
+        record(
+            status=Status.CREATING,
+            task_state=TaskState.CONTAINER_CREATING,
+            created_at=seconds_ago,
+            updated_at=seconds_ago,
+        )
+    )
+    window = dt.timedelta(seconds=5)
+
+    Reconciler(HOST, world.runtime, world.control, lost_create_after=window).run(after_restart=True)
+
+    assert c.status is Status.ERROR

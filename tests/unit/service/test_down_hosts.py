@@ -1,0 +1,197 @@
+"""ContainerService on a host whose agent is down: precise refusals, no RPC, no stuck task.
+
+SQLite and a clock the test moves: the host's last heartbeat ages past
+``service_down_time`` without anything sleeping. The fake ``ComputeAPI`` records
+every call, so "no RPC attempted" is checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from dockyard.db import migrate
+from dockyard.db.models import utcnow
+from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.session import Database
+from dockyard.domain.errors import InvalidState, ServiceBusy
+from dockyard.domain.models import Container, LogOptions, RequestContext
+from dockyard.domain.states import Status
+from dockyard.rpc.api import ComputeAPI
+from dockyard.service.containers import ContainerService
+
+HOST = "node-1"
+DOWN_AFTER = dt.timedelta(seconds=25)
+CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
+
+
+@dataclass
+class RecordingCompute:
+    """Any ComputeAPI method: records (name, host) and returns nothing."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(host: str, *args: Any) -> None:
+            self.calls.append((name, host))
+
+        return call
+
+
+@dataclass
+class World:
+    now: list[dt.datetime]
+    containers: ContainerRepository
+    hosts: HostRepository
+    compute: RecordingCompute
+    service: ContainerService
+
+    def add(self, status: Status = Status.RUNNING) -> Container:
+        count = len(self.containers.uuids())
+        created = self.containers.create_claimed(
+            Container(
+                uuid=f"0b7a3f4e-2222-4c2d-9e3f-{count:012d}",
+                name=f"c{count}",
+                project_id=CTX.project_id,
+                user_id=CTX.user_id,
+                image="dockyard-test/busybox",
+                cpu=0.5,
+                memory=64,
+                status=status,
+            ),
+            HOST,
+        )
+        assert created is not None
+        return created
+
+    def go_down(self) -> None:
+        """Let the last heartbeat age past ``service_down_time``."""
+        self.now[0] += DOWN_AFTER + dt.timedelta(seconds=1)
+
+    def cpu_used(self) -> float:
+        host = self.hosts.get(HOST)
+        assert host is not None
+        return host.cpu_used
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
+    migrate.upgrade(db)
+    now = [utcnow()]
+    hosts = HostRepository(db, DOWN_AFTER, clock=lambda: now[0])
+    hosts.report(
+        HOST,
+        {
+            "cpus": 2,
+            "memory_mib": 1024,
+            "disk_gib": 10,
+            "cpu_capacity_milli": 2000,
+            "memory_capacity": 1024,
+            "runtimes": ["runc"],
+            "info": {},
+        },
+    )
+    containers = ContainerRepository(db)
+    compute = RecordingCompute()
+    service = ContainerService(
+        containers, ActionRepository(db), cast(ComputeAPI, compute), 100, hosts=hosts
+    )
+    yield World(now, containers, hosts, compute, service)
+    db.dispose()
+
+
+ACTIONS: dict[str, Callable[[ContainerService, str], object]] = {
+    "stop": lambda s, u: s.act(CTX, u, "stop", timeout=None),
+    "reboot": lambda s, u: s.act(CTX, u, "reboot", timeout=None),
+    "pause": lambda s, u: s.act(CTX, u, "pause"),
+    "kill": lambda s, u: s.act(CTX, u, "kill", signal=None),
+    "logs": lambda s, u: s.logs(CTX, u, LogOptions()),
+    "execute": lambda s, u: s.execute(CTX, u, "ls /"),
+    "top": lambda s, u: s.top(CTX, u, None),
+    "stats": lambda s, u: s.stats(CTX, u),
+    "delete after stop": lambda s, u: s.delete(CTX, u, force=False, stop=True),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_an_action_on_a_down_host_is_refused_without_rpc(world: World, action: str) -> None:
+    c = world.add(Status.RUNNING)
+    world.go_down()
+
+    with pytest.raises(ServiceBusy, match=rf"^Host {HOST} is down since .* UTC"):
+        ACTIONS[action](world.service, c.uuid)
+
+    assert world.compute.calls == []
+    after = world.containers.find(c.uuid)
+    assert after is not None
+    assert (after.status, after.task_state, after.status_reason) == (Status.RUNNING, None, None)
+    assert world.cpu_used() == 0.5
+
+
+def test_start_and_plain_delete_of_a_stopped_container_are_refused(world: World) -> None:
+    c = world.add(Status.STOPPED)
+    world.go_down()
+
+    with pytest.raises(ServiceBusy):
+        world.service.act(CTX, c.uuid, "start")
+    with pytest.raises(ServiceBusy):
+        world.service.delete(CTX, c.uuid, force=False, stop=False)
+
+    assert world.compute.calls == []
+    after = world.containers.find(c.uuid)
+    assert after is not None and (after.status, after.task_state) == (Status.STOPPED, None)
+
+
+def test_the_state_check_still_comes_first(world: World) -> None:
+    c = world.add(Status.STOPPED)
+    world.go_down()
+    with pytest.raises(InvalidState):
+        world.service.act(CTX, c.uuid, "stop", timeout=None)
+
+
+def test_a_forced_down_host_is_named_so(world: World) -> None:
+    c = world.add(Status.RUNNING)
+    assert world.hosts.set_switches(HOST, forced_down=True)
+    with pytest.raises(ServiceBusy, match=f"Host {HOST} is forced down since"):
+        world.service.act(CTX, c.uuid, "stop", timeout=None)
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_force_delete_on_a_down_host_drops_record_claim_and_quota(world: World, stop: bool) -> None:
+    c = world.add(Status.RUNNING)
+    world.go_down()
+
+    world.service.delete(CTX, c.uuid, force=True, stop=stop)
+
+    assert world.containers.find(c.uuid) is None
+    assert world.cpu_used() == 0.0
+    assert world.containers.count(CTX.project_id) == 0
+    assert world.compute.calls == []
+
+
+def test_force_delete_on_an_unregistered_host_drops_the_record(world: World) -> None:
+    c = world.add(Status.RUNNING)
+    assert world.hosts.delete(HOST)
+
+    world.service.delete(CTX, c.uuid, force=True, stop=False)
+
+    assert world.containers.find(c.uuid) is None
+    assert world.compute.calls == []
+
+
+def test_force_delete_on_an_up_host_still_asks_the_agent(world: World) -> None:
+    c = world.add(Status.RUNNING)
+
+    world.service.delete(CTX, c.uuid, force=True, stop=False)
+
+    assert world.compute.calls == [("operate", HOST)]
+    after = world.containers.find(c.uuid)
+    assert after is not None and after.status is Status.DELETING
