@@ -119,9 +119,15 @@ class IdentityRepository:
         return Credentials(_user(row), row.password_hash, row.token_generation) if row else None
 
     def set_enabled(self, user_id: str, enabled: bool) -> bool:
-        """False when there is no such user."""
+        """Disabling also starts a new token generation, so that enabling the user again
+        does not bring their old tokens back. False when there is no such user."""
+        generation = U.c.token_generation + (0 if enabled else 1)
         with self.db.write() as conn:
-            changed = conn.execute(update(U).where(U.c.id == user_id).values(enabled=enabled))
+            changed = conn.execute(
+                update(U)
+                .where(U.c.id == user_id)
+                .values(enabled=enabled, token_generation=generation)
+            )
         return bool(changed.rowcount)
 
     def set_password(self, user_id: str, password_hash: str) -> bool:

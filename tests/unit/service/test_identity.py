@@ -169,7 +169,9 @@ def test_disabling_a_user_refuses_logins_and_their_tokens_at_once(world: World) 
     assert str(wrong.value) == str(unknown.value)
     assert "no longer valid" in str(refused.value)
     world.admin.set_enabled("alice", True)
-    world.login()
+    world.tokens.validate(world.login())
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)  # enabling again does not bring old tokens back
 
 
 def test_a_new_password_invalidates_earlier_tokens(world: World) -> None:
