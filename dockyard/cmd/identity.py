@@ -7,7 +7,6 @@ import os
 import secrets
 import shlex
 import stat
-import time
 from pathlib import Path
 
 from oslo_config import cfg
@@ -18,11 +17,12 @@ from dockyard.api.identity_v3 import REGION, IdentityApp
 from dockyard.api.local_auth import LocalTokenMiddleware, PrefixDispatcher
 from dockyard.config import api, default, identity
 from dockyard.db.repositories.identity import IdentityRepository
+from dockyard.db.repositories.login_attempts import LoginAttemptRepository
 from dockyard.db.session import Database
 from dockyard.domain.identity import DEFAULT_DOMAIN_NAME
 from dockyard.service.identity import Bootstrap, IdentityAdmin, IdentityService
 from dockyard.service.passwords import PasswordHasher
-from dockyard.service.ratelimit import FailureLimiter
+from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import KEY_BYTES, TokenSigner
 
 OPENRC = "admin-openrc"
@@ -77,14 +77,19 @@ def identity_admin(conf: cfg.ConfigOpts, db: Database) -> IdentityAdmin:
 
 def identity_service(conf: cfg.ConfigOpts, db: Database) -> IdentityService:
     settings = identity.view(conf)
-    window = float(settings.failure_window)
+    window = dt.timedelta(seconds=settings.failure_window)
+    attempts = LoginAttemptRepository(db)
+
+    def limiter(scope: str, limit: int) -> AttemptLimiter:
+        return AttemptLimiter(attempts, scope, limit, window, lambda: dt.datetime.now(dt.UTC))
+
     return IdentityService(
         IdentityRepository(db),
         TokenSigner(load_or_create_key(key_path(conf))),
         PasswordHasher(settings.password_hash_rounds),
         dt.timedelta(seconds=settings.token_expiration),
-        per_user=FailureLimiter(settings.max_failures_per_user, window, time.monotonic),
-        per_address=FailureLimiter(settings.max_failures_per_address, window, time.monotonic),
+        per_user=limiter("user", settings.max_failures_per_user),
+        per_address=limiter("address", settings.max_failures_per_address),
     )
 
 

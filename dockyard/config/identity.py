@@ -29,21 +29,25 @@ opts = [
         default=5,
         min=1,
         help="Failed logins for one user name within failure_window seconds after which "
-        "further attempts for that name are refused with 429 until the window has passed.",
+        "further attempts for that name are refused with 429 until the window has passed. "
+        "Counted in the database: the limit holds across all API processes together.",
     ),
     cfg.IntOpt(
         "max_failures_per_address",
         default=20,
         min=1,
         help="Failed logins from one client address within failure_window seconds after "
-        "which further attempts from that address are refused with 429.",
+        "which further attempts from that address are refused with 429 (across all API "
+        "processes together).",
     ),
     cfg.IntOpt(
         "failure_window",
         default=60,
         min=1,
         max=86400,
-        help="Length, in seconds, of the sliding window in which failed logins count.",
+        help="Length, in seconds, of the window in which failed logins count. A window "
+        "starts at a user's (or address's) first failure and blocks, once full, until "
+        "it ends; a successful login clears the user's count.",
     ),
     cfg.IntOpt(
         "password_hash_rounds",

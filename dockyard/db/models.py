@@ -145,6 +145,9 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: Tokens carry the value current when they were issued; raising it (on a new
+    #: password) makes every older token of the user invalid at once.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RoleAssignmentRow(Base):
@@ -166,6 +169,17 @@ class RevokedTokenRow(Base):
 
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginAttemptRow(Base):
+    """Login attempts per key (a hashed user or client address) in the current window,
+    shared by every API process so that the brute-force limit holds for all of them."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
 class QuotaRow(Base):

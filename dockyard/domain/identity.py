@@ -44,6 +44,9 @@ class Claims:
     roles: tuple[str, ...]
     issued_at: dt.datetime
     expires_at: dt.datetime
+    #: The user's token generation at issue; a new password raises it, and tokens of
+    #: an older generation are no longer accepted.
+    generation: int = 0
 
 
 @dataclass(frozen=True)

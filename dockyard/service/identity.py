@@ -20,7 +20,7 @@ from dockyard.domain.identity import (
     User,
 )
 from dockyard.service.passwords import PasswordHasher
-from dockyard.service.ratelimit import FailureLimiter
+from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import InvalidToken, TokenSigner, new_token_id
 
 ADMIN_ROLE = "admin"
@@ -88,10 +88,53 @@ class IdentityAdmin:
     def grant(self, user_name: str, project_name: str, role: str) -> bool:
         """Give a user a role on a project; False if they had it. Raises NotFound."""
         scope = self._project(project_name, role)
-        user = self.repo.user(name=user_name)
-        if user is None:
-            raise NotFound(f"No user named {user_name}.")
+        user = self._user(user_name)
         return self.repo.add_role(RoleAssignment(user.id, scope.id, role))
+
+    def revoke_role(self, user_name: str, project_name: str, role: str) -> bool:
+        """Take a role away at once (tokens scoped to the project lose it on their next
+        request); False if the user did not have it. Raises NotFound."""
+        scope = self._project(project_name, role)
+        user = self._user(user_name)
+        return self.repo.remove_role(RoleAssignment(user.id, scope.id, role))
+
+    def set_enabled(self, user_name: str, enabled: bool) -> User:
+        """Disable a user (their tokens stop working at once, no new ones are issued)
+        or enable them again. Raises NotFound."""
+        user = self._user(user_name)
+        if not self.repo.set_enabled(user.id, enabled):
+            raise NotFound(f"No user named {user_name}.")
+        return User(user.id, user.name, enabled)
+
+    def set_password(self, user_name: str, password: str) -> User:
+        """Give a user a new password; every token issued before stops working."""
+        if not password:
+            raise InvalidInput("A password cannot be empty.")
+        user = self._user(user_name)
+        if not self.repo.set_password(user.id, self.hasher.hash(password)):
+            raise NotFound(f"No user named {user_name}.")
+        return user
+
+    def delete_user(self, user_name: str) -> User:
+        """Delete a user and their role assignments; their tokens stop working."""
+        user = self._user(user_name)
+        if not self.repo.delete_user(user.id):
+            raise NotFound(f"No user named {user_name}.")
+        return user
+
+    def delete_project(self, name: str) -> Project:
+        """Delete a project without containers, its role assignments and quota limits.
+        Raises NotFound, or Conflict while it has containers."""
+        project = self.repo.project(name=name)
+        if project is None or not self.repo.delete_project(project.id):
+            raise NotFound(f"No project named {name}.")
+        return project
+
+    def _user(self, name: str) -> User:
+        user = self.repo.user(name=name)
+        if user is None:
+            raise NotFound(f"No user named {name}.")
+        return user
 
     def _project(self, name: str, role: str) -> Project:
         if not _ROLE.match(role):
@@ -130,8 +173,8 @@ class IdentityService:
         signer: TokenSigner,
         hasher: PasswordHasher,
         token_ttl: dt.timedelta,
-        per_user: FailureLimiter,
-        per_address: FailureLimiter,
+        per_user: AttemptLimiter,
+        per_address: AttemptLimiter,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self.repo = repo
@@ -160,32 +203,41 @@ class IdentityService:
         """
         found = self.repo.credentials(id=user.id, name=user.name)
         # Count by user id when the user exists, so naming them by id or name is one budget.
-        user_key = f"id:{found[0].id}" if found else user.key
-        wait = max(self.per_user.retry_after(user_key), self.per_address.retry_after(address))
+        user_key = f"id:{found.user.id}" if found else user.key
+        wait = self.per_user.admit(user_key)
+        if not wait:
+            wait = self.per_address.admit(address)
+            if wait:
+                self.per_user.forgive(user_key)
         if wait:
             raise TooManyRequests(
                 f"Too many failed authentication attempts; retry in {wait} seconds.",
                 retry_after=wait,
             )
-        valid = self._check_password(password, found[1] if found else None)
-        if found is None or not valid or not found[0].enabled:
-            self.per_user.failed(user_key)
-            self.per_address.failed(address)
+        valid = self._check_password(password, found.password_hash if found else None)
+        if found is None or not valid or not found.user.enabled:
             raise InvalidToken(AUTH_FAILED)
         self.per_user.reset(user_key)
+        self.per_address.forgive(address)
         scope = self.repo.project(id=project.id, name=project.name)
-        roles = self.repo.roles(found[0].id, scope.id) if scope and scope.enabled else ()
+        roles = self.repo.roles(found.user.id, scope.id) if scope and scope.enabled else ()
         if scope is None or not roles:
             raise InvalidToken("The user has no role on the requested project.")
         now = self.clock().replace(microsecond=0)
-        claims = Claims(new_token_id(), found[0].id, scope.id, roles, now, now + self.token_ttl)
-        return IssuedToken(self.signer.sign(claims), TokenInfo(claims, found[0], scope, roles))
+        claims = Claims(
+            new_token_id(), found.user.id, scope.id, roles, now, now + self.token_ttl,
+            generation=found.token_generation,
+        )  # fmt: skip
+        return IssuedToken(self.signer.sign(claims), TokenInfo(claims, found.user, scope, roles))
 
     def validate(self, token: str) -> TokenInfo:
         """The identity behind a token; raises Unauthorized when it is malformed, forged,
-        expired or revoked, or its user lost access to its project."""
+        expired or revoked, or its user lost access to its project, was disabled or
+        deleted, or has had a new password since it was issued."""
         claims = self.signer.verify(token, self.clock())
-        subject = self.repo.subject(claims.token_id, claims.user_id, claims.project_id)
+        subject = self.repo.subject(
+            claims.token_id, claims.user_id, claims.project_id, claims.generation
+        )
         if subject is None or not subject[2]:
             raise InvalidToken("The token is no longer valid.")
         return TokenInfo(claims, *subject)

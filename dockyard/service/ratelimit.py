@@ -1,55 +1,56 @@
-"""Counting failures per key in a sliding window, to slow down password guessing."""
+"""Limiting login attempts per key, to slow down password guessing.
+
+Attempts are counted in the database, so every API process shares one budget per
+user and per client address; with N processes the limit stays what is configured,
+not N times it. An attempt is counted before its password is checked, which makes
+admission atomic: of many concurrent guesses only ``limit`` are checked at all. A
+successful login takes its attempt back (``forgive``) or clears the key (``reset``).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import math
-import threading
-from collections import deque
 from collections.abc import Callable
 
-# Sweep idle keys once this many are tracked, so random user names cannot grow memory.
-_SWEEP_AT = 4096
+from dockyard.db.repositories.login_attempts import LoginAttemptRepository
 
 
-class FailureLimiter:
-    """At most ``limit`` failures per key within ``window`` seconds; then callers wait."""
+class AttemptLimiter:
+    """At most ``limit`` attempts per key in a window of ``window`` that starts at the
+    key's first attempt; later ones wait until that window has ended."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        repo: LoginAttemptRepository,
+        scope: str,
+        limit: int,
+        window: dt.timedelta,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.repo = repo
+        self.scope = scope
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def retry_after(self, key: str) -> int:
-        """Seconds until ``key`` may try again; 0 when it may try now."""
-        with self._lock:
-            now = self.clock()
-            recent = self._prune(key, now)
-            if len(recent) < self.limit:
-                return 0
-            # The attempt is allowed again once enough old failures leave the window.
-            unblocks_at = recent[len(recent) - self.limit] + self.window
-            return max(1, math.ceil(unblocks_at - now))
+    def _key(self, key: str) -> str:
+        # Fixed length, and user names or addresses are not stored in clear.
+        return hashlib.sha256(f"{self.scope}\0{key}".encode()).hexdigest()
 
-    def failed(self, key: str) -> None:
-        with self._lock:
-            now = self.clock()
-            recent = self._prune(key, now)
-            recent.append(now)
-            self._failures[key] = recent
-            if len(self._failures) >= _SWEEP_AT:
-                for other in list(self._failures):
-                    self._prune(other, now)
+    def admit(self, key: str) -> int:
+        """Count an attempt for ``key``: 0 when it may go on, else the seconds to wait."""
+        now = self.clock()
+        attempts, started = self.repo.count(self._key(key), now, self.window)
+        if attempts <= self.limit:
+            return 0
+        naive_now = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+        remaining = (started + self.window - naive_now).total_seconds()
+        return max(1, math.ceil(remaining))
+
+    def forgive(self, key: str) -> None:
+        self.repo.forgive(self._key(key))
 
     def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        recent = self._failures.get(key, deque(maxlen=self.limit))
-        while recent and recent[0] <= now - self.window:
-            recent.popleft()
-        if not recent:
-            self._failures.pop(key, None)
-        return recent
+        self.repo.reset(self._key(key))

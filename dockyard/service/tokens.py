@@ -60,6 +60,7 @@ class TokenSigner:
             "r": list(claims.roles),
             "t": int(claims.issued_at.timestamp()),
             "e": int(claims.expires_at.timestamp()),
+            "g": claims.generation,
         }
         body = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         signed = f"{PREFIX}.{body}"
@@ -92,6 +93,8 @@ def _claims(raw: bytes) -> Claims:
             roles=tuple(str(r) for r in data["r"]),
             issued_at=dt.datetime.fromtimestamp(int(data["t"]), dt.UTC),
             expires_at=dt.datetime.fromtimestamp(int(data["e"]), dt.UTC),
+            # Tokens signed before generations existed carry none: generation 0.
+            generation=int(data.get("g", 0)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         # Only reachable with a valid signature, i.e. a bug on our side or a leaked key.

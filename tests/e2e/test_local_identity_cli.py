@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 BIN = Path(sys.executable).parent
 BOB_PASSWORD = "bob-secret-password-e2e"
+NEW_PASSWORD = "bob-new-password-e2e"
 POLL = 0.3
 
 
@@ -214,11 +215,36 @@ def test_tokens_survive_a_restart_and_credentials_print_once(cloud: Cloud) -> No
     assert printed.count("Dockyard is serving") == 2
 
 
+def test_disabled_users_and_old_passwords_are_locked_out(cloud: Cloud) -> None:
+    bob = {**cloud.admin, "OS_USERNAME": "bob", "OS_PASSWORD": BOB_PASSWORD,
+           "OS_PROJECT_NAME": "team-b"}  # fmt: skip
+    bobs_token = cloud.tokens[1]
+
+    def status(token: str) -> int:
+        url = cloud.instance.url + "/v1/containers"
+        return requests.get(url, headers={"X-Auth-Token": token}, timeout=10).status_code
+
+    assert status(bobs_token) == 200
+    cloud.manage("user", "disable", "bob")
+    assert status(bobs_token) == 401
+    refused = cloud.attempt(bob, "zun", "list")
+    assert "Not authorized" in refused or "401" in refused, refused
+    cloud.manage("user", "enable", "bob")
+    assert cloud.osc_json(bob, "list") == []
+
+    fresh = cloud.run(bob, "openstack", "token", "issue", "-f", "value", "-c", "id").strip()
+    cloud.manage("user", "set-password", "bob", "--password-stdin", stdin=NEW_PASSWORD + "\n")
+    assert status(fresh) == 401
+    refused = cloud.attempt(bob, "openstack", "appcontainer", "list")
+    assert "401" in refused or "authenticat" in refused.lower(), refused
+    assert cloud.osc_json({**bob, "OS_PASSWORD": NEW_PASSWORD}, "list") == []
+
+
 def test_secrets_never_reach_the_log(cloud: Cloud) -> None:
     log = cloud.instance.log.read_text()
     assert "Dockyard" in cloud.instance.output.read_text()
     assert cloud.admin["OS_PASSWORD"] not in log
-    assert BOB_PASSWORD not in log
+    assert BOB_PASSWORD not in log and NEW_PASSWORD not in log
     assert len(cloud.tokens) == 2
     for token in cloud.tokens:
         assert token.startswith("dy1.")

@@ -294,6 +294,28 @@ def test_identity_headers_cannot_be_spoofed(local: Local) -> None:
         local.api("DELETE", f"/v1/containers/{ident}?force=true", token)
 
 
+def test_quotas_of_another_project_are_not_found(local: Local) -> None:
+    admin_login = local.login()
+    bob_login = local.login("bob", "bob-password", "team-b")
+    admin = admin_login.headers["X-Subject-Token"]
+    bob = bob_login.headers["X-Subject-Token"]
+    admins_project = admin_login.json()["token"]["project"]["id"]
+    bobs_project = bob_login.json()["token"]["project"]["id"]
+    for suffix in ("", "?usages=true", "/defaults"):
+        theirs = local.api("GET", f"/v1/quotas/{admins_project}{suffix}", bob)
+        assert theirs.status_code == 404, theirs.text
+        assert theirs.json()["errors"][0]["code"] == "container.resource-not-found"
+        assert local.api("GET", f"/v1/quotas/{bobs_project}{suffix}", bob).status_code == 200
+        assert local.api("GET", f"/v1/quotas/{bobs_project}{suffix}", admin).status_code == 200
+    # Changing quotas is an admin operation, whichever project: 403 for bob on both.
+    for project in (admins_project, bobs_project):
+        put = local.api("PUT", f"/v1/quotas/{project}", bob, json={"containers": 1})
+        delete = local.api("DELETE", f"/v1/quotas/{project}", bob)
+        assert (put.status_code, delete.status_code) == (403, 403), (put.text, delete.text)
+        assert "quota:update" in put.text and "quota:delete" in delete.text
+        assert local.api("GET", f"/v1/quotas/{project}", admin).json()["containers"] != 1
+
+
 def test_brute_force_per_user_gets_429(local: Local) -> None:
     # The module's limit: 3 failures per user name per minute.
     admin = identity_admin(load_config([f"--config-file={local.conf_file}"]), local.service.node.db)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 
 import pytest
 
 from dockyard.db.repositories.identity import IdentityRepository
+from dockyard.db.repositories.login_attempts import LoginAttemptRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, NotFound
 from dockyard.service.identity import IdentityAdmin, IdentityService, Ref
 from dockyard.service.passwords import PasswordHasher
-from dockyard.service.ratelimit import FailureLimiter
+from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import InvalidToken, TokenSigner
 from tests.integration import test_repositories as repos
 
@@ -23,10 +23,14 @@ in_parallel = repos.in_parallel
 
 def services(db: Database) -> tuple[IdentityAdmin, IdentityService]:
     repo, hasher = IdentityRepository(db), PasswordHasher(rounds=4)
-    limiter = FailureLimiter(limit=100, window=60, clock=time.monotonic)
+    attempts, minute = LoginAttemptRepository(db), dt.timedelta(seconds=60)
+
+    def limiter(scope: str) -> AttemptLimiter:
+        return AttemptLimiter(attempts, scope, 100, minute, lambda: dt.datetime.now(dt.UTC))
+
     tokens = IdentityService(
         repo, TokenSigner(secrets.token_bytes(32)), hasher, dt.timedelta(hours=1),
-        limiter, FailureLimiter(limit=100, window=60, clock=time.monotonic),
+        limiter("user"), limiter("address"),
     )  # fmt: skip
     return IdentityAdmin(repo, hasher), tokens
 
@@ -71,3 +75,18 @@ def test_names_are_unique_even_when_created_concurrently(db: Database) -> None:
     assert [u.name for u, _ in admin.users()].count("bob") == 1
     with pytest.raises(NotFound):
         admin.grant("nobody", "shared", "member")
+
+
+def test_concurrent_login_attempts_are_each_counted_once(db: Database) -> None:
+    attempts = LoginAttemptRepository(db)
+    now, minute = dt.datetime.now(dt.UTC), dt.timedelta(seconds=60)
+    # New keys (an insert race) and one shared key (an update race) at once.
+    counted = in_parallel(40, lambda i: attempts.count("shared" if i % 2 else f"k{i}", now, minute))
+    assert sorted(n for i, (n, _) in enumerate(counted) if i % 2) == list(range(1, 21))
+    assert all(n == 1 for i, (n, _) in enumerate(counted) if not i % 2)
+    limiter = AttemptLimiter(attempts, "user", 5, minute, lambda: now)
+    admitted = in_parallel(20, lambda i: limiter.admit("alice"))
+    assert admitted.count(0) == 5
+    assert all(1 <= wait <= 60 for wait in admitted if wait)
+    later = AttemptLimiter(attempts, "user", 5, minute, lambda: now + 2 * minute)
+    assert later.admit("alice") == 0

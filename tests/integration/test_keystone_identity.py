@@ -294,6 +294,36 @@ def test_admin_changes_any_project(cloud: Cloud) -> None:
     assert restored.status_code == 200
 
 
+# -- quotas: reading another project's is a 404, changing any is for admins ------
+
+
+@pytest.mark.parametrize("suffix", ["", "?usages=true", "/defaults"])
+@pytest.mark.parametrize("who", ["b-member", "b-reader"])
+def test_another_projects_quotas_are_not_found(cloud: Cloud, who: str, suffix: str) -> None:
+    theirs = f"/v1/quotas/{cloud.keystone.project_id('proj-a')}{suffix}"
+    own = f"/v1/quotas/{cloud.keystone.project_id('proj-b')}{suffix}"
+
+    refused = cloud.call(who, "GET", theirs)
+
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["errors"][0]["code"] == "container.resource-not-found"
+    assert cloud.call(who, "GET", own).status_code == 200
+    assert cloud.call("admin", "GET", theirs).status_code == 200
+
+
+@pytest.mark.parametrize("project", ["proj-a", "proj-b"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_only_admins_change_quotas(cloud: Cloud, project: str, method: str) -> None:
+    path = f"/v1/quotas/{cloud.keystone.project_id(project)}"
+    kw: dict[str, Any] = {"json": {"containers": 3}} if method == "PUT" else {}
+
+    refused = cloud.call("a-member", method, path, **kw)
+
+    assert refused.status_code == 403, refused.text
+    assert f"quota:{'update' if method == 'PUT' else 'delete'}" in refused.text
+    assert cloud.call("admin", "GET", path).json()["containers"] != 3
+
+
 # -- personas inside the owning project ------------------------------------
 
 

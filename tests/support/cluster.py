@@ -1,5 +1,10 @@
 """A multi-host cloud as separate processes: one conductor, one API, three compute agents.
 
+Optional: several API processes on the one database (``api_processes``; their keys
+are ``api``, ``api-2``, ...), MariaDB in place of PostgreSQL (``database_server``), and
+auth_strategy = local with extra API configuration lines (``auth_strategy``,
+``api_config``).
+
 The agents drive three independent Docker engines on this machine (the main one and
 the two that ``scripts/ensure-engines.sh 2`` starts), each under its own host name,
 availability zone and capacity. Everything shares RabbitMQ (an exchange and topics
@@ -119,6 +124,12 @@ class Cluster:
     hosts: dict[str, HostSpec]
     processes: dict[str, Process] = field(default_factory=dict)
     session: requests.Session = field(default_factory=requests.Session)
+    #: Every API process's URL, ``url`` first (one entry unless api_processes > 1).
+    urls: list[str] = field(default_factory=list)
+
+    @property
+    def apis(self) -> list[str]:
+        return [key for key in self.processes if key == "api" or key.startswith("api-")]
 
     # -- processes -------------------------------------------------------------------
 
@@ -151,9 +162,9 @@ class Cluster:
 
     def start(self) -> None:
         # All at once: agents retry their first report until the conductor serves.
-        for key in ("conductor", *self.hosts, "api"):
+        for key in ("conductor", *self.hosts, *self.apis):
             self.launch(key)
-        for key in ("conductor", *self.hosts, "api"):
+        for key in ("conductor", *self.hosts, *self.apis):
             self.wait_ready(key)
 
     def kill(self, host: str) -> None:
@@ -177,7 +188,7 @@ class Cluster:
         self.wait_ready(host)
 
     def stop(self) -> None:
-        order = ["api", *self.hosts, "conductor"]
+        order = [*self.apis, *self.hosts, "conductor"]
         for key in order:
             proc = self.processes.get(key)
             if proc and proc.alive():
@@ -308,22 +319,27 @@ def running_cluster(
     call_timeout: int = 30,
     database: str = "postgresql",
     repair_after: int | None = None,
+    api_processes: int = 1,
+    auth_strategy: str = "noauth",
+    api_config: Sequence[str] = (),
 ) -> Iterator[Cluster]:
     """Start the cluster; stop it, remove its engine containers and drop its database after.
 
     ``database`` is ``postgresql`` or ``mariadb``; ``repair_after`` sets the agents'
-    repair windows (None keeps the defaults).
+    repair windows (None keeps the defaults). ``api_config`` lines go at the end of
+    every API process's configuration (and so are seen by ``dockyard-manage`` run
+    with ``cluster.processes["api"].config``).
     """
     require_rabbitmq()
     cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
     run_id = uuid.uuid4().hex[:6]
     rpc_section, _names = private_rpc_section(root, call_timeout=call_timeout)
-    port = free_port()
+    ports = [free_port() for _ in range(api_processes)]
     quota = ["[quota]", "containers = -1", "cpu = -1", "memory = -1", "disk = -1"]
     with fresh_database(database) as database_url:
         common = [
             f"transport_url = {TRANSPORT_URL}",
-            "auth_strategy = noauth",
+            f"auth_strategy = {auth_strategy}",
             f"service_down_time = {SERVICE_DOWN_TIME}",
         ]
         db_section = ["[database]", f"connection = {database_url}"]
@@ -334,23 +350,31 @@ def running_cluster(
         ]
         if repair_after is not None:
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
-        cluster = Cluster(root, run_id, database_url, f"http://127.0.0.1:{port}", {})
-        api_conf = _write(
-            root / "api.conf",
-            [
-                "[DEFAULT]",
-                *common,
-                f"data_dir = {root / 'api'}",
-                *db_section,
-                *compute,
-                "[api]",
-                f"port = {port}",
-                f"threads = {api_threads}",
-                "shutdown_timeout = 10",
-                *quota,
-                rpc_section,
-            ],
-        )
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        cluster = Cluster(root, run_id, database_url, urls[0], {}, urls=urls)
+        api_confs = []
+        for index, port in enumerate(ports):
+            suffix = "" if index == 0 else f"-{index + 1}"
+            api_confs.append(
+                _write(
+                    root / f"api{suffix}.conf",
+                    [
+                        "[DEFAULT]",
+                        *common,
+                        f"data_dir = {root / ('api' + suffix)}",
+                        *db_section,
+                        *compute,
+                        "[api]",
+                        f"port = {port}",
+                        f"threads = {api_threads}",
+                        "shutdown_timeout = 10",
+                        *quota,
+                        rpc_section,
+                        *api_config,
+                    ],
+                )
+            )
+        api_conf = api_confs[0]
         conductor_conf = _write(
             root / "conductor.conf",
             ["[DEFAULT]", *common, f"host = conductor-{run_id}", *db_section, *compute, *quota,
@@ -385,7 +409,9 @@ def running_cluster(
             cluster.processes[name] = Process(
                 name, "dockyard-compute", conf, root / f"compute-{spec.suffix}.log"
             )
-        cluster.processes["api"] = Process("api", "dockyard-api", api_conf, root / "api.log")
+        for index, conf in enumerate(api_confs):
+            key = "api" if index == 0 else f"api-{index + 1}"
+            cluster.processes[key] = Process(key, "dockyard-api", conf, root / f"{key}.log")
         migrated = subprocess.run(
             [str(BIN / "dockyard-manage"), "--config-file", str(api_conf), "db", "upgrade"],
             capture_output=True,

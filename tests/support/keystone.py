@@ -143,6 +143,9 @@ class Keystone:
         found = self._admin("GET", f"/{collection}?name={name}")[collection]
         return str(found[0]["id"])
 
+    def project_id(self, name: str) -> str:
+        return self._id("projects", name)
+
     def project(self, name: str) -> str:
         made = self._admin("POST", "/projects", project={"name": name, "domain_id": "default"})
         return str(made["project"]["id"])

@@ -10,6 +10,7 @@ from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes.table import RouteTable
 from dockyard.api.schemas import quotas as schemas
 from dockyard.api.schemas.validation import validate
+from dockyard.domain.errors import Forbidden, NotFound
 
 TABLE = RouteTable()
 ROUTES = TABLE.routes
@@ -36,11 +37,23 @@ def _target(project_id: str) -> dict[str, Any]:
     return {"project_id": project_id}
 
 
+def _authorize_read(req: ApiRequest, rule: str, project_id: str) -> None:
+    """Reads follow the isolation rule of containers, stricter than Zun: a caller
+    refused another project's quotas gets 404, as if that project did not exist; a
+    caller refused their own project's gets the 403 naming the rule."""
+    try:
+        req.authorize(rule, _target(project_id))
+    except Forbidden as exc:
+        if project_id != req.ctx.project_id:
+            raise NotFound(f"Quotas of project {project_id} could not be found.") from exc
+        raise
+
+
 @TABLE.add("GET", QUOTA)
 def get(req: ApiRequest, project_id: str) -> Response:
     query = req.query()
     validate(schemas.GET_QUERY, query, where="query")
-    req.authorize("quota:get", _target(project_id))
+    _authorize_read(req, "quota:get", project_id)
     quotas = req.services.quotas
     if str(query.get("usages", "")).strip().lower() not in _NO:
         return json_response(quotas.usages(project_id))
@@ -50,7 +63,7 @@ def get(req: ApiRequest, project_id: str) -> Response:
 @TABLE.add("GET", QUOTA + "/defaults")
 def defaults(req: ApiRequest, project_id: str) -> Response:
     _no_query(req)
-    req.authorize("quota:get_default", _target(project_id))
+    _authorize_read(req, "quota:get_default", project_id)
     return json_response(req.services.quotas.defaults())
 
 

@@ -59,3 +59,34 @@ def test_errors_exit_non_zero_without_partial_users(
     capsys.readouterr()
     manage(config, "user", "list")
     assert "bob" not in capsys.readouterr().out
+
+
+def test_disable_enable_delete_passwords_and_role_removal(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("first-password\n")
+    assert manage(config, "project", "create", "team-a") == 0
+    assert manage(config, "user", "create", "alice", "--password-file", str(secret),
+                  "--project", "team-a") == 0  # fmt: skip
+    assert manage(config, "user", "disable", "alice") == 0
+    capsys.readouterr()
+    manage(config, "user", "list")
+    assert "alice" in (line := capsys.readouterr().out) and " no " in line
+    assert manage(config, "user", "enable", "alice") == 0
+    secret.write_text("second-password\n")
+    assert manage(config, "user", "set-password", "alice", "--password-file", str(secret)) == 0
+    assert manage(config, "role", "remove", "alice", "team-a", "member") == 0
+    assert "did not have" not in capsys.readouterr().out
+    assert manage(config, "role", "remove", "alice", "team-a", "member") == 0
+    assert "did not have" in capsys.readouterr().out
+    assert manage(config, "user", "delete", "alice") == 0
+    assert manage(config, "user", "delete", "alice") == 1
+    assert manage(config, "user", "disable", "nobody") == 1
+    assert manage(config, "project", "delete", "team-a") == 0
+    assert manage(config, "project", "delete", "team-a") == 1
+    errors = capsys.readouterr().err
+    assert "No user named alice" in errors and "No user named nobody" in errors
+    assert "No project named team-a" in errors
+    manage(config, "user", "list")
+    assert "alice" not in capsys.readouterr().out

@@ -10,11 +10,12 @@ import pytest
 
 from dockyard.db import migrate
 from dockyard.db.repositories.identity import IdentityRepository
+from dockyard.db.repositories.login_attempts import LoginAttemptRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from dockyard.service.identity import IdentityAdmin, IdentityService, Ref
 from dockyard.service.passwords import PasswordHasher
-from dockyard.service.ratelimit import FailureLimiter
+from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import InvalidToken, TokenSigner
 
 START = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
@@ -36,14 +37,15 @@ class World:
         self.clock = Clock()
         self.repo = IdentityRepository(db)
         hasher = PasswordHasher(rounds=4)
+        attempts, minute = LoginAttemptRepository(db), dt.timedelta(seconds=60)
         self.admin = IdentityAdmin(self.repo, hasher)
         self.tokens = IdentityService(
             self.repo,
             TokenSigner(b"s" * 32),
             hasher,
             dt.timedelta(hours=1),
-            per_user=FailureLimiter(3, 60, self.clock.seconds),
-            per_address=FailureLimiter(5, 60, self.clock.seconds),
+            per_user=AttemptLimiter(attempts, "user", 3, minute, self.clock),
+            per_address=AttemptLimiter(attempts, "address", 5, minute, self.clock),
             clock=self.clock,
         )
         self.admin.create_project("team-a")
@@ -127,9 +129,8 @@ def test_only_the_owner_or_an_admin_may_inspect_a_token(world: World) -> None:
 
 def test_losing_the_role_invalidates_tokens(world: World) -> None:
     token = world.login()
-    # Nothing revokes roles yet; drop the assignment directly.
-    with world.repo.db.write() as conn:
-        conn.exec_driver_sql("DELETE FROM role_assignments")
+    assert world.admin.revoke_role("alice", "team-a", "member") is True
+    assert world.admin.revoke_role("alice", "team-a", "member") is False
     with pytest.raises(InvalidToken):
         world.tokens.validate(token)
 
@@ -143,6 +144,68 @@ def test_brute_force_is_limited_per_user_name(world: World) -> None:
     assert refused.value.fields["retry_after"] == 60
     world.clock.now += dt.timedelta(seconds=61)
     world.login()
+
+
+def test_successful_logins_do_not_use_up_the_address_budget(world: World) -> None:
+    for _ in range(8):
+        world.login(address="10.7.7.7")
+    for i in range(5):
+        with pytest.raises(InvalidToken):
+            world.login(user=f"user-{i}", password="guess", address="10.7.7.7")
+    with pytest.raises(TooManyRequests):
+        world.login(address="10.7.7.7")
+
+
+def test_disabling_a_user_refuses_logins_and_their_tokens_at_once(world: World) -> None:
+    token = world.login()
+    assert world.admin.set_enabled("alice", False).enabled is False
+    with pytest.raises(InvalidToken) as refused:
+        world.tokens.validate(token)
+    with pytest.raises(InvalidToken) as wrong:
+        world.login()
+    with pytest.raises(InvalidToken) as unknown:
+        world.login(user="nobody")
+    # The same answer for a disabled user as for one that does not exist.
+    assert str(wrong.value) == str(unknown.value)
+    assert "no longer valid" in str(refused.value)
+    world.admin.set_enabled("alice", True)
+    world.tokens.validate(world.login())
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)  # enabling again does not bring old tokens back
+
+
+def test_a_new_password_invalidates_earlier_tokens(world: World) -> None:
+    old = world.login()
+    world.admin.set_password("alice", "new-pw")
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(old)
+    with pytest.raises(InvalidToken):
+        world.login()
+    world.tokens.validate(world.login(password="new-pw"))
+    with pytest.raises(InvalidInput):
+        world.admin.set_password("alice", "")
+    with pytest.raises(NotFound):
+        world.admin.set_password("nobody", "pw")
+
+
+def test_deleting_users_and_projects(world: World) -> None:
+    token = world.login()
+    assert world.admin.delete_user("alice").name == "alice"
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)
+    with pytest.raises(InvalidToken):
+        world.login()
+    assert world.repo.assignments() == []
+    with pytest.raises(NotFound):
+        world.admin.delete_user("alice")
+    world.admin.create_user("alice", "alice-pw", "team-a", "member")
+    token = world.login()
+    world.admin.delete_project("team-a")
+    with pytest.raises(InvalidToken):
+        world.tokens.validate(token)
+    with pytest.raises(NotFound):
+        world.admin.delete_project("team-a")
+    assert [p.name for p in world.repo.projects()] == ["team-b"]
 
 
 def test_brute_force_is_limited_per_address(world: World) -> None:

@@ -1,62 +1,92 @@
-"""The failure limiter, driven by an injected clock."""
+"""The attempt limiter on a throwaway SQLite database, driven by an injected clock."""
 
 from __future__ import annotations
 
-from dockyard.service.ratelimit import FailureLimiter
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.db import migrate
+from dockyard.db.repositories.login_attempts import LoginAttemptRepository
+from dockyard.db.session import Database
+from dockyard.service.ratelimit import AttemptLimiter
+
+START = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = START
 
-    def __call__(self) -> float:
+    def __call__(self) -> dt.datetime:
         return self.now
 
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
 
-def test_blocks_after_limit_failures_until_the_window_passes() -> None:
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[LoginAttemptRepository]:
+    db = Database(f"sqlite:///{tmp_path / 'attempts.sqlite'}")
+    migrate.upgrade(db)
+    yield LoginAttemptRepository(db)
+    db.dispose()
+
+
+def limiter(repo: LoginAttemptRepository, clock: Clock, limit: int = 3) -> AttemptLimiter:
+    return AttemptLimiter(repo, "user", limit, dt.timedelta(seconds=60), clock)
+
+
+def test_blocks_after_limit_attempts_until_the_window_ends(repo: LoginAttemptRepository) -> None:
     clock = Clock()
-    limiter = FailureLimiter(limit=3, window=60, clock=clock)
+    limited = limiter(repo, clock)
     for _ in range(3):
-        assert limiter.retry_after("alice") == 0
-        limiter.failed("alice")
-        clock.now += 10
-    # Failures at 1000, 1010 and 1020; now 1030: the first leaves the window at 1060.
-    assert limiter.retry_after("alice") == 30
-    assert limiter.retry_after("bob") == 0
-    clock.now = 1059.5
-    assert limiter.retry_after("alice") == 1
-    clock.now = 1060
-    assert limiter.retry_after("alice") == 0
+        assert limited.admit("alice") == 0
+        clock.advance(10)
+    # The window started at the first attempt (START) and ends at START + 60.
+    assert limited.admit("alice") == 30
+    assert limited.admit("bob") == 0
+    clock.advance(29.5)
+    assert limited.admit("alice") == 1
+    clock.advance(0.5)
+    assert limited.admit("alice") == 0  # a new window
 
 
-def test_sliding_window_keeps_recent_failures() -> None:
+def test_forgive_and_reset_give_attempts_back(repo: LoginAttemptRepository) -> None:
     clock = Clock()
-    limiter = FailureLimiter(limit=2, window=60, clock=clock)
-    limiter.failed("k")
-    clock.now += 50
-    limiter.failed("k")
-    assert limiter.retry_after("k") == 10
-    clock.now += 10
-    assert limiter.retry_after("k") == 0
-    limiter.failed("k")
-    # Failures at 1050 and 1060: blocked until 1110.
-    assert limiter.retry_after("k") == 50
+    limited = limiter(repo, clock, limit=2)
+    for _ in range(5):
+        assert limited.admit("alice") == 0
+        limited.forgive("alice")
+    assert limited.admit("alice") == 0
+    assert limited.admit("alice") == 0
+    assert limited.admit("alice") > 0
+    limited.reset("alice")
+    assert limited.admit("alice") == 0
 
 
-def test_reset_forgets_a_key() -> None:
+def test_scopes_are_separate_and_keys_are_not_stored_in_clear(
+    repo: LoginAttemptRepository,
+) -> None:
     clock = Clock()
-    limiter = FailureLimiter(limit=1, window=60, clock=clock)
-    limiter.failed("k")
-    assert limiter.retry_after("k") == 60
-    limiter.reset("k")
-    assert limiter.retry_after("k") == 0
+    users = limiter(repo, clock, limit=1)
+    addresses = AttemptLimiter(repo, "address", 1, dt.timedelta(seconds=60), clock)
+    assert users.admit("10.0.0.1") == 0
+    assert addresses.admit("10.0.0.1") == 0
+    with repo.db.read() as conn:
+        keys = [row[0] for row in conn.exec_driver_sql("SELECT key FROM login_attempts")]
+    assert len(keys) == 2 and all(len(k) == 64 and "10.0.0.1" not in k for k in keys)
 
 
-def test_idle_keys_are_swept() -> None:
+def test_ended_windows_are_forgotten(repo: LoginAttemptRepository) -> None:
     clock = Clock()
-    limiter = FailureLimiter(limit=5, window=1, clock=clock)
-    for i in range(5000):
-        limiter.failed(f"user-{i}")
-    clock.now += 2
-    limiter.failed("last")
-    assert len(limiter._failures) < 5000
+    limited = limiter(repo, clock)
+    for i in range(50):
+        limited.admit(f"random-{i}")
+    clock.advance(61)
+    limited.admit("fresh")
+    with repo.db.read() as conn:
+        count = conn.exec_driver_sql("SELECT count(*) FROM login_attempts").scalar_one()
+    assert count == 1
