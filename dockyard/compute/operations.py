@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from dockyard.domain.errors import DockyardError, InvalidImage
 from dockyard.domain.models import ObservedContainer, PullPolicy
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
@@ -110,7 +111,7 @@ class Operations:
 
     # -- create ------------------------------------------------------------
 
-    def check_image(self, image: str, pull_policy: str) -> None:
+    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
         policy = PullPolicy.parse(pull_policy)
         local = self.images.exists_locally(image)
         if policy is PullPolicy.NEVER and not local:
@@ -120,14 +121,14 @@ class Operations:
                 field="image",
             )
         if policy is PullPolicy.ALWAYS or not local:
-            self.images.check_remote(image)
+            self.images.check_remote(image, auth)
 
-    def _ensure_image(self, image: str, pull_policy: str) -> None:
+    def _ensure_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
         policy = PullPolicy.parse(pull_policy)
         if policy is PullPolicy.ALWAYS or not self.images.exists_locally(image):
             if policy is PullPolicy.NEVER:
                 raise InvalidImage(f"Image {image} is not present and may not be pulled.")
-            self.images.pull(image)
+            self.images.pull(image, auth)
 
     def create(self, msg: CreateContainer) -> None:
         uuid, start = msg.spec.uuid, _now()
@@ -135,7 +136,7 @@ class Operations:
         try:
             self._step(uuid, TaskState.IMAGE_PULLING, task)
             task = TaskState.IMAGE_PULLING
-            self._ensure_image(msg.spec.image, msg.pull_policy)
+            self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self._step(uuid, TaskState.CONTAINER_CREATING, task)
             task = TaskState.CONTAINER_CREATING
             self.runtime.create(msg.spec)
@@ -232,7 +233,7 @@ class Operations:
         uuid, start = msg.spec.uuid, _now()
         task = str(TaskState.CONTAINER_REBUILDING)
         try:
-            self._ensure_image(msg.spec.image, msg.pull_policy)
+            self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
             self.runtime.create(msg.spec)
             if msg.run:

@@ -16,6 +16,7 @@ above 17 x 32 MiB, so cpu is the only limit that binds. Quotas are unlimited (-1
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import sys
@@ -331,6 +332,7 @@ def running_cluster(
                 "[DEFAULT]",
                 *common,
                 f"data_dir = {root / 'api'}",
+                f"auth_encryption_key = {secrets.token_hex(32)}",
                 *database,
                 *compute,
                 "[api]",

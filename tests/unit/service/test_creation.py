@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.models import Container, Host, RequestContext
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
 from dockyard.service.creation import ContainerCreator, CreateDefaults, NewContainer
 
@@ -55,9 +56,12 @@ class Actions:
 class Compute:
     def __init__(self) -> None:
         self.created: list[tuple[str, CreateContainer]] = []
+        self.checked: list[tuple[str, RegistryAuth | None]] = []
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        pass
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
+        self.checked.append((image, auth))
 
     def create(self, host: str, msg: CreateContainer) -> None:
         self.created.append((host, msg))
