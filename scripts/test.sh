@@ -7,6 +7,7 @@ bash scripts/ensure-docker.sh
 bash scripts/ensure-engines.sh 2
 bash scripts/build-test-image.sh
 bash scripts/ensure-registry.sh
+bash scripts/ensure-private-registry.sh
 bash scripts/ensure-databases.sh
 bash scripts/ensure-rabbitmq.sh
 bash scripts/ensure-keystone.sh

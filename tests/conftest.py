@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -23,6 +24,11 @@ from dockyard.domain.models import LABEL_HOST
 
 TEST_IMAGE = os.environ.get("DOCKYARD_TEST_IMAGE", "dockyard-test/busybox:latest")
 REGISTRY_IMAGE = f"127.0.0.1:5001/{TEST_IMAGE}"
+#: The registry that demands a login (scripts/ensure-private-registry.sh) and its user.
+PRIVATE_REGISTRY = "127.0.0.1:5002"
+PRIVATE_IMAGE = f"{PRIVATE_REGISTRY}/{TEST_IMAGE}"
+PRIVATE_USER = os.environ.get("DOCKYARD_PRIVATE_REGISTRY_USER", "dockyard-test")
+PRIVATE_PASSWORD = os.environ.get("DOCKYARD_PRIVATE_REGISTRY_PASSWORD", "Pr1vate-Registry-Pw")
 LATEST = "container 1.40"
 
 
@@ -49,6 +55,23 @@ def docker_client() -> Iterator[docker.DockerClient]:
         require(False, f"the test image {TEST_IMAGE}; run scripts/build-test-image.sh")
     yield client
     client.close()
+
+
+def require_private_registry(client: docker.DockerClient) -> None:
+    """The login-protected registry, with no copy of its image left in the engine."""
+    try:
+        status = requests.get(f"http://{PRIVATE_REGISTRY}/v2/", timeout=5).status_code
+    except requests.ConnectionError:
+        status = 0
+    require(status == 401, f"a registry demanding a login on {PRIVATE_REGISTRY} (got {status}); "
+            "run scripts/ensure-private-registry.sh")  # fmt: skip
+    forget_private_image(client)
+
+
+def forget_private_image(client: docker.DockerClient) -> None:
+    """Drop the engine's copy of the private image, so the next use must pull it."""
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        client.images.remove(PRIVATE_IMAGE, force=True)
 
 
 def free_port() -> int:

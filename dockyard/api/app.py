@@ -17,7 +17,15 @@ from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
 from dockyard.api.policy import Authorizer
 from dockyard.api.request import ApiRequest, json_response
-from dockyard.api.routes import actions, availability_zones, containers, hosts, quotas, root
+from dockyard.api.routes import (
+    actions,
+    availability_zones,
+    containers,
+    hosts,
+    quotas,
+    registries,
+    root,
+)
 from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
@@ -26,6 +34,7 @@ from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
 from dockyard.service.quotas import QuotaService
+from dockyard.service.registries import RegistryService
 
 LOG = logging.getLogger(__name__)
 
@@ -40,6 +49,7 @@ class Services:
     authorizer: Authorizer
     quotas: QuotaService
     hosts: HostService
+    registries: RegistryService
 
 
 def _normalise(path: str) -> str:
@@ -66,6 +76,7 @@ class DockyardApp:
                 hosts.ROUTES,
                 zun_services.ROUTES,
                 availability_zones.ROUTES,
+                registries.ROUTES,
             )
             for r in table
         }

@@ -15,7 +15,6 @@ UNSUPPORTED = {
     "nets": "networks other than the default bridge are not supported yet",
     "mounts": "volumes are not supported yet",
     "security_groups": "security groups are not supported yet",
-    "registry": "private registries are not supported yet",
 }
 
 
@@ -104,4 +103,5 @@ def new_container(body: dict[str, Any], version: Version) -> NewContainer:
         host=body.get("host"),
         cpu_policy=body.get("cpu_policy"),
         exposed_ports=_exposed_ports(body.get("exposed_ports")),
+        registry=body.get("registry") or None,
     )

@@ -16,13 +16,14 @@ from dockyard.api.app import WSGIApp
 from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
 from dockyard.cmd.serving import start_server, wait_for_signal
-from dockyard.cmd.wiring import api_services, repositories
+from dockyard.cmd.wiring import api_services, repositories, secret_box
 from dockyard.config import api
 from dockyard.db.session import Database
 from dockyard.rpc.messaging import Broker, MessagingComputeAPI
 
 
 def build(conf: cfg.ConfigOpts) -> tuple[WSGIApp, Database, Broker]:
+    secret_box(conf)  # refuse to start before touching the database or the broker
     db = cloud.open_database(conf)
     broker = cloud.broker(conf)
     services = api_services(conf, repositories(conf, db), MessagingComputeAPI(broker))

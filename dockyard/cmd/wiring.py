@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 from oslo_config import cfg
@@ -14,6 +15,7 @@ from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
 from dockyard.cmd import cloud
 from dockyard.cmd.auth_wiring import api_app
+from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import configured_database
 from dockyard.compute.agent import ComputeAgent
 from dockyard.config import api, compute, default, quota
@@ -24,6 +26,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
+from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
@@ -36,6 +39,8 @@ from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
 from dockyard.service.hosts import HostService
 from dockyard.service.quotas import QuotaService
+from dockyard.service.registries import RegistryService
+from dockyard.service.secrets import SecretBox, SecretKeyError
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Repositories:
     hosts: HostRepository
     actions: ActionRepository
     quotas: QuotaRepository
+    registries: RegistryRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -82,7 +88,35 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
     quotas = QuotaRepository(db, quota.view(conf))
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
-    return Repositories(containers, hosts, actions, quotas)
+    return Repositories(containers, hosts, actions, quotas, RegistryRepository(db))
+
+
+#: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
+ENCRYPTION_KEY_FILE = "registry.key"
+
+
+def keep_encryption_key(conf: cfg.ConfigOpts) -> None:
+    """Without a configured ``auth_encryption_key``, use one generated on the first start
+    and kept (mode 0600) in data_dir, so stored passwords stay readable across restarts."""
+    if default.view(conf).auth_encryption_key:
+        return
+    key = load_or_create_key(Path(default.view(conf).data_dir) / ENCRYPTION_KEY_FILE)
+    conf.set_override("auth_encryption_key", key.hex())
+
+
+def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
+    """The box registry passwords are sealed in; the process stops when no key is set."""
+    key = default.view(conf).auth_encryption_key
+    if not key:
+        raise SystemExit(
+            "[DEFAULT] auth_encryption_key is not set: it encrypts registry passwords and has "
+            "no default. Set it to the same random secret (32+ characters, e.g. the output "
+            "of `openssl rand -hex 32`) in the configuration of every API process."
+        )
+    try:
+        return SecretBox(key)
+    except SecretKeyError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def control_service(repos: Repositories) -> ControlService:
@@ -103,6 +137,7 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
 
 def build(conf: cfg.ConfigOpts) -> AllInOne:
     db = open_database(conf)
+    keep_encryption_key(conf)
     repos = repositories(conf, db)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, db, repos)
@@ -131,6 +166,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
+    registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
     services = Services(
         quotas=QuotaService(quotas),
         containers=ContainerService(
@@ -140,6 +176,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             api_cfg.max_limit,
             pull_policy=defaults.default_image_pull_policy,
             hosts=hosts,
+            registries=registries,
         ),
         creator=ContainerCreator(
             containers,
@@ -149,6 +186,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             CreateDefaults(
                 defaults.default_cpu, defaults.default_memory, defaults.default_image_pull_policy
             ),
+            registries=registries,
         ),
         limits=Limits(
             min_cpu=defaults.minimum_cpus,
@@ -160,5 +198,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         ),
         authorizer=Authorizer.from_conf(conf),
         hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
+        registries=registries,
     )
     return services

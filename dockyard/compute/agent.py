@@ -21,6 +21,7 @@ from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
 from dockyard.domain.errors import DockyardError, ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
@@ -153,8 +154,8 @@ class ComputeAgent:
     def operate(self, message: ContainerOperation) -> None:
         self._submit(message.uuid, self.ops.operate, message)
 
-    def check_image(self, image: str, pull_policy: str) -> None:
-        self.ops.check_image(image, pull_policy)
+    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None) -> None:
+        self.ops.check_image(image, pull_policy, auth)
 
     def logs(self, uuid: str, options: LogOptions) -> str:
         return self.runtime.logs(uuid, options)

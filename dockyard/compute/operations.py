@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dockyard.compute.freshness import Freshness
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.models import ObservedContainer, PullPolicy
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
@@ -127,7 +128,7 @@ class Operations:
 
     # -- create ------------------------------------------------------------
 
-    def check_image(self, image: str, pull_policy: str) -> None:
+    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
         policy = PullPolicy.parse(pull_policy)
         local = self.images.exists_locally(image)
         if policy is PullPolicy.NEVER and not local:
@@ -137,7 +138,7 @@ class Operations:
                 field="image",
             )
         if policy is PullPolicy.ALWAYS or not local:
-            self.images.check_remote(image)
+            self.images.check_remote(image, auth)
 
     def _needs_pull(self, image: str, pull_policy: str) -> bool:
         policy = PullPolicy.parse(pull_policy)
@@ -147,9 +148,9 @@ class Operations:
             return True
         return False
 
-    def _ensure_image(self, image: str, pull_policy: str) -> None:
+    def _ensure_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
         if self._needs_pull(image, pull_policy):
-            self.images.pull(image)
+            self.images.pull(image, auth)
 
     def create(self, msg: CreateContainer) -> None:
         """Pull if needed, create, start if asked, then report once.
@@ -165,7 +166,7 @@ class Operations:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._step(uuid, TaskState.IMAGE_PULLING, task)
                 task = TaskState.IMAGE_PULLING
-                self.images.pull(msg.spec.image)
+                self.images.pull(msg.spec.image, msg.auth)
                 self._step(uuid, TaskState.CONTAINER_CREATING, task)
                 task = TaskState.CONTAINER_CREATING
             self.runtime.create(msg.spec)
@@ -284,7 +285,7 @@ class Operations:
         uuid, start = msg.spec.uuid, _now()
         task = str(TaskState.CONTAINER_REBUILDING)
         try:
-            self._ensure_image(msg.spec.image, msg.pull_policy)
+            self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
             self.runtime.create(msg.spec)
             if msg.run:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -78,6 +78,15 @@ opts = [
         help="Pull policy for containers created without one: like `docker run`, only "
         "pull images the engine does not already hold.",
     ),
+    cfg.StrOpt(
+        "auth_encryption_key",
+        secret=True,
+        help="Secret (at least 32 characters) from which the key that encrypts registry "
+        "passwords in the database is derived. There is no built-in default: `dockyard up` "
+        "generates a random one on first start and keeps it in data_dir/registry.key "
+        "(mode 0600); dockyard-api refuses to start without it. Changing it makes stored "
+        "registry passwords unreadable (set them again with `registry update`).",
+    ),
 ]
 
 
@@ -99,6 +108,7 @@ class DefaultConfig:
     minimum_disk: int
     maximum_disk: int
     default_image_pull_policy: str
+    auth_encryption_key: str | None = field(default=None, repr=False)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

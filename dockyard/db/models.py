@@ -96,6 +96,24 @@ class HostRow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class RegistryRow(Base):
+    """Credentials of a private image registry, owned by a project (api-other §15)."""
+
+    __tablename__ = "registries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    #: The password, Fernet-encrypted with a key from ``auth_encryption_key``.
+    password: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+
+
 class ActionRow(Base):
     __tablename__ = "container_actions"
 

@@ -82,6 +82,12 @@ class InvalidRequest(InvalidInput):
     code = "invalid"
 
 
+class RegistryAuthFailed(InvalidImage):
+    """The image's registry refused the credentials given (or wants some)."""
+
+    code = "registry-auth-failed"
+
+
 class Base64Exception(InvalidInput):
     """A value that must be base64 is not."""
 
@@ -117,6 +123,10 @@ class NotFound(ClientError):
 
 class ContainerNotFound(NotFound):
     code = "container-not-found"
+
+
+class RegistryNotFound(NotFound):
+    code = "registry-not-found"
 
 
 class RequestedHostNotFound(NotFound):

@@ -13,6 +13,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
     CommitContainer,
     ContainerOperation,
@@ -34,8 +35,11 @@ class ComputeAPI(Protocol):
     def operate(self, host: str, message: ContainerOperation) -> None:
         """Cast: run a lifecycle operation. Raises ``Unavailable`` if the agent is saturated."""
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        """Call: raise ``InvalidImage`` when the host cannot get ``image`` under the policy."""
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
+        """Call: raise ``InvalidImage`` when the host cannot get ``image`` under the policy
+        (``RegistryAuthFailed`` when its registry refuses ``auth``)."""
 
     def logs(self, host: str, uuid: str, options: LogOptions) -> str:
         """Call: the container's log."""
@@ -104,7 +108,7 @@ class ComputeAPIEndpoint(Protocol):
 
     def operate(self, message: ContainerOperation) -> None: ...
 
-    def check_image(self, image: str, pull_policy: str) -> None: ...
+    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None) -> None: ...
 
     def logs(self, uuid: str, options: LogOptions) -> str: ...
 

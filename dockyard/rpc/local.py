@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from dockyard.domain.errors import ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPIEndpoint
 from dockyard.rpc.messages import (
     CommitContainer,
@@ -34,8 +35,10 @@ class LocalComputeAPI:
     def operate(self, host: str, message: ContainerOperation) -> None:
         self._agent(host).operate(message)
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        self._agent(host).check_image(image, pull_policy)
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
+        self._agent(host).check_image(image, pull_policy, auth)
 
     def logs(self, host: str, uuid: str, options: LogOptions) -> str:
         return self._agent(host).logs(uuid, options)

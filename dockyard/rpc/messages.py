@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain.models import ContainerSpec
+from dockyard.domain.registries import RegistryAuth
 
 VERSION = "1.0"
 
@@ -23,6 +24,8 @@ class CreateContainer:
     run: bool
     pull_policy: str
     request_id: str
+    #: Credentials for the image's registry (agents cannot read them from the database).
+    auth: RegistryAuth | None = None
     version: str = VERSION
 
 
@@ -100,6 +103,7 @@ class RebuildContainer:
     run: bool
     pull_policy: str
     request_id: str
+    auth: RegistryAuth | None = None
     version: str = VERSION
 
 

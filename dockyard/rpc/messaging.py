@@ -28,6 +28,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import (
@@ -176,8 +177,10 @@ class MessagingComputeAPI:
     def operate(self, host: str, message: ContainerOperation) -> None:
         self._send("operate", host, message=message)
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        self._send("check_image", host, image=image, pull_policy=pull_policy)
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
+        self._send("check_image", host, image=image, pull_policy=pull_policy, auth=auth)
 
     def logs(self, host: str, uuid: str, options: LogOptions) -> str:
         result: str = self._send("logs", host, uuid=uuid, options=options)

@@ -34,6 +34,7 @@ from dockyard.domain.models import (
     RequestContext,
     StatsSnapshot,
 )
+from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.states import ALLOWED, IN_FLIGHT, Status, allowed
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import (
@@ -42,6 +43,7 @@ from dockyard.rpc.messages import (
     RebuildContainer,
     ResizeContainer,
 )
+from dockyard.service.registries import RegistryService
 
 
 def _scope(ctx: RequestContext, widen: bool) -> str | None:
@@ -100,6 +102,7 @@ class ContainerService:
         max_limit: int,
         pull_policy: str = "ifnotpresent",
         hosts: HostRepository | None = None,
+        registries: RegistryService | None = None,
     ) -> None:
         self.containers = containers
         #: When given, actions on a container whose host is down fail without an RPC.
@@ -109,6 +112,8 @@ class ContainerService:
         self.max_limit = max_limit
         #: Pull policy of a rebuild when the container has none of its own.
         self.pull_policy = pull_policy
+        #: Credentials of a container's registry for its rebuilds.
+        self.registries = registries
 
     # -- reads -------------------------------------------------------------
 
@@ -189,20 +194,29 @@ class ContainerService:
         _require_state("rebuild", container)
         host = self._host_of(container)
         pull_policy = (container.image_pull_policy or self.pull_policy).lower()
+        auth = self._auth(container)
+        if reference is not None and auth is not None:
+            reference = in_registry(reference, auth.domain)
         if reference is not None:
-            self.compute.check_image(host, reference, pull_policy)
+            self.compute.check_image(host, reference, pull_policy, auth)
         new_image = {"image": image} if image is not None else {}
         reserved = self._reserve(container, "rebuild", force=False, extra=new_image)
         self._record_action(ctx, container, "rebuild")
-        spec = dataclasses.replace(
-            reserved.spec(), image=reference or str(parse_image(container.image))
-        )
+        own_image = str(parse_image(container.image))
+        if auth is not None:
+            own_image = in_registry(own_image, auth.domain)
+        spec = dataclasses.replace(reserved.spec(), image=reference or own_image)
         # Started again iff it was running when the rebuild was asked for.
         message = RebuildContainer(
-            spec, container.status is Status.RUNNING, pull_policy, ctx.request_id
+            spec, container.status is Status.RUNNING, pull_policy, ctx.request_id, auth=auth
         )
         self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
         return reserved
+
+    def _auth(self, container: Container) -> RegistryAuth | None:
+        if self.registries is None or container.registry_id is None:
+            return None
+        return self.registries.auth_of(container.registry_id)
 
     def commit(self, ctx: RequestContext, ident: str, repository: str, tag: str) -> str:
         """Save the container as the local image ``repository:tag``; returns the image id."""

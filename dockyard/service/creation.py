@@ -18,11 +18,13 @@ from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNot
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
+from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import explain, select
+from dockyard.service.registries import RegistryService
 
 #: Seconds a host's "I can get this image" answer is trusted for further creates.
 IMAGE_CHECK_TTL = 30.0
@@ -57,6 +59,8 @@ class NewContainer:
     host: str | None = None
     cpu_policy: str | None = None
     exposed_ports: tuple[str, ...] = ()
+    #: UUID or name of one of the caller's registries to pull the image from.
+    registry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class ContainerCreator:
         defaults: CreateDefaults,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        registries: RegistryService | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
@@ -84,11 +89,23 @@ class ContainerCreator:
         self.defaults = defaults
         self.rng = rng or random.Random()
         self.clock = clock
-        self._image_ok: dict[tuple[str, str, str], float] = {}
+        self._image_ok: dict[tuple[str, str, str, RegistryAuth | None], float] = {}
+        self.registries = registries
+
+    def _registry(
+        self, ctx: RequestContext, new: NewContainer, image: str
+    ) -> tuple[str, str | None, RegistryAuth | None]:
+        """The image as pulled, the registry's uuid and its auth (the caller's own only)."""
+        if not new.registry:
+            return image, None, None
+        if self.registries is None:
+            raise InvalidInput("registry: private registries are not configured.", field="registry")
+        registry, auth = self.registries.for_container(ctx, new.registry)
+        return in_registry(image, registry.domain), registry.uuid, auth
 
     def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
-        image = str(parse_image(new.image))
-        record = self._record(ctx, new)
+        image, registry_id, auth = self._registry(ctx, new, str(parse_image(new.image)))
+        record = dataclasses.replace(self._record(ctx, new), registry_id=registry_id)
         # Early 403 for the common case; create_claimed reserves atomically.
         self.containers.check_quota(record)
         dedicated = record.cpu_policy == "dedicated"
@@ -108,11 +125,11 @@ class ContainerCreator:
         candidates = select(request, hosts, self.rng)
         pull_policy = (new.image_pull_policy or self.defaults.pull_policy).lower()
         if candidates:
-            self._check_image(candidates[0].name, image, pull_policy)
+            self._check_image(candidates[0].name, image, pull_policy, auth)
         for host in candidates:
             created = self.containers.create_claimed(self._pinned(record, request, host), host.name)
             if created is not None:
-                return self._dispatch(ctx, created, image, pull_policy, run)
+                return self._dispatch(ctx, created, image, pull_policy, run, auth)
         failed = dataclasses.replace(
             record,
             status=Status.ERROR,
@@ -121,17 +138,19 @@ class ContainerCreator:
         )
         return self.containers.create(failed)
 
-    def _check_image(self, host: str, image: str, pull_policy: str) -> None:
+    def _check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
         """Ask the host whether it can get the image, unless it said yes a moment ago.
 
         A burst of creates from one image then costs one round trip to the agent;
         an image that vanishes within the window fails the create on the agent instead.
         """
-        key = (host, image, pull_policy)
+        key = (host, image, pull_policy, auth)
         now = self.clock()
         if self._image_ok.get(key, 0.0) > now:
             return
-        self.compute.check_image(host, image, pull_policy)
+        self.compute.check_image(host, image, pull_policy, auth)
         if len(self._image_ok) > 1024:
             self._image_ok = {k: t for k, t in self._image_ok.items() if t > now}
         self._image_ok[key] = now + IMAGE_CHECK_TTL
@@ -206,7 +225,13 @@ class ContainerCreator:
         return dataclasses.replace(record, cpuset_cpus=cpuset)
 
     def _dispatch(
-        self, ctx: RequestContext, record: Container, image: str, pull_policy: str, run: bool
+        self,
+        ctx: RequestContext,
+        record: Container,
+        image: str,
+        pull_policy: str,
+        run: bool,
+        auth: RegistryAuth | None = None,
     ) -> Container:
         assert record.host is not None
         self.actions.start(
@@ -222,7 +247,7 @@ class ContainerCreator:
         spec = dataclasses.replace(record.spec(), image=image)
         try:
             self.compute.create(
-                record.host, CreateContainer(spec, run, pull_policy, ctx.request_id)
+                record.host, CreateContainer(spec, run, pull_policy, ctx.request_id, auth=auth)
             )
         except DockyardError as exc:
             self.containers.update(

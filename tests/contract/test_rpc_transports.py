@@ -25,6 +25,7 @@ from dockyard.domain.errors import (
     Unavailable,
 )
 from dockyard.domain.models import LogOptions
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messages import (
@@ -181,7 +182,8 @@ def test_calls_return_typed_results(wired: Wired) -> None:
     assert compute.get_archive(HOST, UUID, "/tmp") == ARCHIVE
     commit = CommitContainer(UUID, "repo/app", "v2", "req-9")
     assert compute.commit(HOST, commit) == IMAGE_ID
-    assert compute.check_image(HOST, "busybox:latest", "ifnotpresent") is None
+    auth = RegistryAuth("registry.example.com:5000", "robot", "pa55 wörd")
+    assert compute.check_image(HOST, "busybox:latest", "ifnotpresent", auth) is None
     assert compute.update_limits(HOST, UUID, 1.25, 256) is None
     assert compute.put_archive(HOST, UUID, "/srv", ARCHIVE.data) is None
     assert wired.agent.received("logs") == (UUID, options)
@@ -189,7 +191,7 @@ def test_calls_return_typed_results(wired: Wired) -> None:
     assert wired.agent.received("commit") == (commit,)
     assert wired.agent.received("update_limits") == (UUID, 1.25, 256)
     assert wired.agent.received("put_archive") == (UUID, "/srv", ARCHIVE.data)
-    assert wired.agent.received("check_image") == ("busybox:latest", "ifnotpresent")
+    assert wired.agent.received("check_image") == ("busybox:latest", "ifnotpresent", auth)
 
 
 @pytest.mark.parametrize(
@@ -198,7 +200,7 @@ def test_calls_return_typed_results(wired: Wired) -> None:
         ("logs", lambda c: c.logs(HOST, UUID, LogOptions()), ContainerNotFound("gone", uuid=UUID)),
         (
             "check_image",
-            lambda c: c.check_image(HOST, "nope:1", "never"),
+            lambda c: c.check_image(HOST, "nope:1", "never", None),
             InvalidImage("Image nope:1 is not present on node and pull policy is never."),
         ),
         ("execute", lambda c: c.execute(HOST, UUID, ["x"]), Conflict("Not running.", state="x")),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
     CommitContainer,
     ContainerOperation,
@@ -68,8 +69,8 @@ class RecordingAgent:
     def rebuild(self, message: RebuildContainer) -> None:
         self._record("rebuild", message)
 
-    def check_image(self, image: str, pull_policy: str) -> None:
-        self._answer("check_image", image, pull_policy)
+    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None) -> None:
+        self._answer("check_image", image, pull_policy, auth)
 
     def logs(self, uuid: str, options: LogOptions) -> str:
         self._answer("logs", uuid, options)

@@ -18,7 +18,7 @@ import queue
 import signal as signals
 import tarfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from dockyard.domain.errors import (
     InvalidInput,
     InvalidRequest,
     NotFound,
+    RegistryAuthFailed,
 )
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import (
@@ -43,6 +44,7 @@ from dockyard.domain.models import (
     RuntimeEvent,
     StatsSnapshot,
 )
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import describe
 from dockyard.drivers.image.base import ImageDriver
@@ -470,15 +472,24 @@ class FakeImages(ImageDriver):
     """An in-memory ``ImageDriver``: a set of local images and a set in "the registry".
 
     References are compared after normalisation (``busybox`` == ``busybox:latest``).
-    ``pulls`` and ``remote_checks`` log the references asked for; ``fail_on`` injects
-    errors by operation name (``exists_locally``, ``check_remote``, ``pull``).
+    ``pulls`` and ``remote_checks`` log the references asked for, ``auths`` the
+    credentials each remote call came with; ``fail_on`` injects errors by operation
+    name (``exists_locally``, ``check_remote``, ``pull``). Images in ``private`` are
+    served only with the credentials given there.
     """
 
-    def __init__(self, local: Iterable[str] = (), registry: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        local: Iterable[str] = (),
+        registry: Iterable[str] = (),
+        private: Mapping[str, RegistryAuth] | None = None,
+    ) -> None:
         self.local: set[str] = {_normalise(i) for i in local}
-        self.registry: set[str] = {_normalise(i) for i in registry}
+        self.private = {_normalise(i): auth for i, auth in (private or {}).items()}
+        self.registry: set[str] = {_normalise(i) for i in registry} | set(self.private)
         self.pulls: list[str] = []
         self.remote_checks: list[str] = []
+        self.auths: list[RegistryAuth | None] = []
         self.fail_on: dict[str, DockyardError] = {}
         self._lock = threading.Lock()
 
@@ -492,17 +503,26 @@ class FakeImages(ImageDriver):
         with self._lock:
             return _normalise(image) in self.local
 
-    def check_remote(self, image: str) -> None:
+    def _login(self, image: str, auth: RegistryAuth | None) -> None:
+        wanted = self.private.get(_normalise(image))
+        if wanted is not None and auth != wanted:
+            raise RegistryAuthFailed(f"registry refused authentication for image '{image}'")
+
+    def check_remote(self, image: str, auth: RegistryAuth | None = None) -> None:
         with self._lock:
             self.remote_checks.append(image)
+            self.auths.append(auth)
         self._fail("check_remote")
+        self._login(image, auth)
         if _normalise(image) not in self.registry:
             raise InvalidImage(f"image: {image} was not found in its registry", field="image")
 
-    def pull(self, image: str) -> None:
+    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
         with self._lock:
             self.pulls.append(image)
+            self.auths.append(auth)
         self._fail("pull")
+        self._login(image, auth)
         with self._lock:
             if _normalise(image) not in self.registry:
                 raise InvalidImage(f"image: {image} was not found in its registry", field="image")

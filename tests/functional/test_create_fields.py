@@ -374,7 +374,6 @@ def test_disk_is_limited_or_refused_naming_the_storage_driver(
         ({"nets": [{"network": "private"}]}, "container 1.40"),
         ({"mounts": [{"source": "data", "destination": "/data"}]}, "container 1.40"),
         ({"security_groups": ["default"]}, "container 1.40"),
-        ({"registry": "my-registry"}, "container 1.40"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
 )

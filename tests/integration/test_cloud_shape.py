@@ -7,6 +7,7 @@ database settings at all. A container is run through the HTTP API end to end.
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import sys
@@ -126,6 +127,7 @@ def cloud(
             "[DEFAULT]",
             *common,
             f"data_dir = {root / 'api'}",
+            f"auth_encryption_key = {secrets.token_hex(32)}",
             *database,
             "[api]",
             f"port = {port}",

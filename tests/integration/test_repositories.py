@@ -19,9 +19,16 @@ from dockyard.db.models import Base
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
-from dockyard.domain.errors import Conflict, ContainerNotFound
+from dockyard.domain.errors import (
+    Conflict,
+    ContainerNotFound,
+    InvalidParameterValue,
+    RegistryNotFound,
+)
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
+from dockyard.domain.registries import Registry
 from dockyard.domain.states import Status, TaskState
 from tests.conftest import require
 
@@ -106,7 +113,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0005"
+    assert migrate.current(db) == "0006"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -238,3 +245,67 @@ def test_action_events_close_the_action(db: Database) -> None:
     action, events = actions.get(container.uuid, "req-9")
     assert action.message == "Error" and action.finish_time == started
     assert events == [event]
+
+
+def test_registries_are_scoped_paged_and_guarded(db: Database) -> None:
+    repo = RegistryRepository(db)
+
+    def add(name: str | None, project: str, user: str = "u") -> Registry:
+        return repo.create(
+            Registry(
+                uuid=str(uuid.uuid4()),
+                name=name,
+                domain=f"{name or 'anon'}.example:5000",
+                username="robot",
+                secret="sealed-" + (name or ""),
+                project_id=project,
+                user_id=user,
+            )
+        )
+
+    a1, a2, anon, b1 = add("one", "A"), add("two", "A"), add(None, "A", "u2"), add("one", "B")
+    in_a, in_b = Scope(project_id="A"), Scope(project_id="B")
+
+    assert repo.get(a1.uuid, in_a) == a1 and a1.secret == "sealed-one"
+    assert repo.get("one", in_a).uuid == a1.uuid and repo.get("one", in_b).uuid == b1.uuid
+    for ident in (b1.uuid, "nothing"):
+        with pytest.raises(RegistryNotFound):
+            repo.get(ident, in_a)
+    with pytest.raises(Conflict):
+        repo.get("one", EVERYWHERE)
+    assert repo.get(anon.uuid, Scope(user_id="u2")).uuid == anon.uuid
+    with pytest.raises(RegistryNotFound):
+        repo.get(anon.uuid, Scope(user_id="u"))
+
+    assert [r.uuid for r in repo.page(in_a, {}, 10)] == [a1.uuid, a2.uuid, anon.uuid]
+    assert len(repo.page(EVERYWHERE, {}, 10)) == 4
+    assert [r.uuid for r in repo.page(EVERYWHERE, {"name": "one"}, 10)] == [a1.uuid, b1.uuid]
+    assert repo.page(in_b, {"domain": "two.example:5000"}, 10) == []
+    # NULL names first ascending, last descending, on every database; paging resumes.
+    by_name = [r.uuid for r in repo.page(in_a, {}, 10, sort_key="name")]
+    assert by_name == [anon.uuid, a1.uuid, a2.uuid]
+    desc = [r.uuid for r in repo.page(in_a, {}, 10, sort_key="name", sort_dir="desc")]
+    assert desc == [a2.uuid, a1.uuid, anon.uuid]
+    for sort_dir, expected in (("asc", by_name), ("desc", desc)):
+        seen: list[str] = []
+        marker = None
+        while page := repo.page(in_a, {}, 1, marker, "name", sort_dir):
+            seen.append(page[0].uuid)
+            marker = page[0].uuid
+        assert seen == expected
+    with pytest.raises(RegistryNotFound):
+        repo.page(in_a, {}, 10, marker=b1.uuid)
+    with pytest.raises(InvalidParameterValue):
+        repo.page(in_a, {}, 10, sort_key="password")
+
+    changed = repo.update(a2.uuid, {"username": None, "secret": "sealed-new"})
+    assert changed.username is None and changed.secret == "sealed-new" and changed.name == "two"
+    assert changed.updated_at is not None
+
+    ContainerRepository(db).create(record(registry_id=a1.uuid))
+    with pytest.raises(Conflict, match="used by 1 container"):
+        repo.delete(a1.uuid)
+    assert repo.get(a1.uuid, in_a).uuid == a1.uuid
+    repo.delete(a2.uuid)
+    with pytest.raises(RegistryNotFound):
+        repo.delete(a2.uuid)

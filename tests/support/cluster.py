@@ -21,6 +21,7 @@ above 17 x 32 MiB, so cpu is the only limit that binds. Quotas are unlimited (-1
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import sys
@@ -352,6 +353,8 @@ def running_cluster(
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         cluster = Cluster(root, run_id, database_url, urls[0], {}, urls=urls)
+        # One key for every API process: each must read what another stored.
+        encryption_key = secrets.token_hex(32)
         api_confs = []
         for index, port in enumerate(ports):
             suffix = "" if index == 0 else f"-{index + 1}"
@@ -362,6 +365,7 @@ def running_cluster(
                         "[DEFAULT]",
                         *common,
                         f"data_dir = {root / ('api' + suffix)}",
+                        f"auth_encryption_key = {encryption_key}",
                         *db_section,
                         *compute,
                         "[api]",

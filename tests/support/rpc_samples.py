@@ -16,6 +16,7 @@ from dockyard.domain.models import (
     RestartPolicy,
     StatsSnapshot,
 )
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import (
     NO_TASK,
@@ -98,6 +99,10 @@ MESSAGES = [
     HostReport("node-1", {"cpus": 2, "runtimes": ["runc"], "info": {"os": "Debian"}}),
     ResizeContainer(UUID, 1.5, 128, 0.5, 64, "req-5"),
     RebuildContainer(SPEC, run=False, pull_policy="always", request_id="req-6"),
+    CreateContainer(
+        SPEC, True, "always", "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
+    ),
+    RebuildContainer(SPEC, True, "always", "req-9", auth=RegistryAuth("reg.example:5000")),
     CommitContainer(UUID, "repo/name", "v1", "req-7"),
 ]
 

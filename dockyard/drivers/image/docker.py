@@ -7,11 +7,18 @@ from typing import Any, NoReturn
 import docker
 import docker.errors
 
-from dockyard.domain.errors import DriverError, InvalidImage
+from dockyard.domain.errors import DriverError, InvalidImage, RegistryAuthFailed
 from dockyard.domain.images import DEFAULT_DOMAIN, ImageRef, parse_image
+from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.docker_engine import engine_errors, explanation
 from dockyard.drivers.image.base import ImageDriver
 
+# Engine phrases for "the registry wants credentials, or other ones than those given".
+_AUTH_HINTS = (
+    "no basic auth credentials",
+    "authentication required",
+    "incorrect username or password",
+)
 # Engine phrases for "the registry answered, and has no such image (for us)".
 _MISSING_HINTS = (
     "manifest unknown",
@@ -52,25 +59,52 @@ class DockerImages(ImageDriver):
                 return False
         return True
 
-    def check_remote(self, image: str) -> None:
+    def check_remote(self, image: str, auth: RegistryAuth | None = None) -> None:
         ref = parse_image(image)
         with engine_errors():
             try:
-                self.api.inspect_distribution(image)
+                self.api.inspect_distribution(image, auth_config=_engine_auth(auth))
             except docker.errors.APIError as exc:
+                text = explanation(exc)
+                if _is_auth_refused(text):
+                    raise RegistryAuthFailed(
+                        _auth_problem(image, ref, text, auth), field="image"
+                    ) from None
                 raise InvalidImage(_registry_problem(image, ref, exc), field="image") from exc
 
-    def pull(self, image: str) -> None:
+    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
         ref = parse_image(image)
         with engine_errors():
             try:
                 for item in self.api.pull(
-                    ref.repository, tag=ref.digest or ref.tag or "latest", stream=True, decode=True
+                    ref.repository,
+                    tag=ref.digest or ref.tag or "latest",
+                    stream=True,
+                    decode=True,
+                    auth_config=_engine_auth(auth),
                 ):
                     if "error" in item:
-                        _raise_pull_error(image, ref, str(item["error"]))
+                        _raise_pull_error(image, ref, str(item["error"]), auth)
             except docker.errors.APIError as exc:
-                _raise_pull_error(image, ref, explanation(exc), exc)
+                _raise_pull_error(image, ref, explanation(exc), auth, exc)
+
+
+def _engine_auth(auth: RegistryAuth | None) -> dict[str, str] | None:
+    return auth.engine_config() if auth is not None else None
+
+
+def _is_auth_refused(text: str) -> bool:
+    lowered = text.lower()
+    return any(hint in lowered for hint in _AUTH_HINTS)
+
+
+def _auth_problem(image: str, ref: ImageRef, text: str, auth: RegistryAuth | None) -> str:
+    registry = _registry(ref)
+    if auth is None:
+        advice = "it needs credentials: create the container with a registry that holds them"
+    else:
+        advice = f"check the username and password stored for registry {auth.domain}"
+    return f"registry {registry} refused authentication for image '{image}' ({text}); {advice}"
 
 
 def _registry(ref: ImageRef) -> str:
@@ -95,10 +129,17 @@ def _registry_problem(image: str, ref: ImageRef, exc: docker.errors.APIError) ->
 
 
 def _raise_pull_error(
-    image: str, ref: ImageRef, text: str, cause: BaseException | None = None
+    image: str,
+    ref: ImageRef,
+    text: str,
+    auth: RegistryAuth | None,
+    cause: BaseException | None = None,
 ) -> NoReturn:
     status = cause.status_code if isinstance(cause, docker.errors.APIError) else None
     registry = _registry(ref)
+    if _is_auth_refused(text):
+        # No chained cause: the engine error holds the request, which held the credentials.
+        raise RegistryAuthFailed(_auth_problem(image, ref, text, auth), field="image") from None
     if _is_missing(text, status):
         raise InvalidImage(
             f"image '{image}' was not found in registry {registry} ({text})", field="image"

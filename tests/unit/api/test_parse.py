@@ -46,7 +46,6 @@ def test_cpu_policy_is_passed_on(policy: str) -> None:
         {"nets": [{"network": "private"}]},
         {"mounts": [{"source": "data", "destination": "/data"}]},
         {"security_groups": ["default"]},
-        {"registry": "my-registry"},
     ],
     ids=lambda body: next(iter(body)),
 )

@@ -342,7 +342,7 @@ def test_synchronous_calls_delegate(host: Node) -> None:
     assert host.agent.execute(uuid(1), ["echo", "hi"]) == ExecResult("hi\n", 0)
     [call] = [c for c in host.runtime.calls if c.name == "execute"]
     assert call.kwargs == {"timeout": 2.5}  # [docker] execute_timeout
-    host.agent.check_image(IMAGE, "never")
+    host.agent.check_image(IMAGE, "never", None)
 
 
 def test_start_reports_the_host_and_recovers(host: Node) -> None:

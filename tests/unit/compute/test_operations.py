@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from dockyard.compute.operations import observed_values
-from dockyard.domain.errors import Conflict, DriverError, InvalidImage
+from dockyard.domain.errors import Conflict, DriverError, InvalidImage, RegistryAuthFailed
 from dockyard.domain.models import Container, ObservedContainer
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, ContainerReport, CreateContainer
 from tests.fakes.control import RecordingControl, ReportHook
@@ -620,3 +621,46 @@ def test_observed_values() -> None:
 )
 def test_observed_reason(fields: dict[str, Any], reason: str | None) -> None:
     assert observed_values(observation(**fields))["status_reason"] == reason
+
+
+# --- private registries ----------------------------------------------------------------------
+
+PRIVATE = "127.0.0.1:5002/team/app:1"
+GOOD = RegistryAuth("127.0.0.1:5002", "robot", "right")
+
+
+def test_create_pulls_with_the_registry_credentials(world: World) -> None:
+    world.images.private[PRIVATE] = GOOD
+    world.images.registry.add(PRIVATE)
+    c = add(world, image=PRIVATE)
+
+    world.ops.create(dataclasses.replace(create_message(c, policy="always"), auth=GOOD))
+
+    assert world.images.pulls == [PRIVATE] and world.images.auths == [GOOD]
+    assert c.status is Status.RUNNING
+
+
+def test_create_with_refused_credentials_is_an_error_saying_so(world: World) -> None:
+    world.images.private[PRIVATE] = GOOD
+    world.images.registry.add(PRIVATE)
+    c = add(world, image=PRIVATE)
+    wrong = RegistryAuth("127.0.0.1:5002", "robot", "wrong")
+
+    world.ops.create(dataclasses.replace(create_message(c, policy="always"), auth=wrong))
+
+    assert c.status is Status.ERROR
+    assert c.status_reason is not None and "refused authentication" in c.status_reason
+    assert "wrong" not in c.status_reason
+    assert world.control.release_count(UUID) == 1
+
+
+def test_check_image_asks_the_registry_with_the_credentials(world: World) -> None:
+    world.images.private[PRIVATE] = GOOD
+    world.images.registry.add(PRIVATE)
+
+    world.ops.check_image(PRIVATE, "ifnotpresent", GOOD)
+    with pytest.raises(RegistryAuthFailed):
+        world.ops.check_image(PRIVATE, "ifnotpresent", None)
+
+    assert world.images.remote_checks == [PRIVATE, PRIVATE]
+    assert world.images.auths == [GOOD, None]

@@ -12,11 +12,12 @@ from dockyard.domain.errors import (
     ServiceBusy,
 )
 from dockyard.domain.models import Container, ExecResult, LogOptions
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import ContainerOperation, CreateContainer
-from tests.support.rpc_samples import CONTAINER, MESSAGES, RESULTS, UUID
+from tests.support.rpc_samples import CONTAINER, MESSAGES, RESULTS, SPEC, UUID
 
 COMPUTE = codec.signatures(ComputeAPIEndpoint)
 CONTROL = codec.signatures(ControlAPI)
@@ -146,3 +147,21 @@ def test_dataclass_fields_all_have_a_wire_form() -> None:
     for value in MESSAGES + RESULTS:
         for field in dataclasses.fields(value):
             codec.encode(getattr(value, field.name))
+
+
+def test_registry_credentials_cross_but_never_show_in_a_repr() -> None:
+    auth = RegistryAuth("registry.example.com:5000", "robot", "s3cr3t-pw")
+    message = CreateContainer(SPEC, True, "always", "req-1", auth=auth)
+
+    received = codec.decode(CreateContainer, over_the_wire(message))
+
+    assert received.auth == auth and received.auth is not None
+    assert received.auth.password == "s3cr3t-pw"
+    assert "s3cr3t-pw" not in repr(received) and "s3cr3t-pw" not in str(received)
+    assert "robot" in repr(received)
+
+
+def test_a_message_from_a_peer_without_credentials_decodes_without_them() -> None:
+    wire = over_the_wire(CreateContainer(SPEC, True, "always", "req-1"))
+    del wire["auth"]
+    assert codec.decode(CreateContainer, wire).auth is None

@@ -32,6 +32,7 @@ from dockyard.domain.errors import (
     ValidationFailed,
 )
 from dockyard.domain.models import Container, RequestContext
+from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
@@ -73,7 +74,9 @@ class FakeCompute:
         self._call("commit", host, message)
         return "sha256:" + "ab" * 32
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
         self._call("check_image", host, image, pull_policy)
 
 

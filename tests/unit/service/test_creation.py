@@ -12,6 +12,7 @@ import pytest
 
 from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput
 from dockyard.domain.models import Container, Host, RequestContext
+from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
 from dockyard.service.creation import (
     IMAGE_CHECK_TTL,
@@ -62,11 +63,13 @@ class Actions:
 class Compute:
     def __init__(self) -> None:
         self.created: list[tuple[str, CreateContainer]] = []
-        self.checked: list[tuple[str, str, str]] = []
+        self.checked: list[tuple[str, str, str, RegistryAuth | None]] = []
         self.refuse: DockyardError | None = None
 
-    def check_image(self, host: str, image: str, pull_policy: str) -> None:
-        self.checked.append((host, image, pull_policy))
+    def check_image(
+        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+    ) -> None:
+        self.checked.append((host, image, pull_policy, auth))
         if self.refuse is not None:
             raise self.refuse
 
@@ -214,9 +217,9 @@ def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> No
     made.create(CTX, NewContainer(image="busybox", image_pull_policy="always"), True)
     made.create(CTX, NewContainer(image="other"), True)
     assert compute.checked == [
-        ("h1", "busybox:latest", "ifnotpresent"),
-        ("h1", "busybox:latest", "always"),
-        ("h1", "other:latest", "ifnotpresent"),
+        ("h1", "busybox:latest", "ifnotpresent", None),
+        ("h1", "busybox:latest", "always", None),
+        ("h1", "other:latest", "ifnotpresent", None),
     ]
 
     now[0] += IMAGE_CHECK_TTL + 1
