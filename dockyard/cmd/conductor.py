@@ -1,14 +1,18 @@
-"""`dockyard-conductor`: applies agents' reports to the database (ControlAPI over RPC)."""
+"""`dockyard-conductor`: applies agents' reports to the database (ControlAPI over RPC)
+and ends creates stranded on hosts that went down."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 from dockyard.cmd import cloud
+from dockyard.cmd.periodic import Periodic
 from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import control_service, repositories
-from dockyard.config import default
+from dockyard.config import compute, default
 from dockyard.rpc.messaging import control_server
+from dockyard.service.sweeper import DownHostSweeper
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,10 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     db = cloud.open_database(conf)
     broker = cloud.broker(conf)
     name = default.view(conf).host
-    server = control_server(broker, name, control_service(repositories(conf, db)))
+    repos = repositories(conf, db)
+    server = control_server(broker, name, control_service(repos))
+    windows = compute.view(conf)
+    sweeper = DownHostSweeper(
+        repos.containers, repos.hosts, dt.timedelta(seconds=windows.lost_create_after)
+    )
+    sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
     server.start()
+    sweeps.start()
     print(f"dockyard-conductor {name} is serving agents' reports.", flush=True)
     wait_for_signal()
+    sweeps.stop()
     server.stop()
     broker.close()
     db.dispose()

@@ -42,7 +42,9 @@ opts = [
         default=120,
         min=1,
         help="Seconds after which a Creating record that this agent is not working on "
-        "is taken as a lost create request and set to Error (its claim released).",
+        "is taken as a lost create request and set to Error (its claim released). "
+        "The conductor applies the same window to creates stranded on a host that "
+        "is down (checked every sync_interval).",
     ),
     cfg.IntOpt(
         "stuck_task_after",

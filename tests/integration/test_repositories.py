@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from dockyard.db import migrate
-from dockyard.db.models import Base
+from dockyard.db.models import Base, utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
@@ -30,6 +30,7 @@ from dockyard.domain.errors import (
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
 from dockyard.domain.states import Status, TaskState
+from dockyard.service.sweeper import DownHostSweeper
 from tests.conftest import require
 
 SERVERS = {
@@ -309,3 +310,44 @@ def test_registries_are_scoped_paged_and_guarded(db: Database) -> None:
     repo.delete(a2.uuid)
     with pytest.raises(RegistryNotFound):
         repo.delete(a2.uuid)
+
+
+def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
+    now = [utcnow() - dt.timedelta(minutes=10)]
+    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=lambda: now[0])
+    hosts.report("dead", host_inventory(cpu=4.0, memory=4000))  # its last heartbeat
+    now[0] = utcnow()
+    hosts.report("alive", host_inventory(cpu=4.0, memory=4000))
+    repo = ContainerRepository(db)
+    creating = {"task_state": TaskState.CONTAINER_CREATING}
+
+    def on(host: str, **fields: Any) -> Container:
+        made = repo.create_claimed(record(name=host, **fields), host)
+        assert made is not None
+        return made
+
+    stranded = on("dead", **creating)
+    pulling = on("dead", task_state=TaskState.IMAGE_PULLING)
+    on("alive", **creating)
+    on("dead", status=Status.RUNNING)  # exists: its agent settles it when it returns
+    on("dead", status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING)
+    taken = on("dead", **creating)
+
+    window = dt.timedelta(minutes=2)
+    sweeper = DownHostSweeper(repo, hosts, window, clock=lambda: now[0])
+    assert sweeper.run() == []  # every record is younger than the window
+
+    now[0] += window + dt.timedelta(seconds=1)
+    repo.update(taken.uuid, {"task_state": TaskState.CONTAINER_DELETING})  # a delete won
+    hosts.heartbeat("alive")
+    swept = sweeper.run()
+
+    assert sorted(s.uuid for s in swept) == sorted([stranded.uuid, pulling.uuid])
+    for uuid_ in (stranded.uuid, pulling.uuid):
+        ended = repo.find(uuid_)
+        assert ended is not None and ended.status is Status.ERROR and ended.task_state is None
+        assert ended.status_reason is not None and "Host dead went down" in ended.status_reason
+        assert not ended.claimed
+    dead = hosts.get("dead")
+    assert dead is not None and dead.cpu_used == pytest.approx(1.5)  # three records still hold
+    assert sweeper.run() == []  # once only

@@ -1,0 +1,79 @@
+"""The control side's repair of what no agent can repair: creates stranded on a down host.
+
+A create cast to a host whose agent died waits in that host's queue; if the
+agent never returns, nobody would ever end the record. Once the host has been
+down and the record untouched for ``lost_create_after``, the record ends in
+Error and gives back its claim and quota. If the agent does come back and picks
+the create up, it finds the record ended and removes what it made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from dockyard.db.models import utcnow
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.models import Container, Host
+from dockyard.domain.states import Status, TaskState
+
+LOG = logging.getLogger(__name__)
+
+#: Task states of a create no agent has finished yet.
+_CREATING = frozenset({TaskState.CONTAINER_CREATING, TaskState.IMAGE_PULLING})
+
+
+@dataclasses.dataclass(frozen=True)
+class Swept:
+    uuid: str
+    host: str
+
+
+class DownHostSweeper:
+    def __init__(
+        self,
+        containers: ContainerRepository,
+        hosts: HostRepository,
+        lost_create_after: dt.timedelta,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.containers = containers
+        self.hosts = hosts
+        self.lost_create_after = lost_create_after
+        self.clock = clock
+
+    def run(self) -> list[Swept]:
+        """One pass: end every create stranded on a down host; what was ended."""
+        swept = []
+        for host in self.hosts.all():
+            if host.up:
+                continue
+            for record in self.containers.on_host(host.name):
+                if self._stranded(record) and self._end(record, host):
+                    swept.append(Swept(record.uuid, host.name))
+        return swept
+
+    def _stranded(self, record: Container) -> bool:
+        touched = record.updated_at or record.created_at
+        return (
+            record.status is Status.CREATING
+            and record.task_state in _CREATING
+            and touched is not None
+            and self.clock() - touched > self.lost_create_after
+        )
+
+    def _end(self, record: Container, host: Host) -> bool:
+        seen = host.last_seen.strftime("%Y-%m-%d %H:%M:%S") if host.last_seen else "never"
+        reason = (
+            f"Host {host.name} went down (last heartbeat {seen} UTC) before it created "
+            "the container; delete it and create it again."
+        )
+        values = {"status": Status.ERROR, "status_reason": reason, "task_state": None}
+        if not self.containers.apply(record.uuid, values, task_state=record.task_state):
+            return False  # the agent, or a delete, got to it first
+        self.containers.release_claim(record.uuid)
+        LOG.warning("create of %s ended: host %s is down", record.uuid, host.name)
+        return True
