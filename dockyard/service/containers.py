@@ -146,8 +146,7 @@ class ContainerService:
         container = self.get(ctx, ident)
         _require_state(action, container)
         host = self._host_of(container)
-        reserved = self._reserve(container, action, force=False)
-        self._record_action(ctx, container, action)
+        reserved = self._reserve(ctx, container, action, force=False)
         message = ContainerOperation(
             uuid=container.uuid, operation=action, request_id=ctx.request_id, **params
         )
@@ -168,8 +167,7 @@ class ContainerService:
             self.containers.destroy(container.uuid)
             return
         host = self._host_of(container)
-        reserved = self._reserve(container, key, force=force)
-        self._record_action(ctx, container, "delete")
+        reserved = self._reserve(ctx, container, key, force=force, logged="delete")
         message = ContainerOperation(
             uuid=container.uuid,
             operation="delete",
@@ -200,8 +198,7 @@ class ContainerService:
         if reference is not None:
             self.compute.check_image(host, reference, pull_policy, auth)
         new_image = {"image": image} if image is not None else {}
-        reserved = self._reserve(container, "rebuild", force=False, extra=new_image)
-        self._record_action(ctx, container, "rebuild")
+        reserved = self._reserve(ctx, container, "rebuild", force=False, extra=new_image)
         own_image = str(parse_image(container.image))
         if auth is not None:
             own_image = in_registry(own_image, auth.domain)
@@ -258,18 +255,25 @@ class ContainerService:
 
     def _reserve(
         self,
+        ctx: RequestContext,
         container: Container,
         action: str,
         force: bool,
         extra: Mapping[str, Any] | None = None,
+        logged: str | None = None,
     ) -> Container:
-        """Compare-and-swap the record into the action's task state; 409 if it moved."""
+        """Compare-and-swap the record into the action's task state and open the action
+        (named ``logged``, default ``action``) in the same transaction; 409 if it moved."""
         task, status = IN_FLIGHT[action]
         values: dict[str, Any] = {"task_state": task, "status_reason": None, **(extra or {})}
         if status is not None:
             values["status"] = status
         reserved = self.containers.update(
-            container.uuid, values, status_in=ALLOWED[action], task_state=None if force else IDLE
+            container.uuid,
+            values,
+            status_in=ALLOWED[action],
+            task_state=None if force else IDLE,
+            action=self._action(ctx, container, logged or action),
         )
         if reserved is not None:
             return reserved
@@ -294,17 +298,19 @@ class ContainerService:
             )
             raise
 
-    def _record_action(self, ctx: RequestContext, container: Container, action: str) -> None:
-        self.actions.start(
-            ContainerAction(
-                action=action,
-                container_uuid=container.uuid,
-                request_id=ctx.request_id,
-                user_id=ctx.user_id,
-                project_id=ctx.project_id,
-                start_time=utcnow(),
-            )
+    @staticmethod
+    def _action(ctx: RequestContext, container: Container, action: str) -> ContainerAction:
+        return ContainerAction(
+            action=action,
+            container_uuid=container.uuid,
+            request_id=ctx.request_id,
+            user_id=ctx.user_id,
+            project_id=ctx.project_id,
+            start_time=utcnow(),
         )
+
+    def _record_action(self, ctx: RequestContext, container: Container, action: str) -> None:
+        self.actions.start(self._action(ctx, container, action))
 
     # -- synchronous calls -------------------------------------------------
 

@@ -127,7 +127,9 @@ class ContainerCreator:
         if candidates:
             self._check_image(candidates[0].name, image, pull_policy, auth)
         for host in candidates:
-            created = self.containers.create_claimed(self._pinned(record, request, host), host.name)
+            created = self.containers.create_claimed(
+                self._pinned(record, request, host), host.name, self._action(ctx, record)
+            )
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run, auth)
         failed = dataclasses.replace(
@@ -155,10 +157,22 @@ class ContainerCreator:
             self._image_ok = {k: t for k, t in self._image_ok.items() if t > now}
         self._image_ok[key] = now + IMAGE_CHECK_TTL
 
+    @staticmethod
+    def _action(ctx: RequestContext, record: Container) -> ContainerAction:
+        return ContainerAction(
+            action="create",
+            container_uuid=record.uuid,
+            request_id=ctx.request_id,
+            user_id=ctx.user_id,
+            project_id=ctx.project_id,
+            start_time=record.created_at or utcnow(),
+        )
+
     def _record(self, ctx: RequestContext, new: NewContainer) -> Container:
         return Container(
             uuid=str(uuidlib.uuid4()),
             name=new.name or generate_name(self.rng),
+            created_at=utcnow(),
             project_id=ctx.project_id,
             user_id=ctx.user_id,
             image=new.image,
@@ -234,16 +248,6 @@ class ContainerCreator:
         auth: RegistryAuth | None = None,
     ) -> Container:
         assert record.host is not None
-        self.actions.start(
-            ContainerAction(
-                action="create",
-                container_uuid=record.uuid,
-                request_id=ctx.request_id,
-                user_id=ctx.user_id,
-                project_id=ctx.project_id,
-                start_time=record.created_at or utcnow(),
-            )
-        )
         spec = dataclasses.replace(record.spec(), image=image)
         try:
             self.compute.create(

@@ -351,3 +351,32 @@ def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
     dead = hosts.get("dead")
     assert dead is not None and dead.cpu_used == pytest.approx(1.5)  # three records still hold
     assert sweeper.run() == []  # once only
+
+
+def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
+    repo, actions = ContainerRepository(db), ActionRepository(db)
+
+    def opening(name: str, uuid_: str) -> ContainerAction:
+        return ContainerAction(
+            action=name,
+            container_uuid=uuid_,
+            request_id=f"req-{name}",
+            user_id="u",
+            project_id="p",
+            start_time=utcnow(),
+        )
+
+    made = record(status=Status.RUNNING)
+    created = repo.create_claimed(made, "h1", opening("create", made.uuid))
+    assert created is not None
+    stopping = {"task_state": TaskState.CONTAINER_STOPPING}
+
+    changed = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("stop", made.uuid))
+    refused = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("kill", made.uuid))
+
+    assert changed is not None and changed.task_state is TaskState.CONTAINER_STOPPING
+    assert changed.name == made.name and changed.memory == made.memory  # the whole row back
+    assert refused is None
+    assert [a.action for a in actions.for_container(made.uuid)] == ["stop", "create"]

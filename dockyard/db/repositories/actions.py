@@ -29,22 +29,25 @@ def _action(row: Row[Any]) -> ContainerAction:
     )
 
 
+def start_action(action: ContainerAction) -> Any:
+    """The INSERT that opens ``action`` (for callers that batch it into their transaction)."""
+    return insert(A).values(
+        action=action.action,
+        container_uuid=action.container_uuid,
+        request_id=action.request_id,
+        user_id=action.user_id,
+        project_id=action.project_id,
+        start_time=action.start_time,
+    )
+
+
 class ActionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def start(self, action: ContainerAction) -> None:
         with self.db.write() as conn:
-            conn.execute(
-                insert(A).values(
-                    action=action.action,
-                    container_uuid=action.container_uuid,
-                    request_id=action.request_id,
-                    user_id=action.user_id,
-                    project_id=action.project_id,
-                    start_time=action.start_time,
-                )
-            )
+            conn.execute(start_action(action))
 
     def record_event(
         self,

@@ -22,10 +22,11 @@ from sqlalchemy import (
 )
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.repositories.actions import start_action
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
-from dockyard.domain.models import Container
+from dockyard.domain.models import Container, ContainerAction
 from dockyard.domain.quotas import held
 from dockyard.domain.states import Status, TaskState
 
@@ -130,9 +131,11 @@ class ContainerRepository:
         """Raise ``OverQuota`` when the project could not take this record now."""
         self.quotas.check(container.project_id, _held(container))
 
-    def create_claimed(self, container: Container, host: str) -> Container | None:
-        """Insert the record, reserve its quota and claim its resources on ``host`` in
-        one transaction.
+    def create_claimed(
+        self, container: Container, host: str, action: ContainerAction | None = None
+    ) -> Container | None:
+        """Insert the record, reserve its quota, claim its resources on ``host`` and open
+        ``action`` (if given) in one transaction.
 
         Returns None, inserting nothing, when the host lacks the capacity; raises
         ``OverQuota``, changing nothing, when the project's quota does not allow it.
@@ -146,6 +149,8 @@ class ContainerRepository:
                 created = self._insert(conn, claimed)
                 self.quotas.reserve(conn, container.project_id, _held(container))
                 self._claim(conn, container, host)
+                if action is not None:
+                    conn.execute(start_action(action))
                 return created
         except _NoRoom:
             return None
@@ -237,19 +242,28 @@ class ContainerRepository:
         *,
         status_in: Collection[Status] | None = None,
         task_state: object = None,
+        action: ContainerAction | None = None,
     ) -> Container | None:
         """Compare-and-swap: apply ``values`` only if the guards hold.
 
         ``status_in`` limits the statuses the row may be in; ``task_state`` is
         None for no guard, ``IDLE`` for "no task in flight", or a TaskState the
-        row must hold. Returns the updated record, or None when a guard failed
+        row must hold. ``action``, if given, is opened in the same transaction when
+        the change applies. Returns the updated record, or None when a guard failed
         or the row is gone.
         """
         query = _guarded(uuid, values, status_in, task_state)
         with self.db.write() as conn:
-            if not conn.execute(query).rowcount:
+            if self.db.engine.dialect.update_returning:
+                row = conn.execute(query.returning(*T.columns)).first()
+            elif conn.execute(query).rowcount:
+                row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
+            else:
+                row = None
+            if row is None:
                 return None
-            row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
+            if action is not None:
+                conn.execute(start_action(action))
         return _to_domain(row)
 
     def apply(

@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 
 from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput
-from dockyard.domain.models import Container, Host, RequestContext
+from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
 from dockyard.service.creation import (
@@ -30,13 +30,18 @@ class Containers:
     def __init__(self, existing: list[Container] | None = None) -> None:
         self.existing = existing or []
         self.stored: list[Container] = []
+        self.actions: list[ContainerAction] = []
 
     def check_quota(self, record: Container) -> None:
         pass
 
-    def create_claimed(self, record: Container, host: str) -> Container:
+    def create_claimed(
+        self, record: Container, host: str, action: ContainerAction | None = None
+    ) -> Container:
         claimed = dataclasses.replace(record, host=host, claimed=True)
         self.stored.append(claimed)
+        if action is not None:
+            self.actions.append(action)
         return claimed
 
     def create(self, record: Container) -> Container:
@@ -237,3 +242,18 @@ def test_a_refused_image_is_asked_about_again() -> None:
 
     assert len(compute.checked) == 2
     assert containers.stored == []
+
+
+def test_the_create_action_opens_with_the_claim() -> None:
+    made, containers, _ = creator([host()])
+
+    made.create(CTX, NewContainer(image="busybox"), True)
+
+    [record] = containers.stored
+    [action] = containers.actions
+    assert (action.action, action.container_uuid, action.request_id) == (
+        "create",
+        record.uuid,
+        "req-1",
+    )
+    assert action.start_time == record.created_at
