@@ -181,7 +181,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         creator=ContainerCreator(
             containers,
             hosts,
-            actions,
             compute_api,
             CreateDefaults(
                 defaults.default_cpu, defaults.default_memory, defaults.default_image_pull_policy

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dockyard.db.models import utcnow
-from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
@@ -75,7 +74,6 @@ class ContainerCreator:
         self,
         containers: ContainerRepository,
         hosts: HostRepository,
-        actions: ActionRepository,
         compute: ComputeAPI,
         defaults: CreateDefaults,
         rng: random.Random | None = None,
@@ -84,7 +82,6 @@ class ContainerCreator:
     ) -> None:
         self.containers = containers
         self.hosts = hosts
-        self.actions = actions
         self.compute = compute
         self.defaults = defaults
         self.rng = rng or random.Random()

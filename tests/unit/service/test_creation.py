@@ -60,11 +60,6 @@ class Hosts:
         return list(self.hosts)
 
 
-class Actions:
-    def start(self, action: Any) -> None:
-        pass
-
-
 class Compute:
     def __init__(self) -> None:
         self.created: list[tuple[str, CreateContainer]] = []
@@ -104,7 +99,6 @@ def creator(
     made = ContainerCreator(
         cast(Any, containers),
         cast(Any, Hosts(hosts)),
-        cast(Any, Actions()),
         cast(Any, compute),
         CreateDefaults(cpu=1.0, memory=512, pull_policy="ifnotpresent"),
         random.Random(7),
