@@ -17,15 +17,16 @@ opts = [
     ),
     cfg.IntOpt(
         "max_pool_size",
-        default=16,
+        default=10,
         min=1,
         help="Connections each process keeps open to a PostgreSQL or MariaDB server. "
-        "Give it about as many as the process has threads that touch the database "
-        "(the API's [api] threads); beyond it, connections are opened per use.",
+        "Threads beyond max_pool_size + max_overflow wait for a free one. Size the sum "
+        "over every API and conductor process below the server's connection limit "
+        "(PostgreSQL's max_connections is 100 by default).",
     ),
     cfg.IntOpt(
         "max_overflow",
-        default=16,
+        default=5,
         min=0,
         help="Connections a process may open beyond max_pool_size under a burst; they "
         "are closed when returned. Mind the server's own connection limit across all "
@@ -45,8 +46,8 @@ opts = [
 @dataclass(frozen=True)
 class DatabaseConfig:
     connection: str
-    max_pool_size: int = 16
-    max_overflow: int = 16
+    max_pool_size: int = 10
+    max_overflow: int = 5
     idle_ping_after: float = 5.0
 
 

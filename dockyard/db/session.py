@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
+
+from dockyard.domain.errors import DatabaseUnavailable
+
+LOG = logging.getLogger(__name__)
 
 
 class Database:
@@ -22,8 +27,8 @@ class Database:
     def __init__(
         self,
         url: str,
-        pool_size: int = 16,
-        max_overflow: int = 16,
+        pool_size: int = 10,
+        max_overflow: int = 5,
         idle_ping_after: float = 5.0,
     ) -> None:
         self.url = url
@@ -46,12 +51,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._reader.connect() as conn:
+        with _reachable(), _connect(self._reader) as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with _reachable(), _connect(self.engine) as conn:
             # On SQLite take the write lock up front: a deferred transaction that
             # later upgrades to a writer fails at once with "database is locked".
             conn.execution_options(sqlite_immediate=True)
@@ -69,6 +74,28 @@ _COMMON_JSON: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": la
 def _loads(text: str) -> Any:
     make = _COMMON_JSON.get(text)
     return make() if make is not None else json.loads(text)
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection, or ``DatabaseUnavailable`` when the server refuses one."""
+    try:
+        return engine.connect()
+    except exc.DBAPIError as error:
+        LOG.warning("cannot connect to the database: %s", error.orig)
+        raise DatabaseUnavailable("The database is unavailable; try again shortly.") from error
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn a connection lost mid-transaction into ``DatabaseUnavailable`` (nothing was
+    committed); every other database error passes through for its caller to judge."""
+    try:
+        yield
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        LOG.warning("lost the database connection: %s", error.orig)
+        raise DatabaseUnavailable("The database is unavailable; try again shortly.") from error
 
 
 def _ping_when_idle(engine: Engine, idle_after: float) -> None:

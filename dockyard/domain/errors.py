@@ -180,6 +180,12 @@ class ServiceBusy(Unavailable):
     public = True
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database refused or dropped the connection (restarting, out of connections)."""
+
+    public = True
+
+
 class NoValidHost(Unavailable):
     code = ""
     public = True

@@ -21,7 +21,8 @@ def fresh_database(kind: str) -> Iterator[str]:
     """The URL of a new, empty database on ``kind``'s server (skipped loudly when absent)."""
     admin_url = SERVERS[kind] + ("/postgres" if kind == "postgresql" else "/")
     name = f"dockyard_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # No pool: a test may restart the server between CREATE and DROP.
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f"CREATE DATABASE {name}"))
