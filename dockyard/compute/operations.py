@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Callable
 
@@ -33,6 +34,9 @@ from dockyard.rpc.messages import (
 )
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds an image found on the engine is taken to be still there.
+LOCAL_IMAGE_TTL = 10.0
 
 
 def _now() -> str:
@@ -73,6 +77,7 @@ class Operations:
         control: ControlAPI,
         default_stop_timeout: int,
         freshness: Freshness | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
         self.runtime = runtime
@@ -80,6 +85,8 @@ class Operations:
         self.control = control
         self.default_stop_timeout = default_stop_timeout
         self.freshness = freshness or Freshness()
+        self.clock = clock
+        self._seen_local: dict[str, float] = {}
 
     # -- helpers -----------------------------------------------------------
 
@@ -128,9 +135,25 @@ class Operations:
 
     # -- create ------------------------------------------------------------
 
+    def _local(self, image: str) -> bool:
+        """Whether the engine has ``image``; a yes is trusted for LOCAL_IMAGE_TTL seconds.
+
+        A burst of creates from one image then asks the engine once. An image
+        removed meanwhile fails the create with the engine's 'No such image'.
+        """
+        now = self.clock()
+        if self._seen_local.get(image, 0.0) > now:
+            return True
+        found = self.images.exists_locally(image)
+        if found:
+            if len(self._seen_local) > 256:
+                self._seen_local = {k: t for k, t in self._seen_local.items() if t > now}
+            self._seen_local[image] = now + LOCAL_IMAGE_TTL
+        return found
+
     def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
         policy = PullPolicy.parse(pull_policy)
-        local = self.images.exists_locally(image)
+        local = self._local(image)
         if policy is PullPolicy.NEVER and not local:
             raise InvalidImage(
                 f"image: {image} is not present on host {self.host} and the pull policy "
@@ -142,7 +165,7 @@ class Operations:
 
     def _needs_pull(self, image: str, pull_policy: str) -> bool:
         policy = PullPolicy.parse(pull_policy)
-        if policy is PullPolicy.ALWAYS or not self.images.exists_locally(image):
+        if policy is PullPolicy.ALWAYS or not self._local(image):
             if policy is PullPolicy.NEVER:
                 raise InvalidImage(f"Image {image} is not present and may not be pulled.")
             return True

@@ -40,22 +40,21 @@ class ControlService:
             key: dt.datetime.fromisoformat(value) if key.endswith("_at") and value else value
             for key, value in message.values.items()
         }
-        applied = self.containers.apply(message.uuid, values, task_state=guard)
+        event = message.event
+        applied = self.containers.apply(
+            message.uuid,
+            values,
+            task_state=guard,
+            event=None if event is None else (event.request_id, _event(event), event.finish_action),
+        )
         if applied and message.release_claim:
             self.containers.release_claim(message.uuid)
-        if applied and message.event is not None:
-            self.record_event(message.event)
         return applied
 
     def record_event(self, message: EventReport) -> None:
-        event = ActionEvent(
-            event=message.event,
-            start_time=dt.datetime.fromisoformat(message.start_time),
-            finish_time=dt.datetime.fromisoformat(message.finish_time),
-            result=message.result,
-            traceback=message.traceback,
+        self.actions.record_event(
+            message.uuid, message.request_id, _event(message), message.finish_action
         )
-        self.actions.record_event(message.uuid, message.request_id, event, message.finish_action)
 
     def container_removed(self, uuid: str) -> None:
         self.containers.destroy(uuid)
@@ -71,3 +70,13 @@ class ControlService:
 
     def container(self, uuid: str) -> Container | None:
         return self.containers.find(uuid)
+
+
+def _event(message: EventReport) -> ActionEvent:
+    return ActionEvent(
+        event=message.event,
+        start_time=dt.datetime.fromisoformat(message.start_time),
+        finish_time=dt.datetime.fromisoformat(message.finish_time),
+        result=message.result,
+        traceback=message.traceback,
+    )

@@ -380,3 +380,26 @@ def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
     assert changed.name == made.name and changed.memory == made.memory  # the whole row back
     assert refused is None
     assert [a.action for a in actions.for_container(made.uuid)] == ["stop", "create"]
+
+
+def test_a_report_and_its_event_land_together(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
+    repo, actions = ContainerRepository(db), ActionRepository(db)
+    made = record(task_state=TaskState.CONTAINER_CREATING)
+    opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=utcnow())
+    assert repo.create_claimed(made, "h1", opened) is not None
+    done = ActionEvent("compute__do_container_create", utcnow(), utcnow(), "Success")
+    running = {"status": Status.RUNNING, "task_state": None}
+
+    stale = repo.apply(
+        made.uuid, running, task_state=TaskState.IMAGE_PULLING, event=("req-c", done, True)
+    )
+    applied = repo.apply(
+        made.uuid, running, task_state=TaskState.CONTAINER_CREATING, event=("req-c", done, True)
+    )
+
+    assert (stale, applied) == (False, True)
+    action, events = actions.get(made.uuid, "req-c")
+    assert [e.event for e in events] == ["compute__do_container_create"]  # once
+    assert action.finish_time is not None and action.message is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Connection, Row, Table, insert, select, update
 
 from dockyard.db.models import ActionEventRow, ActionRow, utcnow
 from dockyard.db.session import Database
@@ -41,6 +41,40 @@ def start_action(action: ContainerAction) -> Any:
     )
 
 
+def record_event_in(
+    conn: Connection,
+    container_uuid: str,
+    request_id: str,
+    event: ActionEvent,
+    finish_action: bool,
+) -> None:
+    """``ActionRepository.record_event`` inside the caller's transaction."""
+    action_id = conn.execute(
+        select(A.c.id)
+        .where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
+        .order_by(A.c.id.desc())
+    ).scalar()
+    if action_id is None:
+        return
+    conn.execute(
+        insert(E).values(
+            action_id=action_id,
+            event=event.event,
+            start_time=event.start_time,
+            finish_time=event.finish_time,
+            result=event.result,
+            traceback=event.traceback,
+        )
+    )
+    if finish_action:
+        failed = event.result == "Error"
+        conn.execute(
+            update(A)
+            .where(A.c.id == action_id)
+            .values(finish_time=event.finish_time or utcnow(), message="Error" if failed else None)
+        )
+
+
 class ActionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -58,33 +92,7 @@ class ActionRepository:
     ) -> None:
         """Add an event to the action and, when ``finish_action``, close the action."""
         with self.db.write() as conn:
-            action_id = conn.execute(
-                select(A.c.id)
-                .where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
-                .order_by(A.c.id.desc())
-            ).scalar()
-            if action_id is None:
-                return
-            conn.execute(
-                insert(E).values(
-                    action_id=action_id,
-                    event=event.event,
-                    start_time=event.start_time,
-                    finish_time=event.finish_time,
-                    result=event.result,
-                    traceback=event.traceback,
-                )
-            )
-            if finish_action:
-                failed = event.result == "Error"
-                conn.execute(
-                    update(A)
-                    .where(A.c.id == action_id)
-                    .values(
-                        finish_time=event.finish_time or utcnow(),
-                        message="Error" if failed else None,
-                    )
-                )
+            record_event_in(conn, container_uuid, request_id, event, finish_action)
 
     def for_container(self, container_uuid: str) -> list[ContainerAction]:
         with self.db.read() as conn:

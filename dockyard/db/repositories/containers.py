@@ -22,11 +22,11 @@ from sqlalchemy import (
 )
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
-from dockyard.db.repositories.actions import start_action
+from dockyard.db.repositories.actions import record_event_in, start_action
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
-from dockyard.domain.models import Container, ContainerAction
+from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.quotas import held
 from dockyard.domain.states import Status, TaskState
 
@@ -273,10 +273,19 @@ class ContainerRepository:
         *,
         status_in: Collection[Status] | None = None,
         task_state: object = None,
+        event: tuple[str, ActionEvent, bool] | None = None,
     ) -> bool:
-        """``update`` for callers that only need to know whether it applied."""
+        """``update`` for callers that only need to know whether it applied.
+
+        ``event`` (request id, event, whether it finishes the action) is recorded in
+        the same transaction when the change applies.
+        """
         with self.db.write() as conn:
-            return bool(conn.execute(_guarded(uuid, values, status_in, task_state)).rowcount)
+            if not conn.execute(_guarded(uuid, values, status_in, task_state)).rowcount:
+                return False
+            if event is not None:
+                record_event_in(conn, uuid, *event)
+            return True
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
         """Raise ``OverQuota`` or ``Conflict`` naming the resource when the project's quota

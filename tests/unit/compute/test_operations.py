@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.compute.operations import observed_values
+from dockyard.compute.operations import LOCAL_IMAGE_TTL, observed_values
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, RegistryAuthFailed
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.registries import RegistryAuth
@@ -664,3 +664,36 @@ def test_check_image_asks_the_registry_with_the_credentials(world: World) -> Non
 
     assert world.images.remote_checks == [PRIVATE, PRIVATE]
     assert world.images.auths == [GOOD, None]
+
+
+def test_an_image_seen_locally_is_trusted_for_a_while(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    world.ops.clock = lambda: now[0]
+    looked: list[str] = []
+    exists = world.images.exists_locally
+    monkeypatch.setattr(
+        world.images, "exists_locally", lambda image: looked.append(image) or exists(image)
+    )
+
+    for _ in range(3):
+        world.ops.check_image(IMAGE, "ifnotpresent")
+        world.ops._ensure_image(IMAGE, "ifnotpresent")  # what a create asks first
+    assert looked == [IMAGE]
+    assert world.images.pulls == []
+
+    now[0] += LOCAL_IMAGE_TTL + 1
+    world.ops.check_image(IMAGE, "ifnotpresent")
+    assert looked == [IMAGE, IMAGE]
+
+
+def test_an_image_found_missing_is_asked_about_again(world: World) -> None:
+    world.images.local.clear()
+
+    for _ in range(2):
+        with pytest.raises(InvalidImage):
+            world.ops.check_image(IMAGE, "never")
+    world.images.local.add(IMAGE)
+
+    world.ops.check_image(IMAGE, "never")
