@@ -37,6 +37,7 @@ from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
 from dockyard.service.containers import ContainerService
+from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
 CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
@@ -122,18 +123,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
     hosts = HostRepository(db, dt.timedelta(minutes=5))
-    hosts.report(
-        HOST,
-        {
-            "cpus": 2,
-            "memory_mib": 1024,
-            "disk_gib": 10,
-            "cpu_capacity_milli": 2000,
-            "memory_capacity": 1024,
-            "runtimes": ["runc"],
-            "info": {},
-        },
-    )
+    hosts.report(HOST, dict(SMALL_HOST))
     containers = ContainerRepository(db)
     compute = FakeCompute()
     # The fake covers only the calls these use cases make.

@@ -26,6 +26,7 @@ from dockyard.domain.models import Container, LogOptions, RequestContext
 from dockyard.domain.states import Status
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.containers import ContainerService
+from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
 DOWN_AFTER = dt.timedelta(seconds=25)
@@ -87,18 +88,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     migrate.upgrade(db)
     now = [utcnow()]
     hosts = HostRepository(db, DOWN_AFTER, clock=lambda: now[0])
-    hosts.report(
-        HOST,
-        {
-            "cpus": 2,
-            "memory_mib": 1024,
-            "disk_gib": 10,
-            "cpu_capacity_milli": 2000,
-            "memory_capacity": 1024,
-            "runtimes": ["runc"],
-            "info": {},
-        },
-    )
+    hosts.report(HOST, dict(SMALL_HOST))
     containers = ContainerRepository(db)
     compute = RecordingCompute()
     service = ContainerService(
