@@ -68,6 +68,19 @@ def observed_values(obs: ObservedContainer) -> dict[str, object]:
     }
 
 
+class _Progress:
+    """The task state a create has reported so far: the guard of its next report."""
+
+    def __init__(self, uuid: str, task: str, report: Callable[[str, TaskState, str], None]) -> None:
+        self.uuid = uuid
+        self.task = task
+        self._report = report
+
+    def step(self, task: TaskState) -> None:
+        self._report(self.uuid, task, self.task)
+        self.task = str(task)
+
+
 class Operations:
     def __init__(
         self,
@@ -184,21 +197,25 @@ class Operations:
         event: two round trips for a ``run`` of a local image.
         """
         uuid, start = msg.spec.uuid, _now()
-        task = str(TaskState.CONTAINER_CREATING)
+        at = _Progress(uuid, str(TaskState.CONTAINER_CREATING), self._step)
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
-                self._step(uuid, TaskState.IMAGE_PULLING, task)
-                task = TaskState.IMAGE_PULLING
-                self.images.pull(msg.spec.image, msg.auth)
-                self._step(uuid, TaskState.CONTAINER_CREATING, task)
-                task = TaskState.CONTAINER_CREATING
-            self.runtime.create(msg.spec)
+                self._pull(msg, at)
+            try:
+                self.runtime.create(msg.spec)
+            except NotFound:
+                # The image was trusted from memory and is gone meanwhile: pull it as
+                # the policy allows, then create once more.
+                if self._seen_local.pop(msg.spec.image, None) is None:
+                    raise
+                if self._needs_pull(msg.spec.image, msg.pull_policy):
+                    self._pull(msg, at)
+                self.runtime.create(msg.spec)
             if msg.run:
-                self._step(uuid, TaskState.CONTAINER_STARTING, task)
-                task = TaskState.CONTAINER_STARTING
+                at.step(TaskState.CONTAINER_STARTING)
                 self.runtime.start(uuid)
             event = self._event_report(uuid, msg.request_id, "create", start, None)
-            if not self._settle(uuid, task, event=event):
+            if not self._settle(uuid, at.task, event=event):
                 raise Interrupted(uuid)
         except Interrupted:
             LOG.info("create of %s was superseded by another operation", uuid)
@@ -211,8 +228,14 @@ class Operations:
                 uuid, msg.request_id, "create", start, traceback.format_exc()
             )
             self.control.report(
-                ContainerReport(uuid, values, task, release_claim=True, event=event)
+                ContainerReport(uuid, values, at.task, release_claim=True, event=event)
             )
+
+    def _pull(self, msg: CreateContainer, at: _Progress) -> None:
+        """Pull the create's image, showing ``image_pulling`` meanwhile."""
+        at.step(TaskState.IMAGE_PULLING)
+        self.images.pull(msg.spec.image, msg.auth)
+        at.step(TaskState.CONTAINER_CREATING)
 
     def _abandon(self, uuid: str) -> None:
         """Remove what a superseded create made, unless another operation will.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dockyard.compute.operations import LOCAL_IMAGE_TTL, observed_values
-from dockyard.domain.errors import Conflict, DriverError, InvalidImage, RegistryAuthFailed
+from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound, RegistryAuthFailed
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
@@ -697,3 +697,49 @@ def test_an_image_found_missing_is_asked_about_again(world: World) -> None:
     world.images.local.add(IMAGE)
 
     world.ops.check_image(IMAGE, "never")
+
+
+def test_an_image_removed_since_it_was_seen_is_pulled_again(world: World) -> None:
+    world.ops.check_image(IMAGE, "ifnotpresent")  # seen on the engine, remembered
+    world.images.local.clear()  # then removed behind the agent's back
+    c = add(world)
+
+    world.ops.create(create_message(c))
+
+    assert world.images.pulls == [IMAGE]
+    assert world.control.task_states() == [
+        "image_pulling",
+        "container_creating",
+        "container_starting",
+        None,
+    ]
+    assert c.status is Status.RUNNING
+    assert world.runtime.call_names() == ["create", "create", "start", "inspect"]
+
+
+def test_an_image_removed_since_it_was_seen_is_not_pulled_against_the_policy(
+    world: World,
+) -> None:
+    world.ops.check_image(IMAGE, "never")
+    world.images.local.clear()
+    c = add(world)
+
+    world.ops.create(create_message(c, policy="never"))
+
+    assert world.images.pulls == []
+    assert c.status is Status.ERROR
+    assert c.status_reason is not None and IMAGE in c.status_reason
+    assert world.control.release_count(UUID) == 1
+
+
+def test_an_engine_that_keeps_refusing_the_image_fails_the_create_after_one_retry(
+    world: World,
+) -> None:
+    c = add(world)
+    world.runtime.fail_on["create"] = NotFound("No such image: busybox")
+
+    world.ops.create(create_message(c))
+
+    assert world.runtime.call_names() == ["create", "create"]
+    assert world.images.pulls == []  # the engine still lists it: nothing to pull
+    assert c.status is Status.ERROR and c.status_reason == "No such image: busybox"
