@@ -6,6 +6,7 @@ came from the event stream, not from the periodic safety net.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,9 @@ from tests.conftest import Dockyard, start_dockyard, stop_dockyard
 
 pytestmark = pytest.mark.docker
 
-QUICK_STOP = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+# "ready" once the TERM trap is set: before that, PID 1 ignores SIGTERM and a stop
+# ends in a kill (137) instead of exit 0.
+QUICK_STOP = ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 300 & wait"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,13 @@ def evented(
 def running(service: Dockyard, **body: Any) -> tuple[str, Any]:
     created = service.create({"command": QUICK_STOP, **body}).json()
     service.wait_for(created["uuid"], "Running")
-    return created["uuid"], service.docker.containers.get(f"dockyard-{created['uuid']}")
+    engine = service.docker.containers.get(f"dockyard-{created['uuid']}")
+    if body.get("command", QUICK_STOP) is QUICK_STOP:
+        deadline = time.monotonic() + 10
+        while b"ready" not in engine.logs():
+            assert time.monotonic() < deadline, "the container's shell never got going"
+            time.sleep(0.05)
+    return created["uuid"], engine
 
 
 def test_stop_and_start_behind_our_back(evented: Dockyard) -> None:
