@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dockyard.compute.freshness import Freshness
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.models import ObservedContainer, PullPolicy
+from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
@@ -98,8 +99,7 @@ class Operations:
         self.control = control
         self.default_stop_timeout = default_stop_timeout
         self.freshness = freshness or Freshness()
-        self.clock = clock
-        self._seen_local: dict[str, float] = {}
+        self._seen_local: Recent[str] = Recent(LOCAL_IMAGE_TTL, clock, limit=256)
 
     # -- helpers -----------------------------------------------------------
 
@@ -154,14 +154,11 @@ class Operations:
         A burst of creates from one image then asks the engine once. An image
         removed meanwhile fails the create with the engine's 'No such image'.
         """
-        now = self.clock()
-        if self._seen_local.get(image, 0.0) > now:
+        if image in self._seen_local:
             return True
         found = self.images.exists_locally(image)
         if found:
-            if len(self._seen_local) > 256:
-                self._seen_local = {k: t for k, t in self._seen_local.items() if t > now}
-            self._seen_local[image] = now + LOCAL_IMAGE_TTL
+            self._seen_local.add(image)
         return found
 
     def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
@@ -206,7 +203,7 @@ class Operations:
             except NotFound:
                 # The image was trusted from memory and is gone meanwhile: pull it as
                 # the policy allows, then create once more.
-                if self._seen_local.pop(msg.spec.image, None) is None:
+                if not self._seen_local.forget(msg.spec.image):
                     raise
                 if self._needs_pull(msg.spec.image, msg.pull_policy):
                     self._pull(msg, at)

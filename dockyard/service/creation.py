@@ -17,6 +17,7 @@ from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNot
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
+from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
@@ -85,8 +86,9 @@ class ContainerCreator:
         self.compute = compute
         self.defaults = defaults
         self.rng = rng or random.Random()
-        self.clock = clock
-        self._image_ok: dict[tuple[str, str, str, RegistryAuth | None], float] = {}
+        self._image_ok: Recent[tuple[str, str, str, RegistryAuth | None]] = Recent(
+            IMAGE_CHECK_TTL, clock
+        )
         self.registries = registries
 
     def _registry(
@@ -146,13 +148,10 @@ class ContainerCreator:
         an image that vanishes within the window fails the create on the agent instead.
         """
         key = (host, image, pull_policy, auth)
-        now = self.clock()
-        if self._image_ok.get(key, 0.0) > now:
+        if key in self._image_ok:
             return
         self.compute.check_image(host, image, pull_policy, auth)
-        if len(self._image_ok) > 1024:
-            self._image_ok = {k: t for k, t in self._image_ok.items() if t > now}
-        self._image_ok[key] = now + IMAGE_CHECK_TTL
+        self._image_ok.add(key)
 
     @staticmethod
     def _action(ctx: RequestContext, record: Container) -> ContainerAction:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.compute.operations import LOCAL_IMAGE_TTL, observed_values
+from dockyard.compute.operations import LOCAL_IMAGE_TTL, Operations, observed_values
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound, RegistryAuthFailed
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.registries import RegistryAuth
@@ -670,7 +670,9 @@ def test_an_image_seen_locally_is_trusted_for_a_while(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [100.0]
-    world.ops.clock = lambda: now[0]
+    world.ops = Operations(
+        HOST, world.runtime, world.images, world.control, 10, clock=lambda: now[0]
+    )
     looked: list[str] = []
     exists = world.images.exists_locally
     monkeypatch.setattr(
