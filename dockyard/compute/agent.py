@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -122,10 +123,15 @@ class ComputeAgent:
     def _heartbeats(self) -> None:
         """Report the host every heartbeat_interval, independently of reconciliation."""
         while not self._stopping.wait(self.cfg.heartbeat_interval):
+            began = time.monotonic()
             try:
                 self.report_host()
             except Exception:
                 LOG.exception("heartbeat of host %s failed", self.host)
+            took = time.monotonic() - began
+            if took > self.cfg.heartbeat_interval:
+                # Late heartbeats make the control side think the host is down.
+                LOG.warning("heartbeat of host %s took %.1f s", self.host, took)
 
     def _periodic(self) -> None:
         while not self._stopping.wait(self.cfg.sync_interval):

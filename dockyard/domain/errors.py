@@ -186,6 +186,12 @@ class DatabaseUnavailable(Unavailable):
     public = True
 
 
+class BrokerUnavailable(Unavailable):
+    """The message broker refused the connection for longer than the send retries."""
+
+    public = True
+
+
 class NoValidHost(Unavailable):
     code = ""
     public = True

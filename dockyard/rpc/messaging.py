@@ -19,7 +19,7 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
-from dockyard.domain.errors import DockyardError, ServiceBusy, Unavailable
+from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -151,7 +151,11 @@ class _Client:
         except oslo_messaging.MessageUndeliverable as exc:
             raise ServiceBusy(f"{peer} is not listening (no agent or service registered).") from exc
         except oslo_messaging.MessageDeliveryFailure as exc:
-            raise Unavailable(f"The message broker is unreachable: {exc}") from exc
+            # Clients learn what to do; the broker's address stays in the log.
+            LOG.warning("RPC %s to %s failed: %s", name, peer, exc)
+            raise BrokerUnavailable(
+                "The message broker is unavailable; try again shortly."
+            ) from exc
         except oslo_messaging.RemoteError as exc:
             raise DockyardError(f"{name} failed in {peer}: {exc.exc_type}: {exc.value}") from exc
         except oslo_messaging.MessagingException as exc:

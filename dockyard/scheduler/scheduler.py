@@ -62,5 +62,7 @@ def explain(request: PlacementRequest, hosts: Sequence[Host]) -> str:
     reasons = []
     for host in hosts:
         failed = next((f.name for f in DEFAULT_FILTERS if not f.passes(host, request)), None)
+        if failed == ComputeFilter.name:
+            failed = "disabled" if not host.enabled else "down"
         reasons.append(f"{host.name}: {failed or 'ok'}")
     return "There are not enough hosts available (" + "; ".join(reasons) + ")."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import time
 import uuid as uuidlib
@@ -25,6 +26,8 @@ from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import explain, select
 from dockyard.service.registries import RegistryService
+
+LOG = logging.getLogger(__name__)
 
 #: Seconds a host's "I can get this image" answer is trusted for further creates.
 IMAGE_CHECK_TTL = 30.0
@@ -131,11 +134,10 @@ class ContainerCreator:
             )
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run, auth)
+        reason = explain(request, self.hosts.all())
+        LOG.warning("no host for container %s: %s", record.uuid, reason)
         failed = dataclasses.replace(
-            record,
-            status=Status.ERROR,
-            task_state=None,
-            status_reason=explain(request, self.hosts.all()),
+            record, status=Status.ERROR, task_state=None, status_reason=reason
         )
         return self.containers.create(failed)
 
@@ -249,11 +251,10 @@ class ContainerCreator:
             self.compute.create(
                 record.host, CreateContainer(spec, run, pull_policy, ctx.request_id, auth=auth)
             )
-        except DockyardError as exc:
-            self.containers.update(
-                record.uuid,
-                {"status": Status.ERROR, "status_reason": exc.detail, "task_state": None},
-            )
-            self.containers.release_claim(record.uuid)
+        except DockyardError:
+            # The caller gets an error and no id: leave nothing behind, claim and quota
+            # included. Should the cast have reached the agent after all, the agent
+            # finds no record and its reconciler removes what it made.
+            self.containers.destroy(record.uuid)
             raise
         return record

@@ -51,7 +51,8 @@ def cluster(
 
 @pytest.fixture(autouse=True)
 def logs_on_failure(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[None]:
-    """Print every process's log (live, past output capture) when the test failed."""
+    """Print every process's log (live, past output capture) when the test failed, and
+    remove its containers."""
     failed_before = request.session.testsfailed
     yield
     if request.session.testsfailed > failed_before:
@@ -59,6 +60,8 @@ def logs_on_failure(request: pytest.FixtureRequest, cluster: Cluster) -> Iterato
         with capture.global_and_fixture_disabled():
             print(f"\n===== logs of the cluster after {request.node.name} =====")
             print(cluster.logs())
+        # What the failed test left (claims filling its hosts) must not fail the next ones.
+        cluster.delete_all()
 
 
 def create_many(cluster: Cluster, count: int, body: dict[str, Any] | None = None) -> list[str]:
@@ -68,6 +71,11 @@ def create_many(cluster: Cluster, count: int, body: dict[str, Any] | None = None
         assert answer.status_code == 202, answer.text
         uuids.append(answer.json()["uuid"])
     return uuids
+
+
+def outcomes(shown: list[dict[str, Any]]) -> Counter[tuple[str, str | None, str | None]]:
+    """How many records ended in each (status, host, reason): what a failure shows."""
+    return Counter((item["status"], item["host"], item["status_reason"]) for item in shown)
 
 
 def engine_hosts(cluster: Cluster) -> Counter[str]:
@@ -87,7 +95,7 @@ def engine_hosts(cluster: Cluster) -> Counter[str]:
 def test_containers_spread_over_the_three_hosts(cluster: Cluster) -> None:
     uuids = create_many(cluster, 9)
     shown = [cluster.wait_settled(ident) for ident in uuids]
-    assert all(item["status"] == "Created" for item in shown), shown
+    assert all(item["status"] == "Created" for item in shown), outcomes(shown)
     placed = Counter(item["host"] for item in shown)
     assert set(placed) == set(cluster.hosts), placed
     assert engine_hosts(cluster) == placed
@@ -148,7 +156,7 @@ def test_concurrent_creates_never_overfill_a_host(cluster: Cluster) -> None:
     assert len(listed) == 60, f"{len(listed)} records for 60 creates ({len(resets)} resets)"
     shown = [cluster.wait_settled(a.json()["uuid"], timeout=120) for a in answers]
     statuses = Counter(item["status"] for item in shown)
-    assert statuses == {"Created": 50, "Error": 10}, statuses
+    assert statuses == {"Created": 50, "Error": 10}, outcomes(shown)
     for item in shown:
         if item["status"] == "Error":
             assert "not enough hosts" in (item["status_reason"] or ""), item
@@ -489,8 +497,54 @@ def test_operations_resume_after_the_broker_restarts(cluster: Cluster) -> None:
         waited = time.monotonic() - ended
         assert waited < SETTLE_BOUND, f"{len(busy)} record(s) busy after {waited:.0f} s: {busy}"
         time.sleep(1)
+    # A create refused during the outage answered no id, so it must have left no record.
+    unknown = {c["uuid"] for c in listed} - set(accepted)
+    assert not unknown, f"records of refused creates: {unknown}; refused: {refused}"
     print(f"\n{len(accepted)} creates, {len(deleted)} deleted, left: "
           f"{Counter(c['status'] for c in listed)}, all final after "
           f"{time.monotonic() - ended:.1f} s; refused: {refused[-3:]}")  # fmt: skip
     cluster.delete_all()
     assert sum(engine_hosts(cluster).values()) == 0
+    rows = cluster.host_rows()
+    assert all(rows[name]["cpu_used_milli"] == 0 for name in cluster.hosts), rows
+
+
+def test_a_create_the_broker_cannot_carry_leaves_nothing_behind(cluster: Cluster) -> None:
+    """503 and no record, claim or engine container when the cast to the agent fails."""
+    require(
+        shutil.which("rabbitmqctl") is not None,
+        "!!! rabbitmqctl (to stop the broker) is not installed here",
+    )
+    target = {"host": cluster.host("a")}
+    # The API now trusts host a's "image available" answer for a while, so the next
+    # create goes straight to its claim and cast with no call that would fail first.
+    first = cluster.create(target, version="container 1.39")
+    assert first.status_code == 202, first.text
+    kept = cluster.wait_settled(first.json()["uuid"])
+    used = cluster.host_rows()[cluster.host("a")]["cpu_used_milli"]
+
+    rabbitmqctl("stop_app")
+    try:
+        began = time.monotonic()
+        refused = cluster.create(target, version="container 1.39")
+        took = time.monotonic() - began
+    finally:
+        rabbitmqctl("start_app")
+
+    assert refused.status_code == 503, refused.text
+    assert "broker" in refused.json()["errors"][0]["detail"], refused.text
+    assert took < 60, f"the refusal took {took:.0f} s"
+    listed = cluster.request("GET", "/v1/containers?limit=1000").json()["containers"]
+    assert [c["uuid"] for c in listed] == [kept["uuid"]], listed
+    assert cluster.host_rows()[cluster.host("a")]["cpu_used_milli"] == used
+    assert engine_hosts(cluster)[cluster.host("a")] == 1
+    # The agent listens again once its own reconnection has come round (up to its
+    # backoff, some seconds); until then actions on its containers answer 503.
+    deadline = time.monotonic() + 60
+    while (
+        gone := cluster.request("DELETE", f"/v1/containers/{kept['uuid']}?force=true")
+    ).status_code == 503:
+        assert time.monotonic() < deadline, gone.text
+        time.sleep(1)
+    assert gone.status_code == 204, gone.text
+    cluster.delete_all()

@@ -248,8 +248,9 @@ def test_explain_without_hosts() -> None:
 @pytest.mark.parametrize(
     ("changes", "req", "failed"),
     [
-        ({"up": False}, {}, "compute"),
-        ({"enabled": False}, {}, "compute"),
+        ({"up": False}, {}, "down"),
+        ({"enabled": False}, {}, "disabled"),
+        ({"up": False, "enabled": False}, {}, "disabled"),
         ({}, {"requested_host": "elsewhere"}, "requested_host"),
         ({"availability_zone": "b"}, {"availability_zone": "a"}, "availability_zone"),
         ({}, {"runtime": "kata"}, "runtime"),
@@ -272,7 +273,7 @@ def test_explain_names_the_first_failure_per_host() -> None:
 
     text = explain(request(), [down_and_full, full_cpu_and_ram, fine])
 
-    assert text == "There are not enough hosts available (a: compute; b: cpu; c: ok)."
+    assert text == "There are not enough hosts available (a: down; b: cpu; c: ok)."
 
 
 def test_explain_and_select_agree() -> None:
@@ -282,4 +283,4 @@ def test_explain_and_select_agree() -> None:
     text = explain(request(), hosts)
 
     assert chosen == {"a"}
-    assert "a: ok" in text and "b: compute" in text
+    assert "a: ok" in text and "b: down" in text

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput
+from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput, Unavailable
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
@@ -51,6 +51,11 @@ class Containers:
     def on_host(self, host: str) -> list[Container]:
         return [c for c in self.existing if c.host == host]
 
+    def destroy(self, uuid: str) -> bool:
+        kept = [c for c in self.stored if c.uuid != uuid]
+        found, self.stored = len(kept) < len(self.stored), kept
+        return found
+
 
 class Hosts:
     def __init__(self, hosts: list[Host]) -> None:
@@ -65,6 +70,7 @@ class Compute:
         self.created: list[tuple[str, CreateContainer]] = []
         self.checked: list[tuple[str, str, str, RegistryAuth | None]] = []
         self.refuse: DockyardError | None = None
+        self.unreachable: DockyardError | None = None
 
     def check_image(
         self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
@@ -74,6 +80,8 @@ class Compute:
             raise self.refuse
 
     def create(self, host: str, msg: CreateContainer) -> None:
+        if self.unreachable is not None:
+            raise self.unreachable
         self.created.append((host, msg))
 
 
@@ -251,3 +259,13 @@ def test_the_create_action_opens_with_the_claim() -> None:
         "req-1",
     )
     assert action.start_time == record.created_at
+
+
+def test_a_create_the_agent_cannot_be_sent_leaves_no_record() -> None:
+    made, containers, compute = creator([host()])
+    compute.unreachable = Unavailable("The message broker is unreachable: refused")
+
+    with pytest.raises(Unavailable):
+        made.create(CTX, NewContainer(image="busybox"), True)
+
+    assert containers.stored == []
