@@ -27,6 +27,20 @@ class EventStream(Protocol):
     def close(self) -> None: ...
 
 
+class ConsoleStream(Protocol):
+    """A live byte stream to the terminal of a container or of an exec in it."""
+
+    def read(self) -> bytes:
+        """The next output bytes as they come; ``b""`` once the stream has ended."""
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the process's stdin."""
+
+    def close(self) -> None:
+        """End the stream; idempotent, callable from any thread (a blocked ``read``
+        then returns ``b""``)."""
+
+
 class RuntimeDriver(abc.ABC):
     """Creates and drives containers on one host.
 
@@ -99,6 +113,42 @@ class RuntimeDriver(abc.ABC):
         Returns the combined stdout/stderr and exit code; raises ``Conflict``
         when the command is still running after ``timeout`` seconds.
         """
+
+    @abc.abstractmethod
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str:
+        """Prepare ``command`` in the running container with stdin open (and a TTY when
+        ``tty``), without starting it; its exec id (64 lowercase hex digits).
+
+        Raises ``NotFound``; ``Conflict`` when the container is not running.
+        """
+
+    @abc.abstractmethod
+    def open_exec(self, uuid: str, exec_id: str) -> ConsoleStream:
+        """Start the prepared exec ``exec_id`` of container ``uuid`` and connect to it.
+
+        Output is plain bytes (stdout and stderr interleaved). Raises ``NotFound``
+        when the exec is unknown or belongs to another container, ``Conflict``
+        when it has already been started.
+        """
+
+    @abc.abstractmethod
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None:
+        """Set the size of the exec's TTY. Raises ``NotFound`` when the exec is unknown
+        or belongs to another container."""
+
+    @abc.abstractmethod
+    def attach(self, uuid: str) -> ConsoleStream:
+        """Connect to the running container's stdin, stdout and stderr.
+
+        Output is plain bytes whether or not the container has a TTY. Closing the
+        stream detaches; the container keeps running. Raises ``NotFound``;
+        ``Conflict`` when the container is not running.
+        """
+
+    @abc.abstractmethod
+    def resize_tty(self, uuid: str, height: int, width: int) -> None:
+        """Set the size of the container's TTY. Raises ``NotFound``; ``Conflict`` when
+        the container is not running."""
 
     @abc.abstractmethod
     def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
