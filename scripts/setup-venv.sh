@@ -9,6 +9,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
   .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import dockyard, docker, sqlalchemy, oslo_config" >/dev/null
+  .venv/bin/python -c "import dockyard, docker, sqlalchemy, oslo_config, websockets" >/dev/null
   echo "$want" >"$stamp"
 fi
