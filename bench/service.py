@@ -104,6 +104,7 @@ class DockyardService:
                 "cpu_allocation_ratio": str(c.cpu_allocation_ratio),
                 "ram_allocation_ratio": str(c.ram_allocation_ratio),
             },
+            "websocket_proxy": {"wsproxy_port": "0"},
             # The bulk create holds 1,000+ containers in one project.
             "quota": dict.fromkeys(("containers", "cpu", "disk", "memory"), "-1"),
         }

@@ -149,6 +149,9 @@ def start_dockyard(
         "[api]",
         f"port = {port}",
         "shutdown_timeout = 10",
+        # Many services share this machine: each console proxy takes a free port.
+        "[websocket_proxy]",
+        "wsproxy_port = 0",
         *extra_config,
     ]
     conf_file.write_text("\n".join(lines) + "\n")

@@ -30,6 +30,7 @@ from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
 from dockyard.domain.errors import DockyardError, NotAcceptable
+from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
@@ -50,6 +51,7 @@ class Services:
     quotas: QuotaService
     hosts: HostService
     registries: RegistryService
+    consoles: ConsoleService
 
 
 def _normalise(path: str) -> str:

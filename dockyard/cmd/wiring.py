@@ -18,11 +18,12 @@ from dockyard.cmd.auth_wiring import api_app
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import configured_database
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import api, compute, default, quota
+from dockyard.config import api, compute, default, quota, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.config import rpc as rpc_config
 from dockyard.db import migrate
 from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
@@ -34,6 +35,7 @@ from dockyard.rpc import messaging
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messaging import Broker, Server
+from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
@@ -80,6 +82,7 @@ class Repositories:
     actions: ActionRepository
     quotas: QuotaRepository
     registries: RegistryRepository
+    console_tokens: ConsoleTokenRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -88,7 +91,9 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
     quotas = QuotaRepository(db, quota.view(conf))
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
-    return Repositories(containers, hosts, actions, quotas, RegistryRepository(db))
+    return Repositories(
+        containers, hosts, actions, quotas, RegistryRepository(db), ConsoleTokenRepository(db)
+    )
 
 
 #: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
@@ -120,7 +125,7 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
 
 
 def control_service(repos: Repositories) -> ControlService:
-    return ControlService(repos.containers, repos.hosts, repos.actions)
+    return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
 
 
 def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
@@ -131,7 +136,13 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
     runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
     return ComputeAgent(
-        defaults.host, runtime, DockerImages(client), control, compute_cfg, docker_cfg
+        defaults.host,
+        runtime,
+        DockerImages(client),
+        control,
+        compute_cfg,
+        docker_cfg,
+        console=websocket_proxy.view(conf),
     )
 
 
@@ -167,17 +178,19 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
     registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
+    container_service = ContainerService(
+        containers,
+        actions,
+        compute_api,
+        api_cfg.max_limit,
+        pull_policy=defaults.default_image_pull_policy,
+        hosts=hosts,
+        registries=registries,
+    )
+    token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
     services = Services(
         quotas=QuotaService(quotas),
-        containers=ContainerService(
-            containers,
-            actions,
-            compute_api,
-            api_cfg.max_limit,
-            pull_policy=defaults.default_image_pull_policy,
-            hosts=hosts,
-            registries=registries,
-        ),
+        containers=container_service,
         creator=ContainerCreator(
             containers,
             hosts,
@@ -198,5 +211,8 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         authorizer=Authorizer.from_conf(conf),
         hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
         registries=registries,
+        consoles=ConsoleService(
+            container_service, hosts, compute_api, repos.console_tokens, token_ttl
+        ),
     )
     return services

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
@@ -20,6 +21,7 @@ from dockyard.compute.resources import inventory
 from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
+from dockyard.config.websocket_proxy import WebsocketProxyConfig
 from dockyard.domain.errors import DockyardError, ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
@@ -27,6 +29,7 @@ from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
+    CONSOLE_URL,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -71,6 +74,7 @@ class ComputeAgent:
         control: ControlAPI,
         compute: ComputeConfig,
         docker: DockerConfig,
+        console: WebsocketProxyConfig | None = None,
     ) -> None:
         self.host = host
         self.runtime = runtime
@@ -101,11 +105,17 @@ class ComputeAgent:
         self._stopping = threading.Event()
         self._loop: threading.Thread | None = None
         self._heartbeat: threading.Thread | None = None
+        #: The console proxy serving attach and interactive exec sessions of this host.
+        self.console = (
+            HostConsole(console, runtime, control) if console and console.enabled else None
+        )
 
     # -- lifecycle of the agent itself -------------------------------------
 
     def start(self) -> None:
         """Register the host, finish what a crash interrupted, start the periodic loops."""
+        if self.console is not None:
+            self.console.start()
         self.report_host()
         self._heartbeat = threading.Thread(
             target=self._heartbeats, name=f"heartbeat-{self.host}", daemon=True
@@ -118,7 +128,10 @@ class ComputeAgent:
 
     def report_host(self) -> None:
         info = self.runtime.host_info()
-        self.control.report_host(HostReport(self.host, inventory(info, self.cfg)))
+        inv = inventory(info, self.cfg)
+        if self.console is not None:
+            inv["info"][CONSOLE_URL] = self.console.url
+        self.control.report_host(HostReport(self.host, inv))
 
     def _heartbeats(self) -> None:
         """Report the host every heartbeat_interval, independently of reconciliation."""
@@ -147,6 +160,8 @@ class ComputeAgent:
         """
         self._stopping.set()
         self.watcher.stop()
+        if self.console is not None:
+            self.console.stop()
         with self._idle:
             finished = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
         self._pool.shutdown(wait=finished, cancel_futures=True)
@@ -194,6 +209,15 @@ class ComputeAgent:
 
     def put_archive(self, uuid: str, path: str, data: bytes) -> None:
         self.runtime.put_archive(uuid, path, data)
+
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str:
+        return self.runtime.exec_session(uuid, command, tty)
+
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self.runtime.exec_resize(uuid, exec_id, height, width)
+
+    def resize_tty(self, uuid: str, height: int, width: int) -> None:
+        self.runtime.resize_tty(uuid, height, width)
 
     # -- internals ---------------------------------------------------------
 

@@ -14,9 +14,21 @@ from dockyard.config import (
     libraries,
     quota,
     rpc,
+    websocket_proxy,
 )
 
-SECTIONS = (default, api, database, docker, compute, identity, rpc, quota, libraries)
+SECTIONS = (
+    default,
+    api,
+    database,
+    docker,
+    compute,
+    websocket_proxy,
+    identity,
+    rpc,
+    quota,
+    libraries,
+)
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -31,6 +43,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (database.GROUP, list(database.opts)),
         (docker.GROUP, list(docker.opts)),
         (compute.GROUP, list(compute.opts)),
+        (websocket_proxy.GROUP, list(websocket_proxy.opts)),
         (rpc.GROUP, list(rpc.opts)),
         (identity.GROUP, list(identity.opts)),
         (quota.GROUP, list(quota.opts)),

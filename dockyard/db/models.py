@@ -200,6 +200,18 @@ class LoginAttemptRow(Base):
     window_start: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
+class ConsoleTokenRow(Base):
+    """A single-use ticket for one terminal session (attach, or the exec ``exec_id``),
+    handed out by the API and spent by the host's console proxy."""
+
+    __tablename__ = "console_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    container_uuid: Mapped[str] = mapped_column(String(36))
+    exec_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class QuotaRow(Base):
     """A project's own limit for one resource (containers, cpu, memory, disk)."""
 

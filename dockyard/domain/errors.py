@@ -82,6 +82,12 @@ class InvalidRequest(InvalidInput):
     code = "invalid"
 
 
+class NoInteractiveFlag(InvalidInput):
+    """Attach to a container created without ``interactive``."""
+
+    code = "no-interactive-flag"
+
+
 class RegistryAuthFailed(InvalidImage):
     """The image's registry refused the credentials given (or wants some)."""
 

@@ -71,6 +71,15 @@ class ComputeAPI(Protocol):
     def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
         """Call: extract a tar stream into the directory ``path`` of the container."""
 
+    def exec_session(self, host: str, uuid: str, command: Sequence[str], tty: bool) -> str:
+        """Call: prepare an interactive exec for the host's console proxy; its exec id."""
+
+    def exec_resize(self, host: str, uuid: str, exec_id: str, height: int, width: int) -> None:
+        """Call: resize the TTY of an exec session (``NotFound`` for an unknown exec)."""
+
+    def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
+        """Call: resize the container's TTY."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -99,6 +108,10 @@ class ControlAPI(Protocol):
 
     def container(self, uuid: str) -> Container | None:
         """One record, or None when it no longer exists."""
+
+    def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
+        """Use up a console token; whether it was issued for exactly this session and
+        has not expired."""
 
 
 class ComputeAPIEndpoint(Protocol):
@@ -129,3 +142,9 @@ class ComputeAPIEndpoint(Protocol):
     def get_archive(self, uuid: str, path: str) -> Archive: ...
 
     def put_archive(self, uuid: str, path: str, data: bytes) -> None: ...
+
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str: ...
+
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None: ...
+
+    def resize_tty(self, uuid: str, height: int, width: int) -> None: ...

@@ -69,3 +69,12 @@ class LocalComputeAPI:
 
     def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
         self._agent(host).put_archive(uuid, path, data)
+
+    def exec_session(self, host: str, uuid: str, command: Sequence[str], tty: bool) -> str:
+        return self._agent(host).exec_session(uuid, command, tty)
+
+    def exec_resize(self, host: str, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self._agent(host).exec_resize(uuid, exec_id, height, width)
+
+    def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
+        self._agent(host).resize_tty(uuid, height, width)

@@ -75,6 +75,11 @@ class EventReport:
     version: str = VERSION
 
 
+#: The key of a host report's ``inventory["info"]`` that holds the base URL of the
+#: host's console proxy (absent when the host serves no console).
+CONSOLE_URL = "console_url"
+
+
 @dataclass(frozen=True)
 class HostReport:
     host: str

@@ -222,6 +222,16 @@ class MessagingComputeAPI:
     def put_archive(self, host: str, uuid: str, path: str, data: bytes) -> None:
         self._send("put_archive", host, uuid=uuid, path=path, data=data)
 
+    def exec_session(self, host: str, uuid: str, command: Sequence[str], tty: bool) -> str:
+        result: str = self._send("exec_session", host, uuid=uuid, command=command, tty=tty)
+        return result
+
+    def exec_resize(self, host: str, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self._send("exec_resize", host, uuid=uuid, exec_id=exec_id, height=height, width=width)
+
+    def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
+        self._send("resize_tty", host, uuid=uuid, height=height, width=width)
+
 
 class MessagingControlAPI:
     """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
@@ -258,6 +268,9 @@ class MessagingControlAPI:
     def container(self, uuid: str) -> Container | None:
         result: Container | None = self._send("container", uuid=uuid)
         return result
+
+    def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
+        return bool(self._send("spend_console_token", token=token, uuid=uuid, exec_id=exec_id))
 
 
 # -- servers ---------------------------------------------------------------------

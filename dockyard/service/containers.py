@@ -330,26 +330,26 @@ class ContainerService:
             raise InvalidInput("command: must name a program to run.")
         return self.compute.execute(self._host_of(container), container.uuid, argv)
 
-    def _ready(self, ctx: RequestContext, ident: str, action: str) -> tuple[Container, str]:
+    def ready(self, ctx: RequestContext, ident: str, action: str) -> tuple[Container, str]:
         """The container, checked for ``action``, and its host."""
         container = self.get(ctx, ident)
         _require_state(action, container)
         return container, self._host_of(container)
 
     def top(self, ctx: RequestContext, ident: str, ps_args: str | None) -> ProcessTable:
-        container, host = self._ready(ctx, ident, "top")
+        container, host = self.ready(ctx, ident, "top")
         return self.compute.top(host, container.uuid, ps_args)
 
     def stats(self, ctx: RequestContext, ident: str) -> StatsSnapshot:
-        container, host = self._ready(ctx, ident, "stats")
+        container, host = self.ready(ctx, ident, "stats")
         return dataclasses.replace(self.compute.stats(host, container.uuid), name=container.name)
 
     def get_archive(self, ctx: RequestContext, ident: str, path: str) -> Archive:
-        container, host = self._ready(ctx, ident, "get_archive")
+        container, host = self.ready(ctx, ident, "get_archive")
         return self.compute.get_archive(host, container.uuid, path)
 
     def put_archive(self, ctx: RequestContext, ident: str, path: str, data: bytes) -> None:
-        container, host = self._ready(ctx, ident, "put_archive")
+        container, host = self.ready(ctx, ident, "put_archive")
         self.compute.put_archive(host, container.uuid, path, data)
 
     # -- record-only changes -----------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.models import ActionEvent, Container
@@ -23,10 +24,12 @@ class ControlService:
         containers: ContainerRepository,
         hosts: HostRepository,
         actions: ActionRepository,
+        console_tokens: ConsoleTokenRepository | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
         self.actions = actions
+        self.console_tokens = console_tokens
 
     def report(self, message: ContainerReport) -> bool:
         guard: object
@@ -70,6 +73,11 @@ class ControlService:
 
     def container(self, uuid: str) -> Container | None:
         return self.containers.find(uuid)
+
+    def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
+        if self.console_tokens is None:
+            return False
+        return self.console_tokens.spend(token, uuid, exec_id)
 
 
 def _event(message: EventReport) -> ActionEvent:

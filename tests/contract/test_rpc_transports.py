@@ -39,7 +39,16 @@ from dockyard.rpc.messages import (
     RebuildContainer,
     ResizeContainer,
 )
-from tests.fakes.agent import ARCHIVE, EXEC, IMAGE_ID, LOG_TEXT, STATS, TOP, RecordingAgent
+from tests.fakes.agent import (
+    ARCHIVE,
+    EXEC,
+    EXEC_ID,
+    IMAGE_ID,
+    LOG_TEXT,
+    STATS,
+    TOP,
+    RecordingAgent,
+)
 from tests.fakes.control import RecordingControl
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.rpc_samples import CONTAINER, MESSAGES, UUID
@@ -194,6 +203,16 @@ def test_calls_return_typed_results(wired: Wired) -> None:
     assert wired.agent.received("check_image") == ("busybox:latest", "ifnotpresent", auth)
 
 
+def test_terminal_calls_arrive_intact(wired: Wired) -> None:
+    compute = wired.compute
+    assert compute.exec_session(HOST, UUID, ("sh", "-i"), True) == EXEC_ID
+    assert compute.exec_resize(HOST, UUID, EXEC_ID, 40, 132) is None
+    assert compute.resize_tty(HOST, UUID, 24, 80) is None
+    assert wired.agent.received("exec_session") == (UUID, ["sh", "-i"], True)
+    assert wired.agent.received("exec_resize") == (UUID, EXEC_ID, 40, 132)
+    assert wired.agent.received("resize_tty") == (UUID, 24, 80)
+
+
 @pytest.mark.parametrize(
     ("method", "call", "error"),
     [
@@ -274,6 +293,15 @@ def test_records_come_back_whole(wired: Wired) -> None:
     assert wired.control.containers_on_host("elsewhere") == []
     assert wired.control.container(UUID) == CONTAINER
     assert wired.control.container("missing") is None
+
+
+def test_console_tokens_are_spent_once_and_only_for_their_session(wired: Wired) -> None:
+    wired.recorder.console_tokens = {"t-attach": (UUID, None), "t-exec": (UUID, EXEC_ID)}
+    assert wired.control.spend_console_token("t-exec", UUID, None) is False
+    assert wired.control.spend_console_token("t-exec", "other", EXEC_ID) is False
+    assert wired.control.spend_console_token("t-exec", UUID, EXEC_ID) is True
+    assert wired.control.spend_console_token("t-exec", UUID, EXEC_ID) is False
+    assert wired.control.spend_console_token("t-attach", UUID, None) is True
 
 
 def test_resize_claims_and_their_refusal(wired: Wired) -> None:

@@ -51,6 +51,8 @@ class Instance:
             f"port = {instance.port}",
             "[compute]",
             "sync_interval = 2",
+            "[websocket_proxy]",
+            "wsproxy_port = 0",
             *extra_config,
         ]
         instance.config.write_text("\n".join(lines) + "\n")

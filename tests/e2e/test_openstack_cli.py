@@ -5,10 +5,16 @@ The tests in this module share one service and run in file order.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -240,3 +246,77 @@ def test_delete_running_container(service: Service) -> None:
     service.wait_engine_empty(stop_uuid)
     service.wait_engine_empty(force_uuid)
     service.wait_engine_empty()
+
+
+#: The size of the test's pseudo-terminal.
+ROWS, COLS = 41, 123
+
+
+class Terminal:
+    """An `openstack` command on a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, service: Service, *args: str) -> None:
+        self.master, slave = pty.openpty()
+        # The CLI sends its terminal's size to the API (resize / execute_resize).
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        command = [str(OPENSTACK), "--os-auth-type", "none", "--os-endpoint", service.endpoint]
+        self.process = subprocess.Popen(
+            command + list(args), stdin=slave, stdout=slave, stderr=slave, env=env,
+            start_new_session=True,
+        )  # fmt: skip
+        os.close(slave)
+        self.seen = ""
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def expect(self, pattern: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.seen):
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {pattern!r} on the terminal: {self.seen!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 4096).decode(errors="replace")
+                except OSError:  # the command ended and closed the terminal
+                    assert re.search(pattern, self.seen), f"no {pattern!r}: {self.seen!r}"
+
+    def finished(self, timeout: float = 30) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            os.close(self.master)
+
+
+def test_interactive_exec_and_attach_on_a_terminal(service: Service) -> None:
+    service.ok("appcontainer", "run", "--name", "box", TEST_IMAGE, "sleep", "300")
+    service.wait_status("box", "Running")
+    shell = Terminal(service, "appcontainer", "exec", "--interactive", "box", "sh")
+    shell.expect("connected to")
+    # The CLI puts the terminal in raw mode: Enter is a carriage return.
+    shell.type("echo in-$((6*7))-exec\r")
+    shell.expect("in-42-exec")
+    shell.type("stty size\r")
+    shell.expect(f"{ROWS} {COLS}")
+    shell.type("exit\r")
+    assert shell.finished() == 0, shell.seen
+
+    service.ok("appcontainer", "run", "--interactive", "--name", "term", TEST_IMAGE, "sh")
+    service.wait_status("term", "Running")
+    attached = Terminal(service, "appcontainer", "attach", "term")
+    attached.expect("connected to")
+    attached.type("\recho at-$((5*5))-tach\r")
+    attached.expect("at-25-tach")
+    attached.type("stty size\r")
+    attached.expect(f"{ROWS} {COLS}")
+    # The shell is the container's main process: leaving it stops the container,
+    # and the CLI ends with the session.
+    attached.type("exit\r")
+    assert attached.finished() == 0, attached.seen
+    service.wait_status("term", "Stopped")
+    service.ok("appcontainer", "delete", "--force", "box")
+    service.ok("appcontainer", "delete", "--force", "term")
+    service.wait_deleted("box")
+    service.wait_deleted("term")

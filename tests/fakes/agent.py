@@ -26,6 +26,7 @@ TOP = next(r for r in RESULTS if isinstance(r, ProcessTable))
 STATS = next(r for r in RESULTS if isinstance(r, StatsSnapshot))
 ARCHIVE = next(r for r in RESULTS if isinstance(r, Archive))
 IMAGE_ID = "sha256:" + "ab" * 32
+EXEC_ID = "e1" * 32
 LOG_TEXT = "line 1\nligne 2 é\n"
 
 
@@ -101,3 +102,13 @@ class RecordingAgent:
 
     def put_archive(self, uuid: str, path: str, data: bytes) -> None:
         self._answer("put_archive", uuid, path, data)
+
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str:
+        self._answer("exec_session", uuid, list(command), tty)
+        return EXEC_ID
+
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self._answer("exec_resize", uuid, exec_id, height, width)
+
+    def resize_tty(self, uuid: str, height: int, width: int) -> None:
+        self._answer("resize_tty", uuid, height, width)

@@ -58,6 +58,7 @@ class RecordingControl:
         self.released: dict[str, int] = {}
         self.on_report: list[ReportHook] = []
         self.refuse_resize: Exception | None = None
+        self.console_tokens: dict[str, tuple[str, str | None]] = {}
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -143,3 +144,11 @@ class RecordingControl:
 
     def container(self, uuid: str) -> Container | None:
         return self.containers.get(uuid)
+
+    def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
+        """Spend one of ``console_tokens`` (token -> (uuid, exec_id)), once."""
+        with self._lock:
+            if self.console_tokens.get(token) != (uuid, exec_id):
+                return False
+            del self.console_tokens[token]
+            return True

@@ -21,6 +21,7 @@ from typing import Any
 import docker
 import pytest
 import requests
+import websocket
 
 from dockyard.domain.models import LABEL_HOST
 from tests.conftest import LATEST, TEST_IMAGE, free_port
@@ -149,6 +150,8 @@ def cloud(
             f"data_dir = {root / 'compute'}",
             "[compute]",
             "sync_interval = 2",
+            "[websocket_proxy]",
+            "wsproxy_port = 0",
             rpc_section,
         )
         migrated = subprocess.run(
@@ -196,6 +199,26 @@ def test_a_container_runs_through_the_api(cloud: Cloud, docker_client: docker.Do
     )
     assert executed.status_code == 200, executed.text
     assert executed.json()["output"] == "in\n" and executed.json()["exit_code"] == 4
+
+    # An interactive exec: the agent's console proxy spends the token through the
+    # conductor (the agent has no database) and joins the session to the engine.
+    session = cloud.request(
+        "POST",
+        f"/v1/containers/{ident}/execute",
+        params={"command": "sh", "run": "false", "interactive": "true"},
+    )
+    assert session.status_code == 200, session.text
+    url = session.json()["proxy_url"]
+    terminal = websocket.create_connection(url, subprotocols=["binary"], timeout=20)
+    terminal.send_binary(b"echo cloud-$((6*7))\nexit\n")
+    seen = b""
+    while b"cloud-42" not in seen:
+        chunk = terminal.recv()
+        assert chunk, f"the session ended early: {seen!r}"
+        seen += chunk if isinstance(chunk, bytes) else chunk.encode()
+    terminal.close()
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        websocket.create_connection(url, timeout=20)  # spent
 
     stopped = cloud.request("POST", f"/v1/containers/{ident}/stop", params={"timeout": 2})
     assert stopped.status_code == 202, stopped.text

@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from dockyard.db import migrate
 from dockyard.db.models import Base, utcnow
 from dockyard.db.repositories.actions import ActionRepository
+from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
@@ -114,7 +115,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0006"
+    assert migrate.current(db) == "0007"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -403,3 +404,43 @@ def test_a_report_and_its_event_land_together(db: Database) -> None:
     action, events = actions.get(made.uuid, "req-c")
     assert [e.event for e in events] == ["compute__do_container_create"]  # once
     assert action.finish_time is not None and action.message is None
+
+
+# -- console tokens ---------------------------------------------------------------
+
+
+def test_a_console_token_works_once_for_its_own_session_only(db: Database) -> None:
+    tokens = ConsoleTokenRepository(db)
+    minute = dt.timedelta(minutes=1)
+    attach = tokens.issue("c-1", None, minute)
+    exec_token = tokens.issue("c-1", "e" * 64, minute)
+
+    assert len({attach, exec_token}) == 2 and len(attach) == 64
+    assert not tokens.spend(attach, "c-2", None)
+    assert not tokens.spend(attach, "c-1", "e" * 64)
+    assert not tokens.spend(exec_token, "c-1", None)
+    assert not tokens.spend(exec_token, "c-1", "f" * 64)
+    assert not tokens.spend("not-issued", "c-1", None)
+    assert tokens.spend(attach, "c-1", None)
+    assert not tokens.spend(attach, "c-1", None)
+    assert tokens.spend(exec_token, "c-1", "e" * 64)
+
+
+def test_an_expired_console_token_is_refused_and_pruned(db: Database) -> None:
+    now = [utcnow()]
+    tokens = ConsoleTokenRepository(db, clock=lambda: now[0])
+    late = tokens.issue("c-1", None, dt.timedelta(seconds=30))
+    now[0] += dt.timedelta(seconds=31)
+    assert not tokens.spend(late, "c-1", None)
+
+    tokens.issue("c-1", None, dt.timedelta(seconds=30))
+    with db.read() as conn:
+        left = conn.execute(sa.text("SELECT token FROM console_tokens")).scalars().all()
+    assert late not in left and len(left) == 1
+
+
+def test_concurrent_spends_of_one_console_token_admit_exactly_one(db: Database) -> None:
+    tokens = ConsoleTokenRepository(db)
+    token = tokens.issue("c-1", None, dt.timedelta(minutes=1))
+    admitted = in_parallel(8, lambda _: tokens.spend(token, "c-1", None))
+    assert admitted.count(True) == 1, admitted

@@ -404,6 +404,9 @@ def running_cluster(
                     f"workers = {workers}",
                     f"availability_zone = {spec.availability_zone}",
                     f"cpu_allocation_ratio = {ratio!r}",
+                    # Several agents on one machine: each console proxy takes a free port.
+                    "[websocket_proxy]",
+                    "wsproxy_port = 0",
                     "[docker]",
                     f"api_url = {spec.engine}",
                     "default_stop_timeout = 1",

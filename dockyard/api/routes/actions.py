@@ -111,8 +111,13 @@ def execute(req: ApiRequest, ident: str) -> Response:
     args = req.merged()
     validate(schemas.execute_query(), args)
     uuid = owned(req, ident, "container:execute").uuid
-    if not parse_bool(args.get("run", True)) or parse_bool(args.get("interactive", False)):
-        raise NotImplementedYet("Interactive exec sessions are not supported yet; use run=true.")
+    if not parse_bool(args.get("run", True)):
+        # A session the client runs through the console proxy (interactive: with a TTY).
+        tty = parse_bool(args.get("interactive", False))
+        exec_id, url = req.services.consoles.exec_session(req.ctx, uuid, args["command"], tty)
+        return json_response(
+            {"output": None, "exit_code": None, "exec_id": exec_id, "proxy_url": url}
+        )
     result = req.services.containers.execute(req.ctx, uuid, args["command"])
     return json_response(
         {"output": result.output, "exit_code": result.exit_code, "exec_id": None, "proxy_url": None}
@@ -249,10 +254,41 @@ def _later(
     TABLE.add(method, f"{BASE}/{name}", low, high)(handler)
 
 
+def _size(query: Mapping[str, Any]) -> tuple[int, int]:
+    """The (height, width) of a TTY resize; both are needed."""
+    missing = [key for key in ("h", "w") if query.get(key) in (None, "")]
+    if missing:
+        raise InvalidInput(f"{' and '.join(missing)}: required to resize a TTY.")
+    return int(query["h"]), int(query["w"])
+
+
+@TABLE.add("POST", f"{BASE}/execute_resize")
+def execute_resize(req: ApiRequest, ident: str) -> Response:
+    query = req.merged()
+    validate(schemas.execute_resize_query(), query)
+    height, width = _size(query)
+    uuid = owned(req, ident, "container:execute_resize").uuid
+    req.services.consoles.exec_resize(req.ctx, uuid, str(query["exec_id"]), height, width)
+    return json_response(None)
+
+
+@TABLE.add("GET", f"{BASE}/attach")
+def attach(req: ApiRequest, ident: str) -> Response:
+    uuid = owned(req, ident, "container:attach").uuid
+    return json_response(req.services.consoles.attach(req.ctx, uuid))
+
+
+@TABLE.add("POST", f"{BASE}/resize")
+def resize_tty(req: ApiRequest, ident: str) -> Response:
+    query = req.merged()
+    validate(schemas.resize_query(), query)
+    height, width = _size(query)
+    uuid = owned(req, ident, "container:resize").uuid
+    req.services.consoles.resize_tty(req.ctx, uuid, height, width)
+    return json_response(None)
+
+
 for _method, _name, *_range in (
-    ("POST", "execute_resize"),
-    ("GET", "attach"),
-    ("POST", "resize"),
     ("POST", "add_security_group", (1, 1), (1, 14)),
     ("POST", "remove_security_group", (1, 1), (1, 14)),
     ("POST", "network_attach", (1, 8)),

@@ -1,0 +1,48 @@
+"""This host's console proxy, wired to the conductor (tokens) and the runtime (terminals)."""
+
+from __future__ import annotations
+
+from dockyard.compute.console import ConsoleProxy, ConsoleTicket
+from dockyard.config.websocket_proxy import WebsocketProxyConfig
+from dockyard.drivers.runtime.base import ConsoleStream, RuntimeDriver
+from dockyard.rpc.api import ControlAPI
+
+
+class HostConsole:
+    def __init__(
+        self, cfg: WebsocketProxyConfig, runtime: RuntimeDriver, control: ControlAPI
+    ) -> None:
+        self.cfg = cfg
+        self.runtime = runtime
+        self.control = control
+        self.proxy = ConsoleProxy(
+            cfg.wsproxy_host,
+            cfg.wsproxy_port,
+            admit=self._admit,
+            connect=self._connect,
+            allowed_origins=cfg.allowed_origins,
+        )
+
+    def start(self) -> None:
+        self.proxy.start()
+
+    def stop(self) -> None:
+        self.proxy.stop()
+
+    @property
+    def url(self) -> str:
+        """Where clients reach this proxy (reported to the API with the host's inventory)."""
+        if self.cfg.base_url:
+            return self.cfg.base_url
+        host = self.cfg.wsproxy_host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"ws://{host}:{self.proxy.port}/"
+
+    def _admit(self, ticket: ConsoleTicket) -> bool:
+        return self.control.spend_console_token(ticket.token, ticket.uuid, ticket.exec_id)
+
+    def _connect(self, ticket: ConsoleTicket) -> ConsoleStream:
+        if ticket.exec_id is not None:
+            return self.runtime.open_exec(ticket.uuid, ticket.exec_id)
+        return self.runtime.attach(ticket.uuid)
