@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import queue
 import re
 import socket
 import tarfile
+import threading
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -27,6 +29,7 @@ from dockyard.domain.errors import Conflict, InvalidImage, InvalidInput, Invalid
 from dockyard.domain.models import LABEL_CONTAINER_ID, ContainerSpec, LogOptions
 from dockyard.domain.states import Status
 from dockyard.drivers.image.docker import DockerImages
+from dockyard.drivers.runtime.base import ConsoleStream
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 
 pytestmark = pytest.mark.docker
@@ -617,3 +620,257 @@ def test_commit_makes_an_image_and_leaves_the_state_alone(
 def test_commit_of_a_missing_container(runtime: DockerRuntime) -> None:
     with pytest.raises(NotFound):
         runtime.commit(str(uuidlib.uuid4()), "dockyard-test/never", "latest")
+
+
+# --- terminals ------------------------------------------------------------------------------
+
+
+class Terminal:
+    """Reads a console stream in a background thread, so a test can wait with a deadline."""
+
+    def __init__(self, stream: ConsoleStream) -> None:
+        self.stream = stream
+        self.output = b""
+        self.ended = threading.Event()
+        self._chunks: queue.Queue[bytes] = queue.Queue()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        while chunk := self.stream.read():
+            self._chunks.put(chunk)
+        self.ended.set()
+        self._chunks.put(b"")
+
+    def until(self, *markers: bytes, within: float = 10.0) -> bytes:
+        """All output so far once every one of ``markers`` has appeared in it."""
+        deadline = time.monotonic() + within
+        while not all(marker in self.output for marker in markers):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{markers} never came; got {self.output!r}"
+            try:
+                chunk = self._chunks.get(timeout=left)
+            except queue.Empty:
+                continue
+            assert chunk, f"stream ended before {markers}; got {self.output!r}"
+            self.output += chunk
+        return self.output
+
+    def run(self, command: str, *markers: bytes) -> bytes:
+        self.stream.write(command.encode() + b"\n")
+        return self.until(*markers)
+
+    def wait_end(self, within: float = 10.0) -> None:
+        assert self.ended.wait(within), f"stream still open; got {self.output!r}"
+
+
+Terminals = Callable[[ConsoleStream], Terminal]
+
+
+@pytest.fixture
+def terminals() -> Iterator[Terminals]:
+    """Wrap streams in ``Terminal``s; every one is closed afterwards."""
+    opened: list[Terminal] = []
+
+    def wrap(stream: ConsoleStream) -> Terminal:
+        opened.append(Terminal(stream))
+        return opened[-1]
+
+    yield wrap
+    for terminal in opened:
+        terminal.stream.close()
+
+
+# The shell expands $((6*7)); a TTY echoing the input back shows only the unexpanded text.
+MARKER_COMMAND = "echo marker-$((6*7))"
+BOTH_STREAMS = "echo out-$((6*7)); echo err-$((6*7)) >&2"
+
+
+def lines_of(output: bytes) -> list[bytes]:
+    return sorted(line.strip() for line in output.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["tty", "no-tty"])
+def test_exec_session_runs_a_shell_until_its_exit(
+    client: docker.DockerClient,
+    runtime: DockerRuntime,
+    running: ContainerSpec,
+    terminals: Terminals,
+    tty: bool,
+) -> None:
+    exec_id = runtime.exec_session(running.uuid, ["sh"], tty=tty)
+    assert re.fullmatch(r"[0-9a-f]{64}", exec_id)
+    shell = terminals(runtime.open_exec(running.uuid, exec_id))
+
+    shell.run(MARKER_COMMAND, b"marker-42")
+    shell.stream.write(b"exit 3\n")
+
+    shell.wait_end()
+    assert client.api.exec_inspect(exec_id)["ExitCode"] == 3
+    assert b"\x00" not in shell.output  # no frame headers
+    assert runtime.inspect(running.uuid).status is Status.RUNNING
+
+
+def test_exec_without_tty_is_demultiplexed(
+    runtime: DockerRuntime, running: ContainerSpec, terminals: Terminals
+) -> None:
+    shell = terminals(
+        runtime.open_exec(running.uuid, runtime.exec_session(running.uuid, ["sh"], False))
+    )
+
+    output = shell.run(BOTH_STREAMS, b"out-42", b"err-42")
+
+    assert lines_of(output) == [b"err-42", b"out-42"]
+    assert b"\x00" not in output  # no frame headers
+
+
+def test_exec_resize_sets_the_tty_size(
+    runtime: DockerRuntime, running: ContainerSpec, terminals: Terminals
+) -> None:
+    exec_id = runtime.exec_session(running.uuid, ["sh"], tty=True)
+    shell = terminals(runtime.open_exec(running.uuid, exec_id))
+
+    runtime.exec_resize(running.uuid, exec_id, 37, 113)
+
+    shell.run("stty size", b"37 113")
+
+
+def test_close_wakes_a_blocked_read(runtime: DockerRuntime, running: ContainerSpec) -> None:
+    stream = runtime.open_exec(running.uuid, runtime.exec_session(running.uuid, ["sh"], False))
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(stream.read()), daemon=True)
+    reader.start()
+    reader.join(timeout=0.5)
+    assert reader.is_alive()  # a shell without a TTY prints nothing until asked
+
+    stream.close()
+    stream.close()
+
+    reader.join(timeout=5)
+    assert got == [b""]
+
+
+@pytest.fixture
+def make_shell(make_container: Factory) -> Callable[[bool], ContainerSpec]:
+    """A running container whose main process is a shell reading its open stdin."""
+
+    def make(tty: bool) -> ContainerSpec:
+        return make_container(start=True, command=("sh",), interactive=True, tty=tty)
+
+    return make
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["tty", "no-tty"])
+def test_attach_runs_commands_and_detaching_leaves_the_container_running(
+    runtime: DockerRuntime,
+    make_shell: Callable[[bool], ContainerSpec],
+    terminals: Terminals,
+    tty: bool,
+) -> None:
+    spec = make_shell(tty)
+    first = terminals(runtime.attach(spec.uuid))
+    first.run(MARKER_COMMAND, b"marker-42")
+
+    first.stream.close()
+
+    assert runtime.inspect(spec.uuid).status is Status.RUNNING
+    # stdin stayed open: a new attach still drives the same shell
+    terminals(runtime.attach(spec.uuid)).run("echo again-$((6*7))", b"again-42")
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["tty", "no-tty"])
+def test_attach_ends_when_the_container_exits(
+    runtime: DockerRuntime,
+    make_shell: Callable[[bool], ContainerSpec],
+    terminals: Terminals,
+    tty: bool,
+) -> None:
+    spec = make_shell(tty)
+    shell = terminals(runtime.attach(spec.uuid))
+
+    shell.stream.write(b"exit 3\n")
+
+    shell.wait_end()
+    wait_for_status(runtime, spec.uuid, Status.STOPPED)
+    assert runtime.inspect(spec.uuid).exit_code == 3
+
+
+def test_attach_without_tty_is_demultiplexed(
+    runtime: DockerRuntime, make_shell: Callable[[bool], ContainerSpec], terminals: Terminals
+) -> None:
+    spec = make_shell(False)
+    shell = terminals(runtime.attach(spec.uuid))
+
+    output = shell.run(BOTH_STREAMS, b"out-42", b"err-42")
+
+    assert lines_of(output) == [b"err-42", b"out-42"]
+    assert b"\x00" not in output  # no frame headers
+
+
+def test_resize_tty_sets_the_size(
+    runtime: DockerRuntime, make_shell: Callable[[bool], ContainerSpec], terminals: Terminals
+) -> None:
+    spec = make_shell(True)
+
+    runtime.resize_tty(spec.uuid, 37, 113)
+
+    terminals(runtime.attach(spec.uuid)).run("stty size", b"37 113")
+
+
+def test_exec_belongs_to_its_container(
+    runtime: DockerRuntime, make_container: Factory, terminals: Terminals
+) -> None:
+    owner, other = make_container(start=True), make_container(start=True)
+    exec_id = runtime.exec_session(owner.uuid, ["sh"], tty=True)
+
+    with pytest.raises(NotFound):
+        runtime.open_exec(other.uuid, exec_id)
+    with pytest.raises(NotFound):
+        runtime.exec_resize(other.uuid, exec_id, 30, 100)
+    with pytest.raises(NotFound):
+        runtime.open_exec(owner.uuid, "0" * 64)
+    with pytest.raises(NotFound):
+        runtime.open_exec(owner.uuid, "../containers/x")
+    terminals(runtime.open_exec(owner.uuid, exec_id)).run(MARKER_COMMAND, b"marker-42")
+
+
+def test_an_exec_starts_only_once(
+    runtime: DockerRuntime, running: ContainerSpec, terminals: Terminals
+) -> None:
+    exec_id = runtime.exec_session(running.uuid, ["sh"], tty=False)
+    shell = terminals(runtime.open_exec(running.uuid, exec_id))
+
+    with pytest.raises(Conflict):
+        runtime.open_exec(running.uuid, exec_id)
+    shell.stream.write(b"exit 0\n")
+    shell.wait_end()
+    with pytest.raises(Conflict):
+        runtime.open_exec(running.uuid, exec_id)
+
+
+def test_terminals_of_a_stopped_container_conflict(
+    runtime: DockerRuntime, make_container: Factory
+) -> None:
+    spec = make_container()
+
+    with pytest.raises(Conflict):
+        runtime.exec_session(spec.uuid, ["sh"], tty=True)
+    with pytest.raises(Conflict):
+        runtime.attach(spec.uuid)
+    with pytest.raises(Conflict):
+        runtime.resize_tty(spec.uuid, 30, 100)
+
+
+def test_terminals_of_a_missing_container_are_not_found(runtime: DockerRuntime) -> None:
+    missing = str(uuidlib.uuid4())
+
+    with pytest.raises(NotFound):
+        runtime.exec_session(missing, ["sh"], tty=True)
+    with pytest.raises(NotFound):
+        runtime.open_exec(missing, "0" * 64)
+    with pytest.raises(NotFound):
+        runtime.exec_resize(missing, "0" * 64, 30, 100)
+    with pytest.raises(NotFound):
+        runtime.attach(missing)
+    with pytest.raises(NotFound):
+        runtime.resize_tty(missing, 30, 100)

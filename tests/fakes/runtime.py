@@ -86,6 +86,10 @@ class FakeContainer:
     health: str | None = None  # what a healthcheck would report
     #: Regular files by absolute path, as put_archive left them.
     files: dict[str, bytes] = field(default_factory=dict)
+    #: (height, width) last set by resize_tty.
+    tty_size: tuple[int, int] | None = None
+    #: Streams opened by attach.
+    consoles: list[FakeConsole] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,63 @@ class FakeEventStream:
         self.queue.put(None)
 
 
+class FakeConsole:
+    """An in-memory ``ConsoleStream``.
+
+    Every write is recorded in ``written`` and, when ``echo``, comes back out of
+    ``read``; ``feed`` adds output as the process would, ``end`` ends the stream as
+    the process's exit would.
+    """
+
+    def __init__(self, echo: bool = True) -> None:
+        self.echo = echo
+        self.written: list[bytes] = []
+        self.closed = False
+        self._output: queue.Queue[bytes | None] = queue.Queue()
+        self._ended = False
+        self._lock = threading.Lock()
+
+    def read(self) -> bytes:
+        chunk = self._output.get()
+        if chunk is None or self.closed:
+            self._output.put(None)  # later reads see the end too
+            return b""
+        return chunk
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._ended:
+                raise Conflict("the terminal session has ended")
+            self.written.append(data)
+            if self.echo:
+                self._output.put(data)
+
+    def feed(self, data: bytes) -> None:
+        self._output.put(data)
+
+    def end(self) -> None:
+        with self._lock:
+            if not self._ended:
+                self._ended = True
+                self._output.put(None)
+
+    def close(self) -> None:
+        self.closed = True
+        self.end()
+
+
+@dataclass
+class FakeExec:
+    """A command prepared by ``exec_session``; ``console`` is set once it is started."""
+
+    uuid: str
+    command: tuple[str, ...]
+    tty: bool
+    console: FakeConsole | None = None
+    #: (height, width) last set by exec_resize.
+    size: tuple[int, int] | None = None
+
+
 class FakeRuntime(RuntimeDriver):
     """An in-memory ``RuntimeDriver``.
 
@@ -131,6 +192,8 @@ class FakeRuntime(RuntimeDriver):
         ``entered[name]`` is set as soon as a call of ``name`` is waiting.
       * ``images``: when given, ``create`` refuses images the ``FakeImages`` does not hold.
       * ``exec_results``: queue of results ``execute`` returns (default: empty output, 0).
+      * ``execs``: the sessions ``exec_session`` prepared, by exec id; each started one
+        holds its ``FakeConsole`` (an echo: what is written comes back out).
       * ``summary_listing``: make ``list_managed`` carry only what Docker's list endpoint
         has (no timestamps, restart count, hostname or command), as the Docker backend does.
     """
@@ -161,6 +224,7 @@ class FakeRuntime(RuntimeDriver):
         self.block_on: dict[str, threading.Event] = {}
         self.entered: dict[str, threading.Event] = {}
         self.exec_results: list[ExecResult] = []
+        self.execs: dict[str, FakeExec] = {}
         self.summary_listing = False
         #: Images made by ``commit``: reference -> image id.
         self.committed: dict[str, str] = {}
@@ -196,11 +260,13 @@ class FakeRuntime(RuntimeDriver):
             box.status = Status.STOPPED
             box.exit_code = exit_code
             box.finished_at = self.clock()
+            self._end_consoles(uuid)
 
     def vanish(self, uuid: str) -> None:
         """Someone removed the container from the engine outside Dockyard."""
         with self._lock:
             self.containers.pop(uuid, None)
+            self._end_consoles(uuid)
 
     # -- internals --------------------------------------------------------
 
@@ -250,6 +316,29 @@ class FakeRuntime(RuntimeDriver):
         box.status = Status.STOPPED
         box.exit_code = exit_code
         box.finished_at = self.clock()
+        self._end_consoles(box.spec.uuid)
+
+    def _end_consoles(self, uuid: str) -> None:
+        """The container's processes are gone, and with them its terminals."""
+        box = self.containers.get(uuid)
+        for console in box.consoles if box is not None else ():
+            console.end()
+        for session in self.execs.values():
+            if session.uuid == uuid and session.console is not None:
+                session.console.end()
+
+    def _running(self, uuid: str) -> FakeContainer:
+        box = self._get(uuid)
+        if box.status is not Status.RUNNING:
+            raise Conflict(f"Container dockyard-{uuid} is not running")
+        return box
+
+    def _exec(self, uuid: str, exec_id: str) -> FakeExec:
+        self._get(uuid)
+        session = self.execs.get(exec_id)
+        if session is None or session.uuid != uuid:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return session
 
     # -- RuntimeDriver ----------------------------------------------------
 
@@ -326,6 +415,7 @@ class FakeRuntime(RuntimeDriver):
                     f"You cannot remove a {box.status.lower()} container dockyard-{uuid}. "
                     "Stop the container before attempting removal or force remove"
                 )
+            self._end_consoles(uuid)
             del self.containers[uuid]
 
     def inspect(self, uuid: str) -> ObservedContainer:
@@ -371,6 +461,47 @@ class FakeRuntime(RuntimeDriver):
             if self.exec_results:
                 return self.exec_results.pop(0)
         return ExecResult(output="", exit_code=0)
+
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str:
+        self._enter("exec_session", uuid, tuple(command), tty=tty)
+        with self._lock:
+            self._running(uuid)
+            self._ids += 1
+            exec_id = f"{self._ids:064x}"
+            self.execs[exec_id] = FakeExec(uuid, tuple(command), tty)
+            return exec_id
+
+    def open_exec(self, uuid: str, exec_id: str) -> FakeConsole:
+        self._enter("open_exec", uuid, exec_id)
+        with self._lock:
+            session = self._exec(uuid, exec_id)
+            if session.console is not None:
+                raise Conflict(f"exec {exec_id} has already been started")
+            session.console = FakeConsole()
+            return session.console
+
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self._enter("exec_resize", uuid, exec_id, height, width)
+        with self._lock:
+            session = self._exec(uuid, exec_id)
+            self._running(uuid)
+            session.size = (height, width)
+
+    def attach(self, uuid: str) -> FakeConsole:
+        self._enter("attach", uuid)
+        with self._lock:
+            box = self._running(uuid)
+            console = FakeConsole()
+            box.consoles.append(console)
+            return console
+
+    def resize_tty(self, uuid: str, height: int, width: int) -> None:
+        self._enter("resize_tty", uuid, height, width)
+        with self._lock:
+            box = self._get(uuid)
+            if box.status not in (Status.RUNNING, Status.PAUSED):
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            box.tty_size = (height, width)
 
     def update_limits(self, uuid: str, cpu: float, memory_mib: int) -> None:
         self._enter("update_limits", uuid, cpu, memory_mib)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import threading
+
 import pytest
 
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound
@@ -108,6 +111,98 @@ def test_runtime_logs_exec_and_host_info(runtime: FakeRuntime) -> None:
     assert runtime.execute(UUID, ["x"], 1) == ExecResult("out", 3)
     assert runtime.execute(UUID, ["x"], 1) == ExecResult("", 0)
     assert runtime.host_info().hostname == "node-1"
+
+
+def test_runtime_exec_sessions(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    with pytest.raises(Conflict):
+        runtime.exec_session(UUID, ["sh"], tty=True)
+    runtime.start(UUID)
+    exec_id = runtime.exec_session(UUID, ["sh"], tty=True)
+    assert re.fullmatch(r"[0-9a-f]{64}", exec_id)
+
+    console = runtime.open_exec(UUID, exec_id)
+    console.write(b"ls\n")
+    assert console.read() == b"ls\n"
+    runtime.exec_resize(UUID, exec_id, 30, 100)
+    assert runtime.execs[exec_id].size == (30, 100)
+    assert runtime.execs[exec_id].command == ("sh",)
+    assert console.written == [b"ls\n"]
+    with pytest.raises(Conflict):
+        runtime.open_exec(UUID, exec_id)
+
+    console.end()  # the process exits
+    assert console.read() == b""
+    assert console.read() == b""
+    with pytest.raises(Conflict):
+        console.write(b"late\n")
+
+
+def test_runtime_exec_sessions_belong_to_their_container(runtime: FakeRuntime) -> None:
+    other = ContainerSpec(uuid="other", name="o", image="busybox", host="node-1")
+    for spec in (SPEC, other):
+        runtime.create(spec)
+        runtime.start(spec.uuid)
+    exec_id = runtime.exec_session(UUID, ["sh"], tty=False)
+
+    with pytest.raises(NotFound):
+        runtime.open_exec("other", exec_id)
+    with pytest.raises(NotFound):
+        runtime.exec_resize("other", exec_id, 30, 100)
+    with pytest.raises(NotFound):
+        runtime.open_exec(UUID, "0" * 64)
+    with pytest.raises(NotFound):
+        runtime.exec_session("missing", ["sh"], tty=False)
+    runtime.open_exec(UUID, exec_id)
+
+
+def test_runtime_attach_and_tty_resize(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    with pytest.raises(Conflict):
+        runtime.attach(UUID)
+    with pytest.raises(Conflict):
+        runtime.resize_tty(UUID, 30, 100)
+    runtime.start(UUID)
+
+    console = runtime.attach(UUID)
+    console.feed(b"prompt$ ")
+    assert console.read() == b"prompt$ "
+    runtime.resize_tty(UUID, 30, 100)
+    assert runtime.containers[UUID].tty_size == (30, 100)
+    console.close()
+    console.close()
+    assert console.read() == b""
+    assert runtime.inspect(UUID).status is Status.RUNNING
+    assert runtime.call_names()[-2:] == ["resize_tty", "inspect"]
+    for call in (runtime.attach, lambda uuid: runtime.resize_tty(uuid, 1, 1)):
+        with pytest.raises(NotFound):
+            call("missing")
+
+
+def test_runtime_console_close_wakes_a_blocked_read(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.start(UUID)
+    console = runtime.attach(UUID)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(console.read()))
+    reader.start()
+
+    console.close()
+
+    reader.join(timeout=5)
+    assert got == [b""]
+
+
+def test_runtime_stopping_ends_the_terminals(runtime: FakeRuntime) -> None:
+    runtime.create(SPEC)
+    runtime.start(UUID)
+    attached = runtime.attach(UUID)
+    session = runtime.open_exec(UUID, runtime.exec_session(UUID, ["sh"], tty=True))
+
+    runtime.stop(UUID)
+
+    assert attached.read() == b""
+    assert session.read() == b""
 
 
 def test_runtime_needs_the_image_when_linked_to_images() -> None:

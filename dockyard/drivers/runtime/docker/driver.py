@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from dockyard.domain.models import (
 )
 from dockyard.domain.states import Status
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.drivers.runtime.docker.console import DockerConsole
 from dockyard.drivers.runtime.docker.errors import translated
 from dockyard.drivers.runtime.docker.events import DockerEventStream
 from dockyard.drivers.runtime.docker.translate import (
@@ -45,6 +47,8 @@ from dockyard.drivers.runtime.docker.translate import (
 _EPOCH = dt.datetime(1970, 1, 1)
 # How long to wait for the engine to record an exec's exit code once its output ended.
 _EXEC_SETTLE_SECONDS = 2.0
+_EXEC_ID = re.compile(r"[0-9a-f]{64}")
+_ATTACH_ALL = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 
 
 class DockerRuntime(RuntimeDriver):
@@ -156,6 +160,42 @@ class DockerRuntime(RuntimeDriver):
             exit_code=self._exec_exit_code(exec_id),
         )
 
+    @translated()
+    def exec_session(self, uuid: str, command: Sequence[str], tty: bool) -> str:
+        created = self.api.exec_create(
+            container_name(uuid), list(command), stdin=True, tty=tty, stdout=True, stderr=True
+        )
+        return str(created["Id"])
+
+    def open_exec(self, uuid: str, exec_id: str) -> DockerConsole:
+        with translated():
+            details = self._own_exec(uuid, exec_id)
+            # Started twice, the engine still answers with a stream and only then refuses.
+            if details.get("Running") or details.get("Pid") or details.get("ExitCode") is not None:
+                raise Conflict(f"exec {exec_id} has already been started")
+            tty = bool((details.get("ProcessConfig") or {}).get("tty"))
+            raw = self.api.exec_start(exec_id, socket=True, tty=tty)
+        return DockerConsole(raw, multiplexed=not tty)
+
+    @translated()
+    def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None:
+        self._own_exec(uuid, exec_id)
+        self.api.exec_resize(exec_id, height=height, width=width)
+
+    def attach(self, uuid: str) -> DockerConsole:
+        with translated():
+            details = self.api.inspect_container(container_name(uuid))
+            # The engine would hold an attach to a stopped container until it starts.
+            if not (details.get("State") or {}).get("Running"):
+                raise Conflict(f"Container dockyard-{uuid} is not running")
+            raw = self.api.attach_socket(container_name(uuid), params=dict(_ATTACH_ALL))
+        tty = bool((details.get("Config") or {}).get("Tty"))
+        return DockerConsole(raw, multiplexed=not tty)
+
+    @translated()
+    def resize_tty(self, uuid: str, height: int, width: int) -> None:
+        self.api.resize(container_name(uuid), height=height, width=width)
+
     def events(self, host: str) -> DockerEventStream:
         return DockerEventStream(self.api, host)
 
@@ -218,6 +258,15 @@ class DockerRuntime(RuntimeDriver):
         """The archive endpoints answer 404 for a missing container and a missing path alike."""
         self.inspect(uuid)  # raises NotFound when the container is the missing one
         raise InvalidRequest(f"path: {path} does not exist in container {uuid}.", field="path")
+
+    def _own_exec(self, uuid: str, exec_id: str) -> dict[str, Any]:
+        """The engine's view of exec ``exec_id``, which must belong to container ``uuid``."""
+        container_id = self.api.inspect_container(container_name(uuid))["Id"]
+        # A well-formed id also keeps path segments out of the engine URL.
+        details = self.api.exec_inspect(exec_id) if _EXEC_ID.fullmatch(exec_id) else {}
+        if details.get("ContainerID") != container_id:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return dict(details)
 
     def _exec_exit_code(self, exec_id: str) -> int | None:
         # The output stream can close a moment before the engine records the exit code.

@@ -133,6 +133,9 @@ def create_kwargs(
         "labels": {**spec.labels, LABEL_CONTAINER_ID: spec.uuid, LABEL_HOST: spec.host},
         "stdin_open": spec.interactive,
         "tty": spec.tty,
+        # As ``docker run -d -i``: stdin stays open when an attached client leaves.
+        # Without it docker-py sets StdinOnce, and a detach would end a no-TTY shell.
+        "detach": True,
         "host_config": host_config_kwargs(spec, publish_address),
     }
     if spec.exposed_ports:

@@ -48,6 +48,7 @@ def test_create_kwargs_defaults() -> None:
         "labels": {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"},
         "stdin_open": False,
         "tty": False,
+        "detach": True,
         "host_config": {
             "mem_limit": 512 * 2**20,
             "memswap_limit": 512 * 2**20,
