@@ -129,7 +129,7 @@ class ComputeAgent:
     def report_host(self) -> None:
         info = self.runtime.host_info()
         inv = inventory(info, self.cfg)
-        if self.console is not None:
+        if self.console is not None and self.console.url is not None:
             inv["info"][CONSOLE_URL] = self.console.url
         self.control.report_host(HostReport(self.host, inv))
 

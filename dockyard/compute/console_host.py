@@ -22,16 +22,30 @@ class HostConsole:
             connect=self._connect,
             allowed_origins=cfg.allowed_origins,
         )
+        self._listening = False
 
     def start(self) -> None:
-        self.proxy.start()
+        try:
+            self.proxy.start()
+        except OSError as exc:
+            where = f"{self.cfg.wsproxy_host}:{self.cfg.wsproxy_port}"
+            raise SystemExit(
+                f"[websocket_proxy] cannot listen on {where}: {exc.strerror or exc}. Set "
+                "wsproxy_port (0 picks a free port), or enabled = false to serve no console."
+            ) from exc
+        self._listening = True
 
     def stop(self) -> None:
-        self.proxy.stop()
+        if self._listening:
+            self.proxy.stop()
+            self._listening = False
 
     @property
-    def url(self) -> str:
-        """Where clients reach this proxy (reported to the API with the host's inventory)."""
+    def url(self) -> str | None:
+        """Where clients reach this proxy (reported to the API with the host's inventory);
+        None until it listens."""
+        if not self._listening:
+            return None
         if self.cfg.base_url:
             return self.cfg.base_url
         host = self.cfg.wsproxy_host

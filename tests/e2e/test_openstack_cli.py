@@ -250,6 +250,8 @@ def test_delete_running_container(service: Service) -> None:
 
 #: The size of the test's pseudo-terminal.
 ROWS, COLS = 41, 123
+#: BusyBox sh's prompt as root.
+PROMPT = r"/ # "
 
 
 class Terminal:
@@ -279,9 +281,15 @@ class Terminal:
             ready, _, _ = select.select([self.master], [], [], left)
             if ready:
                 try:
-                    self.seen += os.read(self.master, 4096).decode(errors="replace")
+                    got = os.read(self.master, 4096).decode(errors="replace")
                 except OSError:  # the command ended and closed the terminal
                     assert re.search(pattern, self.seen), f"no {pattern!r}: {self.seen!r}"
+                    return
+                self.seen += got
+                if "\x1b[6n" in got:
+                    # The shell's line editor asks where the cursor is, as a terminal
+                    # emulator would answer.
+                    self.type("\x1b[1;1R")
 
     def finished(self, timeout: float = 30) -> int:
         try:
@@ -295,6 +303,7 @@ def test_interactive_exec_and_attach_on_a_terminal(service: Service) -> None:
     service.wait_status("box", "Running")
     shell = Terminal(service, "appcontainer", "exec", "--interactive", "box", "sh")
     shell.expect("connected to")
+    shell.expect(PROMPT)
     # The CLI puts the terminal in raw mode: Enter is a carriage return.
     shell.type("echo in-$((6*7))-exec\r")
     shell.expect("in-42-exec")
@@ -303,11 +312,16 @@ def test_interactive_exec_and_attach_on_a_terminal(service: Service) -> None:
     shell.type("exit\r")
     assert shell.finished() == 0, shell.seen
 
-    service.ok("appcontainer", "run", "--interactive", "--name", "term", TEST_IMAGE, "sh")
+    # (`run --interactive` would attach at once; create and start keep it a separate step.)
+    service.ok("appcontainer", "create", "--interactive", "--name", "term", TEST_IMAGE, "sh")
+    service.wait_status("term", "Created")
+    service.ok("appcontainer", "start", "term")
     service.wait_status("term", "Running")
     attached = Terminal(service, "appcontainer", "attach", "term")
     attached.expect("connected to")
-    attached.type("\recho at-$((5*5))-tach\r")
+    attached.type("\r")  # the shell started before we attached: ask for a new prompt
+    attached.expect(PROMPT)
+    attached.type("echo at-$((5*5))-tach\r")
     attached.expect("at-25-tach")
     attached.type("stty size\r")
     attached.expect(f"{ROWS} {COLS}")

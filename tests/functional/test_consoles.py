@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 import time
 import uuid as uuidlib
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import docker
 import pytest
 import websocket
 
-from tests.conftest import Dockyard
+from tests.conftest import Dockyard, start_dockyard, stop_dockyard
 
 pytestmark = pytest.mark.docker
 
@@ -196,3 +198,25 @@ def test_the_proxy_refuses_what_the_api_did_not_issue(dockyard: Dockyard) -> Non
     type_line(ws, "echo still-$((1+1))")
     read_until(ws, "still-2")
     ws.close()
+
+
+def test_a_host_without_console_refuses_terminals_clearly(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    quiet = start_dockyard(
+        tmp_path, docker_client, extra_config=["[websocket_proxy]", "enabled = false"]
+    )
+    try:
+        uuid = run(quiet, SHELL, interactive=True, tty=True)
+        refused = quiet.request("GET", f"/v1/containers/{uuid}/attach")
+        assert refused.status_code == 409, refused.text
+        assert "serves no console" in refused.json()["errors"][0]["detail"]
+        session = quiet.request(
+            "POST", f"/v1/containers/{uuid}/execute", params={"command": "sh", "run": "false"}
+        )
+        assert session.status_code == 409, session.text
+        # Sizes still apply: they need no proxy.
+        resized = quiet.request("POST", f"/v1/containers/{uuid}/resize", params={"h": 9, "w": 33})
+        assert resized.status_code == 200, resized.text
+    finally:
+        stop_dockyard(quiet)

@@ -94,11 +94,12 @@ def test_objects_without_a_wire_form_are_refused() -> None:
 def test_signatures_cover_every_protocol_method() -> None:
     assert set(COMPUTE) == {
         "create", "operate", "check_image", "logs", "execute", "update_limits", "resize",
-        "rebuild", "commit", "top", "stats", "get_archive", "put_archive",
+        "rebuild", "commit", "top", "stats", "get_archive", "put_archive", "exec_session",
+        "exec_resize", "resize_tty",
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "record_event", "container_removed", "report_host", "resize_claim",
-        "containers_on_host", "container",
+        "containers_on_host", "container", "spend_console_token",
     }  # fmt: skip
     assert COMPUTE["create"].params == {"message": CreateContainer}
 
