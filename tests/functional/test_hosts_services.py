@@ -138,7 +138,7 @@ def test_disabled_host_gets_no_containers_until_enabled(dockyard: Dockyard) -> N
     failed = ok(dockyard.create({}, run=False), 202)
     shown = dockyard.show(failed["uuid"])
     assert shown["status"] == "Error"
-    assert host in shown["status_reason"] and "compute" in shown["status_reason"]
+    assert host in shown["status_reason"] and f"{host}: disabled" in shown["status_reason"]
     assert dockyard.request("DELETE", f"/v1/containers/{failed['uuid']}").status_code == 204
 
     # A JSON body works as well as the query string.
