@@ -548,3 +548,4 @@ def test_a_create_the_broker_cannot_carry_leaves_nothing_behind(cluster: Cluster
         time.sleep(1)
     assert gone.status_code == 204, gone.text
     cluster.delete_all()
+    assert sum(engine_hosts(cluster).values()) == 0
