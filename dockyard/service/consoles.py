@@ -8,14 +8,12 @@ the proxy spends the token through the conductor before opening the terminal.
 from __future__ import annotations
 
 import datetime as dt
-import shlex
 from urllib.parse import urlencode
 
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.errors import (
     Conflict,
-    InvalidInput,
     InvalidRequest,
     NoInteractiveFlag,
     NotFound,
@@ -23,7 +21,7 @@ from dockyard.domain.errors import (
 from dockyard.domain.models import RequestContext
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CONSOLE_URL
-from dockyard.service.containers import ContainerService
+from dockyard.service.containers import ContainerService, command_argv
 
 
 class ConsoleService:
@@ -62,12 +60,7 @@ class ConsoleService:
     ) -> tuple[str, str]:
         """Prepare ``command`` for an interactive session: its exec id and proxy URL."""
         container, host = self.containers.ready(ctx, ident, "execute")
-        try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise InvalidInput(f"command: cannot parse {command!r}: {exc}.") from exc
-        if not argv:
-            raise InvalidInput("command: must name a program to run.")
+        argv = command_argv(command)
         base = self._proxy_of(host)
         exec_id = self.compute.exec_session(host, container.uuid, argv, tty)
         token = self.tokens.issue(container.uuid, exec_id, self.token_ttl)

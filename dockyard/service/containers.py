@@ -61,6 +61,17 @@ def _require_state(action: str, container: Container) -> None:
 _LIMITS = ("cpu", "memory")
 
 
+def command_argv(command: str) -> list[str]:
+    """An exec's command line (one shell-like string, as zunclient sends it) as argv."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise InvalidInput(f"command: cannot parse {command!r}: {exc}.") from exc
+    if not argv:
+        raise InvalidInput("command: must name a program to run.")
+    return argv
+
+
 def _new_limits(container: Container, values: Mapping[str, Any]) -> tuple[float, int] | None:
     """The (cpu, memory MiB) asked for, current values filling a gap; None if neither."""
     if all(values.get(key) is None for key in _LIMITS):
@@ -322,12 +333,7 @@ class ContainerService:
     def execute(self, ctx: RequestContext, ident: str, command: str) -> ExecResult:
         container = self.get(ctx, ident)
         _require_state("execute", container)
-        try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise InvalidInput(f"command: cannot parse {command!r}: {exc}.") from exc
-        if not argv:
-            raise InvalidInput("command: must name a program to run.")
+        argv = command_argv(command)
         return self.compute.execute(self._host_of(container), container.uuid, argv)
 
     def ready(self, ctx: RequestContext, ident: str, action: str) -> tuple[Container, str]:
