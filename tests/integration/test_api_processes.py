@@ -167,7 +167,7 @@ def _wait_created(cloud: Cloud, uuids: set[str]) -> None:
         for ident in sorted(pending):
             shown = cloud.call("member", "GET", f"/v1/containers/{ident}").json()
             if shown["task_state"] is None and shown["status"] != "Creating":
-                assert shown["status"] == "Created", shown
+                assert shown["status"] == "Created", (shown["status_reason"], shown["host"])
                 pending.discard(ident)
         assert time.monotonic() < deadline, f"never created: {pending}"
         time.sleep(0.3)

@@ -191,8 +191,15 @@ def test_a_container_runs_through_the_api(cloud: Cloud, docker_client: docker.Do
     running = cloud.wait_for(ident, "Running")
     assert running["host"] == cloud.host
 
-    logs = cloud.request("GET", f"/v1/containers/{ident}/logs")
-    assert logs.status_code == 200 and "cloud-hello" in logs.json(), logs.text
+    # Running means started: the shell may not have printed yet.
+    deadline = time.monotonic() + 10
+    while True:
+        logs = cloud.request("GET", f"/v1/containers/{ident}/logs")
+        assert logs.status_code == 200, logs.text
+        if "cloud-hello" in logs.json():
+            break
+        assert time.monotonic() < deadline, logs.text
+        time.sleep(0.2)
 
     executed = cloud.request(
         "POST", f"/v1/containers/{ident}/execute", json={"command": "sh -c 'echo in; exit 4'"}
