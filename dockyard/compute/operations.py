@@ -235,14 +235,17 @@ class Operations:
         at.step(TaskState.CONTAINER_CREATING)
 
     def _abandon(self, uuid: str) -> None:
-        """Remove what a superseded create made, unless another operation will.
+        """Remove what a superseded create made, unless another operation will or the
+        record stands for it.
 
         A delete that took the record over removes the engine container itself;
         a record that was ended meanwhile (failed by recovery, or gone) has nobody
-        else to do it.
+        else to do it. A record that settled without this create (the same create
+        delivered twice; recovery that adopted the engine's state) describes this
+        very container, which must stay.
         """
         record = self.control.container(uuid)
-        if record is not None and record.task_state is not None:
+        if record is not None and (record.task_state is not None or record.status != Status.ERROR):
             return
         with contextlib.suppress(NotFound):
             self.runtime.remove(uuid, force=True)

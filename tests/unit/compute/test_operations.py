@@ -301,6 +301,28 @@ def test_create_of_a_vanished_record_leaves_nothing_behind(world: World) -> None
     assert UUID not in world.runtime.containers
 
 
+def test_a_create_delivered_twice_keeps_the_container_the_first_made(world: World) -> None:
+    c = add(world)
+    message = create_message(c)
+    world.ops.create(message)
+    assert c.status is Status.RUNNING
+
+    world.ops.create(message)  # the broker delivers at least once
+
+    assert world.runtime.containers[UUID].status is Status.RUNNING
+    assert "remove" not in world.runtime.call_names()
+    assert c.status is Status.RUNNING and c.task_state is None
+
+
+def test_a_create_whose_record_was_failed_meanwhile_removes_what_it_made(world: World) -> None:
+    # Recovery gave up on the create (Error, claim released) before it arrived.
+    add(world, status=Status.ERROR, task_state=None, status_reason="lost")
+
+    world.ops.create(create_message(record()))
+
+    assert UUID not in world.runtime.containers
+
+
 # --- check_image --------------------------------------------------------------------------
 
 
