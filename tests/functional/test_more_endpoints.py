@@ -205,12 +205,18 @@ def test_resize_container_needs_1_19(dockyard: Dockyard, sleeper: str) -> None:
 
 
 def test_top_lists_the_processes(dockyard: Dockyard, sleeper: str) -> None:
-    default = dockyard.request("GET", path(sleeper, "top"), params={"ps_args": "None"})
-    assert default.status_code == 200, default.text
-    body = default.json()
-    assert set(body) == {"Titles", "Processes"}
-    assert "PID" in body["Titles"]
-    assert any("sleep 300" in " ".join(row) for row in body["Processes"])
+    # Running means started: the shell may not have forked its sleep yet.
+    deadline = time.monotonic() + 10
+    while True:
+        default = dockyard.request("GET", path(sleeper, "top"), params={"ps_args": "None"})
+        assert default.status_code == 200, default.text
+        body = default.json()
+        assert set(body) == {"Titles", "Processes"}
+        assert "PID" in body["Titles"]
+        if any("sleep 300" in " ".join(row) for row in body["Processes"]):
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
 
     custom = dockyard.request("GET", path(sleeper, "top"), params={"ps_args": "-o pid,comm"})
     assert custom.status_code == 200, custom.text
