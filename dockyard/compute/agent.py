@@ -129,8 +129,8 @@ class ComputeAgent:
     def report_host(self) -> None:
         info = self.runtime.host_info()
         inv = inventory(info, self.cfg)
-        if self.console is not None and self.console.url is not None:
-            inv["info"][CONSOLE_URL] = self.console.url
+        if self.console is not None and (url := self.console.url) is not None:
+            inv["info"][CONSOLE_URL] = url
         self.control.report_host(HostReport(self.host, inv))
 
     def _heartbeats(self) -> None:
