@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dockyard.domain.container_request import (
+    CpuPolicy,
+    ExposedPort,
+    Healthcheck,
+    Protocol,
+    PullPolicy,
+    RestartPolicy,
+    RestartPolicyName,
+)
 from dockyard.domain.models import (
     Archive,
     Container,
     ContainerSpec,
     ExecResult,
-    Healthcheck,
     LogOptions,
     PathStat,
     ProcessTable,
-    RestartPolicy,
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth
@@ -50,10 +57,10 @@ SPEC = ContainerSpec(
     auto_remove=False,
     privileged=False,
     runtime="runc",
-    restart_policy=RestartPolicy("on-failure", 3),
+    restart_policy=RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
     healthcheck=Healthcheck("true", 5, 2, 1),
     host="node-1",
-    exposed_ports=("80/tcp", "53/udp"),
+    exposed_ports=(ExposedPort(80), ExposedPort(53, Protocol.UDP)),
     cpuset_cpus="0,1",
     disk_gib=2,
 )
@@ -68,16 +75,18 @@ CONTAINER = Container(
     task_state=TaskState.CONTAINER_STOPPING,
     status_reason=None,
     status_detail="Up 2 seconds (healthy)",
-    command=["sleep", "60"],
+    command=("sleep", "60"),
     cpu=0.5,
     memory=64,
     environment={"A": "1"},
     labels={"team": "x"},
     ports=[8080],
-    exposed_ports=["80/tcp"],
+    exposed_ports=(ExposedPort(80),),
     addresses={"net": [{"addr": "172.17.0.2", "version": 4, "port": None}]},
-    restart_policy={"Name": "on-failure", "MaximumRetryCount": "3"},
-    healthcheck={"test": "true", "interval": 5},
+    restart_policy=RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
+    healthcheck=Healthcheck("true", interval=5),
+    image_pull_policy=PullPolicy.ALWAYS,
+    cpu_policy=CpuPolicy.DEDICATED,
     host="node-1",
     runtime_id="abc123",
     exit_code=None,
