@@ -99,19 +99,21 @@ CONTAINER = Container(
 )
 
 MESSAGES = [
-    CreateContainer(SPEC, run=True, pull_policy="ifnotpresent", request_id="req-1"),
-    CreateContainer(ContainerSpec(uuid=UUID, name="min", image="i"), False, "never", "req-2"),
+    CreateContainer(SPEC, run=True, pull_policy=PullPolicy.IF_NOT_PRESENT, request_id="req-1"),
+    CreateContainer(
+        ContainerSpec(uuid=UUID, name="min", image="i"), False, PullPolicy.NEVER, "req-2"
+    ),
     ContainerOperation(UUID, "stop", "req-3", timeout=3, signal="SIGKILL", force=True),
     ContainerReport(UUID, {"status": "Running", "started_at": WHEN.isoformat(), "ports": [80]}),
     ContainerReport(UUID, {"task_state": None}, NO_TASK, release_claim=True),
     EventReport(UUID, "req-4", "compute__do_container_start", "2025-01-01T00:00:00", "x", "Error"),
     HostReport("node-1", {"cpus": 2, "runtimes": ["runc"], "info": {"os": "Debian"}}),
     ResizeContainer(UUID, 1.5, 128, 0.5, 64, "req-5"),
-    RebuildContainer(SPEC, run=False, pull_policy="always", request_id="req-6"),
+    RebuildContainer(SPEC, run=False, pull_policy=PullPolicy.ALWAYS, request_id="req-6"),
     CreateContainer(
-        SPEC, True, "always", "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
+        SPEC, True, PullPolicy.ALWAYS, "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
     ),
-    RebuildContainer(SPEC, True, "always", "req-9", auth=RegistryAuth("reg.example:5000")),
+    RebuildContainer(SPEC, True, PullPolicy.ALWAYS, "req-9", auth=RegistryAuth("reg.example:5000")),
     CommitContainer(UUID, "repo/name", "v1", "req-7"),
 ]
 
