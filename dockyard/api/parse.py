@@ -1,4 +1,4 @@
-"""From a schema-valid create body to the service's NewContainer."""
+"""From a schema-valid create body to the domain's ContainerRequest."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import Any
 from dockyard.api.schemas.containers import command_from_string
 from dockyard.api.schemas.validation import parse_bool
 from dockyard.api.versions import Version
+from dockyard.domain.container_request import (
+    ContainerRequest,
+    CpuPolicy,
+    ExposedPort,
+    Healthcheck,
+    PullPolicy,
+    RestartPolicy,
+)
 from dockyard.domain.errors import InvalidInput
-from dockyard.service.creation import NewContainer
+from dockyard.domain.images import parse_image
 
 #: Accepted by the schema but backed by services this deployment does not run yet.
 UNSUPPORTED = {
@@ -26,25 +34,24 @@ def _reject_unsupported(body: dict[str, Any]) -> None:
         raise InvalidInput("image_driver: glance is not configured; use docker.")
 
 
-def _restart_policy(value: dict[str, Any] | None) -> dict[str, str] | None:
+def _restart_policy(value: dict[str, Any] | None) -> RestartPolicy | None:
     if not value:
         return None
-    name = str(value["Name"])
-    count = int(value.get("MaximumRetryCount") or 0)
-    if name in ("always", "unless-stopped") and count:
-        raise InvalidInput(
-            f"restart_policy: MaximumRetryCount must be 0 with restart policy {name!r}."
-        )
-    return {"Name": name, "MaximumRetryCount": str(count if name == "on-failure" else 0)}
+    return RestartPolicy.of(str(value["Name"]), int(value.get("MaximumRetryCount") or 0))
 
 
-def _command(body: dict[str, Any], version: Version) -> list[str] | None:
+def _command(body: dict[str, Any]) -> tuple[str, ...] | None:
+    """A shell-like string before 1.20 (the schema says which), an argv list after."""
     command = body.get("command")
     if command is None:
         return None
     if isinstance(command, str):
-        return command_from_string(command)
-    return [str(item) for item in command]
+        return tuple(command_from_string(command))
+    return tuple(str(item) for item in command)
+
+
+def _argv(value: list[Any] | None) -> tuple[str, ...] | None:
+    return tuple(str(item) for item in value) if value is not None else None
 
 
 def _tty(body: dict[str, Any], version: Version) -> bool:
@@ -53,44 +60,49 @@ def _tty(body: dict[str, Any], version: Version) -> bool:
     return parse_bool(body.get("tty", False))
 
 
-def _exposed_ports(value: dict[str, Any] | None) -> tuple[str, ...]:
-    """``{"80": {}, "53/udp": {}}`` -> ``("53/udp", "80/tcp")`` (the schema checked the keys)."""
-    ports = set()
-    for key in value or {}:
-        number, _, proto = str(key).partition("/")
-        ports.add(f"{int(number)}/{proto or 'tcp'}")
-    return tuple(sorted(ports))
+def _exposed_ports(value: dict[str, Any] | None) -> tuple[ExposedPort, ...]:
+    """``{"80": {}, "53/udp": {}}`` -> 53/udp, 80/tcp (the schema checked the keys)."""
+    return tuple(sorted({ExposedPort.parse(str(key)) for key in value or {}}))
 
 
-def _healthcheck(value: dict[str, Any] | None) -> dict[str, object] | None:
+def _healthcheck(value: dict[str, Any] | None) -> Healthcheck | None:
     if not value:
         return None
-    check: dict[str, object] = {"test": value.get("cmd", "")}
-    for key in ("interval", "retries", "timeout"):
-        if key in value:
-            check[key] = int(value[key])
-    return check
+
+    def seconds(key: str) -> int | None:
+        return int(value[key]) if key in value else None
+
+    return Healthcheck(
+        test=str(value.get("cmd", "")),
+        interval=seconds("interval"),
+        retries=seconds("retries"),
+        timeout=seconds("timeout"),
+    )
 
 
-def new_container(body: dict[str, Any], version: Version) -> NewContainer:
+def container_request(body: dict[str, Any], version: Version) -> ContainerRequest:
     _reject_unsupported(body)
+    image = body["image"]
+    image_ref = parse_image(image)
     cpu, memory, disk = body.get("cpu"), body.get("memory"), body.get("disk")
     pull_policy = body.get("image_pull_policy")
     image_driver = body.get("image_driver")
-    return NewContainer(
-        image=body["image"],
+    return ContainerRequest(
+        image=image,
+        image_ref=image_ref,
         name=body.get("name") or None,
-        command=_command(body, version),
-        entrypoint=body.get("entrypoint"),
+        command=_command(body),
+        entrypoint=_argv(body.get("entrypoint")),
         cpu=float(cpu) if cpu is not None else None,
+        cpu_policy=CpuPolicy(body.get("cpu_policy") or CpuPolicy.SHARED),
         memory=int(memory) if memory is not None else None,
         disk=int(disk) if disk is not None else None,
         environment=dict(body.get("environment") or {}),
         labels={str(k): str(v) for k, v in (body.get("labels") or {}).items()},
         workdir=body.get("workdir"),
         hostname=body.get("hostname"),
-        image_pull_policy=pull_policy.lower() if pull_policy else None,
-        image_driver=None if image_driver in (None, "None") else image_driver,
+        image_pull_policy=PullPolicy.parse(pull_policy) if pull_policy else None,
+        image_driver="docker" if image_driver in (None, "None") else image_driver,
         restart_policy=_restart_policy(body.get("restart_policy")),
         interactive=parse_bool(body.get("interactive", False)),
         tty=_tty(body, version),
@@ -99,9 +111,8 @@ def new_container(body: dict[str, Any], version: Version) -> NewContainer:
         privileged=parse_bool(body.get("privileged", False)),
         runtime=body.get("runtime"),
         healthcheck=_healthcheck(body.get("healthcheck")),
+        exposed_ports=_exposed_ports(body.get("exposed_ports")),
         availability_zone=body.get("availability_zone"),
         host=body.get("host"),
-        cpu_policy=body.get("cpu_policy"),
-        exposed_ports=_exposed_ports(body.get("exposed_ports")),
         registry=body.get("registry") or None,
     )

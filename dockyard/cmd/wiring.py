@@ -29,6 +29,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
+from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 from dockyard.rpc import messaging
@@ -183,7 +184,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         actions,
         compute_api,
         api_cfg.max_limit,
-        pull_policy=defaults.default_image_pull_policy,
+        pull_policy=PullPolicy.parse(defaults.default_image_pull_policy),
         hosts=hosts,
         registries=registries,
     )
@@ -196,7 +197,9 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             hosts,
             compute_api,
             CreateDefaults(
-                defaults.default_cpu, defaults.default_memory, defaults.default_image_pull_policy
+                defaults.default_cpu,
+                defaults.default_memory,
+                PullPolicy.parse(defaults.default_image_pull_policy),
             ),
             registries=registries,
         ),

@@ -22,6 +22,7 @@ from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
 from dockyard.config.websocket_proxy import WebsocketProxyConfig
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import DockyardError, ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
@@ -175,7 +176,7 @@ class ComputeAgent:
     def operate(self, message: ContainerOperation) -> None:
         self._submit(message.uuid, self.ops.operate, message)
 
-    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None) -> None:
+    def check_image(self, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None) -> None:
         self.ops.check_image(image, pull_policy, auth)
 
     def logs(self, uuid: str, options: LogOptions) -> str:

@@ -161,27 +161,29 @@ class Operations:
             self._seen_local.add(image)
         return found
 
-    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
-        policy = PullPolicy.parse(pull_policy)
+    def check_image(
+        self, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None = None
+    ) -> None:
         local = self._local(image)
-        if policy is PullPolicy.NEVER and not local:
+        if pull_policy == PullPolicy.NEVER and not local:
             raise InvalidImage(
                 f"image: {image} is not present on host {self.host} and the pull policy "
                 "'never' forbids pulling it.",
                 field="image",
             )
-        if policy is PullPolicy.ALWAYS or not local:
+        if pull_policy == PullPolicy.ALWAYS or not local:
             self.images.check_remote(image, auth)
 
-    def _needs_pull(self, image: str, pull_policy: str) -> bool:
-        policy = PullPolicy.parse(pull_policy)
-        if policy is PullPolicy.ALWAYS or not self._local(image):
-            if policy is PullPolicy.NEVER:
+    def _needs_pull(self, image: str, pull_policy: PullPolicy) -> bool:
+        if pull_policy == PullPolicy.ALWAYS or not self._local(image):
+            if pull_policy == PullPolicy.NEVER:
                 raise InvalidImage(f"Image {image} is not present and may not be pulled.")
             return True
         return False
 
-    def _ensure_image(self, image: str, pull_policy: str, auth: RegistryAuth | None = None) -> None:
+    def _ensure_image(
+        self, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None = None
+    ) -> None:
         if self._needs_pull(image, pull_policy):
             self.images.pull(image, auth)
 

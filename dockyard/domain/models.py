@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from dockyard.domain.container_request import STEERING_FIELDS, ContainerRequest
+from dockyard.domain.container_request import CpuPolicy as CpuPolicy
+from dockyard.domain.container_request import ExposedPort as ExposedPort
+from dockyard.domain.container_request import Healthcheck as Healthcheck
+from dockyard.domain.container_request import PullPolicy as PullPolicy
+from dockyard.domain.container_request import RestartPolicy as RestartPolicy
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
 
 LABEL_CONTAINER_ID = "dockyard.container_id"
 LABEL_HOST = "dockyard.host"
-
-
-class PullPolicy(StrEnum):
-    ALWAYS = "always"
-    IF_NOT_PRESENT = "ifnotpresent"
-    NEVER = "never"
-
-    @classmethod
-    def parse(cls, value: str) -> PullPolicy:
-        return cls(value.lower())
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    name: str  # no | always | on-failure | unless-stopped
-    maximum_retry_count: int = 0
-
-
-@dataclass(frozen=True)
-class Healthcheck:
-    test: str
-    interval: int = 0
-    retries: int = 0
-    timeout: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,8 +44,8 @@ class ContainerSpec:
     restart_policy: RestartPolicy | None = None
     healthcheck: Healthcheck | None = None
     host: str = ""
-    #: Container ports to publish on the host, as ``"<port>/<tcp|udp>"``.
-    exposed_ports: tuple[str, ...] = ()
+    #: Container ports to publish on the host.
+    exposed_ports: tuple[ExposedPort, ...] = ()
     #: Host CPUs the container is pinned to (``"0,1"``); None: any CPU.
     cpuset_cpus: str | None = None
     #: A limit on the container's writable layer, in GiB; None: unlimited.
@@ -151,11 +133,11 @@ class Container:
     status_reason: str | None = None
     status_detail: str | None = None
     image_driver: str | None = "docker"
-    image_pull_policy: str | None = None
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
+    image_pull_policy: PullPolicy | None = None
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
     cpu: float | None = None
-    cpu_policy: str | None = "shared"
+    cpu_policy: CpuPolicy = CpuPolicy.SHARED
     cpuset_cpus: str | None = None  # chosen for cpu_policy "dedicated"; not rendered
     memory: int | None = None  # MiB; rendered as a string
     disk: int | None = None
@@ -164,17 +146,17 @@ class Container:
     workdir: str | None = None
     hostname: str | None = None
     ports: list[int] = field(default_factory=list)
-    exposed_ports: list[str] | None = None  # as requested ("80/tcp"); rendered via ``ports``
+    exposed_ports: tuple[ExposedPort, ...] = ()  # as requested; rendered via ``ports``
     addresses: dict[str, list[dict[str, object]]] | None = None
     security_groups: list[str] = field(default_factory=list)
-    restart_policy: dict[str, str] | None = None
+    restart_policy: RestartPolicy | None = None
     interactive: bool = False
     tty: bool = False
     auto_remove: bool = False
     auto_heal: bool = False
     privileged: bool = False
     runtime: str | None = None
-    healthcheck: dict[str, object] | None = None
+    healthcheck: Healthcheck | None = None
     registry_id: str | None = None
     host: str | None = None
     runtime_id: str | None = None
@@ -192,15 +174,20 @@ class Container:
         """The healthcheck state, kept as part of the stored engine summary."""
         return health_of(self.status_detail)
 
+    @classmethod
+    def requested(cls, request: ContainerRequest, **record: Any) -> Container:
+        """A new record of ``request``; ``record`` gives the rest (uuid, name, owner, ...)
+        and overrides what the create decided (defaults applied to cpu and memory)."""
+        asked = {name: getattr(request, name) for name in _REQUESTED}
+        return cls(**{**asked, **record})
+
     def spec(self) -> ContainerSpec:
-        rp = self.restart_policy
-        hc = self.healthcheck
         return ContainerSpec(
             uuid=self.uuid,
             name=self.name,
             image=self.image,
-            command=tuple(self.command) if self.command is not None else None,
-            entrypoint=tuple(self.entrypoint) if self.entrypoint is not None else None,
+            command=self.command,
+            entrypoint=self.entrypoint,
             cpu=self.cpu if self.cpu is not None else 1.0,
             memory_mib=self.memory if self.memory is not None else 512,
             environment=dict(self.environment),
@@ -212,24 +199,19 @@ class Container:
             auto_remove=self.auto_remove,
             privileged=self.privileged,
             runtime=self.runtime,
-            restart_policy=(
-                RestartPolicy(rp["Name"], int(rp.get("MaximumRetryCount", "0"))) if rp else None
-            ),
-            healthcheck=(
-                Healthcheck(
-                    test=str(hc.get("test", "")),
-                    interval=int(str(hc.get("interval") or 0)),
-                    retries=int(str(hc.get("retries") or 0)),
-                    timeout=int(str(hc.get("timeout") or 0)),
-                )
-                if hc
-                else None
-            ),
+            restart_policy=self.restart_policy,
+            healthcheck=self.healthcheck,
             host=self.host or "",
-            exposed_ports=tuple(self.exposed_ports or ()),
+            exposed_ports=self.exposed_ports,
             cpuset_cpus=self.cpuset_cpus,
             disk_gib=self.disk,
         )
+
+
+#: The request's fields a record keeps as asked (same name, same type).
+_REQUESTED = tuple(
+    f.name for f in dataclasses.fields(ContainerRequest) if f.name not in STEERING_FIELDS
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -36,7 +37,7 @@ class ComputeAPI(Protocol):
         """Cast: run a lifecycle operation. Raises ``Unavailable`` if the agent is saturated."""
 
     def check_image(
-        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+        self, host: str, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
     ) -> None:
         """Call: raise ``InvalidImage`` when the host cannot get ``image`` under the policy
         (``RegistryAuthFailed`` when its registry refuses ``auth``)."""
@@ -121,7 +122,9 @@ class ComputeAPIEndpoint(Protocol):
 
     def operate(self, message: ContainerOperation) -> None: ...
 
-    def check_image(self, image: str, pull_policy: str, auth: RegistryAuth | None) -> None: ...
+    def check_image(
+        self, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
+    ) -> None: ...
 
     def logs(self, uuid: str, options: LogOptions) -> str: ...
 

@@ -132,7 +132,10 @@ def _decode_class(kind: type, data: Any) -> Any:
     if kind is str:
         return _expect(isinstance(data, str), kind, data, data)
     if issubclass(kind, enum.Enum):
-        return kind(data)
+        try:
+            return kind(data)
+        except ValueError as exc:
+            raise WireFormatError(f"expected {kind.__name__}, got {data!r:.80}") from exc
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(_expect(isinstance(data, str), kind, data, data))
     if kind is bytes:

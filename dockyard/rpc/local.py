@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
@@ -36,7 +37,7 @@ class LocalComputeAPI:
         self._agent(host).operate(message)
 
     def check_image(
-        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+        self, host: str, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
     ) -> None:
         self._agent(host).check_image(image, pull_policy, auth)
 

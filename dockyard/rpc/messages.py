@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.models import ContainerSpec
 from dockyard.domain.registries import RegistryAuth
 
@@ -22,7 +23,7 @@ NO_TASK = ""
 class CreateContainer:
     spec: ContainerSpec
     run: bool
-    pull_policy: str
+    pull_policy: PullPolicy
     request_id: str
     #: Credentials for the image's registry (agents cannot read them from the database).
     auth: RegistryAuth | None = None
@@ -106,7 +107,7 @@ class RebuildContainer:
 
     spec: ContainerSpec
     run: bool
-    pull_policy: str
+    pull_policy: PullPolicy
     request_id: str
     auth: RegistryAuth | None = None
     version: str = VERSION

@@ -19,6 +19,7 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
 from dockyard.domain.models import (
     Archive,
@@ -182,7 +183,7 @@ class MessagingComputeAPI:
         self._send("operate", host, message=message)
 
     def check_image(
-        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+        self, host: str, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
     ) -> None:
         self._send("check_image", host, image=image, pull_policy=pull_policy, auth=auth)
 

@@ -11,6 +11,7 @@ from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
@@ -111,7 +112,7 @@ class ContainerService:
         actions: ActionRepository,
         compute: ComputeAPI,
         max_limit: int,
-        pull_policy: str = "ifnotpresent",
+        pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT,
         hosts: HostRepository | None = None,
         registries: RegistryService | None = None,
     ) -> None:
@@ -202,7 +203,7 @@ class ContainerService:
         container = self.get(ctx, ident)
         _require_state("rebuild", container)
         host = self._host_of(container)
-        pull_policy = (container.image_pull_policy or self.pull_policy).lower()
+        pull_policy = container.image_pull_policy or self.pull_policy
         auth = self._auth(container)
         if reference is not None and auth is not None:
             reference = in_registry(reference, auth.domain)

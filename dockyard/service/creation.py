@@ -8,14 +8,14 @@ import random
 import time
 import uuid as uuidlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dockyard.db.models import utcnow
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNotFound
-from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
 from dockyard.domain.recent import Recent
@@ -34,43 +34,10 @@ IMAGE_CHECK_TTL = 30.0
 
 
 @dataclass(frozen=True)
-class NewContainer:
-    """A validated create request, with version rules already applied."""
-
-    image: str
-    name: str | None = None
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
-    cpu: float | None = None
-    memory: int | None = None
-    disk: int | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    workdir: str | None = None
-    hostname: str | None = None
-    image_pull_policy: str | None = None
-    image_driver: str | None = None
-    restart_policy: dict[str, str] | None = None
-    interactive: bool = False
-    tty: bool = False
-    auto_remove: bool = False
-    auto_heal: bool = False
-    privileged: bool = False
-    runtime: str | None = None
-    healthcheck: dict[str, object] | None = None
-    availability_zone: str | None = None
-    host: str | None = None
-    cpu_policy: str | None = None
-    exposed_ports: tuple[str, ...] = ()
-    #: UUID or name of one of the caller's registries to pull the image from.
-    registry: str | None = None
-
-
-@dataclass(frozen=True)
 class CreateDefaults:
     cpu: float
     memory: int
-    pull_policy: str
+    pull_policy: PullPolicy
 
 
 class ContainerCreator:
@@ -89,13 +56,13 @@ class ContainerCreator:
         self.compute = compute
         self.defaults = defaults
         self.rng = rng or random.Random()
-        self._image_ok: Recent[tuple[str, str, str, RegistryAuth | None]] = Recent(
+        self._image_ok: Recent[tuple[str, str, PullPolicy, RegistryAuth | None]] = Recent(
             IMAGE_CHECK_TTL, clock
         )
         self.registries = registries
 
     def _registry(
-        self, ctx: RequestContext, new: NewContainer, image: str
+        self, ctx: RequestContext, new: ContainerRequest, image: str
     ) -> tuple[str, str | None, RegistryAuth | None]:
         """The image as pulled, the registry's uuid and its auth (the caller's own only)."""
         if not new.registry:
@@ -105,12 +72,12 @@ class ContainerCreator:
         registry, auth = self.registries.for_container(ctx, new.registry)
         return in_registry(image, registry.domain), registry.uuid, auth
 
-    def create(self, ctx: RequestContext, new: NewContainer, run: bool) -> Container:
-        image, registry_id, auth = self._registry(ctx, new, str(parse_image(new.image)))
+    def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
+        image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
         record = dataclasses.replace(self._record(ctx, new), registry_id=registry_id)
         # Early 403 for the common case; create_claimed reserves atomically.
         self.containers.check_quota(record)
-        dedicated = record.cpu_policy == "dedicated"
+        dedicated = record.cpu_policy is CpuPolicy.DEDICATED
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
             memory_mib=record.memory or 0,
@@ -125,7 +92,7 @@ class ContainerCreator:
         self._check_known(new, hosts)
         self._check_capable(request, hosts)
         candidates = select(request, hosts, self.rng)
-        pull_policy = (new.image_pull_policy or self.defaults.pull_policy).lower()
+        pull_policy = new.image_pull_policy or self.defaults.pull_policy
         if candidates:
             self._check_image(candidates[0].name, image, pull_policy, auth)
         for host in candidates:
@@ -142,7 +109,7 @@ class ContainerCreator:
         return self.containers.create(failed)
 
     def _check_image(
-        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
+        self, host: str, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
     ) -> None:
         """Ask the host whether it can get the image, unless it said yes a moment ago.
 
@@ -166,42 +133,23 @@ class ContainerCreator:
             start_time=record.created_at or utcnow(),
         )
 
-    def _record(self, ctx: RequestContext, new: NewContainer) -> Container:
-        return Container(
+    def _record(self, ctx: RequestContext, new: ContainerRequest) -> Container:
+        return Container.requested(
+            new,
             uuid=str(uuidlib.uuid4()),
             name=new.name or generate_name(self.rng),
             created_at=utcnow(),
             project_id=ctx.project_id,
             user_id=ctx.user_id,
-            image=new.image,
             # The agent takes it from here; it only reports the steps a client can tell apart.
             task_state=TaskState.CONTAINER_CREATING,
-            image_driver=new.image_driver or "docker",
-            image_pull_policy=new.image_pull_policy,
-            command=new.command,
-            entrypoint=new.entrypoint,
             cpu=new.cpu if new.cpu is not None else self.defaults.cpu,
-            cpu_policy=new.cpu_policy or "shared",
             memory=new.memory if new.memory is not None else self.defaults.memory,
-            disk=new.disk,
-            environment=dict(new.environment),
-            labels=dict(new.labels),
-            workdir=new.workdir,
-            hostname=new.hostname,
-            restart_policy=new.restart_policy,
-            interactive=new.interactive,
-            tty=new.tty,
-            auto_remove=new.auto_remove,
-            auto_heal=new.auto_heal,
-            privileged=new.privileged,
-            runtime=new.runtime,
-            healthcheck=new.healthcheck,
-            exposed_ports=list(new.exposed_ports) or None,
             # Until the engine reports them (with any the image exposes too).
-            ports=sorted({int(port.split("/")[0]) for port in new.exposed_ports}),
+            ports=sorted({port.number for port in new.exposed_ports}),
         )
 
-    def _check_known(self, new: NewContainer, hosts: list[Host]) -> None:
+    def _check_known(self, new: ContainerRequest, hosts: list[Host]) -> None:
         if new.host is not None and all(h.name != new.host for h in hosts):
             raise RequestedHostNotFound(f"host: no compute host is named {new.host}.")
         if new.runtime is not None and all(new.runtime not in h.runtimes for h in hosts):
@@ -241,7 +189,7 @@ class ContainerCreator:
         ctx: RequestContext,
         record: Container,
         image: str,
-        pull_policy: str,
+        pull_policy: PullPolicy,
         run: bool,
         auth: RegistryAuth | None = None,
     ) -> Container:

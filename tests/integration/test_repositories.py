@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -22,6 +23,15 @@ from dockyard.db.repositories.containers import IDLE, ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
+from dockyard.domain.container_request import (
+    CpuPolicy,
+    ExposedPort,
+    Healthcheck,
+    Protocol,
+    PullPolicy,
+    RestartPolicy,
+    RestartPolicyName,
+)
 from dockyard.domain.errors import (
     Conflict,
     ContainerNotFound,
@@ -218,6 +228,42 @@ def test_lookup_by_name_scope_and_ambiguity(db: Database) -> None:
     repo.create(record(name="web", project_id="p1"))
     with pytest.raises(Conflict):
         repo.get("web", "p1")
+
+
+def test_the_typed_request_values_round_trip(db: Database) -> None:
+    repo = ContainerRepository(db)
+    typed = record(
+        command=("sh", "-c", "echo 'hi there'"),
+        entrypoint=(),
+        image_pull_policy=PullPolicy.NEVER,
+        cpu_policy=CpuPolicy.DEDICATED,
+        restart_policy=RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
+        healthcheck=Healthcheck("true", interval=0, timeout=3),
+        exposed_ports=(ExposedPort(53, Protocol.UDP), ExposedPort(80)),
+    )
+    repo.create(typed)
+    found = repo.get(typed.uuid)
+    assert dataclasses.replace(found, id=None, created_at=None, updated_at=None) == typed
+    plain = repo.create(record())
+    assert repo.get(plain.uuid).exposed_ports == ()
+    assert repo.get(plain.uuid).cpu_policy is CpuPolicy.SHARED
+
+
+def test_rows_in_the_stored_forms_of_earlier_releases_read_typed(db: Database) -> None:
+    repo = ContainerRepository(db)
+    made = repo.create(record())
+    with db.write() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE containers SET restart_policy = :policy, cpu_policy = NULL, "
+                "image_pull_policy = 'IfNotPresent' WHERE uuid = :uuid"
+            ),
+            {"policy": '{"Name": "on-failure", "MaximumRetryCount": "2"}', "uuid": made.uuid},
+        )
+    found = repo.get(made.uuid)
+    assert found.restart_policy == RestartPolicy(RestartPolicyName.ON_FAILURE, 2)
+    assert found.cpu_policy is CpuPolicy.SHARED
+    assert found.image_pull_policy is PullPolicy.IF_NOT_PRESENT
 
 
 def test_paging_with_marker_and_sort(db: Database) -> None:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dockyard.domain.container_request import (
+    CpuPolicy,
+    ExposedPort,
+    Healthcheck,
+    Protocol,
+    PullPolicy,
+    RestartPolicy,
+    RestartPolicyName,
+)
 from dockyard.domain.models import (
     Archive,
     Container,
     ContainerSpec,
     ExecResult,
-    Healthcheck,
     LogOptions,
     PathStat,
     ProcessTable,
-    RestartPolicy,
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth
@@ -50,10 +57,10 @@ SPEC = ContainerSpec(
     auto_remove=False,
     privileged=False,
     runtime="runc",
-    restart_policy=RestartPolicy("on-failure", 3),
+    restart_policy=RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
     healthcheck=Healthcheck("true", 5, 2, 1),
     host="node-1",
-    exposed_ports=("80/tcp", "53/udp"),
+    exposed_ports=(ExposedPort(80), ExposedPort(53, Protocol.UDP)),
     cpuset_cpus="0,1",
     disk_gib=2,
 )
@@ -68,16 +75,18 @@ CONTAINER = Container(
     task_state=TaskState.CONTAINER_STOPPING,
     status_reason=None,
     status_detail="Up 2 seconds (healthy)",
-    command=["sleep", "60"],
+    command=("sleep", "60"),
     cpu=0.5,
     memory=64,
     environment={"A": "1"},
     labels={"team": "x"},
     ports=[8080],
-    exposed_ports=["80/tcp"],
+    exposed_ports=(ExposedPort(80),),
     addresses={"net": [{"addr": "172.17.0.2", "version": 4, "port": None}]},
-    restart_policy={"Name": "on-failure", "MaximumRetryCount": "3"},
-    healthcheck={"test": "true", "interval": 5},
+    restart_policy=RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
+    healthcheck=Healthcheck("true", interval=5),
+    image_pull_policy=PullPolicy.ALWAYS,
+    cpu_policy=CpuPolicy.DEDICATED,
     host="node-1",
     runtime_id="abc123",
     exit_code=None,
@@ -90,19 +99,21 @@ CONTAINER = Container(
 )
 
 MESSAGES = [
-    CreateContainer(SPEC, run=True, pull_policy="ifnotpresent", request_id="req-1"),
-    CreateContainer(ContainerSpec(uuid=UUID, name="min", image="i"), False, "never", "req-2"),
+    CreateContainer(SPEC, run=True, pull_policy=PullPolicy.IF_NOT_PRESENT, request_id="req-1"),
+    CreateContainer(
+        ContainerSpec(uuid=UUID, name="min", image="i"), False, PullPolicy.NEVER, "req-2"
+    ),
     ContainerOperation(UUID, "stop", "req-3", timeout=3, signal="SIGKILL", force=True),
     ContainerReport(UUID, {"status": "Running", "started_at": WHEN.isoformat(), "ports": [80]}),
     ContainerReport(UUID, {"task_state": None}, NO_TASK, release_claim=True),
     EventReport(UUID, "req-4", "compute__do_container_start", "2025-01-01T00:00:00", "x", "Error"),
     HostReport("node-1", {"cpus": 2, "runtimes": ["runc"], "info": {"os": "Debian"}}),
     ResizeContainer(UUID, 1.5, 128, 0.5, 64, "req-5"),
-    RebuildContainer(SPEC, run=False, pull_policy="always", request_id="req-6"),
+    RebuildContainer(SPEC, run=False, pull_policy=PullPolicy.ALWAYS, request_id="req-6"),
     CreateContainer(
-        SPEC, True, "always", "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
+        SPEC, True, PullPolicy.ALWAYS, "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
     ),
-    RebuildContainer(SPEC, True, "always", "req-9", auth=RegistryAuth("reg.example:5000")),
+    RebuildContainer(SPEC, True, PullPolicy.ALWAYS, "req-9", auth=RegistryAuth("reg.example:5000")),
     CommitContainer(UUID, "repo/name", "v1", "req-7"),
 ]
 

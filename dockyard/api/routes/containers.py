@@ -49,9 +49,9 @@ def create(req: ApiRequest) -> Response:
     for key, rule in _CREATE_RULES.items():
         if body.get(key) is not None and (key != "image_pull_policy" or body[key]):
             req.authorize(rule)
-    new = parse.new_container(body, req.version)
+    request = parse.container_request(body, req.version)
     run = parse_bool(query.get("run", False))
-    container = req.services.creator.create(req.ctx, new, run)
+    container = req.services.creator.create(req.ctx, request, run)
     view = views.container(container, req.hidden_fields, req.base_url)
     return json_response(view, 202, {"Location": view["links"][0]["href"]})
 

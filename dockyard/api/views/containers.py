@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any
 
+from dockyard.domain.container_request import Healthcheck, RestartPolicy
 from dockyard.domain.models import (
     ActionEvent,
     Archive,
@@ -24,6 +25,28 @@ def _stamp(value: dt.datetime | None) -> str | None:
 
 def _action_stamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def restart_policy(policy: RestartPolicy | None) -> dict[str, str] | None:
+    """Zun's shape: the retry count as a string."""
+    if policy is None:
+        return None
+    return {"Name": str(policy.name), "MaximumRetryCount": str(policy.maximum_retry_count)}
+
+
+def healthcheck(check: Healthcheck | None) -> dict[str, object] | None:
+    """Zun's shape: the command as ``test``, and only the durations that were given."""
+    if check is None:
+        return None
+    view: dict[str, object] = {"test": check.test}
+    for key in ("interval", "retries", "timeout"):
+        if getattr(check, key) is not None:
+            view[key] = getattr(check, key)
+    return view
+
+
+def _argv(argv: tuple[str, ...] | None) -> list[str] | None:
+    return list(argv) if argv is not None else None
 
 
 def links(base_url: str, resource: str, uuid: str) -> list[dict[str, str]]:
@@ -48,11 +71,11 @@ def container(
         "user_id": c.user_id,
         "image": c.image,
         "image_driver": c.image_driver,
-        "image_pull_policy": c.image_pull_policy,
-        "command": c.command,
-        "entrypoint": c.entrypoint,
+        "image_pull_policy": str(c.image_pull_policy) if c.image_pull_policy else None,
+        "command": _argv(c.command),
+        "entrypoint": _argv(c.entrypoint),
         "cpu": c.cpu,
-        "cpu_policy": c.cpu_policy or "shared",
+        "cpu_policy": str(c.cpu_policy),
         "memory": str(c.memory) if c.memory is not None else None,
         "disk": c.disk or 0,
         "environment": c.environment,
@@ -62,14 +85,14 @@ def container(
         "ports": c.ports,
         "addresses": c.addresses,
         "security_groups": c.security_groups,
-        "restart_policy": c.restart_policy,
+        "restart_policy": restart_policy(c.restart_policy),
         "interactive": c.interactive,
         "tty": c.tty,
         "auto_remove": c.auto_remove,
         "auto_heal": c.auto_heal,
         "privileged": c.privileged,
         "runtime": c.runtime,
-        "healthcheck": c.healthcheck,
+        "healthcheck": healthcheck(c.healthcheck),
         "registry_id": c.registry_id,
         "host": c.host,
         "status": str(c.status),

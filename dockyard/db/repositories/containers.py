@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.repositories import stored_request
 from dockyard.db.repositories.actions import record_event_in, start_action
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
@@ -65,12 +66,13 @@ def _to_domain(row: Row[Any]) -> Container:
     data["status"] = Status(data["status"])
     if data.get("task_state"):
         data["task_state"] = TaskState(data["task_state"])
+    stored_request.from_row(data)
     return Container(**data)
 
 
 def _values(container: Container) -> dict[str, Any]:
-    data = dataclasses.asdict(container)
-    data.pop("id")
+    data = {name: getattr(container, name) for name in _FIELDS if name != "id"}
+    stored_request.to_row(data)
     data["status"] = str(container.status)
     data["task_state"] = str(container.task_state) if container.task_state else None
     return data
@@ -227,7 +229,7 @@ class ContainerRepository:
         mark = self.get(marker, project_id) if _is_uuid(marker) else None
         if mark is None:
             raise ContainerNotFound(f"Marker {marker} could not be found.")
-        value, mark_id = getattr(mark, sort_key, None), mark.id
+        value, mark_id = {**_values(mark), "id": mark.id}.get(sort_key), mark.id
         column = T.c[sort_key]
         if value is None:
             return T.c.id < mark_id if desc else T.c.id > mark_id

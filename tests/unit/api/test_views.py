@@ -10,6 +10,13 @@ from typing import Any
 import pytest
 
 from dockyard.api.views import containers as views
+from dockyard.domain.container_request import (
+    CpuPolicy,
+    Healthcheck,
+    PullPolicy,
+    RestartPolicy,
+    RestartPolicyName,
+)
 from dockyard.domain.models import ActionEvent, Container, ContainerAction, RequestContext
 from dockyard.domain.states import Status, TaskState
 
@@ -73,7 +80,7 @@ def container(**fields: Any) -> Container:
         "user_id": "u-1",
         "image": "nginx:1.25",
         "status": Status.RUNNING,
-        "command": ["nginx", "-g", "daemon off;"],
+        "command": ("nginx", "-g", "daemon off;"),
         "cpu": 0.5,
         "memory": 256,
         "disk": 10,
@@ -81,11 +88,11 @@ def container(**fields: Any) -> Container:
         "labels": {"tier": "front"},
         "hostname": "web-1",
         "ports": [80],
-        "restart_policy": {"Name": "always", "MaximumRetryCount": "0"},
+        "restart_policy": RestartPolicy(RestartPolicyName.ALWAYS),
         "privileged": False,
         "runtime": "runc",
         "host": "compute-3",
-        "image_pull_policy": "IfNotPresent",
+        "image_pull_policy": PullPolicy.IF_NOT_PRESENT,
         "started_at": NOW - dt.timedelta(minutes=4),
         "created_at": dt.datetime(2025, 3, 1, 10, 12, 44),
         "updated_at": dt.datetime(2025, 3, 1, 10, 13, 2, 250),
@@ -120,7 +127,8 @@ def test_values() -> None:
     assert view["status_detail"] == "Up 4 minutes"
     assert view["task_state"] is None
     assert view["restart_policy"] == {"Name": "always", "MaximumRetryCount": "0"}
-    assert view["image_pull_policy"] == "IfNotPresent"  # as given
+    assert view["image_pull_policy"] == "ifnotpresent"
+    assert view["command"] == ["nginx", "-g", "daemon off;"]
     assert view["host"] == "compute-3"
 
 
@@ -161,10 +169,61 @@ def test_memory_is_a_string(memory: int | None, text: str | None) -> None:
 
 
 def test_defaults_for_unset_values() -> None:
-    view = render(container(disk=None, cpu_policy=None, memory=None))
+    view = render(container(disk=None, memory=None))
 
     assert view["disk"] == 0
     assert view["cpu_policy"] == "shared"
+    assert view["entrypoint"] is None
+    assert view["healthcheck"] is None
+
+
+def test_cpu_policy_is_its_name() -> None:
+    assert render(container(cpu_policy=CpuPolicy.DEDICATED))["cpu_policy"] == "dedicated"
+
+
+@pytest.mark.parametrize(
+    ("policy", "shape"),
+    [
+        (None, None),
+        (RestartPolicy(RestartPolicyName.NO), {"Name": "no", "MaximumRetryCount": "0"}),
+        (
+            RestartPolicy(RestartPolicyName.ON_FAILURE, 3),
+            {"Name": "on-failure", "MaximumRetryCount": "3"},
+        ),
+        (
+            RestartPolicy(RestartPolicyName.UNLESS_STOPPED),
+            {"Name": "unless-stopped", "MaximumRetryCount": "0"},
+        ),
+    ],
+)
+def test_restart_policy_in_zuns_shape(
+    policy: RestartPolicy | None, shape: dict[str, str] | None
+) -> None:
+    assert render(container(restart_policy=policy))["restart_policy"] == shape
+
+
+@pytest.mark.parametrize(
+    ("check", "shape"),
+    [
+        (Healthcheck("true"), {"test": "true"}),
+        (
+            Healthcheck("true", interval=1, retries=2, timeout=3),
+            {"test": "true", "interval": 1, "retries": 2, "timeout": 3},
+        ),
+        (Healthcheck("curl -f x", interval=0), {"test": "curl -f x", "interval": 0}),
+    ],
+)
+def test_healthcheck_in_zuns_shape_with_the_durations_given(
+    check: Healthcheck, shape: dict[str, object]
+) -> None:
+    assert render(container(healthcheck=check))["healthcheck"] == shape
+
+
+def test_argv_values_are_lists() -> None:
+    view = render(container(command=("sh", "-c", "true"), entrypoint=("/bin/tini", "--")))
+
+    assert (view["command"], view["entrypoint"]) == (["sh", "-c", "true"], ["/bin/tini", "--"])
+    assert json.loads(json.dumps(view))["entrypoint"] == ["/bin/tini", "--"]
 
 
 def test_task_state_is_its_lower_case_name() -> None:

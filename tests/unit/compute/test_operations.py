@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dockyard.compute.operations import LOCAL_IMAGE_TTL, Operations, observed_values
+from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound, RegistryAuthFailed
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.registries import RegistryAuth
@@ -118,16 +119,14 @@ def test_create_without_run_is_one_report(world: World) -> None:
 @pytest.mark.parametrize(
     ("policy", "local", "pulled"),
     [
-        ("always", True, True),
-        ("always", False, True),
-        ("Always", True, True),
-        ("ifnotpresent", True, False),
-        ("IfNotPresent", True, False),
-        ("ifnotpresent", False, True),
-        ("never", True, False),
+        (PullPolicy.ALWAYS, True, True),
+        (PullPolicy.ALWAYS, False, True),
+        (PullPolicy.IF_NOT_PRESENT, True, False),
+        (PullPolicy.IF_NOT_PRESENT, False, True),
+        (PullPolicy.NEVER, True, False),
     ],
 )
-def test_pull_only_when_needed(world: World, policy: str, local: bool, pulled: bool) -> None:
+def test_pull_only_when_needed(world: World, policy: PullPolicy, local: bool, pulled: bool) -> None:
     if not local:
         world.images.local.clear()
     c = add(world)
@@ -377,11 +376,6 @@ def test_check_image_always_unknown_to_the_registry(world: World) -> None:
 
     with pytest.raises(InvalidImage):
         world.ops.check_image(IMAGE, "always")
-
-
-def test_check_image_bad_policy(world: World) -> None:
-    with pytest.raises(ValueError):
-        world.ops.check_image(IMAGE, "sometimes")
 
 
 # --- lifecycle ----------------------------------------------------------------------------

@@ -4,6 +4,13 @@ from typing import Any
 
 import pytest
 
+from dockyard.domain.container_request import (
+    CpuPolicy,
+    ExposedPort,
+    Protocol,
+    PullPolicy,
+    RestartPolicyName,
+)
 from dockyard.domain.errors import (
     Conflict,
     ContainerNotFound,
@@ -11,7 +18,7 @@ from dockyard.domain.errors import (
     InvalidImage,
     ServiceBusy,
 )
-from dockyard.domain.models import Container, ExecResult, LogOptions
+from dockyard.domain.models import Container, ExecResult, LogOptions, RestartPolicy
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc import codec
@@ -44,6 +51,29 @@ def test_a_container_keeps_its_types() -> None:
     assert back.task_state is TaskState.CONTAINER_STOPPING
     assert back.started_at == CONTAINER.started_at
     assert over_the_wire(CONTAINER)["created_at"] == "2025-03-04T05:06:07.891011"
+    assert back.restart_policy == RestartPolicy(RestartPolicyName.ON_FAILURE, 3)
+    assert back.cpu_policy is CpuPolicy.DEDICATED
+    assert back.exposed_ports == (ExposedPort(80),)
+
+
+def test_a_create_keeps_the_request_types() -> None:
+    message = CreateContainer(SPEC, True, PullPolicy.NEVER, "req-1")
+    back = codec.decode(CreateContainer, over_the_wire(message))
+    assert back.pull_policy is PullPolicy.NEVER
+    assert back.spec.restart_policy is not None
+    assert back.spec.restart_policy.name is RestartPolicyName.ON_FAILURE
+    assert back.spec.restart_policy.maximum_retry_count == 3
+    assert back.spec.exposed_ports == (ExposedPort(80), ExposedPort(53, Protocol.UDP))
+    assert over_the_wire(message)["spec"]["exposed_ports"][1] == {"number": 53, "protocol": "udp"}
+
+
+def test_a_pull_policy_argument_decodes_as_the_enum() -> None:
+    sig = COMPUTE["check_image"]
+    args = {"image": "busybox", "pull_policy": PullPolicy.ALWAYS, "auth": None}
+    wire = json.loads(json.dumps(codec.encode_args(sig, args)))
+    assert codec.decode_args(sig, wire)[1] is PullPolicy.ALWAYS
+    with pytest.raises(codec.WireFormatError):
+        codec.decode_args(sig, {**wire, "pull_policy": "sometimes"})
 
 
 def test_bytes_travel_as_base64_text() -> None:

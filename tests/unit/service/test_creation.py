@@ -10,7 +10,15 @@ from typing import Any, cast
 
 import pytest
 
+from dockyard.domain.container_request import (
+    ContainerRequest,
+    CpuPolicy,
+    ExposedPort,
+    Protocol,
+    PullPolicy,
+)
 from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput, Unavailable
+from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
@@ -18,10 +26,13 @@ from dockyard.service.creation import (
     IMAGE_CHECK_TTL,
     ContainerCreator,
     CreateDefaults,
-    NewContainer,
 )
 
 CTX = RequestContext("req-1", "user-1", "project-1", is_admin=True)
+
+
+def asked(image: str = "busybox", **fields: Any) -> ContainerRequest:
+    return ContainerRequest(image=image, image_ref=parse_image(image), **fields)
 
 
 class Containers:
@@ -108,7 +119,7 @@ def creator(
         cast(Any, containers),
         cast(Any, Hosts(hosts)),
         cast(Any, compute),
-        CreateDefaults(cpu=1.0, memory=512, pull_policy="ifnotpresent"),
+        CreateDefaults(cpu=1.0, memory=512, pull_policy=PullPolicy.IF_NOT_PRESENT),
         random.Random(7),
         clock,
     )
@@ -123,7 +134,7 @@ def pinned(uuid: str, cpuset: str, on: str = "h1") -> Container:
         user_id="u",
         image="busybox",
         host=on,
-        cpu_policy="dedicated",
+        cpu_policy=CpuPolicy.DEDICATED,
         cpuset_cpus=cpuset,
     )
 
@@ -133,7 +144,7 @@ def test_dedicated_needs_a_host_with_enough_physical_cpus() -> None:
     made, containers, _ = creator([host(cpu_count=2)])
 
     with pytest.raises(InvalidInput) as raised:
-        made.create(CTX, NewContainer(image="busybox", cpu=2.5, cpu_policy="dedicated"), False)
+        made.create(CTX, asked(cpu=2.5, cpu_policy=CpuPolicy.DEDICATED), False)
 
     assert raised.value.detail.startswith("cpu_policy: dedicated needs 3 whole CPUs")
     assert raised.value.fields == {"field": "cpu_policy"}
@@ -144,7 +155,7 @@ def test_dedicated_is_pinned_to_the_least_used_cpus_of_the_chosen_host() -> None
     existing = [pinned("a", "0"), pinned("b", "0,1"), pinned("c", "1", on="h2")]
     made, containers, compute = creator([host(cpu_count=4)], existing)
 
-    made.create(CTX, NewContainer(image="busybox", cpu=1.5, cpu_policy="dedicated"), False)
+    made.create(CTX, asked(cpu=1.5, cpu_policy=CpuPolicy.DEDICATED), False)
 
     [record] = containers.stored
     assert record.cpuset_cpus == "2,3"
@@ -155,7 +166,7 @@ def test_dedicated_is_pinned_to_the_least_used_cpus_of_the_chosen_host() -> None
 def test_shared_containers_are_not_pinned() -> None:
     made, containers, compute = creator([host()])
 
-    made.create(CTX, NewContainer(image="busybox", cpu=1.5), False)
+    made.create(CTX, asked(cpu=1.5), False)
 
     assert containers.stored[0].cpuset_cpus is None
     assert compute.created[0][1].spec.cpuset_cpus is None
@@ -165,7 +176,7 @@ def test_disk_is_refused_naming_the_storage_drivers() -> None:
     made, containers, _ = creator([host("h1"), host("h2", storage_driver="vfs")])
 
     with pytest.raises(InvalidInput) as raised:
-        made.create(CTX, NewContainer(image="busybox", disk=5), False)
+        made.create(CTX, asked(disk=5), False)
 
     assert raised.value.detail == (
         "disk: the storage driver (overlay2, vfs) of the hosts cannot limit container disk size."
@@ -177,7 +188,7 @@ def test_disk_goes_to_a_host_that_can_limit_it() -> None:
     quota = host("h2", storage_driver="btrfs", supports_disk_quota=True)
     made, _, compute = creator([host("h1"), quota])
 
-    made.create(CTX, NewContainer(image="busybox", disk=5), False)
+    made.create(CTX, asked(disk=5), False)
 
     [(placed, msg)] = compute.created
     assert placed == "h2"
@@ -187,17 +198,18 @@ def test_disk_goes_to_a_host_that_can_limit_it() -> None:
 def test_exposed_ports_are_stored_and_sent() -> None:
     made, containers, compute = creator([host()])
 
-    made.create(CTX, NewContainer(image="busybox", exposed_ports=("53/udp", "80/tcp")), False)
+    ports = (ExposedPort(53, Protocol.UDP), ExposedPort(80))
+    made.create(CTX, asked(exposed_ports=ports), False)
 
-    assert containers.stored[0].exposed_ports == ["53/udp", "80/tcp"]
+    assert containers.stored[0].exposed_ports == ports
     assert containers.stored[0].ports == [53, 80]
-    assert compute.created[0][1].spec.exposed_ports == ("53/udp", "80/tcp")
+    assert compute.created[0][1].spec.exposed_ports == ports
 
 
 def test_new_records_start_in_container_creating() -> None:
     made, containers, _ = creator([host()])
 
-    made.create(CTX, NewContainer(image="busybox"), True)
+    made.create(CTX, asked(), True)
 
     [record] = containers.stored
     assert str(record.status) == "Creating"
@@ -207,7 +219,7 @@ def test_new_records_start_in_container_creating() -> None:
 def test_a_record_no_host_can_take_is_an_error_without_a_task() -> None:
     made, containers, compute = creator([host(memory_mib=64)])
 
-    made.create(CTX, NewContainer(image="busybox", memory=4096), True)
+    made.create(CTX, asked(memory=4096), True)
 
     [record] = containers.stored
     assert str(record.status) == "Error"
@@ -220,9 +232,9 @@ def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> No
     made, _, compute = creator([host()], clock=lambda: now[0])
 
     for _ in range(3):
-        made.create(CTX, NewContainer(image="busybox"), True)
-    made.create(CTX, NewContainer(image="busybox", image_pull_policy="always"), True)
-    made.create(CTX, NewContainer(image="other"), True)
+        made.create(CTX, asked(), True)
+    made.create(CTX, asked(image_pull_policy=PullPolicy.ALWAYS), True)
+    made.create(CTX, asked("other"), True)
     assert compute.checked == [
         ("h1", "busybox:latest", "ifnotpresent", None),
         ("h1", "busybox:latest", "always", None),
@@ -230,7 +242,7 @@ def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> No
     ]
 
     now[0] += IMAGE_CHECK_TTL + 1
-    made.create(CTX, NewContainer(image="busybox"), True)
+    made.create(CTX, asked(), True)
     assert len(compute.checked) == 4
 
 
@@ -240,7 +252,7 @@ def test_a_refused_image_is_asked_about_again() -> None:
 
     for _ in range(2):
         with pytest.raises(InvalidImage):
-            made.create(CTX, NewContainer(image="nope"), True)
+            made.create(CTX, asked("nope"), True)
 
     assert len(compute.checked) == 2
     assert containers.stored == []
@@ -249,7 +261,7 @@ def test_a_refused_image_is_asked_about_again() -> None:
 def test_the_create_action_opens_with_the_claim() -> None:
     made, containers, _ = creator([host()])
 
-    made.create(CTX, NewContainer(image="busybox"), True)
+    made.create(CTX, asked(), True)
 
     [record] = containers.stored
     [action] = containers.actions
@@ -266,6 +278,6 @@ def test_a_create_the_agent_cannot_be_sent_leaves_no_record() -> None:
     compute.unreachable = Unavailable("The message broker is unreachable: refused")
 
     with pytest.raises(Unavailable):
-        made.create(CTX, NewContainer(image="busybox"), True)
+        made.create(CTX, asked(), True)
 
     assert containers.stored == []

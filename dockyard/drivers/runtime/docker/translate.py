@@ -59,11 +59,6 @@ def supports_disk_quota(info: Mapping[str, Any]) -> bool:
     return driver in _QUOTA_DRIVERS
 
 
-def _port_key(port: str) -> str:
-    number, _, proto = port.partition("/")
-    return f"{int(number)}/{proto or 'tcp'}"
-
-
 def host_config_kwargs(
     spec: ContainerSpec, publish_address: str = DEFAULT_PUBLISH_ADDRESS
 ) -> dict[str, Any]:
@@ -85,7 +80,7 @@ def host_config_kwargs(
         kwargs["runtime"] = spec.runtime
     if spec.exposed_ports:
         kwargs["port_bindings"] = {
-            _port_key(port): (publish_address, None) for port in spec.exposed_ports
+            str(port): (publish_address, None) for port in spec.exposed_ports
         }
     if spec.cpuset_cpus:
         kwargs["cpuset_cpus"] = spec.cpuset_cpus
@@ -139,10 +134,7 @@ def create_kwargs(
         "host_config": host_config_kwargs(spec, publish_address),
     }
     if spec.exposed_ports:
-        kwargs["ports"] = [
-            (int(number), proto)
-            for number, _, proto in (_port_key(p).partition("/") for p in spec.exposed_ports)
-        ]
+        kwargs["ports"] = [(port.number, str(port.protocol)) for port in spec.exposed_ports]
     if spec.command is not None:
         kwargs["command"] = list(spec.command)
     if spec.entrypoint is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.domain.container_request import ExposedPort, Protocol
 from dockyard.domain.models import (
     LABEL_CONTAINER_ID,
     LABEL_HOST,
@@ -437,7 +438,7 @@ def test_signal_name(given: str | None, expected: str | None) -> None:
     ("overrides", "ports", "host_config"),
     [
         (
-            {"exposed_ports": ("8080/tcp", "53/udp")},
+            {"exposed_ports": (ExposedPort(8080), ExposedPort(53, Protocol.UDP))},
             [(8080, "tcp"), (53, "udp")],
             {
                 "port_bindings": {
@@ -447,7 +448,7 @@ def test_signal_name(given: str | None, expected: str | None) -> None:
             },
         ),
         (
-            {"exposed_ports": ("80",)},
+            {"exposed_ports": (ExposedPort(80),)},
             [(80, "tcp")],
             {"port_bindings": {"80/tcp": ("127.0.0.1", None)}},
         ),
@@ -467,7 +468,9 @@ def test_create_kwargs_ports_cpuset_and_disk(
 
 
 def test_ports_are_published_on_the_given_address() -> None:
-    kwargs = translate.create_kwargs(spec(exposed_ports=("80/tcp",)), publish_address="0.0.0.0")
+    kwargs = translate.create_kwargs(
+        spec(exposed_ports=(ExposedPort(80),)), publish_address="0.0.0.0"
+    )
 
     assert kwargs["host_config"]["port_bindings"] == {"80/tcp": ("0.0.0.0", None)}
 
@@ -478,7 +481,7 @@ def test_ports_cpuset_and_disk_are_accepted_by_docker_py() -> None:
     kwargs = translate.create_kwargs(
         spec(
             command=("sleep", "1"),
-            exposed_ports=("8080/tcp", "53/udp"),
+            exposed_ports=(ExposedPort(8080), ExposedPort(53, Protocol.UDP)),
             cpuset_cpus="1",
             disk_gib=2,
         )
