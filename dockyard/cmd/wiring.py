@@ -29,6 +29,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 from dockyard.rpc import messaging
@@ -67,10 +68,10 @@ class AllInOne:
         return finished
 
 
-def open_database(conf: cfg.ConfigOpts) -> Database:
+def open_database(conf: cfg.ConfigOpts, clock: Clock | None = None) -> Database:
     defaults = default.view(conf)
     os.makedirs(defaults.data_dir, mode=0o700, exist_ok=True)
-    db = configured_database(conf)
+    db = configured_database(conf, clock)
     migrate.upgrade(db)
     return db
 
@@ -128,7 +129,7 @@ def control_service(repos: Repositories) -> ControlService:
     return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
 
 
-def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
+def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI, clock: Clock) -> ComputeAgent:
     """The agent of this host over its Docker Engine; it reaches state only through ``control``."""
     defaults = default.view(conf)
     compute_cfg = compute.view(conf)
@@ -142,17 +143,18 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
         control,
         compute_cfg,
         docker_cfg,
+        clock,
         console=websocket_proxy.view(conf),
     )
 
 
 def build(conf: cfg.ConfigOpts) -> AllInOne:
-    db = open_database(conf)
+    db = open_database(conf, Clock())  # the process's one clock, as db.clock
     keep_encryption_key(conf)
     repos = repositories(conf, db)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, db, repos)
-    agent = compute_agent(conf, control_service(repos))
+    agent = compute_agent(conf, control_service(repos), db.clock)
     services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
     return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
 
@@ -163,7 +165,7 @@ def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) 
     broker = cloud.broker(conf)
     controls = messaging.control_server(broker, host, control_service(repos))
     controls.start()
-    agent = compute_agent(conf, messaging.MessagingControlAPI(broker))
+    agent = compute_agent(conf, messaging.MessagingControlAPI(broker), db.clock)
     agents = messaging.compute_server(broker, host, agent)
     agents.start()
     services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))

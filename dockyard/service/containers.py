@@ -9,7 +9,7 @@ from typing import Any
 
 from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
-from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.errors import (
     Conflict,
@@ -35,6 +35,7 @@ from dockyard.domain.models import (
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth, in_registry
+from dockyard.domain.reports import ANY_TASK
 from dockyard.domain.states import ALLOWED, IN_FLIGHT, Status, allowed
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import (
@@ -283,7 +284,7 @@ class ContainerService:
             container.uuid,
             values,
             status_in=ALLOWED[action],
-            task_state=None if force else IDLE,
+            expect=ANY_TASK if force else None,
             action=self._action(ctx, container, logged or action),
         )
         if reserved is not None:
@@ -305,7 +306,7 @@ class ContainerService:
             self.containers.update(
                 reserved.uuid,
                 {"task_state": None, "status": before.status, "image": before.image},
-                task_state=reserved.task_state,
+                expect=reserved.task_state,
             )
             raise
 

@@ -18,6 +18,7 @@ from dockyard.db.models import utcnow
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.models import Container, Host
+from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import Status, TaskState
 
 LOG = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ class DownHostSweeper:
             f"Host {host.name} went down (last heartbeat {seen} UTC) before it created "
             "the container; delete it and create it again."
         )
-        values = {"status": Status.ERROR, "status_reason": reason, "task_state": None}
-        if not self.containers.apply(record.uuid, values, task_state=record.task_state):
+        change = ContainerChange.failed(reason)
+        if not self.containers.apply(record.uuid, change, expect=record.task_state):
             return False  # the agent, or a delete, got to it first
         self.containers.release_claim(record.uuid)
         LOG.warning("create of %s ended: host %s is down", record.uuid, host.name)

@@ -18,7 +18,7 @@ from dockyard.db import migrate
 from dockyard.db.models import Base, utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
-from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
@@ -30,6 +30,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
+from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.service.sweeper import DownHostSweeper
 from tests.conftest import require
@@ -201,7 +202,7 @@ def test_only_one_of_two_concurrent_reservations_wins(db: Database) -> None:
             container.uuid,
             {"task_state": TaskState.CONTAINER_STOPPING},
             status_in={Status.RUNNING},
-            task_state=IDLE,
+            expect=None,
         ),
     )
     assert sum(r is not None for r in results) == 1
@@ -374,8 +375,8 @@ def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
     assert created is not None
     stopping = {"task_state": TaskState.CONTAINER_STOPPING}
 
-    changed = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("stop", made.uuid))
-    refused = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("kill", made.uuid))
+    changed = repo.update(made.uuid, stopping, expect=None, action=opening("stop", made.uuid))
+    refused = repo.update(made.uuid, stopping, expect=None, action=opening("kill", made.uuid))
 
     assert changed is not None and changed.task_state is TaskState.CONTAINER_STOPPING
     assert changed.name == made.name and changed.memory == made.memory  # the whole row back
@@ -391,19 +392,43 @@ def test_a_report_and_its_event_land_together(db: Database) -> None:
     opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=utcnow())
     assert repo.create_claimed(made, "h1", opened) is not None
     done = ActionEvent("compute__do_container_create", utcnow(), utcnow(), "Success")
-    running = {"status": Status.RUNNING, "task_state": None}
+    running = ContainerChange(Status.RUNNING, task=None)
 
     stale = repo.apply(
-        made.uuid, running, task_state=TaskState.IMAGE_PULLING, event=("req-c", done, True)
+        made.uuid, running, expect=TaskState.IMAGE_PULLING, event=("req-c", done, True)
     )
     applied = repo.apply(
-        made.uuid, running, task_state=TaskState.CONTAINER_CREATING, event=("req-c", done, True)
+        made.uuid, running, expect=TaskState.CONTAINER_CREATING, event=("req-c", done, True)
     )
 
     assert (stale, applied) == (False, True)
     action, events = actions.get(made.uuid, "req-c")
     assert [e.event for e in events] == ["compute__do_container_create"]  # once
     assert action.finish_time is not None and action.message is None
+
+
+def test_a_typed_change_is_stored_as_its_types(db: Database) -> None:
+    repo = ContainerRepository(db)
+    made = repo.create(record(task_state=TaskState.CONTAINER_STARTING, status_reason="old"))
+    started = dt.datetime(2025, 3, 4, 5, 6, 7)  # MySQL keeps whole seconds
+    seen = RuntimeFields("abc", "Up 1 second", None, 2, "web-1", (80, 443), started, None)
+    observed = ContainerChange(Status.RUNNING, None, None, seen)
+
+    assert repo.apply(made.uuid, observed, expect=None) is False  # a task is in flight
+    assert repo.apply(made.uuid, observed, expect=TaskState.CONTAINER_STARTING) is True
+    got = repo.get(made.uuid)
+    assert (got.status, got.task_state, got.status_reason) == (Status.RUNNING, None, None)
+    assert (got.runtime_id, got.status_detail, got.restart_count) == ("abc", "Up 1 second", 2)
+    assert (got.hostname, got.ports, got.started_at) == ("web-1", [80, 443], started)
+
+    # A reason alone, unguarded: status, task and runtime fields stay.
+    assert repo.apply(made.uuid, ContainerChange(reason="resize failed")) is True
+    again = repo.get(made.uuid)
+    assert (again.status, again.status_reason, again.runtime_id) == (
+        Status.RUNNING,
+        "resize failed",
+        "abc",
+    )
 
 
 # -- console tokens ---------------------------------------------------------------

@@ -28,6 +28,7 @@ from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.quotas import held
+from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 from dockyard.domain.states import Status, TaskState
 
 T = cast(Table, ContainerRow.__table__)
@@ -37,9 +38,6 @@ SORTABLE = frozenset(c.name for c in T.columns)
 
 #: A container's claim: (host, cpu, memory, project_id).
 _Claim = Row[Any, Any, Any, Any]
-
-#: Sentinel: a guard that requires ``task_state IS NULL``.
-IDLE = object()
 
 
 def _lookup(by_uuid: bool, in_project: bool) -> Any:
@@ -96,16 +94,16 @@ def _guarded(
     uuid: str,
     values: Mapping[str, Any],
     status_in: Collection[Status] | None,
-    task_state: object,
+    expect: TaskGuard,
 ) -> Any:
     """The UPDATE of ``ContainerRepository.update``, with its guards."""
     query = update(T).where(T.c.uuid == uuid)
     if status_in is not None:
         query = query.where(T.c.status.in_([str(s) for s in status_in]))
-    if task_state is IDLE:
+    if expect is None:
         query = query.where(T.c.task_state.is_(None))
-    elif task_state is not None:
-        query = query.where(T.c.task_state == str(task_state))
+    elif expect is not ANY_TASK:
+        query = query.where(T.c.task_state == str(expect))
     data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
     data["updated_at"] = utcnow()
     return query.values(**data)
@@ -241,18 +239,18 @@ class ContainerRepository:
         values: Mapping[str, Any],
         *,
         status_in: Collection[Status] | None = None,
-        task_state: object = None,
+        expect: TaskGuard = ANY_TASK,
         action: ContainerAction | None = None,
     ) -> Container | None:
         """Compare-and-swap: apply ``values`` only if the guards hold.
 
-        ``status_in`` limits the statuses the row may be in; ``task_state`` is
-        None for no guard, ``IDLE`` for "no task in flight", or a TaskState the
-        row must hold. ``action``, if given, is opened in the same transaction when
-        the change applies. Returns the updated record, or None when a guard failed
-        or the row is gone.
+        ``status_in`` limits the statuses the row may be in; ``expect`` is the task
+        state the row must hold (None: no task in flight; ``ANY_TASK``: no guard).
+        ``action``, if given, is opened in the same transaction when the change
+        applies. Returns the updated record, or None when a guard failed or the row
+        is gone.
         """
-        query = _guarded(uuid, values, status_in, task_state)
+        query = _guarded(uuid, values, status_in, expect)
         with self.db.write() as conn:
             if self.db.engine.dialect.update_returning:
                 row = conn.execute(query.returning(*T.columns)).first()
@@ -269,19 +267,18 @@ class ContainerRepository:
     def apply(
         self,
         uuid: str,
-        values: Mapping[str, Any],
+        change: ContainerChange,
         *,
-        status_in: Collection[Status] | None = None,
-        task_state: object = None,
+        expect: TaskGuard = ANY_TASK,
         event: tuple[str, ActionEvent, bool] | None = None,
     ) -> bool:
-        """``update`` for callers that only need to know whether it applied.
+        """Make ``change`` while the record holds the task ``expect``; whether it applied.
 
         ``event`` (request id, event, whether it finishes the action) is recorded in
         the same transaction when the change applies.
         """
         with self.db.write() as conn:
-            if not conn.execute(_guarded(uuid, values, status_in, task_state)).rowcount:
+            if not conn.execute(_guarded(uuid, change.fields(), None, expect)).rowcount:
                 return False
             if event is not None:
                 record_event_in(conn, uuid, *event)
