@@ -84,6 +84,8 @@ class Repositories:
     quotas: QuotaRepository
     registries: RegistryRepository
     console_tokens: ConsoleTokenRepository
+    #: The process's clock, the one the repositories stamp records with.
+    clock: Clock
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -93,7 +95,13 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
     return Repositories(
-        containers, hosts, actions, quotas, RegistryRepository(db), ConsoleTokenRepository(db)
+        containers,
+        hosts,
+        actions,
+        quotas,
+        RegistryRepository(db),
+        ConsoleTokenRepository(db),
+        db.clock,
     )
 
 
@@ -135,7 +143,7 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI, clock: Clock) -> Co
     compute_cfg = compute.view(conf)
     docker_cfg = docker_config.view(conf)
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
-    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
+    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address, clock)
     return ComputeAgent(
         defaults.host,
         runtime,
@@ -176,6 +184,7 @@ def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) 
 
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
     """The API's use cases, reaching agents through ``compute_api``."""
+    clock = repos.clock
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
@@ -216,5 +225,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         consoles=ConsoleService(
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
+        clock=clock,
     )
     return services

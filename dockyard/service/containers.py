@@ -7,10 +7,10 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
@@ -115,8 +115,10 @@ class ContainerService:
         pull_policy: str = "ifnotpresent",
         hosts: HostRepository | None = None,
         registries: RegistryService | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.containers = containers
+        self.clock = clock or containers.db.clock
         #: When given, actions on a container whose host is down fail without an RPC.
         self.hosts = hosts
         self.actions = actions
@@ -310,15 +312,14 @@ class ContainerService:
             )
             raise
 
-    @staticmethod
-    def _action(ctx: RequestContext, container: Container, action: str) -> ContainerAction:
+    def _action(self, ctx: RequestContext, container: Container, action: str) -> ContainerAction:
         return ContainerAction(
             action=action,
             container_uuid=container.uuid,
             request_id=ctx.request_id,
             user_id=ctx.user_id,
             project_id=ctx.project_id,
-            start_time=utcnow(),
+            start_time=self.clock.now(),
         )
 
     def _record_action(self, ctx: RequestContext, container: Container, action: str) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
 
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.models import Container, Host
 from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import Status, TaskState
@@ -39,12 +38,12 @@ class DownHostSweeper:
         containers: ContainerRepository,
         hosts: HostRepository,
         lost_create_after: dt.timedelta,
-        clock: Callable[[], dt.datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
         self.lost_create_after = lost_create_after
-        self.clock = clock
+        self.clock = clock or containers.db.clock
 
     def run(self) -> list[Swept]:
         """One pass: end every create stranded on a down host; what was ended."""
@@ -63,7 +62,7 @@ class DownHostSweeper:
             record.status is Status.CREATING
             and record.task_state in _CREATING
             and touched is not None
-            and self.clock() - touched > self.lost_create_after
+            and self.clock.now() - touched > self.lost_create_after
         )
 
     def _end(self, record: Container, host: Host) -> bool:

@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from dockyard.db import migrate
-from dockyard.db.models import Base, utcnow
+from dockyard.db.models import Base
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
@@ -34,6 +34,7 @@ from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.service.sweeper import DownHostSweeper
 from tests.conftest import require
+from tests.fakes.clock import FakeClock
 
 SERVERS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432",
@@ -120,8 +121,8 @@ def test_migrations_match_the_models(db: Database) -> None:
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
-    now = [dt.datetime(2026, 1, 1, 12, 0, 0)]
-    hosts = HostRepository(db, dt.timedelta(seconds=25), clock=lambda: now[0])
+    now = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    hosts = HostRepository(db, dt.timedelta(seconds=25), clock=now)
     for name, memory in (("b", 3000), ("a", 1000), ("c", 2000)):
         hosts.report(name, {**host_inventory(cpu=1.0, memory=memory), "availability_zone": "z1"})
     hosts.report("a", {**host_inventory(cpu=1.0, memory=1000), "availability_zone": "z0"})
@@ -137,13 +138,13 @@ def test_host_services_switches_paging_and_zones(db: Database) -> None:
     assert found is not None and found.name == "c" and found.containers == 1
     assert hosts.find("a") is not None and hosts.find("zz") is None
 
-    now[0] += dt.timedelta(seconds=26)
+    now.advance(26)
     assert hosts.heartbeat("a") is True
     assert [h.name for h in hosts.all() if h.up] == ["a"]
     assert hosts.set_switches("a", forced_down=True, enabled=False, disabled_reason="r")
     a = hosts.get("a")
     assert a is not None and (a.up, a.enabled, a.disabled_reason) == (False, False, "r")
-    assert a.updated_at == now[0]
+    assert a.updated_at == now.at
     assert hosts.set_switches("zz", enabled=True) is False
     assert hosts.delete("b") is True and hosts.delete("b") is False
     assert [h.name for h in hosts.services()] == ["a", "c"]
@@ -315,10 +316,10 @@ def test_registries_are_scoped_paged_and_guarded(db: Database) -> None:
 
 
 def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
-    now = [utcnow() - dt.timedelta(minutes=10)]
-    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=lambda: now[0])
+    now = FakeClock(db.clock.now() - dt.timedelta(minutes=10))
+    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=now)
     hosts.report("dead", host_inventory(cpu=4.0, memory=4000))  # its last heartbeat
-    now[0] = utcnow()
+    now.at = db.clock.now()
     hosts.report("alive", host_inventory(cpu=4.0, memory=4000))
     repo = ContainerRepository(db)
     creating = {"task_state": TaskState.CONTAINER_CREATING}
@@ -336,10 +337,10 @@ def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
     taken = on("dead", **creating)
 
     window = dt.timedelta(minutes=2)
-    sweeper = DownHostSweeper(repo, hosts, window, clock=lambda: now[0])
+    sweeper = DownHostSweeper(repo, hosts, window, clock=now)
     assert sweeper.run() == []  # every record is younger than the window
 
-    now[0] += window + dt.timedelta(seconds=1)
+    now.advance((window + dt.timedelta(seconds=1)).total_seconds())
     repo.update(taken.uuid, {"task_state": TaskState.CONTAINER_DELETING})  # a delete won
     hosts.heartbeat("alive")
     swept = sweeper.run()
@@ -367,7 +368,7 @@ def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
             request_id=f"req-{name}",
             user_id="u",
             project_id="p",
-            start_time=utcnow(),
+            start_time=db.clock.now(),
         )
 
     made = record(status=Status.RUNNING)
@@ -389,9 +390,10 @@ def test_a_report_and_its_event_land_together(db: Database) -> None:
     hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
     repo, actions = ContainerRepository(db), ActionRepository(db)
     made = record(task_state=TaskState.CONTAINER_CREATING)
-    opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=utcnow())
+    opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=db.clock.now())
     assert repo.create_claimed(made, "h1", opened) is not None
-    done = ActionEvent("compute__do_container_create", utcnow(), utcnow(), "Success")
+    at = db.clock.now()
+    done = ActionEvent("compute__do_container_create", at, at, "Success")
     running = ContainerChange(Status.RUNNING, task=None)
 
     stale = repo.apply(
@@ -452,10 +454,10 @@ def test_a_console_token_works_once_for_its_own_session_only(db: Database) -> No
 
 
 def test_an_expired_console_token_is_refused_and_pruned(db: Database) -> None:
-    now = [utcnow()]
-    tokens = ConsoleTokenRepository(db, clock=lambda: now[0])
+    now = FakeClock(db.clock.now())
+    tokens = ConsoleTokenRepository(db, clock=now)
     late = tokens.issue("c-1", None, dt.timedelta(seconds=30))
-    now[0] += dt.timedelta(seconds=31)
+    now.advance(31)
     assert not tokens.spend(late, "c-1", None)
 
     tokens.issue("c-1", None, dt.timedelta(seconds=30))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
@@ -21,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow
 from dockyard.db.repositories.actions import record_event_in, start_action
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
@@ -95,6 +96,7 @@ def _guarded(
     values: Mapping[str, Any],
     status_in: Collection[Status] | None,
     expect: TaskGuard,
+    now: dt.datetime,
 ) -> Any:
     """The UPDATE of ``ContainerRepository.update``, with its guards."""
     query = update(T).where(T.c.uuid == uuid)
@@ -105,7 +107,7 @@ def _guarded(
     elif expect is not ANY_TASK:
         query = query.where(T.c.task_state == str(expect))
     data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
-    data["updated_at"] = utcnow()
+    data["updated_at"] = now
     return query.values(**data)
 
 
@@ -172,7 +174,7 @@ class ContainerRepository:
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)
-        values["created_at"] = values["created_at"] or utcnow()
+        values["created_at"] = values["created_at"] or self.db.clock.now()
         result = conn.execute(insert(T).values(**values))
         pk = result.inserted_primary_key
         return dataclasses.replace(
@@ -250,7 +252,7 @@ class ContainerRepository:
         applies. Returns the updated record, or None when a guard failed or the row
         is gone.
         """
-        query = _guarded(uuid, values, status_in, expect)
+        query = _guarded(uuid, values, status_in, expect, self.db.clock.now())
         with self.db.write() as conn:
             if self.db.engine.dialect.update_returning:
                 row = conn.execute(query.returning(*T.columns)).first()
@@ -277,11 +279,12 @@ class ContainerRepository:
         ``event`` (request id, event, whether it finishes the action) is recorded in
         the same transaction when the change applies.
         """
+        now = self.db.clock.now()
         with self.db.write() as conn:
-            if not conn.execute(_guarded(uuid, change.fields(), None, expect)).rowcount:
+            if not conn.execute(_guarded(uuid, change.fields(), None, expect, now)).rowcount:
                 return False
             if event is not None:
-                record_event_in(conn, uuid, *event)
+                record_event_in(conn, uuid, *event, now)
             return True
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
@@ -326,7 +329,7 @@ class ContainerRepository:
                 if not moved:
                     self._raise_if_short(conn, row.host, d_cpu, d_memory)
                     raise Conflict(f"Host {row.host} changed meanwhile; retry the change.")
-            values = {"cpu": cpu, "memory": memory, "updated_at": utcnow()}
+            values = {"cpu": cpu, "memory": memory, "updated_at": self.db.clock.now()}
             if not conn.execute(update(T).where(T.c.uuid == uuid).values(**values)).rowcount:
                 return None
             return _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
@@ -377,7 +380,9 @@ class ContainerRepository:
     def _release(self, conn: Connection, uuid: str) -> bool:
         # Flip the flag first: it locks the row, so the amounts read next are current.
         done = conn.execute(
-            update(T).where(T.c.uuid == uuid, T.c.claimed.is_(True)).values(claimed=False)
+            update(T)
+            .where(T.c.uuid == uuid, T.c.claimed.is_(True))
+            .values(claimed=False, updated_at=self.db.clock.now())
         ).rowcount
         if not done:
             return False
