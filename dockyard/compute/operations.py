@@ -120,7 +120,7 @@ class Operations:
         """
         self.freshness.mark(uuid)
         try:
-            change = ContainerChange.observed(self.runtime.inspect(uuid), None, reason)
+            change = ContainerChange.observed(self.runtime.inspect(uuid), task=None, reason=reason)
         except DockyardError as exc:
             change = ContainerChange.failed(reason or exc.detail)
         return self.control.report(ContainerReport(uuid, change, expect, event=event))
