@@ -29,6 +29,7 @@ from dockyard.api.routes import (
 from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotAcceptable
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
@@ -52,6 +53,7 @@ class Services:
     hosts: HostService
     registries: RegistryService
     consoles: ConsoleService
+    clock: Clock
 
 
 def _normalise(path: str) -> str:

@@ -19,12 +19,13 @@ from dockyard.cmd.serving import start_server, wait_for_signal
 from dockyard.cmd.wiring import api_services, repositories, secret_box
 from dockyard.config import api
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 from dockyard.rpc.messaging import Broker, MessagingComputeAPI
 
 
 def build(conf: cfg.ConfigOpts) -> tuple[WSGIApp, Database, Broker]:
     secret_box(conf)  # refuse to start before touching the database or the broker
-    db = cloud.open_database(conf)
+    db = cloud.open_database(conf, Clock())  # the process's one clock, as db.clock
     broker = cloud.broker(conf)
     services = api_services(conf, repositories(conf, db), MessagingComputeAPI(broker))
     return api_app(conf, services, db), db, broker

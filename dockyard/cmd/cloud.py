@@ -9,6 +9,7 @@ from oslo_config import cfg
 from dockyard.cmd.storage import configured_database
 from dockyard.config import database, opts, rpc
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 from dockyard.rpc.messaging import Broker, BrokerSettings
 
 LOG = logging.getLogger("dockyard")
@@ -47,8 +48,8 @@ def broker(conf: cfg.ConfigOpts) -> Broker:
     )
 
 
-def open_database(conf: cfg.ConfigOpts) -> Database:
+def open_database(conf: cfg.ConfigOpts, clock: Clock | None = None) -> Database:
     """The shared database, as it is: its schema is `dockyard-manage db upgrade`'s business."""
     if not conf[database.GROUP].connection:
         raise SystemExit("[database] connection must name the shared database (PostgreSQL/MySQL)")
-    return configured_database(conf)
+    return configured_database(conf, clock)

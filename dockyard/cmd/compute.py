@@ -10,6 +10,7 @@ from dockyard.cmd import cloud
 from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import compute_agent
 from dockyard.config import api, default
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Unavailable
 from dockyard.rpc.messaging import MessagingControlAPI, compute_server
 
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     cloud.setup_logging(conf)
     broker = cloud.broker(conf)
     host = default.view(conf).host
-    agent = compute_agent(conf, MessagingControlAPI(broker))
+    agent = compute_agent(conf, MessagingControlAPI(broker), Clock())
     while True:
         try:
             agent.report_host()

@@ -11,6 +11,7 @@ from dockyard.cmd.periodic import Periodic
 from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import control_service, repositories
 from dockyard.config import compute, default
+from dockyard.domain.clock import Clock
 from dockyard.rpc.messaging import control_server
 from dockyard.service.sweeper import DownHostSweeper
 
@@ -18,7 +19,7 @@ from dockyard.service.sweeper import DownHostSweeper
 def main(argv: list[str] | None = None) -> int:
     conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-conductor")
     cloud.setup_logging(conf)
-    db = cloud.open_database(conf)
+    db = cloud.open_database(conf, Clock())  # the process's one clock, as db.clock
     broker = cloud.broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db)

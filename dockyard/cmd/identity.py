@@ -81,7 +81,7 @@ def identity_service(conf: cfg.ConfigOpts, db: Database) -> IdentityService:
     attempts = LoginAttemptRepository(db)
 
     def limiter(scope: str, limit: int) -> AttemptLimiter:
-        return AttemptLimiter(attempts, scope, limit, window, lambda: dt.datetime.now(dt.UTC))
+        return AttemptLimiter(attempts, scope, limit, window, db.clock)
 
     return IdentityService(
         IdentityRepository(db),
@@ -90,6 +90,7 @@ def identity_service(conf: cfg.ConfigOpts, db: Database) -> IdentityService:
         dt.timedelta(seconds=settings.token_expiration),
         per_user=limiter("user", settings.max_failures_per_user),
         per_address=limiter("address", settings.max_failures_per_address),
+        clock=db.clock,
     )
 
 

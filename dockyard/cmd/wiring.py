@@ -29,6 +29,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
@@ -68,10 +69,10 @@ class AllInOne:
         return finished
 
 
-def open_database(conf: cfg.ConfigOpts) -> Database:
+def open_database(conf: cfg.ConfigOpts, clock: Clock | None = None) -> Database:
     defaults = default.view(conf)
     os.makedirs(defaults.data_dir, mode=0o700, exist_ok=True)
-    db = configured_database(conf)
+    db = configured_database(conf, clock)
     migrate.upgrade(db)
     return db
 
@@ -84,6 +85,8 @@ class Repositories:
     quotas: QuotaRepository
     registries: RegistryRepository
     console_tokens: ConsoleTokenRepository
+    #: The process's clock, the one the repositories stamp records with.
+    clock: Clock
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -93,7 +96,13 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
     return Repositories(
-        containers, hosts, actions, quotas, RegistryRepository(db), ConsoleTokenRepository(db)
+        containers,
+        hosts,
+        actions,
+        quotas,
+        RegistryRepository(db),
+        ConsoleTokenRepository(db),
+        db.clock,
     )
 
 
@@ -129,13 +138,13 @@ def control_service(repos: Repositories) -> ControlService:
     return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
 
 
-def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
+def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI, clock: Clock) -> ComputeAgent:
     """The agent of this host over its Docker Engine; it reaches state only through ``control``."""
     defaults = default.view(conf)
     compute_cfg = compute.view(conf)
     docker_cfg = docker_config.view(conf)
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
-    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
+    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address, clock)
     return ComputeAgent(
         defaults.host,
         runtime,
@@ -143,17 +152,18 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
         control,
         compute_cfg,
         docker_cfg,
+        clock,
         console=websocket_proxy.view(conf),
     )
 
 
 def build(conf: cfg.ConfigOpts) -> AllInOne:
-    db = open_database(conf)
+    db = open_database(conf, Clock())  # the process's one clock, as db.clock
     keep_encryption_key(conf)
     repos = repositories(conf, db)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, db, repos)
-    agent = compute_agent(conf, control_service(repos))
+    agent = compute_agent(conf, control_service(repos), db.clock)
     services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
     return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
 
@@ -164,7 +174,7 @@ def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) 
     broker = cloud.broker(conf)
     controls = messaging.control_server(broker, host, control_service(repos))
     controls.start()
-    agent = compute_agent(conf, messaging.MessagingControlAPI(broker))
+    agent = compute_agent(conf, messaging.MessagingControlAPI(broker), db.clock)
     agents = messaging.compute_server(broker, host, agent)
     agents.start()
     services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))
@@ -175,6 +185,7 @@ def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) 
 
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
     """The API's use cases, reaching agents through ``compute_api``."""
+    clock = repos.clock
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
@@ -217,5 +228,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         consoles=ConsoleService(
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
+        clock=clock,
     )
     return services

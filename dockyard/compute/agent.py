@@ -22,6 +22,7 @@ from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
 from dockyard.config.websocket_proxy import WebsocketProxyConfig
+from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import DockyardError, ServiceBusy
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
@@ -75,6 +76,7 @@ class ComputeAgent:
         control: ControlAPI,
         compute: ComputeConfig,
         docker: DockerConfig,
+        clock: Clock,
         console: WebsocketProxyConfig | None = None,
     ) -> None:
         self.host = host
@@ -84,12 +86,13 @@ class ComputeAgent:
         self.execute_timeout = docker.execute_timeout
         self.freshness = Freshness()
         self.ops = Operations(
-            host, runtime, images, control, docker.default_stop_timeout, self.freshness
+            host, runtime, images, control, docker.default_stop_timeout, clock, self.freshness
         )
         self.reconciler = Reconciler(
             host,
             runtime,
             control,
+            clock,
             busy=self._busy_uuids,
             lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
             stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),

@@ -10,21 +10,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import time
 import traceback
 from collections.abc import Callable
 
 from dockyard.compute.freshness import Freshness
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
-from dockyard.domain.models import ObservedContainer, PullPolicy
+from dockyard.domain.models import ActionEvent, PullPolicy
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.reports import ContainerChange, TaskGuard
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
-    ANY_TASK,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -40,46 +40,27 @@ LOG = logging.getLogger(__name__)
 LOCAL_IMAGE_TTL = 10.0
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
-
-
 class Interrupted(Exception):
     """The record was taken over by another operation; stop quietly."""
 
 
-def observed_values(obs: ObservedContainer) -> dict[str, object]:
-    """The record fields an observation sets."""
-    reason = None
-    if obs.oom_killed:
-        reason = "The container ran out of memory and was killed (OOM)."
-    elif obs.error:
-        reason = obs.error
-    return {
-        "status": str(obs.status),
-        "status_detail": obs.status_detail,
-        "status_reason": reason,
-        "runtime_id": obs.runtime_id,
-        "exit_code": obs.exit_code,
-        "restart_count": obs.restart_count,
-        "hostname": obs.hostname,
-        "ports": list(obs.ports),
-        "started_at": obs.started_at.isoformat() if obs.started_at else None,
-        "finished_at": obs.finished_at.isoformat() if obs.finished_at else None,
-    }
+def _failure(exc: Exception) -> str:
+    return exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
 
 
 class _Progress:
     """The task state a create has reported so far: the guard of its next report."""
 
-    def __init__(self, uuid: str, task: str, report: Callable[[str, TaskState, str], None]) -> None:
+    def __init__(
+        self, uuid: str, task: TaskState, report: Callable[[str, TaskState, TaskState], None]
+    ) -> None:
         self.uuid = uuid
         self.task = task
         self._report = report
 
     def step(self, task: TaskState) -> None:
         self._report(self.uuid, task, self.task)
-        self.task = str(task)
+        self.task = task
 
 
 class Operations:
@@ -90,45 +71,46 @@ class Operations:
         images: ImageDriver,
         control: ControlAPI,
         default_stop_timeout: int,
+        clock: Clock,
         freshness: Freshness | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
         self.runtime = runtime
         self.images = images
         self.control = control
         self.default_stop_timeout = default_stop_timeout
+        self.clock = clock
         self.freshness = freshness or Freshness()
-        self._seen_local: Recent[str] = Recent(LOCAL_IMAGE_TTL, clock, limit=256)
+        self._seen_local: Recent[str] = Recent(LOCAL_IMAGE_TTL, clock.monotonic, limit=256)
 
     # -- helpers -----------------------------------------------------------
 
-    def _step(self, uuid: str, task: TaskState, expect: str) -> None:
-        done = self.control.report(ContainerReport(uuid, {"task_state": str(task)}, expect))
+    def _step(self, uuid: str, task: TaskState, expect: TaskState) -> None:
+        done = self.control.report(ContainerReport(uuid, ContainerChange(task=task), expect))
         if not done:
             raise Interrupted(uuid)
 
-    @staticmethod
     def _event_report(
-        uuid: str, request_id: str, name: str, start: str, error: str | None
+        self, uuid: str, request_id: str, name: str, start: dt.datetime, error: str | None
     ) -> EventReport:
-        return EventReport(
-            uuid=uuid,
-            request_id=request_id,
+        event = ActionEvent(
             event=f"compute__do_container_{name}",
             start_time=start,
-            finish_time=_now(),
+            finish_time=self.clock.now(),
             result="Error" if error else "Success",
             traceback=error,
         )
+        return EventReport(uuid, request_id, event)
 
-    def _event(self, uuid: str, request_id: str, name: str, start: str, error: str | None) -> None:
+    def _event(
+        self, uuid: str, request_id: str, name: str, start: dt.datetime, error: str | None
+    ) -> None:
         self.control.record_event(self._event_report(uuid, request_id, name, start, error))
 
     def _settle(
         self,
         uuid: str,
-        expect: str,
+        expect: TaskGuard,
         reason: str | None = None,
         event: EventReport | None = None,
     ) -> bool:
@@ -138,13 +120,10 @@ class Operations:
         """
         self.freshness.mark(uuid)
         try:
-            values = observed_values(self.runtime.inspect(uuid))
+            change = ContainerChange.observed(self.runtime.inspect(uuid), task=None, reason=reason)
         except DockyardError as exc:
-            values = {"status": str(Status.ERROR), "status_reason": exc.detail}
-        if reason:
-            values["status_reason"] = reason
-        values["task_state"] = None
-        return self.control.report(ContainerReport(uuid, values, expect, event=event))
+            change = ContainerChange.failed(reason or exc.detail)
+        return self.control.report(ContainerReport(uuid, change, expect, event=event))
 
     # -- create ------------------------------------------------------------
 
@@ -195,8 +174,8 @@ class Operations:
         client can see are reported, and the final state travels with the action's
         event: two round trips for a ``run`` of a local image.
         """
-        uuid, start = msg.spec.uuid, _now()
-        at = _Progress(uuid, str(TaskState.CONTAINER_CREATING), self._step)
+        uuid, start = msg.spec.uuid, self.clock.now()
+        at = _Progress(uuid, TaskState.CONTAINER_CREATING, self._step)
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._pull(msg, at)
@@ -221,13 +200,12 @@ class Operations:
             self._abandon(uuid)
         except Exception as exc:
             LOG.warning("create of %s failed: %s", uuid, exc)
-            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
-            values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
+            change = ContainerChange.failed(_failure(exc))
             event = self._event_report(
                 uuid, msg.request_id, "create", start, traceback.format_exc()
             )
             self.control.report(
-                ContainerReport(uuid, values, at.task, release_claim=True, event=event)
+                ContainerReport(uuid, change, at.task, release_claim=True, event=event)
             )
 
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
@@ -256,18 +234,18 @@ class Operations:
 
     def operate(self, msg: ContainerOperation) -> None:
         handler: Callable[[ContainerOperation], None] = getattr(self, f"_do_{msg.operation}")
-        task = str(IN_FLIGHT[msg.operation][0])
-        start = _now()
+        task = IN_FLIGHT[msg.operation][0]
+        start = self.clock.now()
         try:
             handler(msg)
         except Interrupted:
             return
         except Exception as exc:
             LOG.warning("%s of %s failed: %s", msg.operation, msg.uuid, exc)
-            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
             error = traceback.format_exc()
             event = self._event_report(msg.uuid, msg.request_id, msg.operation, start, error)
-            self._settle(msg.uuid, task, reason=f"{msg.operation} failed: {reason}", event=event)
+            reason = f"{msg.operation} failed: {_failure(exc)}"
+            self._settle(msg.uuid, task, reason=reason, event=event)
             return
         if msg.operation != "delete":
             event = self._event_report(msg.uuid, msg.request_id, msg.operation, start, None)
@@ -315,12 +293,11 @@ class Operations:
                 raise
         except Exception as exc:
             LOG.warning("resize of %s failed: %s", msg.uuid, exc)
-            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
-            values = {"status_reason": f"resize_container failed: {reason}"}
-            self.control.report(ContainerReport(msg.uuid, values, ANY_TASK))
+            change = ContainerChange(reason=f"resize_container failed: {_failure(exc)}")
+            self.control.report(ContainerReport(msg.uuid, change))
 
     def commit(self, msg: CommitContainer) -> str:
-        start = _now()
+        start = self.clock.now()
         try:
             image_id = self.runtime.commit(msg.uuid, msg.repository, msg.tag)
         except Exception:
@@ -330,8 +307,8 @@ class Operations:
         return image_id
 
     def rebuild(self, msg: RebuildContainer) -> None:
-        uuid, start = msg.spec.uuid, _now()
-        task = str(TaskState.CONTAINER_REBUILDING)
+        uuid, start = msg.spec.uuid, self.clock.now()
+        task = TaskState.CONTAINER_REBUILDING
         try:
             self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
@@ -340,15 +317,10 @@ class Operations:
                 self.runtime.start(uuid)
         except Exception as exc:
             LOG.warning("rebuild of %s failed: %s", uuid, exc)
-            reason = exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
-            values = {
-                "status": str(Status.ERROR),
-                "status_reason": f"rebuild failed: {reason}",
-                "task_state": None,
-            }
+            change = ContainerChange.failed(f"rebuild failed: {_failure(exc)}")
             error = traceback.format_exc()
             event = self._event_report(uuid, msg.request_id, "rebuild", start, error)
-            self.control.report(ContainerReport(uuid, values, task, event=event))
+            self.control.report(ContainerReport(uuid, change, task, event=event))
             return
         self._settle(
             uuid, task, event=self._event_report(uuid, msg.request_id, "rebuild", start, None)

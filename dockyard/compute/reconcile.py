@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection
 
-from dockyard.compute.operations import observed_values
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotFound
 from dockyard.domain.models import Container, ObservedContainer
+from dockyard.domain.reports import ContainerChange, RuntimeFields, TaskGuard
 from dockyard.domain.states import Status, TaskState
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
-from dockyard.rpc.messages import NO_TASK, ContainerReport
+from dockyard.rpc.messages import ContainerReport
 
 LOG = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class Reconciler:
         host: str,
         runtime: RuntimeDriver,
         control: ControlAPI,
+        clock: Clock,
         busy: Callable[[], Collection[str]] = frozenset,
         lost_create_after: dt.timedelta = LOST_CREATE_AFTER,
         stuck_task_after: dt.timedelta = STUCK_TASK_AFTER,
@@ -37,6 +40,7 @@ class Reconciler:
         self.host = host
         self.runtime = runtime
         self.control = control
+        self.clock = clock
         self.busy = busy
         self.lost_create_after = lost_create_after
         self.stuck_task_after = stuck_task_after
@@ -51,7 +55,7 @@ class Reconciler:
             if record.uuid in busy:
                 # Queued or running here: its operation reports when it ends.
                 continue
-            stuck = _stale(record, self.stuck_task_after)
+            stuck = self._stale(record, self.stuck_task_after)
             try:
                 self._one(record, observed.get(record.uuid), after_restart or stuck)
             except DockyardError as exc:
@@ -73,8 +77,7 @@ class Reconciler:
         if record.task_state is None and observed is not None:
             if _failure_stands(record, observed):
                 return
-            values = observed_values(observed)
-            self.control.report(ContainerReport(uuid, values, NO_TASK))
+            self.control.report(ContainerReport(uuid, ContainerChange.observed(observed), None))
         else:
             self._one(record, observed, after_restart=False)
 
@@ -85,8 +88,8 @@ class Reconciler:
             return
         if rec.status is Status.CREATING:
             created = rec.updated_at or rec.created_at or dt.datetime.min
-            if _utcnow() - created > self.lost_create_after:
-                self._fail(rec, NO_TASK, "The create request was lost before any host acted on it.")
+            if self.clock.now() - created > self.lost_create_after:
+                self._fail(rec, None, "The create request was lost before any host acted on it.")
             return
         if obs is None:
             if rec.runtime_id is None or rec.status in (Status.ERROR, Status.DELETED):
@@ -95,25 +98,23 @@ class Reconciler:
                 # The engine removed it when it exited, as asked: the record goes too.
                 self.control.container_removed(rec.uuid)
                 return
-            status = Status.ERROR
-            values: dict[str, object] = {
-                "status": str(status),
-                "status_detail": None,
-                "status_reason": "The container was removed from the engine outside Dockyard.",
-            }
-            self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
+            # Only the summary goes: the rest is what the engine last showed.
+            gone = dataclasses.replace(RuntimeFields.recorded(rec), status_detail=None)
+            reason = "The container was removed from the engine outside Dockyard."
+            change = ContainerChange(Status.ERROR, reason, runtime=gone)
+            self.control.report(ContainerReport(rec.uuid, change, None))
             return
         if _failure_stands(rec, obs):
             return
         # The listing is cheap but summary-only (no timestamps): it only tells
         # whether something changed; inspect then tells exactly what.
-        if any(_text(getattr(rec, k)) != v for k, v in _listed(obs).items()):
-            values = observed_values(self.runtime.inspect(rec.uuid))
-            self.control.report(ContainerReport(rec.uuid, values, NO_TASK))
+        if any(getattr(rec, k) != v for k, v in _listed(obs).items()):
+            change = ContainerChange.observed(self.runtime.inspect(rec.uuid))
+            self.control.report(ContainerReport(rec.uuid, change, None))
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
-        task = str(rec.task_state)
-        if _maybe_queued(rec, obs, self.lost_create_after):
+        task = rec.task_state
+        if self._maybe_queued(rec, obs):
             return
         if rec.task_state in (TaskState.IMAGE_PULLING, TaskState.CONTAINER_CREATING):
             self.runtime.remove(rec.uuid, force=True)
@@ -129,27 +130,40 @@ class Reconciler:
         elif obs is None:
             self._fail(rec, task, "The container disappeared while an operation was running.")
         else:
-            values = {**observed_values(obs), "task_state": None}
-            self.control.report(ContainerReport(rec.uuid, values, task))
+            change = ContainerChange.observed(obs, task=None)
+            self.control.report(ContainerReport(rec.uuid, change, task))
 
-    def _fail(self, rec: Container, expect: str, reason: str) -> None:
-        values = {"status": str(Status.ERROR), "status_reason": reason, "task_state": None}
-        self.control.report(ContainerReport(rec.uuid, values, expect, release_claim=True))
+    def _fail(self, rec: Container, expect: TaskGuard, reason: str) -> None:
+        change = ContainerChange.failed(reason)
+        self.control.report(ContainerReport(rec.uuid, change, expect, release_claim=True))
+
+    def _maybe_queued(self, rec: Container, obs: ObservedContainer | None) -> bool:
+        """A young record the agent has not touched yet: its create may still be queued.
+
+        The API stores new records in ``container_creating``; until the engine has the
+        container (or a pull was reported), nothing says an agent ever started on it.
+        """
+        return (
+            rec.task_state is TaskState.CONTAINER_CREATING
+            and obs is None
+            and not self._stale(rec, self.lost_create_after)
+        )
+
+    def _stale(self, rec: Container, age: dt.timedelta) -> bool:
+        changed = rec.updated_at or rec.created_at
+        return (
+            rec.task_state is not None and changed is not None and self.clock.now() - changed > age
+        )
 
 
 def _listed(obs: ObservedContainer) -> dict[str, object]:
     """The fields a runtime's listing reliably reports."""
     return {
-        "status": str(obs.status),
+        "status": obs.status,
         "runtime_id": obs.runtime_id,
         "exit_code": obs.exit_code,
         "health": obs.health,
     }
-
-
-def _text(value: object) -> object:
-    """Record values as reports carry them (timestamps as ISO text)."""
-    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def _failure_stands(rec: Container, obs: ObservedContainer) -> bool:
@@ -159,23 +173,3 @@ def _failure_stands(rec: Container, obs: ObservedContainer) -> bool:
     container really runs or exits.
     """
     return rec.status is Status.ERROR and obs.status is Status.CREATED
-
-
-def _maybe_queued(rec: Container, obs: ObservedContainer | None, window: dt.timedelta) -> bool:
-    """A young record the agent has not touched yet: its create may still be queued.
-
-    The API stores new records in ``container_creating``; until the engine has the
-    container (or a pull was reported), nothing says an agent ever started on it.
-    """
-    return (
-        rec.task_state is TaskState.CONTAINER_CREATING and obs is None and not _stale(rec, window)
-    )
-
-
-def _stale(rec: Container, age: dt.timedelta) -> bool:
-    changed = rec.updated_at or rec.created_at
-    return rec.task_state is not None and changed is not None and _utcnow() - changed > age
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

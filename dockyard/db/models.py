@@ -1,4 +1,7 @@
-"""SQLAlchemy models: the schema. Repositories query these tables with Core statements."""
+"""SQLAlchemy models: the schema. Repositories query these tables with Core statements.
+
+Timestamps have no defaults here: repositories stamp them from the process's clock.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,6 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -63,8 +62,8 @@ class ContainerRow(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     claimed: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class HostRow(Base):
@@ -86,8 +85,8 @@ class HostRow(Base):
     info: Mapped[dict[str, Any]] = mapped_column(JSON)
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     # The host's agent as a service (api-other §10): one row serves both views.
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
@@ -110,8 +109,8 @@ class RegistryRow(Base):
     password: Mapped[str | None] = mapped_column(Text)
     project_id: Mapped[str] = mapped_column(String(255), index=True)
     user_id: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class ActionRow(Base):
@@ -123,7 +122,7 @@ class ActionRow(Base):
     request_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(255))
-    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime)
     finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
     message: Mapped[str | None] = mapped_column(String(255))
 
@@ -136,7 +135,7 @@ class ActionEventRow(Base):
         ForeignKey("container_actions.id", ondelete="CASCADE"), index=True
     )
     event: Mapped[str] = mapped_column(String(255))
-    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime)
     finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
     result: Mapped[str | None] = mapped_column(String(32))
     traceback: Mapped[str | None] = mapped_column(Text)
@@ -150,7 +149,7 @@ class ProjectRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class UserRow(Base):
@@ -162,7 +161,7 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     #: Tokens carry the value current when they were issued; raising it (on a new
     #: password) makes every older token of the user invalid at once.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)

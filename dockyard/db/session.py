@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DatabaseUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 5,
         idle_ping_after: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         self.url = url
+        #: The process's clock: what records are stamped with.
+        self.clock = clock or Clock()
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"json_deserializer": _loads}
         if self.is_sqlite:

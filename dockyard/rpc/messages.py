@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
-from dockyard.domain.models import ContainerSpec
+from dockyard.domain.models import ActionEvent, ContainerSpec
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 
-VERSION = "1.0"
-
-#: Guard values for ContainerReport.expect_task_state besides a task-state name.
-ANY_TASK = "*"
-NO_TASK = ""
+#: The protocol's version; its major changes when a message changes incompatibly
+#: (2.0: reports carry a typed ``ContainerChange`` and events an ``ActionEvent``).
+VERSION = "2.0"
 
 
 @dataclass(frozen=True)
@@ -48,16 +47,15 @@ class ContainerOperation:
 class ContainerReport:
     """An agent's account of a container, applied only while its guard holds.
 
-    ``expect_task_state`` is a task-state name the record must still hold,
-    ``NO_TASK`` for "no operation in flight" or ``ANY_TASK`` for no guard. A
-    report whose guard fails is dropped: another operation owns the record.
-    ``event``, recorded only when the report applies, saves a second round trip
-    for the operation that ends with this report.
+    ``expect`` is the task state the record must still hold (None: no operation
+    in flight; ``ANY_TASK``: no guard). A report whose guard fails is dropped:
+    another operation owns the record. ``event``, recorded only when the report
+    applies, saves a second round trip for the operation that ends with this report.
     """
 
     uuid: str
-    values: dict[str, Any]
-    expect_task_state: str = ANY_TASK
+    change: ContainerChange
+    expect: TaskGuard = ANY_TASK
     release_claim: bool = False
     event: EventReport | None = None
     version: str = VERSION
@@ -65,13 +63,11 @@ class ContainerReport:
 
 @dataclass(frozen=True)
 class EventReport:
+    """One finished step of an action (``event.result``: Success | Error)."""
+
     uuid: str
     request_id: str
-    event: str
-    start_time: str
-    finish_time: str
-    result: str  # Success | Error
-    traceback: str | None = None
+    event: ActionEvent
     finish_action: bool = True
     version: str = VERSION
 

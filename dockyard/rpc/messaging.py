@@ -291,6 +291,8 @@ class _Endpoint:
         self._methods = methods
         self._casts = casts
         self._label = label
+        #: The protocol version served: the dispatcher refuses calls of another major.
+        self.target = oslo_messaging.Target(version=VERSION)
         for name in methods:
             setattr(self, name, functools.partial(self._dispatch, name))
 

@@ -7,10 +7,10 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
-from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import (
     Conflict,
@@ -36,6 +36,7 @@ from dockyard.domain.models import (
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth, in_registry
+from dockyard.domain.reports import ANY_TASK
 from dockyard.domain.states import ALLOWED, IN_FLIGHT, Status, allowed
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import (
@@ -115,8 +116,10 @@ class ContainerService:
         pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT,
         hosts: HostRepository | None = None,
         registries: RegistryService | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.containers = containers
+        self.clock = clock or containers.db.clock
         #: When given, actions on a container whose host is down fail without an RPC.
         self.hosts = hosts
         self.actions = actions
@@ -284,7 +287,7 @@ class ContainerService:
             container.uuid,
             values,
             status_in=ALLOWED[action],
-            task_state=None if force else IDLE,
+            expect=ANY_TASK if force else None,
             action=self._action(ctx, container, logged or action),
         )
         if reserved is not None:
@@ -306,19 +309,18 @@ class ContainerService:
             self.containers.update(
                 reserved.uuid,
                 {"task_state": None, "status": before.status, "image": before.image},
-                task_state=reserved.task_state,
+                expect=reserved.task_state,
             )
             raise
 
-    @staticmethod
-    def _action(ctx: RequestContext, container: Container, action: str) -> ContainerAction:
+    def _action(self, ctx: RequestContext, container: Container, action: str) -> ContainerAction:
         return ContainerAction(
             action=action,
             container_uuid=container.uuid,
             request_id=ctx.request_id,
             user_id=ctx.user_id,
             project_id=ctx.project_id,
-            start_time=utcnow(),
+            start_time=self.clock.now(),
         )
 
     def _record_action(self, ctx: RequestContext, container: Container, action: str) -> None:

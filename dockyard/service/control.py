@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
-from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
-from dockyard.domain.models import ActionEvent, Container
-from dockyard.rpc.messages import (
-    ANY_TASK,
-    NO_TASK,
-    ContainerReport,
-    EventReport,
-    HostReport,
-)
+from dockyard.domain.models import Container
+from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
 
 
 class ControlService:
@@ -32,23 +24,12 @@ class ControlService:
         self.console_tokens = console_tokens
 
     def report(self, message: ContainerReport) -> bool:
-        guard: object
-        if message.expect_task_state == ANY_TASK:
-            guard = None
-        elif message.expect_task_state == NO_TASK:
-            guard = IDLE
-        else:
-            guard = message.expect_task_state
-        values = {
-            key: dt.datetime.fromisoformat(value) if key.endswith("_at") and value else value
-            for key, value in message.values.items()
-        }
         event = message.event
         applied = self.containers.apply(
             message.uuid,
-            values,
-            task_state=guard,
-            event=None if event is None else (event.request_id, _event(event), event.finish_action),
+            message.change,
+            expect=message.expect,
+            event=None if event is None else (event.request_id, event.event, event.finish_action),
         )
         if applied and message.release_claim:
             self.containers.release_claim(message.uuid)
@@ -56,7 +37,7 @@ class ControlService:
 
     def record_event(self, message: EventReport) -> None:
         self.actions.record_event(
-            message.uuid, message.request_id, _event(message), message.finish_action
+            message.uuid, message.request_id, message.event, message.finish_action
         )
 
     def container_removed(self, uuid: str) -> None:
@@ -78,13 +59,3 @@ class ControlService:
         if self.console_tokens is None:
             return False
         return self.console_tokens.spend(token, uuid, exec_id)
-
-
-def _event(message: EventReport) -> ActionEvent:
-    return ActionEvent(
-        event=message.event,
-        start_time=dt.datetime.fromisoformat(message.start_time),
-        finish_time=dt.datetime.fromisoformat(message.finish_time),
-        result=message.result,
-        traceback=message.traceback,
-    )

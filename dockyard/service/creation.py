@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-import time
 import uuid as uuidlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNotFound
@@ -48,7 +46,7 @@ class ContainerCreator:
         compute: ComputeAPI,
         defaults: CreateDefaults,
         rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         registries: RegistryService | None = None,
     ) -> None:
         self.containers = containers
@@ -56,8 +54,9 @@ class ContainerCreator:
         self.compute = compute
         self.defaults = defaults
         self.rng = rng or random.Random()
+        self.clock = clock or containers.db.clock
         self._image_ok: Recent[tuple[str, str, PullPolicy, RegistryAuth | None]] = Recent(
-            IMAGE_CHECK_TTL, clock
+            IMAGE_CHECK_TTL, self.clock.monotonic
         )
         self.registries = registries
 
@@ -122,15 +121,14 @@ class ContainerCreator:
         self.compute.check_image(host, image, pull_policy, auth)
         self._image_ok.add(key)
 
-    @staticmethod
-    def _action(ctx: RequestContext, record: Container) -> ContainerAction:
+    def _action(self, ctx: RequestContext, record: Container) -> ContainerAction:
         return ContainerAction(
             action="create",
             container_uuid=record.uuid,
             request_id=ctx.request_id,
             user_id=ctx.user_id,
             project_id=ctx.project_id,
-            start_time=record.created_at or utcnow(),
+            start_time=record.created_at or self.clock.now(),
         )
 
     def _record(self, ctx: RequestContext, new: ContainerRequest) -> Container:
@@ -138,7 +136,7 @@ class ContainerCreator:
             new,
             uuid=str(uuidlib.uuid4()),
             name=new.name or generate_name(self.rng),
-            created_at=utcnow(),
+            created_at=self.clock.now(),
             project_id=ctx.project_id,
             user_id=ctx.user_id,
             # The agent takes it from here; it only reports the steps a client can tell apart.

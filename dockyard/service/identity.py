@@ -6,10 +6,10 @@ import datetime as dt
 import re
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dockyard.db.repositories.identity import IdentityRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from dockyard.domain.identity import (
     Claims,
@@ -45,10 +45,6 @@ class Bootstrap:
     project: Project
     user: User
     password: str
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -175,7 +171,7 @@ class IdentityService:
         token_ttl: dt.timedelta,
         per_user: AttemptLimiter,
         per_address: AttemptLimiter,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Clock,
     ) -> None:
         self.repo = repo
         self.signer = signer
@@ -185,6 +181,10 @@ class IdentityService:
         self.per_address = per_address
         self.clock = clock
         self._dummy_hash: str | None = None
+
+    def _now(self) -> dt.datetime:
+        """Now as an aware UTC time: tokens carry epoch seconds."""
+        return self.clock.now().replace(tzinfo=dt.UTC)
 
     def _check_password(self, password: str, hashed: str | None) -> bool:
         if hashed is None:
@@ -223,7 +223,7 @@ class IdentityService:
         roles = self.repo.roles(found.user.id, scope.id) if scope and scope.enabled else ()
         if scope is None or not roles:
             raise InvalidToken("The user has no role on the requested project.")
-        now = self.clock().replace(microsecond=0)
+        now = self._now().replace(microsecond=0)
         claims = Claims(
             new_token_id(), found.user.id, scope.id, roles, now, now + self.token_ttl,
             generation=found.token_generation,
@@ -234,7 +234,7 @@ class IdentityService:
         """The identity behind a token; raises Unauthorized when it is malformed, forged,
         expired or revoked, or its user lost access to its project, was disabled or
         deleted, or has had a new password since it was issued."""
-        claims = self.signer.verify(token, self.clock())
+        claims = self.signer.verify(token, self._now())
         subject = self.repo.subject(
             claims.token_id, claims.user_id, claims.project_id, claims.generation
         )
@@ -260,4 +260,4 @@ class IdentityService:
         of tokens that have expired since."""
         subject = self.inspect(caller, subject_token)
         self.repo.revoke_token(subject.claims.token_id, subject.claims.expires_at)
-        self.repo.purge_revoked(self.clock())
+        self.repo.purge_revoked(self._now())

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable
 
 from dockyard.db.repositories.login_attempts import LoginAttemptRepository
+from dockyard.domain.clock import Clock
 
 
 class AttemptLimiter:
@@ -27,7 +27,7 @@ class AttemptLimiter:
         scope: str,
         limit: int,
         window: dt.timedelta,
-        clock: Callable[[], dt.datetime],
+        clock: Clock,
     ) -> None:
         self.repo = repo
         self.scope = scope
@@ -41,12 +41,11 @@ class AttemptLimiter:
 
     def admit(self, key: str) -> int:
         """Count an attempt for ``key``: 0 when it may go on, else the seconds to wait."""
-        now = self.clock()
+        now = self.clock.now()
         attempts, started = self.repo.count(self._key(key), now, self.window)
         if attempts <= self.limit:
             return 0
-        naive_now = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
-        remaining = (started + self.window - naive_now).total_seconds()
+        remaining = (started + self.window - now).total_seconds()
         return max(1, math.ceil(remaining))
 
     def forgive(self, key: str) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
 
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.clock import Clock
 from dockyard.domain.models import Container, Host
+from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import Status, TaskState
 
 LOG = logging.getLogger(__name__)
@@ -38,12 +38,12 @@ class DownHostSweeper:
         containers: ContainerRepository,
         hosts: HostRepository,
         lost_create_after: dt.timedelta,
-        clock: Callable[[], dt.datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
         self.lost_create_after = lost_create_after
-        self.clock = clock
+        self.clock = clock or containers.db.clock
 
     def run(self) -> list[Swept]:
         """One pass: end every create stranded on a down host; what was ended."""
@@ -62,7 +62,7 @@ class DownHostSweeper:
             record.status is Status.CREATING
             and record.task_state in _CREATING
             and touched is not None
-            and self.clock() - touched > self.lost_create_after
+            and self.clock.now() - touched > self.lost_create_after
         )
 
     def _end(self, record: Container, host: Host) -> bool:
@@ -71,8 +71,8 @@ class DownHostSweeper:
             f"Host {host.name} went down (last heartbeat {seen} UTC) before it created "
             "the container; delete it and create it again."
         )
-        values = {"status": Status.ERROR, "status_reason": reason, "task_state": None}
-        if not self.containers.apply(record.uuid, values, task_state=record.task_state):
+        change = ContainerChange.failed(reason)
+        if not self.containers.apply(record.uuid, change, expect=record.task_state):
             return False  # the agent, or a delete, got to it first
         self.containers.release_claim(record.uuid)
         LOG.warning("create of %s ended: host %s is down", record.uuid, host.name)

@@ -8,6 +8,7 @@ per run. Without RabbitMQ the messaging half is skipped loudly (failed under CI)
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,10 +27,11 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.models import LogOptions
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
+from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messages import (
-    ANY_TASK,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -263,17 +265,37 @@ def test_an_agent_that_does_not_answer_fails_within_the_timeout(wired: Wired) ->
 
 def test_reports_apply_with_their_guard(wired: Wired) -> None:
     wired.recorder.add(dataclasses.replace(CONTAINER, task_state=None))
-    applied = ContainerReport(UUID, {"status": "Stopped", "exit_code": 0}, ANY_TASK)
+    stopped = ContainerChange(Status.STOPPED, runtime=RuntimeFields("abc123", exit_code=0))
+    applied = ContainerReport(UUID, stopped, ANY_TASK)
     assert wired.control.report(applied) is True
-    guarded = ContainerReport(UUID, {"status": "Running"}, "container_starting")
+    running = ContainerChange(Status.RUNNING)
+    guarded = ContainerReport(UUID, running, TaskState.CONTAINER_STARTING)
     assert wired.control.report(guarded) is False
-    assert wired.control.report(ContainerReport("missing", {"status": "Running"})) is False
-    assert wired.recorder.reports == [
-        applied,
-        guarded,
-        ContainerReport("missing", {"status": "Running"}),
-    ]
-    assert str(wired.recorder.containers[UUID].status) == "Stopped"
+    assert wired.control.report(ContainerReport("missing", running)) is False
+    assert wired.recorder.reports == [applied, guarded, ContainerReport("missing", running)]
+    record = wired.recorder.containers[UUID]
+    assert (record.status, record.exit_code, record.status_reason) == (Status.STOPPED, 0, None)
+
+
+@pytest.mark.parametrize(
+    "report",
+    [m for m in MESSAGES if isinstance(m, ContainerReport)],
+    ids=lambda r: f"{type(r.change.status).__name__}-{r.expect}",
+)
+def test_every_report_shape_arrives_typed_and_whole(wired: Wired, report: ContainerReport) -> None:
+    """Statuses, task states, guards and datetimes cross as themselves, not as text."""
+    held = report.expect if isinstance(report.expect, TaskState) else None
+    wired.recorder.add(dataclasses.replace(CONTAINER, task_state=held))
+    assert wired.control.report(report) is True
+    assert wired.recorder.reports == [report]
+    record = wired.recorder.containers[UUID]
+    for name, value in report.change.fields().items():
+        assert getattr(record, name) == value, name
+    if report.change.runtime is not None:
+        assert record.started_at == report.change.runtime.started_at
+        assert isinstance(record.started_at, dt.datetime)
+    if report.event is not None:
+        assert wired.recorder.events == [report.event]
 
 
 def test_events_hosts_and_removals_reach_the_control(wired: Wired) -> None:

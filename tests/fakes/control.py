@@ -1,25 +1,22 @@
 """An in-memory ``ControlAPI`` that records everything agents tell it.
 
 Reports are applied with the guard semantics of ``dockyard.service.control``:
-``ANY_TASK`` applies unconditionally, ``NO_TASK`` only while the record has no
-task state, any other value only while the record's task state equals it. A
-report for a missing record fails like a failed guard.
+``ANY_TASK`` applies unconditionally, None only while the record has no task
+state, a task state only while the record's task state is it. A report for a
+missing record fails like a failed guard.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from dockyard.domain.clock import Clock
 from dockyard.domain.models import Container
-from dockyard.domain.states import Status, TaskState
-from dockyard.rpc.messages import ANY_TASK, NO_TASK, ContainerReport, EventReport, HostReport
-
-_FIELDS = {f.name for f in dataclasses.fields(Container)}
+from dockyard.domain.reports import ANY_TASK, TaskGuard
+from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
 
 #: Called after each report is handled, with the control, the report and whether it applied.
 ReportHook = Callable[["RecordingControl", ContainerReport, bool], None]
@@ -31,25 +28,11 @@ class Handled:
     applied: bool
 
 
-def _convert(key: str, value: Any) -> Any:
-    """A report value as the record holds it (what the database layer would store)."""
-    if key not in _FIELDS:
-        raise AssertionError(f"report sets unknown container field {key!r}")
-    if value is None:
-        return None
-    if key == "status":
-        return Status(value)
-    if key == "task_state":
-        return TaskState(value)
-    if key.endswith("_at") and isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    return value
-
-
 class RecordingControl:
     """Holds ``Container`` records in memory and logs every report, event and removal."""
 
-    def __init__(self, containers: Iterable[Container] = ()) -> None:
+    def __init__(self, containers: Iterable[Container] = (), clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.containers: dict[str, Container] = {c.uuid: c for c in containers}
         self.handled: list[Handled] = []
         self.events: list[EventReport] = []
@@ -79,7 +62,7 @@ class RecordingControl:
 
     def task_states(self) -> list[object]:
         """The task_state value of each report that set one, in order."""
-        return [r.values["task_state"] for r in self.reports if "task_state" in r.values]
+        return [r.change.task for r in self.reports if r.change.task is not ANY_TASK]
 
     def release_count(self, uuid: str) -> int:
         return self.released.get(uuid, 0)
@@ -89,12 +72,12 @@ class RecordingControl:
     def report(self, message: ContainerReport) -> bool:
         with self._lock:
             record = self.containers.get(message.uuid)
-            applied = record is not None and self._guard_holds(record, message.expect_task_state)
+            applied = record is not None and self._guard_holds(record, message.expect)
             if applied:
                 assert record is not None
-                for key, value in message.values.items():
-                    setattr(record, key, _convert(key, value))
-                record.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                for key, value in message.change.fields().items():
+                    setattr(record, key, value)
+                record.updated_at = self.clock.now()
                 if message.release_claim:
                     self.released[message.uuid] = self.released.get(message.uuid, 0) + 1
                     record.claimed = False
@@ -106,13 +89,8 @@ class RecordingControl:
         return applied
 
     @staticmethod
-    def _guard_holds(record: Container, expect: str) -> bool:
-        if expect == ANY_TASK:
-            return True
-        current = str(record.task_state) if record.task_state is not None else None
-        if expect == NO_TASK:
-            return current is None
-        return current == expect
+    def _guard_holds(record: Container, expect: TaskGuard) -> bool:
+        return expect is ANY_TASK or record.task_state == expect
 
     def record_event(self, message: EventReport) -> None:
         with self._lock:

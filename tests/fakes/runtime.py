@@ -18,10 +18,11 @@ import queue
 import signal as signals
 import tarfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
@@ -49,24 +50,7 @@ from dockyard.domain.states import Status
 from dockyard.domain.status_detail import describe
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
-
-#: Start of the fake clock; every reading advances it by one second.
-EPOCH = dt.datetime(2025, 1, 1, 12, 0, 0)
-
-
-class SteppingClock:
-    """A deterministic clock: ``EPOCH``, ``EPOCH + 1 s``, ... on successive calls."""
-
-    def __init__(self, start: dt.datetime = EPOCH, step: dt.timedelta | None = None) -> None:
-        self.now = start
-        self.step = step if step is not None else dt.timedelta(seconds=1)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dt.datetime:
-        with self._lock:
-            value = self.now
-            self.now = value + self.step
-            return value
+from tests.fakes.clock import FakeClock
 
 
 @dataclass
@@ -203,12 +187,13 @@ class FakeRuntime(RuntimeDriver):
         host: str = "node-1",
         *,
         images: FakeImages | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock | None = None,
         host_info: HostInfo | None = None,
     ) -> None:
         self.host = host
         self.images = images
-        self.clock: Callable[[], dt.datetime] = clock or SteppingClock()
+        # Each reading one second after the last, as an engine's times would move.
+        self.clock = clock or FakeClock(step=dt.timedelta(seconds=1))
         self.info = host_info or HostInfo(
             hostname=host,
             cpus=4,
@@ -259,7 +244,7 @@ class FakeRuntime(RuntimeDriver):
             box = self._get(uuid)
             box.status = Status.STOPPED
             box.exit_code = exit_code
-            box.finished_at = self.clock()
+            box.finished_at = self.clock.now()
             self._end_consoles(uuid)
 
     def vanish(self, uuid: str) -> None:
@@ -289,7 +274,7 @@ class FakeRuntime(RuntimeDriver):
 
     def _observe(self, box: FakeContainer) -> ObservedContainer:
         detail = describe(
-            box.status, box.started_at, box.finished_at, box.exit_code, self.clock(), box.health
+            box.status, box.started_at, box.finished_at, box.exit_code, self.clock.now(), box.health
         )
         return ObservedContainer(
             uuid=box.spec.uuid,
@@ -310,12 +295,12 @@ class FakeRuntime(RuntimeDriver):
     def _run(self, box: FakeContainer) -> None:
         box.status = Status.RUNNING
         box.exit_code = None
-        box.started_at = self.clock()
+        box.started_at = self.clock.now()
 
     def _halt(self, box: FakeContainer, exit_code: int) -> None:
         box.status = Status.STOPPED
         box.exit_code = exit_code
-        box.finished_at = self.clock()
+        box.finished_at = self.clock.now()
         self._end_consoles(box.spec.uuid)
 
     def _end_consoles(self, uuid: str) -> None:

@@ -17,7 +17,8 @@ import docker
 import pytest
 from sqlalchemy import update
 
-from dockyard.db.models import HostRow, utcnow
+from dockyard.db.models import HostRow
+from dockyard.domain.clock import Clock
 from tests.conftest import Dockyard, start_dockyard, stop_dockyard
 
 pytestmark = pytest.mark.docker
@@ -194,7 +195,7 @@ def test_forced_down_host_fails_actions_fast_and_keeps_records(dockyard: Dockyar
 
 def test_stale_heartbeat_means_down(dockyard: Dockyard) -> None:
     uuid = running(dockyard)
-    stale = utcnow() - dt.timedelta(hours=1)
+    stale = Clock().now() - dt.timedelta(hours=1)
     set_last_seen(dockyard, stale)
     try:
         [service] = services(dockyard)

@@ -15,6 +15,7 @@ from dockyard.service.identity import IdentityAdmin, IdentityService, Ref
 from dockyard.service.passwords import PasswordHasher
 from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import InvalidToken, TokenSigner
+from tests.fakes.clock import FakeClock
 from tests.integration import test_repositories as repos
 
 db = repos.db
@@ -26,11 +27,11 @@ def services(db: Database) -> tuple[IdentityAdmin, IdentityService]:
     attempts, minute = LoginAttemptRepository(db), dt.timedelta(seconds=60)
 
     def limiter(scope: str) -> AttemptLimiter:
-        return AttemptLimiter(attempts, scope, 100, minute, lambda: dt.datetime.now(dt.UTC))
+        return AttemptLimiter(attempts, scope, 100, minute, db.clock)
 
     tokens = IdentityService(
         repo, TokenSigner(secrets.token_bytes(32)), hasher, dt.timedelta(hours=1),
-        limiter("user"), limiter("address"),
+        limiter("user"), limiter("address"), db.clock,
     )  # fmt: skip
     return IdentityAdmin(repo, hasher), tokens
 
@@ -79,14 +80,19 @@ def test_names_are_unique_even_when_created_concurrently(db: Database) -> None:
 
 def test_concurrent_login_attempts_are_each_counted_once(db: Database) -> None:
     attempts = LoginAttemptRepository(db)
-    now, minute = dt.datetime.now(dt.UTC), dt.timedelta(seconds=60)
+    clock, minute = (
+        FakeClock(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+        dt.timedelta(seconds=60),
+    )
+    now = clock.now()
     # New keys (an insert race) and one shared key (an update race) at once.
     counted = in_parallel(40, lambda i: attempts.count("shared" if i % 2 else f"k{i}", now, minute))
     assert sorted(n for i, (n, _) in enumerate(counted) if i % 2) == list(range(1, 21))
     assert all(n == 1 for i, (n, _) in enumerate(counted) if not i % 2)
-    limiter = AttemptLimiter(attempts, "user", 5, minute, lambda: now)
+    limiter = AttemptLimiter(attempts, "user", 5, minute, clock)
     admitted = in_parallel(20, lambda i: limiter.admit("alice"))
     assert admitted.count(0) == 5
     assert all(1 <= wait <= 60 for wait in admitted if wait)
-    later = AttemptLimiter(attempts, "user", 5, minute, lambda: now + 2 * minute)
+    clock.advance(2 * minute.total_seconds())
+    later = AttemptLimiter(attempts, "user", 5, minute, clock)
     assert later.admit("alice") == 0

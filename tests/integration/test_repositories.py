@@ -16,10 +16,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from dockyard.db import migrate
-from dockyard.db.models import Base, utcnow
+from dockyard.db.models import Base
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
-from dockyard.db.repositories.containers import IDLE, ContainerRepository
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
@@ -40,9 +40,11 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
+from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.service.sweeper import DownHostSweeper
 from tests.conftest import require
+from tests.fakes.clock import FakeClock
 
 SERVERS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432",
@@ -129,8 +131,8 @@ def test_migrations_match_the_models(db: Database) -> None:
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
-    now = [dt.datetime(2026, 1, 1, 12, 0, 0)]
-    hosts = HostRepository(db, dt.timedelta(seconds=25), clock=lambda: now[0])
+    now = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    hosts = HostRepository(db, dt.timedelta(seconds=25), clock=now)
     for name, memory in (("b", 3000), ("a", 1000), ("c", 2000)):
         hosts.report(name, {**host_inventory(cpu=1.0, memory=memory), "availability_zone": "z1"})
     hosts.report("a", {**host_inventory(cpu=1.0, memory=1000), "availability_zone": "z0"})
@@ -146,13 +148,13 @@ def test_host_services_switches_paging_and_zones(db: Database) -> None:
     assert found is not None and found.name == "c" and found.containers == 1
     assert hosts.find("a") is not None and hosts.find("zz") is None
 
-    now[0] += dt.timedelta(seconds=26)
+    now.advance(26)
     assert hosts.heartbeat("a") is True
     assert [h.name for h in hosts.all() if h.up] == ["a"]
     assert hosts.set_switches("a", forced_down=True, enabled=False, disabled_reason="r")
     a = hosts.get("a")
     assert a is not None and (a.up, a.enabled, a.disabled_reason) == (False, False, "r")
-    assert a.updated_at == now[0]
+    assert a.updated_at == now.at
     assert hosts.set_switches("zz", enabled=True) is False
     assert hosts.delete("b") is True and hosts.delete("b") is False
     assert [h.name for h in hosts.services()] == ["a", "c"]
@@ -211,7 +213,7 @@ def test_only_one_of_two_concurrent_reservations_wins(db: Database) -> None:
             container.uuid,
             {"task_state": TaskState.CONTAINER_STOPPING},
             status_in={Status.RUNNING},
-            task_state=IDLE,
+            expect=None,
         ),
     )
     assert sum(r is not None for r in results) == 1
@@ -360,10 +362,10 @@ def test_registries_are_scoped_paged_and_guarded(db: Database) -> None:
 
 
 def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
-    now = [utcnow() - dt.timedelta(minutes=10)]
-    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=lambda: now[0])
+    now = FakeClock(db.clock.now() - dt.timedelta(minutes=10))
+    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=now)
     hosts.report("dead", host_inventory(cpu=4.0, memory=4000))  # its last heartbeat
-    now[0] = utcnow()
+    now.at = db.clock.now()
     hosts.report("alive", host_inventory(cpu=4.0, memory=4000))
     repo = ContainerRepository(db)
     creating = {"task_state": TaskState.CONTAINER_CREATING}
@@ -381,10 +383,10 @@ def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
     taken = on("dead", **creating)
 
     window = dt.timedelta(minutes=2)
-    sweeper = DownHostSweeper(repo, hosts, window, clock=lambda: now[0])
+    sweeper = DownHostSweeper(repo, hosts, window, clock=now)
     assert sweeper.run() == []  # every record is younger than the window
 
-    now[0] += window + dt.timedelta(seconds=1)
+    now.advance((window + dt.timedelta(seconds=1)).total_seconds())
     repo.update(taken.uuid, {"task_state": TaskState.CONTAINER_DELETING})  # a delete won
     hosts.heartbeat("alive")
     swept = sweeper.run()
@@ -412,7 +414,7 @@ def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
             request_id=f"req-{name}",
             user_id="u",
             project_id="p",
-            start_time=utcnow(),
+            start_time=db.clock.now(),
         )
 
     made = record(status=Status.RUNNING)
@@ -420,8 +422,8 @@ def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
     assert created is not None
     stopping = {"task_state": TaskState.CONTAINER_STOPPING}
 
-    changed = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("stop", made.uuid))
-    refused = repo.update(made.uuid, stopping, task_state=IDLE, action=opening("kill", made.uuid))
+    changed = repo.update(made.uuid, stopping, expect=None, action=opening("stop", made.uuid))
+    refused = repo.update(made.uuid, stopping, expect=None, action=opening("kill", made.uuid))
 
     assert changed is not None and changed.task_state is TaskState.CONTAINER_STOPPING
     assert changed.name == made.name and changed.memory == made.memory  # the whole row back
@@ -434,22 +436,47 @@ def test_a_report_and_its_event_land_together(db: Database) -> None:
     hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
     repo, actions = ContainerRepository(db), ActionRepository(db)
     made = record(task_state=TaskState.CONTAINER_CREATING)
-    opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=utcnow())
+    opened = ContainerAction("create", made.uuid, "req-c", "u", "p", start_time=db.clock.now())
     assert repo.create_claimed(made, "h1", opened) is not None
-    done = ActionEvent("compute__do_container_create", utcnow(), utcnow(), "Success")
-    running = {"status": Status.RUNNING, "task_state": None}
+    at = db.clock.now()
+    done = ActionEvent("compute__do_container_create", at, at, "Success")
+    running = ContainerChange(Status.RUNNING, task=None)
 
     stale = repo.apply(
-        made.uuid, running, task_state=TaskState.IMAGE_PULLING, event=("req-c", done, True)
+        made.uuid, running, expect=TaskState.IMAGE_PULLING, event=("req-c", done, True)
     )
     applied = repo.apply(
-        made.uuid, running, task_state=TaskState.CONTAINER_CREATING, event=("req-c", done, True)
+        made.uuid, running, expect=TaskState.CONTAINER_CREATING, event=("req-c", done, True)
     )
 
     assert (stale, applied) == (False, True)
     action, events = actions.get(made.uuid, "req-c")
     assert [e.event for e in events] == ["compute__do_container_create"]  # once
     assert action.finish_time is not None and action.message is None
+
+
+def test_a_typed_change_is_stored_as_its_types(db: Database) -> None:
+    repo = ContainerRepository(db)
+    made = repo.create(record(task_state=TaskState.CONTAINER_STARTING, status_reason="old"))
+    started = dt.datetime(2025, 3, 4, 5, 6, 7)  # MySQL keeps whole seconds
+    seen = RuntimeFields("abc", "Up 1 second", None, 2, "web-1", (80, 443), started, None)
+    observed = ContainerChange(Status.RUNNING, None, None, seen)
+
+    assert repo.apply(made.uuid, observed, expect=None) is False  # a task is in flight
+    assert repo.apply(made.uuid, observed, expect=TaskState.CONTAINER_STARTING) is True
+    got = repo.get(made.uuid)
+    assert (got.status, got.task_state, got.status_reason) == (Status.RUNNING, None, None)
+    assert (got.runtime_id, got.status_detail, got.restart_count) == ("abc", "Up 1 second", 2)
+    assert (got.hostname, got.ports, got.started_at) == ("web-1", [80, 443], started)
+
+    # A reason alone, unguarded: status, task and runtime fields stay.
+    assert repo.apply(made.uuid, ContainerChange(reason="resize failed")) is True
+    again = repo.get(made.uuid)
+    assert (again.status, again.status_reason, again.runtime_id) == (
+        Status.RUNNING,
+        "resize failed",
+        "abc",
+    )
 
 
 # -- console tokens ---------------------------------------------------------------
@@ -473,10 +500,10 @@ def test_a_console_token_works_once_for_its_own_session_only(db: Database) -> No
 
 
 def test_an_expired_console_token_is_refused_and_pruned(db: Database) -> None:
-    now = [utcnow()]
-    tokens = ConsoleTokenRepository(db, clock=lambda: now[0])
+    now = FakeClock(db.clock.now())
+    tokens = ConsoleTokenRepository(db, clock=now)
     late = tokens.issue("c-1", None, dt.timedelta(seconds=30))
-    now[0] += dt.timedelta(seconds=31)
+    now.advance(31)
     assert not tokens.spend(late, "c-1", None)
 
     tokens.issue("c-1", None, dt.timedelta(seconds=30))

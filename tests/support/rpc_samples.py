@@ -14,6 +14,7 @@ from dockyard.domain.container_request import (
     RestartPolicyName,
 )
 from dockyard.domain.models import (
+    ActionEvent,
     Archive,
     Container,
     ContainerSpec,
@@ -24,9 +25,9 @@ from dockyard.domain.models import (
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import (
-    NO_TASK,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -104,9 +105,36 @@ MESSAGES = [
         ContainerSpec(uuid=UUID, name="min", image="i"), False, PullPolicy.NEVER, "req-2"
     ),
     ContainerOperation(UUID, "stop", "req-3", timeout=3, signal="SIGKILL", force=True),
-    ContainerReport(UUID, {"status": "Running", "started_at": WHEN.isoformat(), "ports": [80]}),
-    ContainerReport(UUID, {"task_state": None}, NO_TASK, release_claim=True),
-    EventReport(UUID, "req-4", "compute__do_container_start", "2025-01-01T00:00:00", "x", "Error"),
+    # What an agent saw, ending a task, with the event it closes.
+    ContainerReport(
+        UUID,
+        ContainerChange(
+            Status.RUNNING,
+            "The container ran out of memory and was killed (OOM).",
+            None,
+            RuntimeFields("abc123", "Up 2 seconds", 0, 3, "web-1", (80, 443), WHEN, None),
+        ),
+        TaskState.CONTAINER_STARTING,
+        event=EventReport(
+            UUID, "req-4", ActionEvent("compute__do_container_start", WHEN, WHEN, "Success")
+        ),
+    ),
+    # A step: only the task moves, guarded on the previous one.
+    ContainerReport(
+        UUID, ContainerChange(task=TaskState.IMAGE_PULLING), TaskState.CONTAINER_CREATING
+    ),
+    # Guarded on "no task", an Error that gives the claim back.
+    ContainerReport(UUID, ContainerChange.failed("lost", task=ANY_TASK), None, release_claim=True),
+    # No guard, a reason alone.
+    ContainerReport(UUID, ContainerChange(reason="resize_container failed: no room")),
+    EventReport(
+        UUID,
+        "req-4",
+        ActionEvent(
+            "compute__do_container_start", WHEN, WHEN + dt.timedelta(seconds=1), "Error", "x"
+        ),
+        finish_action=False,
+    ),
     HostReport("node-1", {"cpus": 2, "runtimes": ["runc"], "info": {"os": "Debian"}}),
     ResizeContainer(UUID, 1.5, 128, 0.5, 64, "req-5"),
     RebuildContainer(SPEC, run=False, pull_policy=PullPolicy.ALWAYS, request_id="req-6"),

@@ -130,7 +130,8 @@ def rename(req: ApiRequest, ident: str) -> Response:
     validate(schemas.rename_query(), args)
     uuid = owned(req, ident, "container:rename").uuid
     container = req.services.containers.rename(req.ctx, uuid, args["name"])
-    return json_response(views.container(container, req.hidden_fields, req.base_url))
+    now = req.services.clock.now()
+    return json_response(views.container(container, req.hidden_fields, req.base_url, now))
 
 
 @TABLE.add("GET", f"{BASE}/container_actions")
@@ -175,7 +176,8 @@ def resize_container(req: ApiRequest, ident: str) -> Response:
     validate(container_schemas.update_body(req.services.limits), args)
     uuid = owned(req, ident, "container:resize_container").uuid
     before = req.services.containers.resize(req.ctx, uuid, args)
-    return json_response(views.container(before, req.hidden_fields, req.base_url), 202)
+    now = req.services.clock.now()
+    return json_response(views.container(before, req.hidden_fields, req.base_url, now), 202)
 
 
 @TABLE.add("GET", f"{BASE}/top")

@@ -52,7 +52,7 @@ def create(req: ApiRequest) -> Response:
     request = parse.container_request(body, req.version)
     run = parse_bool(query.get("run", False))
     container = req.services.creator.create(req.ctx, request, run)
-    view = views.container(container, req.hidden_fields, req.base_url)
+    view = views.container(container, req.hidden_fields, req.base_url, req.services.clock.now())
     return json_response(view, 202, {"Location": view["links"][0]["href"]})
 
 
@@ -83,7 +83,8 @@ def index(req: ApiRequest) -> Response:
             f"{req.base_url}/v1/containers?sort_key={sort_key}&sort_dir={sort_dir}"
             f"&limit={page}&marker={found[-1].uuid}"
         )
-    items = [views.container(c, req.hidden_fields, None) for c in found]
+    now = req.services.clock.now()
+    items = [views.container(c, req.hidden_fields, None, now) for c in found]
     return json_response({"containers": items, "next": next_link})
 
 
@@ -92,7 +93,8 @@ def show(req: ApiRequest, ident: str) -> Response:
     if parse_all_projects(req.query().get("all_projects")):
         req.authorize("container:get_one_all_projects")
     container = owned(req, ident, "container:get_one")
-    return json_response(views.container(container, req.hidden_fields, req.base_url))
+    now = req.services.clock.now()
+    return json_response(views.container(container, req.hidden_fields, req.base_url, now))
 
 
 @TABLE.add("PATCH", "/v1/containers/<ident>")
@@ -104,7 +106,8 @@ def update(req: ApiRequest, ident: str) -> Response:
     if "auto_heal" in args:
         values["auto_heal"] = parse_bool(args["auto_heal"])
     container = req.services.containers.update(req.ctx, uuid, values)
-    return json_response(views.container(container, req.hidden_fields, req.base_url))
+    now = req.services.clock.now()
+    return json_response(views.container(container, req.hidden_fields, req.base_url, now))
 
 
 @TABLE.add("DELETE", "/v1/containers/<ident>")

@@ -57,13 +57,13 @@ def links(base_url: str, resource: str, uuid: str) -> list[dict[str, str]]:
 
 
 def container(
-    c: Container, hidden: Collection[str], base_url: str | None, now: dt.datetime | None = None
+    c: Container, hidden: Collection[str], base_url: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     """One container; ``base_url`` None renders a list item (no links).
 
-    ``hidden``: the fields policy keeps from this caller (``container:get_one:<field>``).
+    ``hidden``: the fields policy keeps from this caller (``container:get_one:<field>``);
+    ``now`` (naive UTC) anchors the "Up 3 minutes" of ``status_detail``.
     """
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     view: dict[str, Any] = {
         "uuid": c.uuid,
         "name": c.name,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, insert, select, update
 
-from dockyard.db.models import ActionEventRow, ActionRow, utcnow
+from dockyard.db.models import ActionEventRow, ActionRow
 from dockyard.db.session import Database
 from dockyard.domain.errors import NotFound
 from dockyard.domain.models import ActionEvent, ContainerAction
@@ -47,8 +48,10 @@ def record_event_in(
     request_id: str,
     event: ActionEvent,
     finish_action: bool,
+    now: dt.datetime,
 ) -> None:
-    """``ActionRepository.record_event`` inside the caller's transaction."""
+    """``ActionRepository.record_event`` inside the caller's transaction (``now`` ends
+    the action when the event has no finish time)."""
     action_id = conn.execute(
         select(A.c.id)
         .where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
@@ -71,7 +74,7 @@ def record_event_in(
         conn.execute(
             update(A)
             .where(A.c.id == action_id)
-            .values(finish_time=event.finish_time or utcnow(), message="Error" if failed else None)
+            .values(finish_time=event.finish_time or now, message="Error" if failed else None)
         )
 
 
@@ -92,7 +95,8 @@ class ActionRepository:
     ) -> None:
         """Add an event to the action and, when ``finish_action``, close the action."""
         with self.db.write() as conn:
-            record_event_in(conn, container_uuid, request_id, event, finish_action)
+            now = self.db.clock.now()
+            record_event_in(conn, container_uuid, request_id, event, finish_action, now)
 
     def for_container(self, container_uuid: str) -> list[ContainerAction]:
         with self.db.read() as conn:

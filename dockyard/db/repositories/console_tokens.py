@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy import Table, delete, insert
 
-from dockyard.db.models import ConsoleTokenRow, utcnow
+from dockyard.db.models import ConsoleTokenRow
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 
 CT = cast(Table, ConsoleTokenRow.__table__)
 
 
 class ConsoleTokenRepository:
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
-        self.clock = clock
+        self.clock = clock or db.clock
 
     def issue(self, container_uuid: str, exec_id: str | None, ttl: dt.timedelta) -> str:
         """A new token for one session of ``container_uuid`` (or of its exec ``exec_id``)."""
         token = secrets.token_hex(32)
-        now = self.clock()
+        now = self.clock.now()
         with self.db.write() as conn:
             # Tickets nobody used would otherwise pile up.
             conn.execute(delete(CT).where(CT.c.expires_at < now))
@@ -52,7 +52,7 @@ class ConsoleTokenRepository:
                     CT.c.token == token,
                     CT.c.container_uuid == container_uuid,
                     exec_matches,
-                    CT.c.expires_at >= self.clock(),
+                    CT.c.expires_at >= self.clock.now(),
                 )
             ).rowcount
         return bool(spent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid as uuidlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
@@ -21,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow, utcnow
+from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow
 from dockyard.db.repositories import stored_request
 from dockyard.db.repositories.actions import record_event_in, start_action
 from dockyard.db.repositories.quotas import QuotaRepository
@@ -29,6 +30,7 @@ from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.quotas import held
+from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 from dockyard.domain.states import Status, TaskState
 
 T = cast(Table, ContainerRow.__table__)
@@ -38,9 +40,6 @@ SORTABLE = frozenset(c.name for c in T.columns)
 
 #: A container's claim: (host, cpu, memory, project_id).
 _Claim = Row[Any, Any, Any, Any]
-
-#: Sentinel: a guard that requires ``task_state IS NULL``.
-IDLE = object()
 
 
 def _lookup(by_uuid: bool, in_project: bool) -> Any:
@@ -98,18 +97,19 @@ def _guarded(
     uuid: str,
     values: Mapping[str, Any],
     status_in: Collection[Status] | None,
-    task_state: object,
+    expect: TaskGuard,
+    now: dt.datetime,
 ) -> Any:
     """The UPDATE of ``ContainerRepository.update``, with its guards."""
     query = update(T).where(T.c.uuid == uuid)
     if status_in is not None:
         query = query.where(T.c.status.in_([str(s) for s in status_in]))
-    if task_state is IDLE:
+    if expect is None:
         query = query.where(T.c.task_state.is_(None))
-    elif task_state is not None:
-        query = query.where(T.c.task_state == str(task_state))
+    elif expect is not ANY_TASK:
+        query = query.where(T.c.task_state == str(expect))
     data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
-    data["updated_at"] = utcnow()
+    data["updated_at"] = now
     return query.values(**data)
 
 
@@ -176,7 +176,7 @@ class ContainerRepository:
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)
-        values["created_at"] = values["created_at"] or utcnow()
+        values["created_at"] = values["created_at"] or self.db.clock.now()
         result = conn.execute(insert(T).values(**values))
         pk = result.inserted_primary_key
         return dataclasses.replace(
@@ -243,18 +243,18 @@ class ContainerRepository:
         values: Mapping[str, Any],
         *,
         status_in: Collection[Status] | None = None,
-        task_state: object = None,
+        expect: TaskGuard = ANY_TASK,
         action: ContainerAction | None = None,
     ) -> Container | None:
         """Compare-and-swap: apply ``values`` only if the guards hold.
 
-        ``status_in`` limits the statuses the row may be in; ``task_state`` is
-        None for no guard, ``IDLE`` for "no task in flight", or a TaskState the
-        row must hold. ``action``, if given, is opened in the same transaction when
-        the change applies. Returns the updated record, or None when a guard failed
-        or the row is gone.
+        ``status_in`` limits the statuses the row may be in; ``expect`` is the task
+        state the row must hold (None: no task in flight; ``ANY_TASK``: no guard).
+        ``action``, if given, is opened in the same transaction when the change
+        applies. Returns the updated record, or None when a guard failed or the row
+        is gone.
         """
-        query = _guarded(uuid, values, status_in, task_state)
+        query = _guarded(uuid, values, status_in, expect, self.db.clock.now())
         with self.db.write() as conn:
             if self.db.engine.dialect.update_returning:
                 row = conn.execute(query.returning(*T.columns)).first()
@@ -271,22 +271,22 @@ class ContainerRepository:
     def apply(
         self,
         uuid: str,
-        values: Mapping[str, Any],
+        change: ContainerChange,
         *,
-        status_in: Collection[Status] | None = None,
-        task_state: object = None,
+        expect: TaskGuard = ANY_TASK,
         event: tuple[str, ActionEvent, bool] | None = None,
     ) -> bool:
-        """``update`` for callers that only need to know whether it applied.
+        """Make ``change`` while the record holds the task ``expect``; whether it applied.
 
         ``event`` (request id, event, whether it finishes the action) is recorded in
         the same transaction when the change applies.
         """
+        now = self.db.clock.now()
         with self.db.write() as conn:
-            if not conn.execute(_guarded(uuid, values, status_in, task_state)).rowcount:
+            if not conn.execute(_guarded(uuid, change.fields(), None, expect, now)).rowcount:
                 return False
             if event is not None:
-                record_event_in(conn, uuid, *event)
+                record_event_in(conn, uuid, *event, now)
             return True
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
@@ -331,7 +331,7 @@ class ContainerRepository:
                 if not moved:
                     self._raise_if_short(conn, row.host, d_cpu, d_memory)
                     raise Conflict(f"Host {row.host} changed meanwhile; retry the change.")
-            values = {"cpu": cpu, "memory": memory, "updated_at": utcnow()}
+            values = {"cpu": cpu, "memory": memory, "updated_at": self.db.clock.now()}
             if not conn.execute(update(T).where(T.c.uuid == uuid).values(**values)).rowcount:
                 return None
             return _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
@@ -382,7 +382,9 @@ class ContainerRepository:
     def _release(self, conn: Connection, uuid: str) -> bool:
         # Flip the flag first: it locks the row, so the amounts read next are current.
         done = conn.execute(
-            update(T).where(T.c.uuid == uuid, T.c.claimed.is_(True)).values(claimed=False)
+            update(T)
+            .where(T.c.uuid == uuid, T.c.claimed.is_(True))
+            .values(claimed=False, updated_at=self.db.clock.now())
         ).rowcount
         if not done:
             return False

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
-from collections.abc import Callable
 from typing import Any, cast
 from uuid import uuid4
 
 from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dockyard.db.models import ContainerRow, HostRow, utcnow
+from dockyard.db.models import ContainerRow, HostRow
 from dockyard.db.session import Database
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import HostNotFound, InvalidParameterValue
 from dockyard.domain.models import Host, service_is_up
 
@@ -92,15 +92,15 @@ class HostRepository:
         self,
         db: Database,
         down_after: dt.timedelta,
-        clock: Callable[[], dt.datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self.db = db
         #: A host whose last report is older than this is down (``service_down_time``).
         self.down_after = down_after
-        self.clock = clock
+        self.clock = clock or db.clock
 
     def _domain(self, row: Row[Any], containers: int = 0) -> Host:
-        up = service_is_up(row.last_seen, row.forced_down, self.clock(), self.down_after)
+        up = service_is_up(row.last_seen, row.forced_down, self.clock.now(), self.down_after)
         return _to_domain(row, up, containers)
 
     def report(self, name: str, inventory: dict[str, Any]) -> None:
@@ -117,7 +117,7 @@ class HostRepository:
                     raise
 
     def _report(self, name: str, inventory: dict[str, Any]) -> None:
-        now = self.clock()
+        now = self.clock.now()
         values = {**inventory, "last_seen": now, "updated_at": now}
         with self.db.write() as conn:
             done = conn.execute(
@@ -127,12 +127,14 @@ class HostRepository:
             ).rowcount
             if not done:
                 conn.execute(
-                    insert(H).values(name=name, uuid=str(uuid4()), report_count=1, **values)
+                    insert(H).values(
+                        name=name, uuid=str(uuid4()), report_count=1, created_at=now, **values
+                    )
                 )
 
     def heartbeat(self, name: str) -> bool:
         """Mark the host seen now; False when it is not registered."""
-        now = self.clock()
+        now = self.clock.now()
         with self.db.write() as conn:
             return bool(
                 conn.execute(
@@ -203,7 +205,7 @@ class HostRepository:
         """Change ``enabled``/``disabled_reason``/``forced_down``; False for an unknown host."""
         with self.db.write() as conn:
             done = conn.execute(
-                update(H).where(H.c.name == name).values(updated_at=self.clock(), **values)
+                update(H).where(H.c.name == name).values(updated_at=self.clock.now(), **values)
             ).rowcount
         return bool(done)
 

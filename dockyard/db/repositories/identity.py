@@ -61,7 +61,14 @@ class IdentityRepository:
         """Raises Conflict when the name is taken."""
         try:
             with self.db.write() as conn:
-                conn.execute(insert(P).values(id=project.id, name=project.name, enabled=True))
+                conn.execute(
+                    insert(P).values(
+                        id=project.id,
+                        name=project.name,
+                        enabled=True,
+                        created_at=self.db.clock.now(),
+                    )
+                )
         except IntegrityError as exc:
             raise Conflict(f"A project named {project.name} already exists.") from exc
 
@@ -71,7 +78,11 @@ class IdentityRepository:
             with self.db.write() as conn:
                 conn.execute(
                     insert(U).values(
-                        id=user.id, name=user.name, password_hash=password_hash, enabled=True
+                        id=user.id,
+                        name=user.name,
+                        password_hash=password_hash,
+                        enabled=True,
+                        created_at=self.db.clock.now(),
                     )
                 )
         except IntegrityError as exc:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 
-from dockyard.db.models import ContainerRow, RegistryRow, utcnow
+from dockyard.db.models import ContainerRow, RegistryRow
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, InvalidParameterValue, RegistryNotFound
 from dockyard.domain.registries import Registry
@@ -89,7 +89,7 @@ class RegistryRepository:
             "password": registry.secret,
             "project_id": registry.project_id,
             "user_id": registry.user_id,
-            "created_at": registry.created_at or utcnow(),
+            "created_at": registry.created_at or self.db.clock.now(),
         }
         with self.db.write() as conn:
             conn.execute(insert(R).values(**values))
@@ -159,7 +159,9 @@ class RegistryRepository:
         with self.db.write() as conn:
             if columns:
                 conn.execute(
-                    update(R).where(R.c.uuid == uuid).values(updated_at=utcnow(), **columns)
+                    update(R)
+                    .where(R.c.uuid == uuid)
+                    .values(updated_at=self.db.clock.now(), **columns)
                 )
             row = conn.execute(select(R).where(R.c.uuid == uuid)).first()
         if row is None:

@@ -282,13 +282,6 @@ def test_status_detail_is_derived_or_stored(fields: dict[str, Any], detail: str 
     assert view["status_detail"] == expected
 
 
-def test_now_defaults_to_the_clock() -> None:
-    started = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=10)
-    view = views.container(container(started_at=started), (), BASE)
-
-    assert view["status_detail"] == "Up 10 minutes"
-
-
 def test_action_and_event_timestamps() -> None:
     start = dt.datetime(2025, 3, 1, 10, 12, 44)
     action = ContainerAction(

@@ -8,6 +8,7 @@ from typing import Any
 from dockyard.compute.operations import Operations
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status
+from tests.fakes.clock import FakeClock
 from tests.fakes.control import RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 
@@ -38,11 +39,13 @@ class World:
     runtime: FakeRuntime
     control: RecordingControl
     ops: Operations
+    clock: FakeClock
 
 
 def make_world() -> World:
     images = FakeImages(local=[IMAGE], registry=[IMAGE, "registry.example.com/team/app:1"])
     runtime = FakeRuntime(HOST, images=images)
-    control = RecordingControl()
-    ops = Operations(HOST, runtime, images, control, default_stop_timeout=10)
-    return World(images, runtime, control, ops)
+    clock = FakeClock()
+    control = RecordingControl(clock=clock)
+    ops = Operations(HOST, runtime, images, control, 10, clock)
+    return World(images, runtime, control, ops, clock)

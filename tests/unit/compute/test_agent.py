@@ -16,6 +16,7 @@ from dockyard.domain.errors import NotFound, Unavailable
 from dockyard.domain.models import ContainerSpec, ExecResult, LogOptions
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, CreateContainer
+from tests.fakes.clock import FakeClock
 from tests.fakes.control import RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 from tests.unit.compute.helpers import HOST, IMAGE, record
@@ -149,7 +150,8 @@ class Node:
     def __init__(self, workers: int = 1, queue_size: int = 1) -> None:
         self.images = FakeImages(local=[IMAGE])
         self.runtime = FakeRuntime(HOST, images=self.images)
-        self.control = RecordingControl()
+        self.clock = FakeClock()
+        self.control = RecordingControl(clock=self.clock)
         self.agent = ComputeAgent(
             HOST,
             self.runtime,
@@ -157,6 +159,7 @@ class Node:
             self.control,
             compute_config(workers, queue_size),
             DOCKER,
+            self.clock,
         )
         self.gates: list[threading.Event] = []
 
@@ -247,7 +250,7 @@ def test_slots_come_back_after_operations_finish(host: Node) -> None:
 
         assert wait_until(done)
 
-    assert [e.result for e in host.control.events] == ["Error"] * 6
+    assert [e.event.result for e in host.control.events] == ["Error"] * 6
 
 
 def test_refuses_work_when_stopping(host: Node) -> None:
@@ -283,7 +286,7 @@ def test_stop_waits_for_in_flight_operations(host: Node) -> None:
     c = host.control.containers[uuid(1)]
     assert c.status is Status.STOPPED
     assert c.task_state is None
-    assert [e.result for e in host.control.events] == ["Success"]
+    assert [e.event.result for e in host.control.events] == ["Success"]
 
 
 def test_stop_waits_for_queued_operations_too(host: Node) -> None:

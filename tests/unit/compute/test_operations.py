@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import pytest
 
-from dockyard.compute.operations import LOCAL_IMAGE_TTL, Operations, observed_values
+from dockyard.compute.operations import LOCAL_IMAGE_TTL
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound, RegistryAuthFailed
-from dockyard.domain.models import Container, ObservedContainer
+from dockyard.domain.models import Container
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, ContainerReport, CreateContainer
 from tests.fakes.control import RecordingControl, ReportHook
@@ -33,7 +33,7 @@ def add(world: World, **fields: Any) -> Container:
 
 
 def guards(control: RecordingControl) -> list[str]:
-    return [r.expect_task_state for r in control.reports]
+    return [r.expect for r in control.reports]
 
 
 def without_event(report: ContainerReport) -> ContainerReport:
@@ -53,8 +53,8 @@ def test_run_of_a_local_image_reports_starting_then_running(world: World) -> Non
     assert guards(world.control) == ["container_creating", "container_starting"]
     assert all(h.applied for h in world.control.handled)
     final = world.control.reports[-1]
-    assert final.values["status"] == "Running"
-    assert final.values["status_reason"] is None
+    assert final.change.status == "Running"
+    assert final.change.reason is None
     assert final.release_claim is False
     assert c.status is Status.RUNNING
     assert c.task_state is None
@@ -91,16 +91,15 @@ def test_create_event_travels_with_the_final_report(world: World) -> None:
 
     world.ops.create(create_message(c))
 
-    [event] = world.control.events
-    assert world.control.reports[-1].event == event
-    assert event.uuid == UUID
-    assert event.request_id == "req-create"
+    [sent] = world.control.events
+    event = sent.event
+    assert world.control.reports[-1].event == sent
+    assert sent.uuid == UUID
+    assert sent.request_id == "req-create"
     assert event.event == "compute__do_container_create"
     assert event.result == "Success"
     assert event.traceback is None
-    assert dt.datetime.fromisoformat(event.start_time) <= dt.datetime.fromisoformat(
-        event.finish_time
-    )
+    assert event.finish_time is not None and event.start_time <= event.finish_time
 
 
 def test_create_without_run_is_one_report(world: World) -> None:
@@ -151,9 +150,10 @@ def test_never_with_a_missing_image_is_an_error_naming_the_image(world: World) -
     assert c.status_reason is not None and IMAGE in c.status_reason
     [last] = world.control.reports
     assert last.release_claim is True
-    assert last.expect_task_state == "container_creating"
+    assert last.expect == "container_creating"
     assert world.control.release_count(UUID) == 1
-    [event] = world.control.events
+    [sent] = world.control.events
+    event = sent.event
     assert event.result == "Error" and event.traceback
 
 
@@ -164,7 +164,7 @@ def test_a_failed_pull_is_an_error(world: World) -> None:
     world.ops.create(create_message(c, policy="always"))
 
     assert world.images.pulls == [OTHER_IMAGE]
-    assert world.control.reports[-1].expect_task_state == "image_pulling"
+    assert world.control.reports[-1].expect == "image_pulling"
     assert c.status is Status.ERROR
     assert c.status_reason is not None and OTHER_IMAGE in c.status_reason
     assert world.control.release_count(UUID) == 1
@@ -189,20 +189,17 @@ def test_runtime_failure_ends_in_error_and_releases_the_claim(
     last = world.control.reports[-1]
     assert without_event(last) == ContainerReport(
         UUID,
-        {
-            "status": "Error",
-            "status_reason": f"Docker Engine error (500): {operation} no",
-            "task_state": None,
-        },
-        guard,
+        ContainerChange.failed(f"Docker Engine error (500): {operation} no"),
+        TaskState(guard),
         release_claim=True,
     )
     assert c.status is Status.ERROR
     assert c.task_state is None
     assert c.status_reason == f"Docker Engine error (500): {operation} no"
     assert world.control.release_count(UUID) == 1
-    [event] = world.control.events
-    assert last.event == event
+    [sent] = world.control.events
+    event = sent.event
+    assert last.event == sent
     assert event.result == "Error"
     assert event.traceback is not None and "DriverError" in event.traceback
 
@@ -254,7 +251,7 @@ def test_take_over_during_start_drops_the_final_report(world: World) -> None:
     world.ops.create(create_message(c))
 
     assert [h.applied for h in world.control.handled] == [True, False]
-    assert world.control.reports[-1].expect_task_state == "container_starting"
+    assert world.control.reports[-1].expect == "container_starting"
     assert world.runtime.call_names() == ["create", "start", "inspect"]
     assert c.task_state is TaskState.CONTAINER_DELETING
     assert c.status is Status.CREATING
@@ -415,14 +412,15 @@ def test_lifecycle_success(world: World, name: str) -> None:
 
     assert world.runtime.call_names() == [method, "inspect"]
     [report] = world.control.reports
-    assert report.expect_task_state == str(IN_FLIGHT[name][0])
+    assert report.expect == str(IN_FLIGHT[name][0])
     assert world.control.handled[0].applied
     assert c.status is after
     assert c.task_state is None
     assert c.status_reason is None
-    [event] = world.control.events
+    [sent] = world.control.events
+    event = sent.event
     assert event.event == f"compute__do_container_{name}"
-    assert event.request_id == "req-op"
+    assert sent.request_id == "req-op"
     assert event.result == "Success"
     assert event.traceback is None
 
@@ -438,7 +436,8 @@ def test_lifecycle_failure(world: World, name: str) -> None:
     assert c.status is before  # what inspect says
     assert c.task_state is None
     assert c.status_reason == f"{name} failed: the engine refused"
-    [event] = world.control.events
+    [sent] = world.control.events
+    event = sent.event
     assert event.event == f"compute__do_container_{name}"
     assert event.result == "Error"
     assert event.traceback is not None and "Conflict" in event.traceback
@@ -482,7 +481,7 @@ def test_unexpected_exception_in_an_operation(
     world.ops.operate(operation("pause"))
 
     assert c.status_reason == "pause failed: Unexpected error: freezer broke"
-    assert world.control.events[0].result == "Error"
+    assert world.control.events[0].event.result == "Error"
 
 
 @pytest.mark.parametrize(("timeout", "used"), [(None, 10), (0, 0), (3, 3)])
@@ -578,7 +577,7 @@ def test_failing_delete_keeps_the_record(world: World) -> None:
     assert c.status is Status.STOPPED
     assert c.task_state is None
     assert c.status_reason == "delete failed: device busy"
-    assert world.control.events[0].result == "Error"
+    assert world.control.events[0].event.result == "Error"
 
 
 def test_delete_of_a_running_container_without_force_fails(world: World) -> None:
@@ -589,54 +588,6 @@ def test_delete_of_a_running_container_without_force_fails(world: World) -> None
     assert world.control.removed == []
     assert c.status is Status.RUNNING
     assert c.status_reason is not None and c.status_reason.startswith("delete failed: ")
-
-
-# --- observed_values ----------------------------------------------------------------------
-
-
-def observation(**fields: Any) -> ObservedContainer:
-    base: dict[str, Any] = {
-        "uuid": UUID,
-        "runtime_id": "abc",
-        "status": Status.STOPPED,
-        "status_detail": "Exited (1) 1 second ago",
-    }
-    return ObservedContainer(**{**base, **fields})
-
-
-def test_observed_values() -> None:
-    started = dt.datetime(2025, 1, 1, 12, 0, 0)
-    values = observed_values(
-        observation(exit_code=1, restart_count=2, ports=(80, 443), started_at=started)
-    )
-
-    assert values == {
-        "status": "Stopped",
-        "status_detail": "Exited (1) 1 second ago",
-        "status_reason": None,
-        "runtime_id": "abc",
-        "exit_code": 1,
-        "restart_count": 2,
-        "hostname": None,
-        "ports": [80, 443],
-        "started_at": "2025-01-01T12:00:00",
-        "finished_at": None,
-    }
-
-
-@pytest.mark.parametrize(
-    ("fields", "reason"),
-    [
-        (
-            {"oom_killed": True, "error": "x"},
-            "The container ran out of memory and was killed (OOM).",
-        ),
-        ({"error": "exec format error"}, "exec format error"),
-        ({}, None),
-    ],
-)
-def test_observed_reason(fields: dict[str, Any], reason: str | None) -> None:
-    assert observed_values(observation(**fields))["status_reason"] == reason
 
 
 # --- private registries ----------------------------------------------------------------------
@@ -685,10 +636,6 @@ def test_check_image_asks_the_registry_with_the_credentials(world: World) -> Non
 def test_an_image_seen_locally_is_trusted_for_a_while(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    now = [100.0]
-    world.ops = Operations(
-        HOST, world.runtime, world.images, world.control, 10, clock=lambda: now[0]
-    )
     looked: list[str] = []
     exists = world.images.exists_locally
     monkeypatch.setattr(
@@ -701,7 +648,7 @@ def test_an_image_seen_locally_is_trusted_for_a_while(
     assert looked == [IMAGE]
     assert world.images.pulls == []
 
-    now[0] += LOCAL_IMAGE_TTL + 1
+    world.clock.advance(LOCAL_IMAGE_TTL + 1)
     world.ops.check_image(IMAGE, "ifnotpresent")
     assert looked == [IMAGE, IMAGE]
 

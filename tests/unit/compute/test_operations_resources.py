@@ -88,8 +88,9 @@ def test_commit_returns_the_image_id_and_records_the_event(world: World) -> None
 
     assert world.runtime.committed == {"team/snap:v1": image_id}
     assert world.images.exists_locally("team/snap:v1")
-    [event] = world.control.events
-    assert (event.event, event.result, event.request_id) == (
+    [sent] = world.control.events
+    event = sent.event
+    assert (event.event, event.result, sent.request_id) == (
         "compute__do_container_commit",
         "Success",
         "req-commit",
@@ -103,7 +104,7 @@ def test_a_failed_commit_records_an_error_event_and_raises(world: World) -> None
     with pytest.raises(DriverError):
         world.ops.commit(CommitContainer(c.uuid, "team/snap", "v1", "req-commit"))
 
-    assert [e.result for e in world.control.events] == ["Error"]
+    assert [e.event.result for e in world.control.events] == ["Error"]
 
 
 # --- rebuild ----------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def test_rebuild_of_a_running_container_recreates_and_starts_it(world: World) ->
         None,
         world.runtime.containers[c.uuid].runtime_id,
     )
-    assert [(e.event, e.result) for e in world.control.events] == [
+    assert [(e.event.event, e.event.result) for e in world.control.events] == [
         ("compute__do_container_rebuild", "Success")
     ]
 
@@ -158,7 +159,7 @@ def test_a_failed_rebuild_ends_in_error_with_a_reason(world: World) -> None:
 
     assert (c.status, c.task_state) == (Status.ERROR, None)
     assert c.status_reason == "rebuild failed: no such image"
-    assert [e.result for e in world.control.events] == ["Error"]
+    assert [e.event.result for e in world.control.events] == ["Error"]
 
 
 def test_a_rebuild_taken_over_by_another_operation_changes_nothing(world: World) -> None:

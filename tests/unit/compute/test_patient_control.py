@@ -4,8 +4,9 @@ import pytest
 
 from dockyard.compute.patient_control import PatientControl
 from dockyard.domain.errors import ServiceBusy, Unavailable
+from dockyard.domain.reports import ANY_TASK, ContainerChange
 from dockyard.domain.states import Status
-from dockyard.rpc.messages import ANY_TASK, ContainerReport, HostReport
+from dockyard.rpc.messages import ContainerReport, HostReport
 from tests.fakes.control import RecordingControl
 from tests.unit.compute.helpers import UUID, record
 
@@ -41,7 +42,7 @@ def test_a_report_survives_a_short_outage() -> None:
     inner, clock = Flaky(failures=3), Clock()
     control = PatientControl(inner, patience=60, sleep=clock.sleep, clock=lambda: clock.now)
 
-    applied = control.report(ContainerReport(UUID, {"status": "Stopped"}, ANY_TASK))
+    applied = control.report(ContainerReport(UUID, ContainerChange(Status.STOPPED), ANY_TASK))
 
     assert applied is True
     assert inner.containers[UUID].status is Status.STOPPED
@@ -53,7 +54,7 @@ def test_a_long_outage_gives_up_within_its_patience() -> None:
     control = PatientControl(inner, patience=30, sleep=clock.sleep, clock=lambda: clock.now)
 
     with pytest.raises(Unavailable):
-        control.report(ContainerReport(UUID, {"status": "Stopped"}, ANY_TASK))
+        control.report(ContainerReport(UUID, ContainerChange(Status.STOPPED), ANY_TASK))
     assert clock.now <= 30
 
 

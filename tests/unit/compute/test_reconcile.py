@@ -11,7 +11,6 @@ from dockyard.compute.reconcile import LOST_CREATE_AFTER, Reconciler
 from dockyard.domain.errors import DriverError
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
-from dockyard.rpc.messages import NO_TASK
 from tests.unit.compute.helpers import HOST, UUID, World, record
 
 OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
@@ -19,11 +18,7 @@ OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
 
 @pytest.fixture
 def reconciler(world: World) -> Reconciler:
-    return Reconciler(HOST, world.runtime, world.control)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return Reconciler(HOST, world.runtime, world.control, world.clock)
 
 
 def synced(world: World, engine_status: Status = Status.RUNNING, **fields: Any) -> Container:
@@ -60,8 +55,8 @@ def test_status_drift_is_corrected(world: World, reconciler: Reconciler) -> None
     reconciler.run()
 
     [report] = world.control.reports
-    assert report.expect_task_state == NO_TASK
-    assert report.values["status"] == "Stopped"
+    assert report.expect is None
+    assert report.change.status == "Stopped"
     assert report.release_claim is False
     assert c.status is Status.STOPPED
     assert c.exit_code == 3
@@ -86,7 +81,7 @@ def test_other_drift_is_corrected(
     reconciler.run()
 
     [report] = world.control.reports
-    assert report.values[change] == value
+    assert report.change.fields()[change] == value
 
 
 def test_the_first_sync_fills_what_the_record_lacks(world: World, reconciler: Reconciler) -> None:
@@ -105,7 +100,7 @@ def test_container_missing_from_the_runtime(world: World, reconciler: Reconciler
     reconciler.run()
 
     [report] = world.control.reports
-    assert report.expect_task_state == NO_TASK
+    assert report.expect is None
     assert c.status is Status.ERROR
     assert c.status_reason == "The container was removed from the engine outside Dockyard."
     assert c.status_detail is None
@@ -196,7 +191,7 @@ def test_after_restart_an_interrupted_create_fails(
     removes = [x for x in world.runtime.calls if x.name == "remove"]
     assert [(x.args, x.kwargs) for x in removes] == [((UUID,), {"force": True})]
     [report] = world.control.reports
-    assert report.expect_task_state == str(task)
+    assert report.expect is task
     assert report.release_claim is True
     assert c.status is Status.ERROR
     assert c.task_state is None
@@ -251,7 +246,7 @@ def test_after_restart_other_tasks_take_the_runtime_status(
     reconciler.run(after_restart=True)
 
     [report] = world.control.reports
-    assert report.expect_task_state == str(task)
+    assert report.expect is task
     assert report.release_claim is False
     assert c.status is engine_status
     assert c.task_state is None
@@ -274,13 +269,13 @@ def test_after_restart_a_lost_container_with_a_task_is_an_error(
 
 
 def test_a_lost_create_times_out(world: World, reconciler: Reconciler) -> None:
-    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    old = world.clock.now() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
     c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
 
     reconciler.run()
 
     [report] = world.control.reports
-    assert report.expect_task_state == NO_TASK
+    assert report.expect is None
     assert report.release_claim is True
     assert c.status is Status.ERROR
     assert c.status_reason == "The create request was lost before any host acted on it."
@@ -290,7 +285,9 @@ def test_a_lost_create_times_out(world: World, reconciler: Reconciler) -> None:
 def test_a_lost_create_uses_created_at_without_updated_at(
     world: World, reconciler: Reconciler
 ) -> None:
-    c = world.control.add(record(status=Status.CREATING, created_at=utcnow() - dt.timedelta(1)))
+    c = world.control.add(
+        record(status=Status.CREATING, created_at=world.clock.now() - dt.timedelta(1))
+    )
 
     reconciler.run()
 
@@ -298,7 +295,7 @@ def test_a_lost_create_uses_created_at_without_updated_at(
 
 
 def test_a_recent_create_is_waited_for(world: World, reconciler: Reconciler) -> None:
-    recent = utcnow() - LOST_CREATE_AFTER + dt.timedelta(seconds=30)
+    recent = world.clock.now() - LOST_CREATE_AFTER + dt.timedelta(seconds=30)
     world.control.add(record(status=Status.CREATING, created_at=recent, updated_at=recent))
 
     reconciler.run()
@@ -362,22 +359,22 @@ def test_a_health_change_is_recorded_from_the_listing(world: World, reconciler: 
     reconciler.run()
 
     [report] = world.control.reports
-    assert str(report.values["status_detail"]).endswith(" (healthy)")
+    assert str(report.change.fields()["status_detail"]).endswith(" (healthy)")
     assert c.health == "healthy"
     reconciler.run()
     assert len(world.control.reports) == 1
 
 
-def _aged(c: Container, minutes: int) -> None:
-    c.updated_at = utcnow() - dt.timedelta(minutes=minutes)
+def _aged(world: World, c: Container, minutes: int) -> None:
+    c.updated_at = world.clock.now() - dt.timedelta(minutes=minutes)
 
 
 def test_a_task_the_agent_is_not_working_on_is_settled_after_a_while(world: World) -> None:
     c = synced(world, Status.RUNNING)
     c.task_state = TaskState.CONTAINER_STOPPING  # e.g. the cast was refused by a busy agent
-    _aged(c, 10)
+    _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock).run()
 
     assert c.task_state is None
     assert c.status is Status.RUNNING
@@ -386,9 +383,9 @@ def test_a_task_the_agent_is_not_working_on_is_settled_after_a_while(world: Worl
 def test_a_task_the_agent_is_working_on_is_left_alone(world: World) -> None:
     c = synced(world, Status.RUNNING)
     c.task_state = TaskState.CONTAINER_STOPPING
-    _aged(c, 10)
+    _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, busy=lambda: {c.uuid}).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
     assert world.control.reports == []
@@ -397,18 +394,18 @@ def test_a_task_the_agent_is_working_on_is_left_alone(world: World) -> None:
 def test_a_recent_task_is_left_alone(world: World) -> None:
     c = synced(world, Status.RUNNING)
     c.task_state = TaskState.CONTAINER_STOPPING
-    _aged(c, 0)
+    _aged(world, c, 0)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
 
 
 def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> None:
     c = world.control.add(record(status=Status.CREATING, task_state=TaskState.IMAGE_PULLING))
-    _aged(c, 10)
+    _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock).run()
 
     assert (c.status, c.task_state) == (Status.ERROR, None)
     assert "never received the request" in (c.status_reason or "")
@@ -418,7 +415,7 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
 def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -> None:
     c = synced(world, Status.CREATED)
     c.status, c.status_reason = Status.ERROR, "start failed: exec: /no/such/program not found"
-    reconciler = Reconciler(HOST, world.runtime, world.control)
+    reconciler = Reconciler(HOST, world.runtime, world.control, world.clock)
 
     reconciler.run()
     reconciler.refresh(c.uuid)  # as on the engine's late "create" event
@@ -442,7 +439,7 @@ def test_after_restart_a_new_record_the_engine_lacks_is_waited_for(
 def test_a_new_record_no_agent_took_up_fails_once_stale(
     world: World, reconciler: Reconciler
 ) -> None:
-    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    old = world.clock.now() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
     c = world.control.add(
         record(
             status=Status.CREATING,
@@ -461,10 +458,10 @@ def test_a_new_record_no_agent_took_up_fails_once_stale(
 
 def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) -> None:
     # Queued behind other creates for longer than the window: not lost, only late.
-    old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    old = world.clock.now() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
     c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
 
-    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, busy=lambda: {c.uuid}).run()
 
     assert c.status is Status.CREATING
     assert world.control.reports == []
@@ -473,19 +470,24 @@ def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) ->
 def test_the_repair_windows_are_configurable(world: World) -> None:
     window = dt.timedelta(seconds=5)
     creating = world.control.add(
-        record(status=Status.CREATING, updated_at=utcnow() - dt.timedelta(seconds=8))
+        record(status=Status.CREATING, updated_at=world.clock.now() - dt.timedelta(seconds=8))
     )
     stopping = synced(world, Status.RUNNING, uuid=OTHER)
     stopping.task_state = TaskState.CONTAINER_STOPPING
-    stopping.updated_at = utcnow() - dt.timedelta(seconds=8)
+    stopping.updated_at = world.clock.now() - dt.timedelta(seconds=8)
 
     # The default two minutes leave both alone ...
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock).run()
     assert world.control.reports == []
 
     # ... five seconds repair both.
     Reconciler(
-        HOST, world.runtime, world.control, lost_create_after=window, stuck_task_after=window
+        HOST,
+        world.runtime,
+        world.control,
+        world.clock,
+        lost_create_after=window,
+        stuck_task_after=window,
     ).run()
     assert creating.status is Status.ERROR
     assert creating.status_reason == "The create request was lost before any host acted on it."
@@ -493,7 +495,7 @@ def test_the_repair_windows_are_configurable(world: World) -> None:
 
 
 def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
-    seconds_ago = utcnow() - dt.timedelta(seconds=8)
+    seconds_ago = world.clock.now() - dt.timedelta(seconds=8)
     c = world.control.add(
         record(
             status=Status.CREATING,
@@ -504,6 +506,8 @@ def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
     )
     window = dt.timedelta(seconds=5)
 
-    Reconciler(HOST, world.runtime, world.control, lost_create_after=window).run(after_restart=True)
+    Reconciler(HOST, world.runtime, world.control, world.clock, lost_create_after=window).run(
+        after_restart=True
+    )
 
     assert c.status is Status.ERROR

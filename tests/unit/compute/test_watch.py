@@ -20,7 +20,9 @@ def _wait(condition: Callable[[], object], timeout: float = 2.0) -> None:
 def test_an_engine_event_refreshes_the_record_at_once(world: World) -> None:
     c = world.control.add(record(status=Status.RUNNING))
     world.runtime.add(c.spec(), status=Status.RUNNING)
-    watcher = EventWatcher(HOST, world.runtime, Reconciler(HOST, world.runtime, world.control))
+    watcher = EventWatcher(
+        HOST, world.runtime, Reconciler(HOST, world.runtime, world.control, world.clock)
+    )
     watcher.start()
     try:
         _wait(lambda: world.runtime.streams)
@@ -35,18 +37,18 @@ def test_an_engine_event_refreshes_the_record_at_once(world: World) -> None:
 def test_events_for_a_record_with_a_task_in_flight_leave_it_alone(world: World) -> None:
     c = world.control.add(record(status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING))
     world.runtime.add(c.spec(), status=Status.STOPPED)
-    Reconciler(HOST, world.runtime, world.control).refresh(UUID)
+    Reconciler(HOST, world.runtime, world.control, world.clock).refresh(UUID)
     assert world.control.reports == []
     assert c.status is Status.RUNNING
 
 
 def test_events_about_unknown_containers_are_ignored(world: World) -> None:
-    Reconciler(HOST, world.runtime, world.control).refresh("no-such-uuid")
+    Reconciler(HOST, world.runtime, world.control, world.clock).refresh("no-such-uuid")
     assert world.control.reports == []
 
 
 def _watching(world: World, freshness: Freshness, busy: set[str]) -> EventWatcher:
-    reconciler = Reconciler(HOST, world.runtime, world.control)
+    reconciler = Reconciler(HOST, world.runtime, world.control, world.clock)
     watcher = EventWatcher(HOST, world.runtime, reconciler, freshness, busy=busy.__contains__)
     watcher.start()
     _wait(lambda: world.runtime.streams)

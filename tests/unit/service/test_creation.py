@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import time
-from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -27,6 +25,7 @@ from dockyard.service.creation import (
     ContainerCreator,
     CreateDefaults,
 )
+from tests.fakes.clock import FakeClock
 
 CTX = RequestContext("req-1", "user-1", "project-1", is_admin=True)
 
@@ -112,7 +111,7 @@ def host(name: str = "h1", **fields: Any) -> Host:
 def creator(
     hosts: list[Host],
     existing: list[Container] | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: FakeClock | None = None,
 ) -> tuple[ContainerCreator, Containers, Compute]:
     containers, compute = Containers(existing), Compute()
     made = ContainerCreator(
@@ -121,7 +120,7 @@ def creator(
         cast(Any, compute),
         CreateDefaults(cpu=1.0, memory=512, pull_policy=PullPolicy.IF_NOT_PRESENT),
         random.Random(7),
-        clock,
+        clock or FakeClock(),
     )
     return made, containers, compute
 
@@ -228,8 +227,8 @@ def test_a_record_no_host_can_take_is_an_error_without_a_task() -> None:
 
 
 def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> None:
-    now = [50.0]
-    made, _, compute = creator([host()], clock=lambda: now[0])
+    clock = FakeClock()
+    made, _, compute = creator([host()], clock=clock)
 
     for _ in range(3):
         made.create(CTX, asked(), True)
@@ -241,7 +240,7 @@ def test_an_image_check_is_trusted_for_a_while_per_host_image_and_policy() -> No
         ("h1", "other:latest", "ifnotpresent", None),
     ]
 
-    now[0] += IMAGE_CHECK_TTL + 1
+    clock.advance(IMAGE_CHECK_TTL + 1)
     made.create(CTX, asked(), True)
     assert len(compute.checked) == 4
 

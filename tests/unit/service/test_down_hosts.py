@@ -16,7 +16,6 @@ from typing import Any, cast
 import pytest
 
 from dockyard.db import migrate
-from dockyard.db.models import utcnow
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
@@ -26,6 +25,7 @@ from dockyard.domain.models import Container, LogOptions, RequestContext
 from dockyard.domain.states import Status
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.containers import ContainerService
+from tests.fakes.clock import FakeClock
 from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
@@ -48,7 +48,7 @@ class RecordingCompute:
 
 @dataclass
 class World:
-    now: list[dt.datetime]
+    now: FakeClock
     containers: ContainerRepository
     hosts: HostRepository
     compute: RecordingCompute
@@ -74,7 +74,7 @@ class World:
 
     def go_down(self) -> None:
         """Let the last heartbeat age past ``service_down_time``."""
-        self.now[0] += DOWN_AFTER + dt.timedelta(seconds=1)
+        self.now.advance((DOWN_AFTER + dt.timedelta(seconds=1)).total_seconds())
 
     def cpu_used(self) -> float:
         host = self.hosts.get(HOST)
@@ -86,8 +86,8 @@ class World:
 def world(tmp_path: Path) -> Iterator[World]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
-    now = [utcnow()]
-    hosts = HostRepository(db, DOWN_AFTER, clock=lambda: now[0])
+    now = FakeClock(db.clock.now())
+    hosts = HostRepository(db, DOWN_AFTER, clock=now)
     hosts.report(HOST, dict(SMALL_HOST))
     containers = ContainerRepository(db)
     compute = RecordingCompute()

@@ -15,6 +15,7 @@ from dockyard.domain.errors import ServiceNotFound
 from dockyard.scheduler.filters.compute import ComputeFilter
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.service.hosts import COMPUTE_BINARY, HostService
+from tests.fakes.clock import FakeClock
 
 INVENTORY = {
     "cpus": 2,
@@ -28,24 +29,13 @@ INVENTORY = {
 REQUEST = PlacementRequest(cpu=0.1, memory_mib=16)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 1, 1, 12, 0, 0)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hosts(tmp_path: Path, clock: Clock) -> Iterator[HostRepository]:
+def hosts(tmp_path: Path, clock: FakeClock) -> Iterator[HostRepository]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
     repo = HostRepository(db, dt.timedelta(seconds=25), clock=clock)
@@ -61,7 +51,7 @@ def up(hosts: HostRepository) -> bool:
 
 
 def test_down_after_service_down_time_and_up_on_heartbeat(
-    hosts: HostRepository, clock: Clock
+    hosts: HostRepository, clock: FakeClock
 ) -> None:
     clock.advance(25)
     assert up(hosts)
@@ -72,12 +62,12 @@ def test_down_after_service_down_time_and_up_on_heartbeat(
     assert hosts.heartbeat("nowhere") is False
 
 
-def test_reports_count_and_stamp(hosts: HostRepository, clock: Clock) -> None:
+def test_reports_count_and_stamp(hosts: HostRepository, clock: FakeClock) -> None:
     clock.advance(7)
     hosts.report("h1", dict(INVENTORY))
     host = hosts.get("h1")
     assert host is not None
-    assert (host.report_count, host.last_seen, host.updated_at) == (2, clock.now, clock.now)
+    assert (host.report_count, host.last_seen, host.updated_at) == (2, clock.at, clock.at)
     assert host.created_at is not None and host.uuid
 
 

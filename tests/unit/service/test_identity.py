@@ -17,24 +17,14 @@ from dockyard.service.identity import IdentityAdmin, IdentityService, Ref
 from dockyard.service.passwords import PasswordHasher
 from dockyard.service.ratelimit import AttemptLimiter
 from dockyard.service.tokens import InvalidToken, TokenSigner
+from tests.fakes.clock import FakeClock
 
-START = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def seconds(self) -> float:
-        return (self.now - START).total_seconds()
+START = dt.datetime(2030, 5, 6, 7, 8, 9)
 
 
 class World:
     def __init__(self, db: Database) -> None:
-        self.clock = Clock()
+        self.clock = FakeClock(START)
         self.repo = IdentityRepository(db)
         hasher = PasswordHasher(rounds=4)
         attempts, minute = LoginAttemptRepository(db), dt.timedelta(seconds=60)
@@ -73,7 +63,7 @@ def test_authenticate_issues_a_project_scoped_token(world: World) -> None:
     assert info.user.name == "alice"
     assert info.project.name == "team-a"
     assert info.roles == ("member",)
-    assert info.claims.expires_at == START.replace(microsecond=0) + dt.timedelta(hours=1)
+    assert info.claims.expires_at == START.replace(tzinfo=dt.UTC) + dt.timedelta(hours=1)
     by_id = world.tokens.authenticate(
         Ref(id=info.user.id), "alice-pw", Ref(id=info.project.id), "10.0.0.1"
     )
@@ -96,9 +86,9 @@ def test_authenticate_refuses(world: World, user: str, password: str, project: s
 
 def test_tokens_expire(world: World) -> None:
     token = world.login()
-    world.clock.now += dt.timedelta(minutes=59)
+    world.clock.advance(59 * 60)
     world.tokens.validate(token)
-    world.clock.now += dt.timedelta(minutes=1)
+    world.clock.advance(60)
     with pytest.raises(InvalidToken):
         world.tokens.validate(token)
 
@@ -142,7 +132,7 @@ def test_brute_force_is_limited_per_user_name(world: World) -> None:
     with pytest.raises(TooManyRequests) as refused:
         world.login()  # even the right password, while blocked
     assert refused.value.fields["retry_after"] == 60
-    world.clock.now += dt.timedelta(seconds=61)
+    world.clock.advance(61)
     world.login()
 
 

@@ -12,19 +12,9 @@ from dockyard.db import migrate
 from dockyard.db.repositories.login_attempts import LoginAttemptRepository
 from dockyard.db.session import Database
 from dockyard.service.ratelimit import AttemptLimiter
+from tests.fakes.clock import FakeClock
 
-START = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+START = dt.datetime(2030, 1, 2, 3, 4, 5)
 
 
 @pytest.fixture
@@ -35,12 +25,12 @@ def repo(tmp_path: Path) -> Iterator[LoginAttemptRepository]:
     db.dispose()
 
 
-def limiter(repo: LoginAttemptRepository, clock: Clock, limit: int = 3) -> AttemptLimiter:
+def limiter(repo: LoginAttemptRepository, clock: FakeClock, limit: int = 3) -> AttemptLimiter:
     return AttemptLimiter(repo, "user", limit, dt.timedelta(seconds=60), clock)
 
 
 def test_blocks_after_limit_attempts_until_the_window_ends(repo: LoginAttemptRepository) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     limited = limiter(repo, clock)
     for _ in range(3):
         assert limited.admit("alice") == 0
@@ -55,7 +45,7 @@ def test_blocks_after_limit_attempts_until_the_window_ends(repo: LoginAttemptRep
 
 
 def test_forgive_and_reset_give_attempts_back(repo: LoginAttemptRepository) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     limited = limiter(repo, clock, limit=2)
     for _ in range(5):
         assert limited.admit("alice") == 0
@@ -70,7 +60,7 @@ def test_forgive_and_reset_give_attempts_back(repo: LoginAttemptRepository) -> N
 def test_scopes_are_separate_and_keys_are_not_stored_in_clear(
     repo: LoginAttemptRepository,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     users = limiter(repo, clock, limit=1)
     addresses = AttemptLimiter(repo, "address", 1, dt.timedelta(seconds=60), clock)
     assert users.admit("10.0.0.1") == 0
@@ -81,7 +71,7 @@ def test_scopes_are_separate_and_keys_are_not_stored_in_clear(
 
 
 def test_ended_windows_are_forgotten(repo: LoginAttemptRepository) -> None:
-    clock = Clock()
+    clock = FakeClock(START)
     limited = limiter(repo, clock)
     for i in range(50):
         limited.admit(f"random-{i}")

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import docker
 
+from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Conflict, InvalidRequest, NotFound
 from dockyard.domain.models import (
     LABEL_CONTAINER_ID,
@@ -59,8 +60,10 @@ class DockerRuntime(RuntimeDriver):
         client: docker.DockerClient,
         host: str,
         publish_address: str = DEFAULT_PUBLISH_ADDRESS,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
+        self.clock = clock or Clock()
         self.api: Any = client.api
         self.host = host
         self.publish_address = publish_address
@@ -119,7 +122,7 @@ class DockerRuntime(RuntimeDriver):
 
     @translated()
     def inspect(self, uuid: str) -> ObservedContainer:
-        return observe(self.api.inspect_container(container_name(uuid)))
+        return observe(self.api.inspect_container(container_name(uuid)), self.clock.now())
 
     @translated()
     def list_managed(self, host: str | None = None) -> list[ObservedContainer]:

@@ -189,10 +189,10 @@ def _health(state: Mapping[str, Any]) -> str | None:
     return str((state.get("Health") or {}).get("Status") or "") or None
 
 
-def observe(inspect: Mapping[str, Any], now: dt.datetime | None = None) -> ObservedContainer:
+def observe(inspect: Mapping[str, Any], now: dt.datetime) -> ObservedContainer:
     """An ``ObservedContainer`` from a ``docker inspect`` document.
 
-    ``now`` (naive UTC) anchors the "Up 3 minutes" summary; it defaults to the clock.
+    ``now`` (naive UTC) anchors the "Up 3 minutes" summary.
     """
     state: Mapping[str, Any] = inspect.get("State") or {}
     config: Mapping[str, Any] = inspect.get("Config") or {}
@@ -206,7 +206,7 @@ def observe(inspect: Mapping[str, Any], now: dt.datetime | None = None) -> Obser
         uuid=labels.get(LABEL_CONTAINER_ID, ""),
         runtime_id=str(inspect.get("Id", "")),
         status=status,
-        status_detail=_status_detail(state, started, finished, now or _utcnow()),
+        status_detail=_status_detail(state, started, finished, now),
         exit_code=(
             int(exit_code)
             if status in (Status.STOPPED, Status.DEAD) and exit_code is not None
@@ -264,10 +264,6 @@ def signal_name(signal: str | None) -> str | None:
     if text.isdigit():
         return _SIGNAL_BY_NUMBER.get(str(int(text)), str(int(text)))
     return text if text.startswith("SIG") else "SIG" + text
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def update_body(cpu: float, memory_mib: int) -> dict[str, Any]:
