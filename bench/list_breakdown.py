@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import dockyard
     from dockyard.api.views import containers as views
-    from dockyard.cmd.up import load_config
-    from dockyard.cmd.wiring import build
+    from dockyard.cmd.all_in_one_node import build
+    from dockyard.cmd.configuration import load_config
     from dockyard.db.repositories import containers as repo_module
     from dockyard.db.repositories.containers import ContainerRepository
     from dockyard.domain.models import Container

@@ -2,7 +2,7 @@
 
 ``python bench/list_inproc.py --config-file FILE --url URL --reps N [--profile OUT]``
 
-Builds Dockyard's WSGI application with ``dockyard.cmd.wiring.build`` from the
+Builds Dockyard's WSGI application with ``dockyard.cmd.all_in_one_node.build`` from the
 service's own configuration, so it reads the same SQLite file (the service must be
 stopped), then calls the app directly with a werkzeug ``EnvironBuilder`` environ and
 drains the body: routing, auth, database query, views and JSON rendering, but no
@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.test import EnvironBuilder
 
     import dockyard
-    from dockyard.cmd.up import load_config
-    from dockyard.cmd.wiring import build
+    from dockyard.cmd.all_in_one_node import build
+    from dockyard.cmd.configuration import load_config
 
     node = build(load_config(["--config-file", args.config_file]))
     statuses: list[str] = []

@@ -2,7 +2,7 @@
 
 ``python bench/profile_create.py [--n 20] [--poll 0.005]``
 
-Builds the all-in-one node in this process with ``dockyard.cmd.wiring.build`` (own
+Builds the all-in-one node in this process with ``dockyard.cmd.all_in_one_node.build`` (own
 host name, own temporary data directory, the benchmark's allocation ratios), starts
 its agent, and drives the WSGI app directly (no HTTP server): POST ``run=true``, then
 GET every ``--poll`` s until Running with no task. Every Docker Engine HTTP call
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.test import Client
 
     import dockyard
-    from dockyard.cmd.up import load_config
-    from dockyard.cmd.wiring import build
+    from dockyard.cmd.all_in_one_node import build
+    from dockyard.cmd.configuration import load_config
 
     root = Path(tempfile.mkdtemp(prefix="dockyard-bench-profile-"))
     host = f"bench-prof-{uuidlib.uuid4().hex[:10]}"

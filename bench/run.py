@@ -415,9 +415,10 @@ class Benchmark:
             )
         )
         self.extra["list_server_side"] = {
-            "method": "in-process (bench/list_inproc.py): dockyard.cmd.wiring.build(conf) on "
-            "the same SQLite file after `dockyard up` stopped; the WSGI app called with a "
-            "werkzeug EnvironBuilder environ and its body drained; no socket or HTTP server",
+            "method": "in-process (bench/list_inproc.py): "
+            "dockyard.cmd.all_in_one_node.build(conf) on the same SQLite file after "
+            "`dockyard up` stopped; the WSGI app called with a werkzeug EnvironBuilder "
+            "environ and its body drained; no socket or HTTP server",
             "containers": count,
             "body_bytes": measured["body_bytes"],
             "dockyard_package": measured["dockyard_package"],

@@ -18,8 +18,8 @@ import pytest
 import requests
 from cheroot import wsgi
 
-from dockyard.cmd.up import load_config
-from dockyard.cmd.wiring import AllInOne, build
+from dockyard.cmd.all_in_one_node import AllInOne, build
+from dockyard.cmd.configuration import load_config
 from dockyard.domain.models import LABEL_HOST
 
 TEST_IMAGE = os.environ.get("DOCKYARD_TEST_IMAGE", "dockyard-test/busybox:latest")

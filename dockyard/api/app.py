@@ -6,7 +6,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -15,7 +14,6 @@ from werkzeug.wrappers import Request, Response
 
 from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
-from dockyard.api.policy import Authorizer
 from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes import (
     actions,
@@ -28,32 +26,12 @@ from dockyard.api.routes import (
 )
 from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
-from dockyard.api.schemas.containers import Limits
-from dockyard.domain.clock import Clock
+from dockyard.api.services import Services
 from dockyard.domain.errors import DockyardError, NotAcceptable
-from dockyard.service.consoles import ConsoleService
-from dockyard.service.containers import ContainerService
-from dockyard.service.creation import ContainerCreator
-from dockyard.service.hosts import HostService
-from dockyard.service.quotas import QuotaService
-from dockyard.service.registries import RegistryService
 
 LOG = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-@dataclass(frozen=True)
-class Services:
-    containers: ContainerService
-    creator: ContainerCreator
-    limits: Limits
-    authorizer: Authorizer
-    quotas: QuotaService
-    hosts: HostService
-    registries: RegistryService
-    consoles: ConsoleService
-    clock: Clock
 
 
 def _normalise(path: str) -> str:

@@ -14,8 +14,9 @@ from typing import Any
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
-from dockyard.api.app import DockyardApp, Services, WSGIApp
+from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
+from dockyard.api.services import Services
 
 _PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json"})
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from dockyard.api.policy import Target
+from dockyard.api.services import Services
 from dockyard.api.versions import Version
 from dockyard.domain.errors import InvalidInput, InvalidParamInVersion
 from dockyard.domain.models import RequestContext
-
-if TYPE_CHECKING:
-    from dockyard.api.app import Services
-    from dockyard.api.policy import Target
 
 
 @dataclass

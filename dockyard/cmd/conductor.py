@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from dockyard.cmd import cloud
+from dockyard.cmd.broker import open_broker
+from dockyard.cmd.configuration import load_service_config, setup_logging
 from dockyard.cmd.periodic import Periodic
-from dockyard.cmd.serving import wait_for_signal
-from dockyard.cmd.wiring import control_service, repositories
+from dockyard.cmd.services import control_service
+from dockyard.cmd.signals import wait_for_signal
+from dockyard.cmd.storage import open_shared_database, repositories
 from dockyard.config import compute, default
 from dockyard.domain.clock import Clock
 from dockyard.rpc.messaging import control_server
@@ -17,10 +19,10 @@ from dockyard.service.sweeper import DownHostSweeper
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-conductor")
-    cloud.setup_logging(conf)
-    db = cloud.open_database(conf, Clock())  # the process's one clock, as db.clock
-    broker = cloud.broker(conf)
+    conf = load_service_config(sys.argv[1:] if argv is None else argv, "dockyard-conductor")
+    setup_logging(conf)
+    db = open_shared_database(conf, Clock())  # the process's one clock, as db.clock
+    broker = open_broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db)
     server = control_server(broker, name, control_service(repos))

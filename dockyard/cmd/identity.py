@@ -11,10 +11,11 @@ from pathlib import Path
 
 from oslo_config import cfg
 
-from dockyard.api.app import DockyardApp, Services, WSGIApp
+from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
 from dockyard.api.identity_v3 import REGION, IdentityApp
 from dockyard.api.local_auth import LocalTokenMiddleware, PrefixDispatcher
+from dockyard.api.services import Services
 from dockyard.config import api, default, identity
 from dockyard.db.repositories.identity import IdentityRepository
 from dockyard.db.repositories.login_attempts import LoginAttemptRepository

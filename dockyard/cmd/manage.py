@@ -1,4 +1,9 @@
-"""`dockyard-manage`: database migrations, local identity and the sample configuration."""
+"""`dockyard-manage`: database migrations, local identity and the sample configuration.
+
+The parser is built from light modules only; what a command needs (the database,
+the identity code, the libraries' options) is loaded once it is known, so `--help`
+and a mistyped command answer at once.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,15 @@ import sys
 
 from oslo_config import cfg
 
+from dockyard.cmd.configuration import load_config
 from dockyard.cmd.manage_identity import (
     IDENTITY_COMMANDS,
     add_identity_commands,
     run_identity_command,
 )
-from dockyard.cmd.storage import configured_database
-from dockyard.cmd.up import load_config
-from dockyard.config.opts import list_opts
-from dockyard.db import migrate
-from dockyard.db.session import Database
 
 
-def _db(conf: cfg.ConfigOpts) -> Database:
-    return configured_database(conf)
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dockyard-manage")
     parser.add_argument("--config-file", action="append", default=[])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,18 +29,38 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("current", help="print the schema revision")
     sub.add_parser("opts", help="list every configuration option")
     add_identity_commands(sub)
-    args = parser.parse_args(argv)
-    conf = load_config([f"--config-file={f}" for f in args.config_file])
+    return parser
+
+
+def _database_command(action: str, conf: cfg.ConfigOpts) -> None:
+    from dockyard.cmd.storage import configured_database
+    from dockyard.db import migrate
+
+    if action == "upgrade":
+        migrate.upgrade(configured_database(conf))
+        print(f"database at revision {migrate.current(configured_database(conf))}")
+    else:
+        print(migrate.current(configured_database(conf)) or "empty (no revision)")
+
+
+def _list_options() -> None:
+    from dockyard.config.opts import list_opts
+
+    for group, opts in list_opts():
+        print(f"[{group}] " + ", ".join(o.dest for o in opts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    files = [f"--config-file={f}" for f in args.config_file]
+    # No command reads the API libraries' sections (`opts` lists them on its own).
+    conf = load_config(files, "dockyard-manage", libraries_too=False)
     if args.command in IDENTITY_COMMANDS:
         return run_identity_command(args, conf)
-    if args.command == "db" and args.action == "upgrade":
-        migrate.upgrade(_db(conf))
-        print(f"database at revision {migrate.current(_db(conf))}")
-    elif args.command == "db":
-        print(migrate.current(_db(conf)) or "empty (no revision)")
+    if args.command == "db":
+        _database_command(args.action, conf)
     else:
-        for group, opts in list_opts():
-            print(f"[{group}] " + ", ".join(o.dest for o in opts))
+        _list_options()
     return 0
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
-from dockyard.cmd.identity import identity_admin
-from dockyard.cmd.wiring import open_database
 from dockyard.domain.errors import ClientError
-from dockyard.service.identity import IdentityAdmin
+
+if TYPE_CHECKING:
+    from dockyard.service.identity import IdentityAdmin
 
 IDENTITY_COMMANDS = ("project", "user", "role")
 
@@ -122,7 +122,12 @@ def run_identity_command(args: argparse.Namespace, conf: cfg.ConfigOpts) -> int:
         print("dockyard-manage: --role needs --project", file=sys.stderr)
         return 2
     handler = {"project": _project, "user": _user, "role": _role}[args.command]
-    db = open_database(conf)
+    # Loaded only to run a command, so that `--help` answers at once.
+    from dockyard.cmd.identity import identity_admin
+    from dockyard.cmd.storage import open_local_database
+    from dockyard.domain.clock import Clock
+
+    db = open_local_database(conf, Clock())
     try:
         handler(args, identity_admin(conf, db))
     except ClientError as exc:

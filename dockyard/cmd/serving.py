@@ -1,18 +1,13 @@
-"""What every long-running entry point shares: the WSGI server and waiting for a signal."""
+"""The WSGI server of the processes that serve the API."""
 
 from __future__ import annotations
 
-import logging
-import signal
 import threading
-from types import FrameType
 
 from cheroot import wsgi
 
 from dockyard.api.app import WSGIApp
 from dockyard.config.api import ApiConfig
-
-LOG = logging.getLogger(__name__)
 
 
 def start_server(app: WSGIApp, settings: ApiConfig) -> wsgi.Server:
@@ -29,16 +24,3 @@ def start_server(app: WSGIApp, settings: ApiConfig) -> wsgi.Server:
     server.prepare()
     threading.Thread(target=server.serve, name="wsgi", daemon=True).start()
     return server
-
-
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        LOG.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stop.wait()

@@ -69,6 +69,18 @@ opts = [
         "reserved_host_memory_mb", default=512, min=0, help="Memory kept back for the host itself."
     ),
     cfg.StrOpt("availability_zone", default="nova", help="Availability zone of this host."),
+    cfg.StrOpt(
+        "runtime_driver",
+        default="docker",
+        help="Runtime driver of this host's agent: the name of an entry point in the "
+        "'dockyard.drivers.runtime' group. An unknown name stops the agent at start.",
+    ),
+    cfg.StrOpt(
+        "image_driver",
+        default="docker",
+        help="Image driver of this host's agent: the name of an entry point in the "
+        "'dockyard.drivers.image' group. An unknown name stops the agent at start.",
+    ),
 ]
 
 
@@ -84,6 +96,8 @@ class ComputeConfig:
     ram_allocation_ratio: float
     reserved_host_memory_mb: int
     availability_zone: str
+    runtime_driver: str = "docker"
+    image_driver: str = "docker"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

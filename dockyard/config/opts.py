@@ -27,13 +27,16 @@ SECTIONS = (
     identity,
     rpc,
     quota,
-    libraries,
 )
 
 
-def register_all(conf: cfg.ConfigOpts) -> None:
+def register_all(conf: cfg.ConfigOpts, *, libraries_too: bool = True) -> None:
+    """Dockyard's options and, unless ``libraries_too`` is false, those of the API's libraries
+    (finding those imports keystonemiddleware and oslo.policy, which agents never use)."""
     for section in SECTIONS:
         section.register_opts(conf)
+    if libraries_too:
+        libraries.register_opts(conf)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -14,8 +14,8 @@ import docker
 import pytest
 import requests
 
+from dockyard.cmd.configuration import load_config
 from dockyard.cmd.identity import bootstrap_admin, identity_admin, key_path, load_or_create_key
-from dockyard.cmd.up import load_config
 from dockyard.domain.identity import Claims
 from dockyard.service.tokens import TokenSigner, new_token_id
 from tests.conftest import Dockyard, start_dockyard, stop_dockyard

@@ -20,8 +20,8 @@ import docker
 import pytest
 import requests
 
+from dockyard.cmd.configuration import load_config
 from dockyard.cmd.identity import bootstrap_admin, identity_admin
-from dockyard.cmd.up import load_config
 from dockyard.domain.models import LABEL_CONTAINER_ID
 from tests.conftest import (
     PRIVATE_IMAGE,

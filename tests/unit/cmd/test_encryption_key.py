@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cmd import api
-from dockyard.cmd.up import load_config
-from dockyard.cmd.wiring import ENCRYPTION_KEY_FILE, keep_encryption_key, secret_box
+from dockyard.cmd import api_server
+from dockyard.cmd.configuration import load_config
+from dockyard.cmd.services import ENCRYPTION_KEY_FILE, keep_encryption_key, secret_box
 
 
 def _config(tmp_path: Path, *lines: str) -> Path:
@@ -43,12 +43,12 @@ def test_a_configured_key_wins_and_no_file_is_written(tmp_path: Path) -> None:
 def test_the_api_process_refuses_to_start_without_a_key(tmp_path: Path) -> None:
     path = _config(tmp_path, "[database]", "connection = postgresql+psycopg://nobody@127.0.0.1:1/x")
     with pytest.raises(SystemExit) as stopped:
-        api.main([f"--config-file={path}"])
+        api_server.main([f"--config-file={path}"])
     assert "[DEFAULT] auth_encryption_key is not set" in str(stopped.value.code)
 
 
 def test_the_api_process_refuses_a_short_key(tmp_path: Path) -> None:
     path = _config(tmp_path, "auth_encryption_key = short")
     with pytest.raises(SystemExit) as stopped:
-        api.main([f"--config-file={path}"])
+        api_server.main([f"--config-file={path}"])
     assert "at least 32 characters" in str(stopped.value.code)

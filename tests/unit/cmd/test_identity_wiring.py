@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.cmd.configuration import load_config
 from dockyard.cmd.identity import KeyFileError, auth_url, load_or_create_key, openrc
-from dockyard.cmd.up import load_config
 from dockyard.domain.identity import Project, User
 from dockyard.service.identity import Bootstrap
 

@@ -1,7 +1,7 @@
 """`dockyard-api`: the HTTP API of the cloud shape, reaching agents over RPC.
 
 Run it as `dockyard-api --config-file FILE` (cheroot), or hand
-`dockyard.cmd.api:application()` to uWSGI or gunicorn with the configuration
+`dockyard.cmd.api_server:application()` to uWSGI or gunicorn with the configuration
 file in the ``DOCKYARD_CONFIG`` environment variable.
 """
 
@@ -13,10 +13,13 @@ import sys
 from oslo_config import cfg
 
 from dockyard.api.app import WSGIApp
-from dockyard.cmd import cloud
-from dockyard.cmd.auth_wiring import api_app
-from dockyard.cmd.serving import start_server, wait_for_signal
-from dockyard.cmd.wiring import api_services, repositories, secret_box
+from dockyard.cmd.authentication import api_app
+from dockyard.cmd.broker import open_broker
+from dockyard.cmd.configuration import load_service_config, setup_logging
+from dockyard.cmd.services import api_services, secret_box
+from dockyard.cmd.serving import start_server
+from dockyard.cmd.signals import wait_for_signal
+from dockyard.cmd.storage import open_shared_database, repositories
 from dockyard.config import api
 from dockyard.db.session import Database
 from dockyard.domain.clock import Clock
@@ -25,8 +28,8 @@ from dockyard.rpc.messaging import Broker, MessagingComputeAPI
 
 def build(conf: cfg.ConfigOpts) -> tuple[WSGIApp, Database, Broker]:
     secret_box(conf)  # refuse to start before touching the database or the broker
-    db = cloud.open_database(conf, Clock())  # the process's one clock, as db.clock
-    broker = cloud.broker(conf)
+    db = open_shared_database(conf, Clock())  # the process's one clock, as db.clock
+    broker = open_broker(conf)
     services = api_services(conf, repositories(conf, db), MessagingComputeAPI(broker))
     return api_app(conf, services, db), db, broker
 
@@ -34,14 +37,14 @@ def build(conf: cfg.ConfigOpts) -> tuple[WSGIApp, Database, Broker]:
 def application() -> WSGIApp:
     """The WSGI application for an external server, configured by ``$DOCKYARD_CONFIG``."""
     path = os.environ.get("DOCKYARD_CONFIG", "")
-    conf = cloud.load_config([f"--config-file={path}"] if path else [], "dockyard-api")
-    cloud.setup_logging(conf)
+    conf = load_service_config([f"--config-file={path}"] if path else [], "dockyard-api")
+    setup_logging(conf)
     return build(conf)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-api")
-    cloud.setup_logging(conf)
+    conf = load_service_config(sys.argv[1:] if argv is None else argv, "dockyard-api")
+    setup_logging(conf)
     app, db, broker = build(conf)
     settings = api.view(conf)
     server = start_server(app, settings)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from dockyard.api.app import DockyardApp, Services, WSGIApp
+from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import NoAuth
 from dockyard.api.keystone_auth import keystone_app
+from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
 from dockyard.config import default
 from dockyard.db.session import Database

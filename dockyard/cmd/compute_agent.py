@@ -1,4 +1,8 @@
-"""`dockyard-compute`: one host's agent. No database: it reports to the conductor over RPC."""
+"""`dockyard-compute`: one host's agent. No database: it reports to the conductor over RPC.
+
+This module must not import SQLAlchemy, the database, the API or the identity code
+(an import-linter contract and tests/unit/cmd/test_compute_agent_imports.py hold it).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import logging
 import sys
 import time
 
-from dockyard.cmd import cloud
-from dockyard.cmd.serving import wait_for_signal
-from dockyard.cmd.wiring import compute_agent
+from dockyard.cmd.broker import open_broker
+from dockyard.cmd.configuration import load_service_config, setup_logging
+from dockyard.cmd.host_agent import build_agent, choose_drivers
+from dockyard.cmd.signals import wait_for_signal
 from dockyard.config import api, default
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Unavailable
@@ -18,11 +23,14 @@ LOG = logging.getLogger("dockyard")
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = cloud.load_config(sys.argv[1:] if argv is None else argv, "dockyard-compute")
-    cloud.setup_logging(conf)
-    broker = cloud.broker(conf)
+    conf = load_service_config(
+        sys.argv[1:] if argv is None else argv, "dockyard-compute", libraries_too=False
+    )
+    setup_logging(conf)
+    drivers = choose_drivers(conf)
+    broker = open_broker(conf)
     host = default.view(conf).host
-    agent = compute_agent(conf, MessagingControlAPI(broker), Clock())
+    agent = build_agent(conf, drivers, MessagingControlAPI(broker), Clock())
     while True:
         try:
             agent.report_host()

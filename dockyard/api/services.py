@@ -1,0 +1,28 @@
+"""The use cases the API's handlers call, handed to every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.api.policy import Authorizer
+from dockyard.api.schemas.containers import Limits
+from dockyard.domain.clock import Clock
+from dockyard.service.consoles import ConsoleService
+from dockyard.service.containers import ContainerService
+from dockyard.service.creation import ContainerCreator
+from dockyard.service.hosts import HostService
+from dockyard.service.quotas import QuotaService
+from dockyard.service.registries import RegistryService
+
+
+@dataclass(frozen=True)
+class Services:
+    containers: ContainerService
+    creator: ContainerCreator
+    limits: Limits
+    authorizer: Authorizer
+    quotas: QuotaService
+    hosts: HostService
+    registries: RegistryService
+    consoles: ConsoleService
+    clock: Clock

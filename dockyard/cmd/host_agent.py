@@ -1,0 +1,84 @@
+"""One host's agent over the runtime and image drivers its configuration names.
+
+Used by `dockyard-compute` and by the all-in-one; it reaches state only through the
+ControlAPI it is given, so nothing here opens a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+from dockyard.compute.agent import ComputeAgent
+from dockyard.config import compute, default, websocket_proxy
+from dockyard.config import docker as docker_config
+from dockyard.domain.clock import Clock
+from dockyard.drivers import loading
+from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.rpc.api import ControlAPI
+
+
+@dataclass(frozen=True)
+class DriverChoice:
+    """The factories of the configured drivers, found before anything else starts."""
+
+    runtime: loading.Factory
+    image: loading.Factory
+
+
+def choose_drivers(conf: cfg.ConfigOpts) -> DriverChoice:
+    """Look the configured driver names up; an unknown one stops the process, naming the
+    installed choices."""
+    settings = compute.view(conf)
+    wanted = [
+        ("runtime_driver", loading.RUNTIME_GROUP, settings.runtime_driver),
+        ("image_driver", loading.IMAGE_GROUP, settings.image_driver),
+    ]
+    found = []
+    for option, group, name in wanted:
+        try:
+            found.append(loading.factory(group, name))
+        except loading.UnknownDriver as exc:
+            choices = ", ".join(exc.choices) or "(none installed)"
+            raise SystemExit(
+                f"[{compute.GROUP}] {option} = {name!r} is not an installed driver; "
+                f"the choices are: {choices}"
+            ) from None
+    return DriverChoice(*found)
+
+
+def _wrong_kind(factory: loading.Factory, made: object, expected: str) -> SystemExit:
+    return SystemExit(f"{factory!r} made a {type(made).__name__}, not a {expected}")
+
+
+def build_agent(
+    conf: cfg.ConfigOpts, drivers: DriverChoice, control: ControlAPI, clock: Clock
+) -> ComputeAgent:
+    """The agent of this host; it reaches state only through ``control``."""
+    defaults = default.view(conf)
+    docker_cfg = docker_config.view(conf)
+    context = loading.DriverContext(
+        host=defaults.host,
+        engine_url=docker_cfg.api_url,
+        engine_timeout=docker_cfg.api_timeout,
+        publish_address=docker_cfg.publish_address,
+        clock=clock,
+    )
+    runtime = drivers.runtime(context)
+    if not isinstance(runtime, RuntimeDriver):
+        raise _wrong_kind(drivers.runtime, runtime, "RuntimeDriver")
+    images = drivers.image(context)
+    if not isinstance(images, ImageDriver):
+        raise _wrong_kind(drivers.image, images, "ImageDriver")
+    return ComputeAgent(
+        defaults.host,
+        runtime,
+        images,
+        control,
+        compute.view(conf),
+        docker_cfg,
+        clock,
+        console=websocket_proxy.view(conf),
+    )

@@ -1,0 +1,106 @@
+"""The use cases each process serves, built from configuration and repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from oslo_config import cfg
+
+from dockyard.api.policy import Authorizer
+from dockyard.api.schemas.containers import Limits
+from dockyard.api.services import Services
+from dockyard.cmd.identity import load_or_create_key
+from dockyard.cmd.storage import Repositories
+from dockyard.config import api, default, websocket_proxy
+from dockyard.domain.container_request import PullPolicy
+from dockyard.rpc.api import ComputeAPI
+from dockyard.service.consoles import ConsoleService
+from dockyard.service.containers import ContainerService
+from dockyard.service.control import ControlService
+from dockyard.service.creation import ContainerCreator, CreateDefaults
+from dockyard.service.hosts import HostService
+from dockyard.service.quotas import QuotaService
+from dockyard.service.registries import RegistryService
+from dockyard.service.secrets import SecretBox, SecretKeyError
+
+#: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
+ENCRYPTION_KEY_FILE = "registry.key"
+
+
+def keep_encryption_key(conf: cfg.ConfigOpts) -> None:
+    """Without a configured ``auth_encryption_key``, use one generated on the first start
+    and kept (mode 0600) in data_dir, so stored passwords stay readable across restarts."""
+    if default.view(conf).auth_encryption_key:
+        return
+    key = load_or_create_key(Path(default.view(conf).data_dir) / ENCRYPTION_KEY_FILE)
+    conf.set_override("auth_encryption_key", key.hex())
+
+
+def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
+    """The box registry passwords are sealed in; the process stops when no key is set."""
+    key = default.view(conf).auth_encryption_key
+    if not key:
+        raise SystemExit(
+            "[DEFAULT] auth_encryption_key is not set: it encrypts registry passwords and has "
+            "no default. Set it to the same random secret (32+ characters, e.g. the output "
+            "of `openssl rand -hex 32`) in the configuration of every API process."
+        )
+    try:
+        return SecretBox(key)
+    except SecretKeyError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def control_service(repos: Repositories) -> ControlService:
+    """What agents report to (the conductor's use case)."""
+    return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
+
+
+def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
+    """The API's use cases, reaching agents through ``compute_api``."""
+    defaults = default.view(conf)
+    api_cfg = api.view(conf)
+    containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
+    registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
+    container_service = ContainerService(
+        containers,
+        actions,
+        compute_api,
+        api_cfg.max_limit,
+        pull_policy=PullPolicy.parse(defaults.default_image_pull_policy),
+        hosts=hosts,
+        registries=registries,
+    )
+    token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
+    services = Services(
+        quotas=QuotaService(quotas),
+        containers=container_service,
+        creator=ContainerCreator(
+            containers,
+            hosts,
+            compute_api,
+            CreateDefaults(
+                defaults.default_cpu,
+                defaults.default_memory,
+                PullPolicy.parse(defaults.default_image_pull_policy),
+            ),
+            registries=registries,
+        ),
+        limits=Limits(
+            min_cpu=defaults.minimum_cpus,
+            max_cpu=defaults.maximum_cpus,
+            min_memory=defaults.minimum_memory,
+            max_memory=defaults.maximum_memory,
+            min_disk=defaults.minimum_disk,
+            max_disk=defaults.maximum_disk,
+        ),
+        authorizer=Authorizer.from_conf(conf),
+        hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
+        registries=registries,
+        consoles=ConsoleService(
+            container_service, hosts, compute_api, repos.console_tokens, token_ttl
+        ),
+        clock=repos.clock,
+    )
+    return services
