@@ -6,13 +6,46 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, Services, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.dashboard.identity import InProcess, OverHttp, TokenApi
+from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.cmd.identity import local_app
-from dockyard.config import default
+from dockyard.config import dashboard, default
 from dockyard.db.session import Database
 
 
 def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
+    """The API for ``[DEFAULT] auth_strategy``, with the dashboard when it is enabled."""
+    app = _strategy_app(conf, services, db)
+    settings = dashboard.view(conf)
+    if not settings.enabled:
+        return app
+    return mount(app, _dashboard_tokens(conf, app, settings))
+
+
+def _dashboard_tokens(
+    conf: cfg.ConfigOpts, app: WSGIApp, settings: dashboard.DashboardConfig
+) -> TokenApi | None:
+    """Where the dashboard's login form gets tokens: the built-in /v3 or Keystone."""
+    if settings.identity_url:
+        return TokenApi(OverHttp(settings.identity_url, settings.identity_timeout))
+    strategy = default.view(conf).auth_strategy
+    if strategy == "local":
+        return TokenApi(InProcess(app))
+    if strategy == "keystone":
+        url = str(conf.keystone_authtoken.www_authenticate_uri or "")
+        if not url:
+            raise ValueError(
+                "[dashboard] identity_url or [keystone_authtoken] www_authenticate_uri "
+                "must name Keystone for the dashboard's login"
+            )
+        base = url.rstrip("/")
+        return TokenApi(OverHttp(base if base.endswith("/v3") else base + "/v3",
+                                 settings.identity_timeout))  # fmt: skip
+    return None
+
+
+def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     """The WSGI application for ``[DEFAULT] auth_strategy``.
 
     - ``noauth``: every request acts as one admin user in one project.

@@ -27,6 +27,7 @@ CLI_OPTS = [
 def load_config(argv: list[str]) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     opts.register_all(conf)
+    conf.set_default("enabled", True, group="dashboard")  # the all-in-one serves it
     conf.register_cli_opts(CLI_OPTS)
     conf(argv, project="dockyard", prog="dockyard up", default_config_files=[])
     overrides = [
