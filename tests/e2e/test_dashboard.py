@@ -147,13 +147,23 @@ def title(driver: webdriver.Chrome) -> str:
 
 
 def wait_title(driver: webdriver.Chrome, text: str) -> None:
-    wait_for(f"the page titled {text!r}", lambda: text in title(driver))
+    try:
+        wait_for(f"the page titled {text!r}", lambda: text in title(driver))
+    except AssertionError as exc:
+        shown = driver.execute_script("return document.getElementById('main').innerText")
+        raise AssertionError(f"{exc}; the page shows:\n{shown}") from None
 
 
 def check_page(driver: webdriver.Chrome, cloud: Cloud, name: str) -> None:
-    """Screenshot the page and fail on serious or critical accessibility violations."""
+    """Screenshot the whole page and fail on serious or critical accessibility violations."""
     time.sleep(0.3)  # let the last poll render
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(size["width"], max(size["height"], min(int(height) + 140, 2400)))
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.2)
     driver.save_screenshot(str(cloud.shots / f"{name}.png"))
+    driver.set_window_size(size["width"], size["height"])
     docs = os.environ.get("DOCKYARD_DASHBOARD_SHOTS")
     if docs:
         Path(docs).mkdir(parents=True, exist_ok=True)
@@ -195,10 +205,11 @@ def listed_names(driver: webdriver.Chrome) -> list[str]:
 
 
 def terminal_text(driver: webdriver.Chrome) -> str:
+    """The terminal's lines as xterm.js exposes them to screen readers."""
     return str(
         driver.execute_script(
-            "const rows = document.querySelector('#terminal .xterm-rows');"
-            "return rows ? rows.textContent : '';"
+            "return [...document.querySelectorAll('#terminal .xterm-accessibility-tree > *')]"
+            ".map((row) => row.textContent).join('\\n');"
         )
     )
 
@@ -279,7 +290,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     browser.find_element(By.ID, "open-terminal").click()
     status = browser.find_element(By.ID, "terminal-status")
     wait_for("the terminal to connect", lambda: status.text == "Connected.")
-    wait_for("the shell prompt", lambda: "#" in terminal_text(browser))
+    wait_for("the shell prompt", lambda: "/ #" in terminal_text(browser))
     typed = browser.find_element(By.CSS_SELECTOR, "#terminal .xterm-helper-textarea")
     typed.send_keys("echo $GREETING-$((6*7))\n")
     wait_for(
@@ -365,7 +376,7 @@ def test_admin_pages_quotas_and_placeholders(cloud: Cloud, browser: webdriver.Ch
     open_route(browser, cloud, "/services")
     wait_title(browser, "Services")
     wait_for(
-        "the compute service", lambda: "zun-compute" in browser.find_element(By.ID, "main").text
+        "the compute service", lambda: "dockyard-compute" in browser.find_element(By.ID, "main").text
     )
     check_page(browser, cloud, "services")
     open_route(browser, cloud, "/quotas")

@@ -192,11 +192,10 @@ class TokenApi:
         token = {k.lower(): v for k, v in reply.headers.items()}.get("x-subject-token", "")
         if reply.status == 201 and token:
             return _session(token, reply.json())
-        if reply.status in (400, 401, 403, 404):
-            raise LoginRefused(
-                401 if reply.status != 400 else 400,
-                _message(reply) or "The user name, password or project is not right.",
-            )
+        if reply.status == 400:
+            raise LoginRefused(400, _message(reply) or "The login request was refused.")
+        if reply.status in (401, 403, 404):
+            raise LoginRefused(401, "The user name, password or project is not right.")
         raise LoginRefused(503, "The identity service could not log you in; try again later.")
 
     def check(self, token: str) -> Session | None:

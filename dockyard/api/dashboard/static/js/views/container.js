@@ -25,21 +25,30 @@ function details(c) {
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "–")]));
 }
 
+// Two lines (CPU % and memory %) over the last SAMPLES polls; the scale grows with the
+// largest value shown so that small loads stay visible.
 function chart(samples) {
-  const width = 300;
-  const height = 80;
+  const width = 600;
+  const height = 120;
+  const top = Math.max(5, ...samples.map((s) => Math.max(s.cpu, s.mem))) * 1.2;
+  const scale = Math.min(100, Math.ceil(top / 5) * 5);
   const node = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img",
-    "aria-labelledby": "stats-label" });
+    "aria-labelledby": "stats-label", preserveAspectRatio: "none" });
   node.append(svg("rect", { x: 0, y: 0, width, height, class: "chart-bg" }));
+  for (const fraction of [0.25, 0.5, 0.75]) {
+    node.append(svg("line", { x1: 0, x2: width, y1: height * fraction, y2: height * fraction,
+      class: "chart-grid" }));
+  }
+  const y = (value) => (height - 2 - Math.min(scale, value) / scale * (height - 4)).toFixed(1);
+  const step = width / (SAMPLES - 1);
   const line = (key, cls) => {
     if (samples.length < 2) return;
-    const step = width / (SAMPLES - 1);
-    const points = samples.map((s, i) => `${(i * step).toFixed(1)},${(height - Math.min(100, s[key]) / 100 * height).toFixed(1)}`);
+    const points = samples.map((s, i) => `${(i * step).toFixed(1)},${y(s[key])}`);
     node.append(svg("polyline", { points: points.join(" "), class: cls }));
   };
   line("cpu", "line-cpu");
   line("mem", "line-mem");
-  return node;
+  return { node, scale };
 }
 
 export async function containerView(main, session, ident) {
@@ -148,8 +157,9 @@ export async function containerView(main, session, ident) {
       const s = await api.get(`/containers/${ident}/stats`);
       page.samples.push({ cpu: Number(s["CPU %"]) || 0, mem: Number(s["MEM %"]) || 0 });
       if (page.samples.length > SAMPLES) page.samples.shift();
-      replace(stats, chart(page.samples));
-      statsText.textContent = `Now: CPU ${Number(s["CPU %"]).toFixed(1)} %, memory `
+      const drawn = chart(page.samples);
+      replace(stats, drawn.node);
+      statsText.textContent = `Scale 0 to ${drawn.scale} %. Now: CPU ${Number(s["CPU %"]).toFixed(1)} %, memory `
         + `${Number(s["MEM USAGE(MiB)"]).toFixed(1)} of ${Number(s["MEM LIMIT(MiB)"]).toFixed(0)} MiB `
         + `(${Number(s["MEM %"]).toFixed(1)} %).`;
     } catch (_) { /* stopped meanwhile */ }

@@ -28,12 +28,40 @@ function field(spec) {
     h("p", { class: "field-error", id: `${spec.id}-error` }));
 }
 
+// A command line split as a POSIX shell would split words: quotes and backslashes
+// honoured, nothing expanded. The API (1.20 and later) takes the command as a list.
+export function splitCommand(text) {
+  const words = [];
+  let word = null;
+  let quote = null;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i];
+    if (quote === "'") {
+      if (ch === "'") quote = null; else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = null;
+      else if (ch === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) word += text[++i];
+      else word += ch;
+    } else if (/\s/.test(ch)) {
+      if (word !== null) { words.push(word); word = null; }
+    } else {
+      word = word ?? "";
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === "\\" && i + 1 < text.length) word += text[++i];
+      else word += ch;
+    }
+  }
+  if (quote) throw new Error(`Invalid input for field 'command': a ${quote} quote is not closed.`);
+  if (word !== null) words.push(word);
+  return words;
+}
+
 // The body the API takes, from what was typed: only fields that were filled in.
 export function bodyFrom(form) {
   const value = (id) => form.elements[id].value.trim();
   const body = { image: value("image") };
   if (value("name")) body.name = value("name");
-  if (value("command")) body.command = value("command");
+  if (value("command")) body.command = splitCommand(value("command"));
   if (value("cpu")) body.cpu = /^[0-9.]+$/.test(value("cpu")) ? Number(value("cpu")) : value("cpu");
   if (value("memory")) body.memory = value("memory");
   if (value("environment")) {
@@ -112,11 +140,18 @@ export function createView(main) {
       showError({ field: "image", message: "An image is required." });
       return;
     }
+    let body;
+    try {
+      body = bodyFrom(form);
+    } catch (error) {
+      showError({ field: "command", message: error.message });
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
       const run = form.elements.run.checked ? { run: "true" } : {};
-      const created = await api.post("/containers", run, bodyFrom(form));
+      const created = await api.post("/containers", run, body);
       toast(`Container ${created.name} is being created.`);
       location.hash = `#/containers/${created.uuid}`;
     } catch (error) {
