@@ -20,10 +20,10 @@ def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     settings = dashboard.view(conf)
     if not settings.enabled:
         return app
-    return mount(app, _dashboard_tokens(conf, app, settings))
+    return mount(app, dashboard_tokens(conf, app, settings))
 
 
-def _dashboard_tokens(
+def dashboard_tokens(
     conf: cfg.ConfigOpts, app: WSGIApp, settings: dashboard.DashboardConfig
 ) -> TokenApi | None:
     """Where the dashboard's login form gets tokens: the built-in /v3 or Keystone."""

@@ -375,9 +375,8 @@ def test_admin_pages_quotas_and_placeholders(cloud: Cloud, browser: webdriver.Ch
     check_page(browser, cloud, "hosts")
     open_route(browser, cloud, "/services")
     wait_title(browser, "Services")
-    wait_for(
-        "the compute service", lambda: "dockyard-compute" in browser.find_element(By.ID, "main").text
-    )
+    main = browser.find_element(By.ID, "main")
+    wait_for("the compute service", lambda: "dockyard-compute" in main.text)
     check_page(browser, cloud, "services")
     open_route(browser, cloud, "/quotas")
     wait_title(browser, "Quotas and usage of project admin")

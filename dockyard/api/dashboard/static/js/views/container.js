@@ -9,11 +9,16 @@ import { openTerminal } from "./terminal.js";
 const POLL_MS = 2000;
 const SAMPLES = 30;
 
+// A word as a shell line would need it, so the command shown reads as it was typed.
+function quoted(word) {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 function details(c) {
   const rows = [
     ["UUID", c.uuid], ["Status", statusBadge(c.status)], ["Status detail", c.status_detail],
     ["Reason", c.status_reason], ["Task", c.task_state], ["Image", c.image],
-    ["Command", Array.isArray(c.command) ? c.command.join(" ") : c.command],
+    ["Command", Array.isArray(c.command) ? c.command.map(quoted).join(" ") : c.command],
     ["CPUs", c.cpu], ["Memory (MiB)", c.memory], ["Host", c.host],
     ["Ports", c.ports && c.ports.length ? c.ports.join(", ") : null],
     ["Restart policy", c.restart_policy ? c.restart_policy.Name : null],
