@@ -269,6 +269,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
             "cpu": "0.2",
             "memory": "64",
             "environment": "GREETING=hi",
+            "exposed_ports": "8080/tcp",
         },
     )
     browser.find_element(By.ID, "restart_policy").send_keys("On failure")
@@ -277,6 +278,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     details = browser.find_element(By.ID, "details")
     wait_for("dash-web Running", lambda: "Running" in details.text, timeout=60)
     assert "GREETING=hi" in details.text and "on-failure" in details.text
+    assert "Ports\n8080" in details.text
     logs = browser.find_element(By.ID, "logs")
     wait_for("the log line", lambda: "hello-from-dashboard" in logs.text)
     wait_for(
