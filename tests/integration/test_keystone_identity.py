@@ -522,6 +522,9 @@ def test_the_dashboard_logs_in_with_keystone_and_sees_only_its_project(cloud: Cl
     theirs = _dashboard_login(cloud, "b-member", "proj-b")
     assert cloud.uuid in [c["uuid"] for c in mine.get(api, headers=version).json()["containers"]]
     assert theirs.get(api, headers=version).json()["containers"] == []
+    session = mine.get(cloud.dockyard.url + "/dashboard/session", timeout=30)
+    assert session.status_code == 200, session.text  # Keystone lets a token check itself
+    assert session.json()["user"]["name"] == "a-member"
     peek = theirs.get(f"{api}/{cloud.uuid}", headers=version, timeout=30)
     assert peek.status_code == 404
 
