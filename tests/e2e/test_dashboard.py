@@ -498,7 +498,18 @@ def test_a_member_of_another_project_sees_none_of_its_containers(
         stdin=BOB_PASSWORD + "\n",
     )
     bob = cloud.token("bob", BOB_PASSWORD, "team-b")
-    own = cloud.api(bob, "POST", "/v1/containers", json={"name": "bob-box", "image": TEST_IMAGE})
+    own = cloud.api(
+        bob,
+        "POST",
+        "/v1/containers?run=true",
+        json={
+            "name": "bob-box",
+            "image": TEST_IMAGE,
+            "command": ["sleep", "300"],
+            "memory": 32,
+            "cpu": 0.1,
+        },
+    )
     assert own.status_code == 202, own.text
 
     log_in(browser, cloud, "bob", BOB_PASSWORD, "team-b")
@@ -518,6 +529,20 @@ def test_a_member_of_another_project_sees_none_of_its_containers(
     wait_for("bob's quota table", lambda: browser.find_elements(By.TAG_NAME, "meter"))
     rows = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
     assert any(r.text.startswith("Containers 1 ") for r in rows), [r.text for r in rows]
+
+    # A member deletes a running container of their own: stopped first, no force needed.
+    open_route(browser, cloud, f"/containers/{own.json()['uuid']}")
+    wait_title(browser, "Container bob-box")
+    details = browser.find_element(By.ID, "details")
+    wait_for("bob-box Running", lambda: "Running" in details.text, timeout=60)
+    browser.find_element(By.CSS_SELECTOR, "button[data-action=Delete]").click()
+    browser.switch_to.alert.accept()
+    wait_title(browser, "Containers")
+    wait_for(
+        "bob-box to go",
+        lambda: cloud.api(bob, "GET", "/v1/containers").json()["containers"] == [],
+        timeout=60,
+    )
     browser.find_element(By.ID, "logout").click()
     wait_title(browser, "Log in")
     assert cloud.api(token, "DELETE", f"/v1/containers/{secret}?force=true").status_code == 204
