@@ -6,7 +6,7 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, Services, WSGIApp
 from dockyard.api.auth import NoAuth
-from dockyard.api.dashboard.identity import InProcess, OverHttp, TokenApi
+from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.cmd.identity import local_app
@@ -20,13 +20,14 @@ def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     settings = dashboard.view(conf)
     if not settings.enabled:
         return app
-    return mount(app, dashboard_tokens(conf, app, settings))
+    return mount(app, dashboard_identity(conf, app, settings))
 
 
-def dashboard_tokens(
+def dashboard_identity(
     conf: cfg.ConfigOpts, app: WSGIApp, settings: dashboard.DashboardConfig
-) -> TokenApi | None:
-    """Where the dashboard's login form gets tokens: the built-in /v3 or Keystone."""
+) -> TokenApi | Session:
+    """Where the dashboard's login form gets tokens (the built-in /v3 or Keystone); under
+    noauth, the one session every visitor has."""
     if settings.identity_url:
         return TokenApi(OverHttp(settings.identity_url, settings.identity_timeout))
     strategy = default.view(conf).auth_strategy
@@ -42,7 +43,16 @@ def dashboard_tokens(
         base = url.rstrip("/")
         return TokenApi(OverHttp(base if base.endswith("/v3") else base + "/v3",
                                  settings.identity_timeout))  # fmt: skip
-    return None
+    defaults = default.view(conf)
+    return Session(
+        token="",
+        user=defaults.noauth_user_id,
+        user_id=defaults.noauth_user_id,
+        project=defaults.noauth_project_id,
+        project_id=defaults.noauth_project_id,
+        roles=("admin",),
+        expires_at="",
+    )
 
 
 def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:

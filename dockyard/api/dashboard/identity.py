@@ -11,15 +11,14 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-LOG = logging.getLogger(__name__)
+from dockyard.api.app import WSGIApp
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,6 +126,8 @@ class Session:
     expires_at: str
 
     def public(self) -> dict[str, Any]:
+        """What the page may know. ``is_admin`` only picks which links to show: the
+        API's policy decides what each request may do."""
         return {
             "user": {"id": self.user_id, "name": self.user},
             "project": {"id": self.project_id, "name": self.project},

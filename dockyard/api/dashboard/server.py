@@ -24,13 +24,8 @@ from typing import Any
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Request, Response
 
-from dockyard.api.dashboard.identity import (
-    IdentityUnavailable,
-    LoginRefused,
-    Session,
-    TokenApi,
-    WSGIApp,
-)
+from dockyard.api.app import WSGIApp
+from dockyard.api.dashboard.identity import IdentityUnavailable, LoginRefused, Session, TokenApi
 
 LOG = logging.getLogger(__name__)
 
@@ -62,13 +57,14 @@ def _error(status: int, message: str) -> Response:
 class Dashboard:
     """Serves ``/dashboard``; ``api`` is the whole API application (``/v1`` and ``/v3``).
 
-    ``tokens`` is None under auth_strategy = noauth: there is nobody to log in
-    and every visitor acts as the API's single admin.
+    ``identity`` is the token API the login form uses, or, under auth_strategy =
+    noauth, the one session every visitor has (nobody logs in).
     """
 
-    def __init__(self, api: WSGIApp, tokens: TokenApi | None) -> None:
+    def __init__(self, api: WSGIApp, identity: TokenApi | Session) -> None:
         self.api = api
-        self.tokens = tokens
+        self.tokens = identity if isinstance(identity, TokenApi) else None
+        self.fixed = identity if isinstance(identity, Session) else None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -131,7 +127,7 @@ class Dashboard:
 
     def _current(self, http: Request) -> Session | None:
         if self.tokens is None:
-            return Session("", "admin", "", "noauth", "", ("admin",), "")
+            return self.fixed
         token = http.cookies.get(TOKEN_COOKIE, "")
         return self.tokens.check(token) if token else None
 
@@ -237,6 +233,6 @@ class Mount:
         return self.api(environ, start_response)
 
 
-def mount(api: WSGIApp, tokens: TokenApi | None) -> WSGIApp:
+def mount(api: WSGIApp, identity: TokenApi | Session) -> WSGIApp:
     """``api`` with the dashboard at ``/dashboard``."""
-    return Mount(Dashboard(api, tokens), api)
+    return Mount(Dashboard(api, identity), api)

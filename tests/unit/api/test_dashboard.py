@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from dockyard.api.dashboard.identity import IdentityUnavailable, Reply, TokenApi
+from dockyard.api.dashboard.identity import IdentityUnavailable, Reply, Session, TokenApi
 from dockyard.api.dashboard.server import CSRF_COOKIE, TOKEN_COOKIE, mount
 
 TOKEN_BODY = {
@@ -257,9 +257,11 @@ def test_static_files_are_served_and_nothing_outside_them(client: Client) -> Non
 
 
 def test_noauth_has_a_session_and_no_login() -> None:
-    client = Client(mount(api, None))
+    fixed = Session("", "admin", "admin", "p-9", "p-9", ("admin",), "")
+    client = Client(mount(api, fixed))
     session = client.get("/dashboard/session").get_json()
     assert session["is_admin"] is True and session["login"] is False
+    assert session["project"] == {"id": "p-9", "name": "p-9"}
     csrf = page(client)
     body = {"username": "a", "password": "b", "project": "c"}
     response = client.post("/dashboard/login", json=body, headers={"X-CSRF-Token": csrf})

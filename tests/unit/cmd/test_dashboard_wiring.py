@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.api.dashboard.identity import InProcess, OverHttp
+from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.cmd import cloud
-from dockyard.cmd.auth_wiring import dashboard_tokens
+from dockyard.cmd.auth_wiring import dashboard_identity
 from dockyard.cmd.up import load_config
 from dockyard.config import dashboard
 
@@ -41,8 +41,8 @@ def test_dockyard_api_serves_it_only_when_told_to(tmp_path: Path) -> None:
 
 def test_local_identity_is_called_in_process(tmp_path: Path) -> None:
     conf = load_config([config(tmp_path, "[DEFAULT]", "auth_strategy = local")])
-    tokens = dashboard_tokens(conf, api, dashboard.view(conf))
-    assert tokens is not None and tokens.transport == InProcess(api)
+    tokens = dashboard_identity(conf, api, dashboard.view(conf))
+    assert isinstance(tokens, TokenApi) and tokens.transport == InProcess(api)
 
 
 @pytest.mark.parametrize(
@@ -64,8 +64,8 @@ def test_keystone_is_found_from_keystone_authtoken(tmp_path: Path, uri: str, url
             )
         ]
     )
-    tokens = dashboard_tokens(conf, api, dashboard.view(conf))
-    assert tokens is not None and tokens.transport == OverHttp(url, 10)
+    tokens = dashboard_identity(conf, api, dashboard.view(conf))
+    assert isinstance(tokens, TokenApi) and tokens.transport == OverHttp(url, 10)
 
 
 def test_identity_url_names_keystone_explicitly(tmp_path: Path) -> None:
@@ -81,16 +81,19 @@ def test_identity_url_names_keystone_explicitly(tmp_path: Path) -> None:
             )
         ]
     )
-    tokens = dashboard_tokens(conf, api, dashboard.view(conf))
-    assert tokens is not None and tokens.transport == OverHttp("https://id.example/v3", 3)
+    tokens = dashboard_identity(conf, api, dashboard.view(conf))
+    assert isinstance(tokens, TokenApi) and tokens.transport == OverHttp("https://id.example/v3", 3)
 
 
 def test_keystone_without_a_url_is_refused_at_start(tmp_path: Path) -> None:
     conf = load_config([config(tmp_path, "[DEFAULT]", "auth_strategy = keystone")])
     with pytest.raises(ValueError, match="identity_url"):
-        dashboard_tokens(conf, api, dashboard.view(conf))
+        dashboard_identity(conf, api, dashboard.view(conf))
 
 
 def test_noauth_has_nobody_to_log_in(tmp_path: Path) -> None:
-    conf = load_config([config(tmp_path, "[DEFAULT]", "auth_strategy = noauth")])
-    assert dashboard_tokens(conf, api, dashboard.view(conf)) is None
+    conf = load_config(
+        [config(tmp_path, "[DEFAULT]", "auth_strategy = noauth", "noauth_project_id = p-9")]
+    )
+    fixed = dashboard_identity(conf, api, dashboard.view(conf))
+    assert isinstance(fixed, Session) and fixed.project_id == "p-9" and "admin" in fixed.roles
