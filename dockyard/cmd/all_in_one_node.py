@@ -111,6 +111,10 @@ def serve(conf: cfg.ConfigOpts) -> int:
         f"(host {conf.host}, data in {conf.data_dir}).",
         flush=True,
     )
+    if conf.dashboard.enabled:
+        print(
+            f"The dashboard is at http://{node.api.host_ip}:{node.api.port}/dashboard/.", flush=True
+        )
     if conf.auth_strategy == "local":
         print(
             f"Log in with OS_AUTH_URL={auth_url(conf)} (Dockyard's own identity; the first "

@@ -6,14 +6,57 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
+from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
-from dockyard.config import default
+from dockyard.config import dashboard, default
 from dockyard.db.session import Database
 
 
 def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
+    """The API for ``[DEFAULT] auth_strategy``, with the dashboard when it is enabled."""
+    app = _strategy_app(conf, services, db)
+    settings = dashboard.view(conf)
+    if not settings.enabled:
+        return app
+    return mount(app, dashboard_identity(conf, app, settings))
+
+
+def dashboard_identity(
+    conf: cfg.ConfigOpts, app: WSGIApp, settings: dashboard.DashboardConfig
+) -> TokenApi | Session:
+    """Where the dashboard's login form gets tokens (the built-in /v3 or Keystone); under
+    noauth, the one session every visitor has."""
+    if settings.identity_url:
+        return TokenApi(OverHttp(settings.identity_url, settings.identity_timeout))
+    strategy = default.view(conf).auth_strategy
+    if strategy == "local":
+        return TokenApi(InProcess(app))
+    if strategy == "keystone":
+        url = str(conf.keystone_authtoken.www_authenticate_uri or "")
+        if not url:
+            raise ValueError(
+                "[dashboard] identity_url or [keystone_authtoken] www_authenticate_uri "
+                "must name Keystone for the dashboard's login"
+            )
+        base = url.rstrip("/")
+        return TokenApi(OverHttp(base if base.endswith("/v3") else base + "/v3",
+                                 settings.identity_timeout))  # fmt: skip
+    defaults = default.view(conf)
+    return Session(
+        token="",
+        user=defaults.noauth_user_id,
+        user_id=defaults.noauth_user_id,
+        project=defaults.noauth_project_id,
+        project_id=defaults.noauth_project_id,
+        roles=("admin",),
+        expires_at="",
+    )
+
+
+def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     """The WSGI application for ``[DEFAULT] auth_strategy``.
 
     - ``noauth``: every request acts as one admin user in one project.

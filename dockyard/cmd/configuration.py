@@ -28,6 +28,7 @@ def load_config(
     :func:`load_service_config`."""
     conf = cfg.ConfigOpts()
     opts.register_all(conf, libraries_too=False)
+    conf.set_default("enabled", True, group="dashboard")  # the all-in-one serves it
     conf.register_cli_opts(ALL_IN_ONE_OPTS)
     conf(argv, project="dockyard", prog=prog, default_config_files=[])
     _declare_libraries(conf, libraries_too)

@@ -7,6 +7,7 @@ from oslo_config import cfg
 from dockyard.config import (
     api,
     compute,
+    dashboard,
     database,
     default,
     docker,
@@ -27,6 +28,7 @@ SECTIONS = (
     identity,
     rpc,
     quota,
+    dashboard,
 )
 
 
@@ -50,5 +52,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (rpc.GROUP, list(rpc.opts)),
         (identity.GROUP, list(identity.opts)),
         (quota.GROUP, list(quota.opts)),
+        (dashboard.GROUP, list(dashboard.opts)),
         *libraries.list_opts(),
     ]

@@ -499,3 +499,46 @@ def test_openstack_cli_sees_only_its_project(cloud: Cloud) -> None:
     stop = _client(cloud, "a-reader", "openstack", "appcontainer", "stop", cloud.uuid)
     assert "container:stop" in stop.stdout + stop.stderr
     assert cloud.wait("Running")
+
+
+def _dashboard_login(cloud: Cloud, user: str, project: str) -> requests.Session:
+    """Log in to the dashboard as a browser does: open the page, then post the form."""
+    browser = requests.Session()
+    base = cloud.dockyard.url + "/dashboard"
+    assert browser.get(base + "/", timeout=30).status_code == 200
+    csrf = browser.cookies["dockyard_csrf"]
+    form = {"username": user, "password": PASSWORD, "project": project}
+    done = browser.post(base + "/login", json=form, headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert done.status_code == 200, done.text
+    assert done.json()["project"]["name"] == project
+    browser.headers["X-CSRF-Token"] = browser.cookies["dockyard_csrf"]
+    return browser
+
+
+def test_the_dashboard_logs_in_with_keystone_and_sees_only_its_project(cloud: Cloud) -> None:
+    api = cloud.dockyard.url + "/dashboard/api/v1/containers"
+    version = {"OpenStack-API-Version": LATEST}
+    mine = _dashboard_login(cloud, "a-member", "proj-a")
+    theirs = _dashboard_login(cloud, "b-member", "proj-b")
+    assert cloud.uuid in [c["uuid"] for c in mine.get(api, headers=version).json()["containers"]]
+    assert theirs.get(api, headers=version).json()["containers"] == []
+    session = mine.get(cloud.dockyard.url + "/dashboard/session", timeout=30)
+    assert session.status_code == 200, session.text  # Keystone lets a token check itself
+    assert session.json()["user"]["name"] == "a-member"
+    peek = theirs.get(f"{api}/{cloud.uuid}", headers=version, timeout=30)
+    assert peek.status_code == 404
+
+    wrong = requests.Session()
+    wrong.get(cloud.dockyard.url + "/dashboard/", timeout=30)
+    refused = wrong.post(
+        cloud.dockyard.url + "/dashboard/login",
+        json={"username": "a-member", "password": "wrong", "project": "proj-a"},
+        headers={"X-CSRF-Token": wrong.cookies["dockyard_csrf"]},
+        timeout=30,
+    )
+    assert refused.status_code == 401 and "dockyard_token" not in wrong.cookies
+
+    token = theirs.cookies["dockyard_token"]
+    assert theirs.post(cloud.dockyard.url + "/dashboard/logout", timeout=30).status_code == 204
+    after = cloud.dockyard.request("GET", "/v1/containers", headers={"X-Auth-Token": token})
+    assert after.status_code == 401  # Keystone revoked it

@@ -1,0 +1,164 @@
+// The create form: the common fields, sent as the API takes them; the API's 400 goes
+// beside the field it names.
+
+import { api } from "../api.js";
+import { h, heading, replace, toast } from "../dom.js";
+
+const FIELDS = [
+  { id: "name", label: "Name", hint: "Letters, digits, _ . - ; empty for a generated name." },
+  { id: "image", label: "Image", required: true, hint: "For example busybox:latest." },
+  { id: "command", label: "Command", hint: "Split like a shell line: sleep 3600" },
+  { id: "cpu", label: "CPUs", inputmode: "decimal", hint: "0.1 to 16." },
+  { id: "memory", label: "Memory (MiB)", inputmode: "numeric", hint: "4 to 8192." },
+  { id: "environment", label: "Environment", multiline: true,
+    hint: "One NAME=value a line." },
+  { id: "exposed_ports", label: "Exposed ports", hint: "Space separated: 80 443/tcp 53/udp" },
+];
+
+function field(spec) {
+  const control = spec.multiline
+    ? h("textarea", { id: spec.id, name: spec.id, rows: 3 })
+    : h("input", { id: spec.id, name: spec.id, type: "text", required: spec.required,
+      inputmode: spec.inputmode, autocomplete: "off" });
+  control.setAttribute("aria-describedby", `${spec.id}-hint ${spec.id}-error`);
+  return h("div", { class: "field", dataset: { field: spec.id } },
+    h("label", { for: spec.id }, spec.label, spec.required ? " (required)" : ""),
+    control,
+    h("p", { class: "hint", id: `${spec.id}-hint` }, spec.hint),
+    h("p", { class: "field-error", id: `${spec.id}-error` }));
+}
+
+// A command line split as a POSIX shell would split words: quotes and backslashes
+// honoured, nothing expanded. The API (1.20 and later) takes the command as a list.
+export function splitCommand(text) {
+  const words = [];
+  let word = null;
+  let quote = null;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i];
+    if (quote === "'") {
+      if (ch === "'") quote = null; else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = null;
+      else if (ch === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) word += text[++i];
+      else word += ch;
+    } else if (/\s/.test(ch)) {
+      if (word !== null) { words.push(word); word = null; }
+    } else {
+      word = word ?? "";
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === "\\" && i + 1 < text.length) word += text[++i];
+      else word += ch;
+    }
+  }
+  if (quote) throw new Error(`Invalid input for field 'command': a ${quote} quote is not closed.`);
+  if (word !== null) words.push(word);
+  return words;
+}
+
+// The body the API takes, from what was typed: only fields that were filled in.
+export function bodyFrom(form) {
+  const value = (id) => form.elements[id].value.trim();
+  const body = { image: value("image") };
+  if (value("name")) body.name = value("name");
+  if (value("command")) body.command = splitCommand(value("command"));
+  if (value("cpu")) body.cpu = /^[0-9.]+$/.test(value("cpu")) ? Number(value("cpu")) : value("cpu");
+  if (value("memory")) body.memory = value("memory");
+  if (value("environment")) {
+    body.environment = {};
+    for (const line of value("environment").split("\n")) {
+      if (!line.trim()) continue;
+      const at = line.indexOf("=");
+      body.environment[at < 0 ? line.trim() : line.slice(0, at).trim()] = at < 0 ? "" : line.slice(at + 1);
+    }
+  }
+  if (value("exposed_ports")) {
+    body.exposed_ports = {};
+    for (const port of value("exposed_ports").split(/[\s,]+/)) if (port) body.exposed_ports[port] = {};
+  }
+  const restart = form.elements.restart_policy.value;
+  if (restart) {
+    body.restart_policy = { Name: restart };
+    if (restart === "on-failure" && value("retries")) body.restart_policy.MaximumRetryCount = value("retries");
+  }
+  body.interactive = form.elements.interactive.checked;
+  body.tty = form.elements.interactive.checked;
+  return body;
+}
+
+export function createView(main) {
+  const general = h("p", { id: "form-error", class: "field-error", role: "alert" });
+  const restart = h("div", { class: "field", dataset: { field: "restart_policy" } },
+    h("label", { for: "restart_policy" }, "Restart policy"),
+    h("select", { id: "restart_policy", name: "restart_policy",
+      "aria-describedby": "restart_policy-error" },
+      h("option", { value: "" }, "Never (default)"),
+      h("option", { value: "on-failure" }, "On failure"),
+      h("option", { value: "always" }, "Always"),
+      h("option", { value: "unless-stopped" }, "Unless stopped")),
+    h("p", { class: "field-error", id: "restart_policy-error" }));
+  const retries = h("div", { class: "field", dataset: { field: "MaximumRetryCount" } },
+    h("label", { for: "retries" }, "Retries on failure"),
+    h("input", { id: "retries", name: "retries", type: "text", inputmode: "numeric",
+      "aria-describedby": "retries-error" }),
+    h("p", { class: "field-error", id: "retries-error" }));
+  const form = h("form", { id: "create-form", class: "card form-grid", novalidate: true },
+    FIELDS.map(field), restart, retries,
+    h("div", { class: "field checks" },
+      h("label", { class: "inline" }, h("input", { type: "checkbox", id: "interactive",
+        name: "interactive", checked: true }), " Keep a terminal (interactive, tty)"),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", id: "run", name: "run",
+        checked: true }), " Start it now")),
+    general,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create"),
+      h("a", { class: "button", href: "#/containers" }, "Cancel")));
+
+  function clearErrors() {
+    general.textContent = "";
+    for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+    for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  }
+
+  function showError(error) {
+    const name = error.field === "MaximumRetryCount" ? "retries" : error.field;
+    const holder = name && form.querySelector(`#${CSS.escape(name)}-error`);
+    if (holder) {
+      holder.textContent = error.message;
+      const control = form.elements[name];
+      control.setAttribute("aria-invalid", "true");
+      control.focus();
+    } else {
+      general.textContent = error.message;
+      general.focus?.();
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors();
+    if (!form.elements.image.value.trim()) {
+      showError({ field: "image", message: "An image is required." });
+      return;
+    }
+    let body;
+    try {
+      body = bodyFrom(form);
+    } catch (error) {
+      showError({ field: "command", message: error.message });
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const run = form.elements.run.checked ? { run: "true" } : {};
+      const created = await api.post("/containers", run, body);
+      toast(`Container ${created.name} is being created.`);
+      location.hash = `#/containers/${created.uuid}`;
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  replace(main, heading("Run a container"), form);
+}
