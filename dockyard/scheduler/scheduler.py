@@ -39,9 +39,9 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     RuntimeFilter(),
     CpuFilter(),
     RamFilter(),
-    DiskFilter(),
     DedicatedCpuFilter(),
     DiskQuotaFilter(),
+    DiskFilter(),
 )
 DEFAULT_WEIGHERS: tuple[Weigher, ...] = (SpreadWeigher(),)
 

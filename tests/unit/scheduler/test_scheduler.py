@@ -158,9 +158,9 @@ def test_default_filters_in_order() -> None:
         "runtime",
         "cpu",
         "ram",
-        "disk",
         "dedicated_cpu",
         "disk_quota",
+        "disk",
     ]
 
 
@@ -475,3 +475,17 @@ def test_a_placement_is_a_plain_value() -> None:
     placement = place(request(), [host("a")], random.Random(0))
 
     assert placement == Placement(candidates=(host("a"),), verdicts={"a": None})
+
+
+def test_a_host_that_cannot_limit_disk_says_so_before_saying_it_is_full() -> None:
+    full_without_quota = host("a", disk_used=100, supports_disk_quota=False)
+    full_with_quota = host("b", disk_used=100, supports_disk_quota=True)
+
+    placement = place(
+        request(disk_gib=1, disk_quota=True),
+        [full_without_quota, full_with_quota],
+        random.Random(0),
+    )
+
+    assert placement.rejected == {"a": Reason.DISK_QUOTA, "b": Reason.DISK}
+    assert placement.refusal is None
