@@ -13,7 +13,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
-from dockyard.domain.errors import DockyardError, InvalidInput, RequestedHostNotFound
+from dockyard.domain.errors import DockyardError, InvalidInput
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
 from dockyard.domain.recent import Recent
@@ -22,7 +22,7 @@ from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
-from dockyard.scheduler.scheduler import explain, select
+from dockyard.scheduler.scheduler import place
 from dockyard.service.registries import RegistryService
 
 LOG = logging.getLogger(__name__)
@@ -87,20 +87,22 @@ class ContainerCreator:
             dedicated_cpus=whole_cpus(record.cpu or 0.0) if dedicated else 0,
             disk_quota=record.disk is not None,
         )
-        hosts = self.hosts.all()
-        self._check_known(new, hosts)
-        self._check_capable(request, hosts)
-        candidates = select(request, hosts, self.rng)
+        placement = place(request, self.hosts.all(), self.rng)
+        if placement.refusal is not None:
+            raise placement.refusal
         pull_policy = new.image_pull_policy or self.defaults.pull_policy
-        if candidates:
-            self._check_image(candidates[0].name, image, pull_policy, auth)
-        for host in candidates:
+        if placement.candidates:
+            self._check_image(placement.candidates[0].name, image, pull_policy, auth)
+        for host in placement.candidates:
             created = self.containers.create_claimed(
                 self._pinned(record, request, host), host.name, self._action(ctx, record)
             )
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run, auth)
-        reason = explain(request, self.hosts.all())
+        if placement.candidates:
+            # Concurrent creates took the room first: say what ran out, not "ok".
+            placement = place(request, self.hosts.all(), self.rng)
+        reason = placement.explain()
         LOG.warning("no host for container %s: %s", record.uuid, reason)
         failed = dataclasses.replace(
             record, status=Status.ERROR, task_state=None, status_reason=reason
@@ -146,33 +148,6 @@ class ContainerCreator:
             # Until the engine reports them (with any the image exposes too).
             ports=sorted({port.number for port in new.exposed_ports}),
         )
-
-    def _check_known(self, new: ContainerRequest, hosts: list[Host]) -> None:
-        if new.host is not None and all(h.name != new.host for h in hosts):
-            raise RequestedHostNotFound(f"host: no compute host is named {new.host}.")
-        if new.runtime is not None and all(new.runtime not in h.runtimes for h in hosts):
-            known = sorted({rt for h in hosts for rt in h.runtimes})
-            raise InvalidInput(
-                f"runtime: {new.runtime} is not offered by any host (known: {', '.join(known)}).",
-                field="runtime",
-            )
-
-    @staticmethod
-    def _check_capable(request: PlacementRequest, hosts: list[Host]) -> None:
-        """Refuse what no registered host could ever do, rather than fail placement."""
-        if hosts and request.dedicated_cpus > max(h.cpu_count for h in hosts):
-            raise InvalidInput(
-                f"cpu_policy: dedicated needs {request.dedicated_cpus} whole CPUs but no host "
-                f"has more than {max(h.cpu_count for h in hosts)}.",
-                field="cpu_policy",
-            )
-        if request.disk_quota and hosts and not any(h.supports_disk_quota for h in hosts):
-            drivers = ", ".join(sorted({h.storage_driver or "unknown" for h in hosts}))
-            raise InvalidInput(
-                f"disk: the storage driver ({drivers}) of the hosts cannot limit "
-                "container disk size.",
-                field="disk",
-            )
 
     def _pinned(self, record: Container, request: PlacementRequest, host: Host) -> Container:
         if not request.dedicated_cpus:

@@ -9,15 +9,20 @@ them, never dropped.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shlex
 import time
+import uuid as uuidlib
 from collections.abc import Iterator
 from typing import Any
 
 import docker.errors
 import pytest
 import requests
+from sqlalchemy import update
 
+from dockyard.db.models import HostRow
+from dockyard.db.repositories.hosts import HostRepository
 from tests.conftest import REGISTRY_IMAGE, TEST_IMAGE, Dockyard, require
 
 pytestmark = pytest.mark.docker
@@ -363,6 +368,71 @@ def test_disk_is_limited_or_refused_naming_the_storage_driver(
         f"disk: the storage driver ({host.storage_driver}) of the hosts cannot limit "
         "container disk size."
     )
+
+
+@contextlib.contextmanager
+def host_with_disk_quotas(dockyard: Dockyard, disk_gib: int) -> Iterator[str]:
+    """A second registered host whose storage driver can limit disk, with no agent behind it:
+    placement may consider it, so it must never be chosen (it has no disk room)."""
+    name = f"disk-{uuidlib.uuid4().hex[:8]}"
+    hosts = HostRepository(dockyard.node.db, dt.timedelta(minutes=10))
+    hosts.report(
+        name,
+        {
+            "cpus": 4,
+            "memory_mib": 8192,
+            "disk_gib": disk_gib,
+            "cpu_capacity_milli": 64_000,
+            "memory_capacity": 65_536,
+            "runtimes": ["runc"],
+            "info": {"storage_driver": "xfs-pquota", "supports_disk_quota": True},
+        },
+    )
+    try:
+        yield name
+    finally:
+        hosts.delete(name)
+
+
+def disk_used(dockyard: Dockyard) -> dict[str, int]:
+    with dockyard.node.db.engine.connect() as conn:
+        rows = conn.execute(HostRow.__table__.select()).all()
+    return {row.name: row.disk_used for row in rows}
+
+
+@contextlib.contextmanager
+def disk_filled(dockyard: Dockyard) -> Iterator[None]:
+    """This machine's host with its disk claimed to the last GiB (agents never report
+    ``disk_used``: only claims move it)."""
+    mine = HostRow.name == dockyard.host
+    with dockyard.node.db.write() as conn:
+        conn.execute(update(HostRow).where(mine).values(disk_used=HostRow.disk_used + 10**6))
+    try:
+        yield
+    finally:
+        with dockyard.node.db.write() as conn:
+            conn.execute(update(HostRow).where(mine).values(disk_used=HostRow.disk_used - 10**6))
+
+
+def test_disk_placement_is_refused_when_no_host_has_the_room(
+    dockyard: Dockyard, created: list[str]
+) -> None:
+    # This machine's host may not limit disk (overlay2 on ext4 cannot); a host that can,
+    # with no disk room, makes the request possible some day but not now.
+    real = dockyard.node.agent.runtime.host_info()
+    with host_with_disk_quotas(dockyard, disk_gib=0) as full, disk_filled(dockyard):
+        before = disk_used(dockyard)
+        response = dockyard.create({"command": SLEEPER, "disk": 1})
+        assert response.status_code == 202, response.text
+        uuid = str(response.json()["uuid"])
+        created.append(uuid)
+        reason = dockyard.wait_for(uuid, "Error")["status_reason"]
+        assert disk_used(dockyard) == before, "a refused placement claims nothing"
+    mine = f"{dockyard.host}: {'disk' if real.supports_disk_quota else 'disk_quota'}"
+    reasons = sorted([f"{full}: disk", mine])
+    assert reason == f"There are not enough hosts available ({'; '.join(reasons)})."
+    labels = {c.labels.get("dockyard.container_id") for c in dockyard.engine_containers()}
+    assert uuid not in labels
 
 
 # --- what stays unsupported -----------------------------------------------------------------

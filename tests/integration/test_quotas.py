@@ -113,6 +113,13 @@ def test_a_full_host_leaves_the_quota_untouched(db: Database) -> None:
     assert in_use(repo.quotas) == {"containers": 0, "cpu": 0, "disk": 0, "memory": 0}
 
 
+def test_a_host_without_disk_room_leaves_the_quota_untouched(db: Database) -> None:
+    repo = setup(db)  # a 10 GiB disk
+    made = in_parallel(8, lambda i: try_create(repo, record(name=f"c{i}", disk=4, memory=64)))
+    assert sum(c is not None for c in made) == 2
+    assert in_use(repo.quotas) == {"containers": 2, "cpu": 1.0, "disk": 8, "memory": 128}
+
+
 def test_resize_moves_usage_or_changes_nothing(db: Database) -> None:
     repo = setup(db)
     repo.quotas.set_limits("p", {"memory": 300})

@@ -187,6 +187,30 @@ def test_concurrent_claims_never_exceed_capacity(db: Database) -> None:
     assert repo.count() == 10
 
 
+def test_concurrent_disk_claims_take_exactly_the_disk_there_is(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", {**host_inventory(cpu=100.0, memory=100_000), "disk_gib": 10})
+    repo = ContainerRepository(db)
+    created = in_parallel(
+        16, lambda i: repo.create_claimed(record(name=f"c{i}", disk=3, cpu=0.1), "h1")
+    )
+    winners = [c for c in created if c is not None]
+    assert len(winners) == 3
+    host = hosts.get("h1")
+    assert host is not None and host.disk_used == 9
+    assert repo.count() == 3
+    # CPU and memory were claimed only by the winners: a refused claim changes nothing.
+    assert host.cpu_used == pytest.approx(0.3) and host.memory_used == 3 * 64
+
+    assert repo.create_claimed(record(disk=2), "h1") is None
+    assert repo.create_claimed(record(disk=1), "h1") is not None, "exactly full fits"
+    assert repo.create_claimed(record(), "h1") is not None, "no disk asked, none needed"
+    assert repo.release_claim(winners[0].uuid) is True
+    host = hosts.get("h1")
+    assert host is not None and host.disk_used == 7
+    assert repo.create_claimed(record(disk=3), "h1") is not None
+
+
 def test_release_is_idempotent_and_destroy_gives_resources_back(db: Database) -> None:
     hosts = HostRepository(db, dt.timedelta(minutes=1))
     hosts.report("h1", host_inventory(cpu=4.0, memory=1000))

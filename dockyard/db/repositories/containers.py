@@ -158,17 +158,20 @@ class ContainerRepository:
             return None
 
     def _claim(self, conn: Connection, container: Container, host: str) -> None:
+        disk = container.disk or 0
+        query = update(H).where(
+            H.c.name == host,
+            H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
+            H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
+        )
+        if disk:
+            # As the scheduler's DiskFilter: a container without disk takes none.
+            query = query.where(H.c.disk_used + disk <= H.c.disk_gib)
         claimed = conn.execute(
-            update(H)
-            .where(
-                H.c.name == host,
-                H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
-                H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
-            )
-            .values(
+            query.values(
                 cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
                 memory_used=H.c.memory_used + (container.memory or 0),
-                disk_used=H.c.disk_used + (container.disk or 0),
+                disk_used=H.c.disk_used + disk,
             )
         ).rowcount
         if not claimed:

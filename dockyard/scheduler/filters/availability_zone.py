@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from dockyard.domain.models import Host
+from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 
 
 class AvailabilityZoneFilter:
     name = "availability_zone"
 
-    def passes(self, host: Host, request: PlacementRequest) -> bool:
+    def reject(self, host: Host, request: PlacementRequest) -> Reason | None:
         zone = request.availability_zone
-        return zone is None or host.availability_zone == zone
+        return None if zone is None or host.availability_zone == zone else Reason.AVAILABILITY_ZONE

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dockyard.domain.models import Host
+from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 
 
@@ -9,5 +10,7 @@ class ComputeFilter:
 
     name = "compute"
 
-    def passes(self, host: Host, request: PlacementRequest) -> bool:
-        return host.enabled and host.up
+    def reject(self, host: Host, request: PlacementRequest) -> Reason | None:
+        if not host.enabled:
+            return Reason.DISABLED
+        return None if host.up else Reason.DOWN

@@ -1,4 +1,5 @@
-"""Filters, the spread weigher, `select()` ordering and `explain()`."""
+"""Filters and their reasons, the spread weigher, and `place()`: candidates, reasons,
+refusals and explanations."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.domain.errors import InvalidInput, RequestedHostNotFound
 from dockyard.domain.models import Host
 from dockyard.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from dockyard.scheduler.filters.compute import ComputeFilter
@@ -15,12 +17,14 @@ from dockyard.scheduler.filters.requested_host import RequestedHostFilter
 from dockyard.scheduler.filters.resources import (
     CpuFilter,
     DedicatedCpuFilter,
+    DiskFilter,
     DiskQuotaFilter,
     RamFilter,
 )
 from dockyard.scheduler.filters.runtime import RuntimeFilter
+from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
-from dockyard.scheduler.scheduler import DEFAULT_FILTERS, explain, select
+from dockyard.scheduler.scheduler import DEFAULT_FILTERS, Placement, place
 from dockyard.scheduler.weighers.spread import SpreadWeigher
 
 
@@ -39,29 +43,44 @@ def request(**fields: Any) -> PlacementRequest:
     return PlacementRequest(**{"cpu": 1.0, "memory_mib": 512, **fields})
 
 
+def select(req: PlacementRequest, hosts: list[Host], rng: random.Random, **kw: Any) -> list[Host]:
+    return list(place(req, hosts, rng, **kw).candidates)
+
+
+def explain(req: PlacementRequest, hosts: list[Host], **kw: Any) -> str:
+    return place(req, hosts, random.Random(0), **kw).explain()
+
+
 # --- each filter alone ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("enabled", "up", "passes"),
-    [(True, True, True), (False, True, False), (True, False, False), (False, False, False)],
+    ("enabled", "up", "reason"),
+    [
+        (True, True, None),
+        (False, True, Reason.DISABLED),
+        (True, False, Reason.DOWN),
+        (False, False, Reason.DISABLED),
+    ],
 )
-def test_compute_filter(enabled: bool, up: bool, passes: bool) -> None:
-    assert ComputeFilter().passes(host(enabled=enabled, up=up), request()) is passes
+def test_compute_filter(enabled: bool, up: bool, reason: Reason | None) -> None:
+    assert ComputeFilter().reject(host(enabled=enabled, up=up), request()) is reason
 
 
 @pytest.mark.parametrize(
     ("requested", "passes"), [(None, True), ("h1", True), ("h2", False), ("H1", False)]
 )
 def test_requested_host_filter(requested: str | None, passes: bool) -> None:
-    assert RequestedHostFilter().passes(host("h1"), request(requested_host=requested)) is passes
+    rejected = RequestedHostFilter().reject(host("h1"), request(requested_host=requested))
+    assert rejected is (None if passes else Reason.REQUESTED_HOST)
 
 
 @pytest.mark.parametrize(
     ("zone", "passes"), [(None, True), ("nova", True), ("zone-b", False), ("", False)]
 )
 def test_availability_zone_filter(zone: str | None, passes: bool) -> None:
-    assert AvailabilityZoneFilter().passes(host(), request(availability_zone=zone)) is passes
+    rejected = AvailabilityZoneFilter().reject(host(), request(availability_zone=zone))
+    assert rejected is (None if passes else Reason.AVAILABILITY_ZONE)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +95,8 @@ def test_availability_zone_filter(zone: str | None, passes: bool) -> None:
     ],
 )
 def test_runtime_filter(runtimes: tuple[str, ...], requested: str | None, passes: bool) -> None:
-    assert RuntimeFilter().passes(host(runtimes=runtimes), request(runtime=requested)) is passes
+    rejected = RuntimeFilter().reject(host(runtimes=runtimes), request(runtime=requested))
+    assert rejected is (None if passes else Reason.RUNTIME)
 
 
 @pytest.mark.parametrize(
@@ -90,12 +110,13 @@ def test_runtime_filter(runtimes: tuple[str, ...], requested: str | None, passes
     ],
 )
 def test_cpu_filter(used: float, asked: float, passes: bool) -> None:
-    assert CpuFilter().passes(host(cpu_used=used), request(cpu=asked)) is passes
+    rejected = CpuFilter().reject(host(cpu_used=used), request(cpu=asked))
+    assert rejected is (None if passes else Reason.CPU)
 
 
 def test_cpu_filter_exact_fit_after_many_small_claims() -> None:
     used = sum([0.1] * 79)  # 7.8999999...: not exactly 7.9
-    assert CpuFilter().passes(host(cpu_used=used), request(cpu=0.1))
+    assert CpuFilter().reject(host(cpu_used=used), request(cpu=0.1)) is None
 
 
 @pytest.mark.parametrize(
@@ -103,7 +124,30 @@ def test_cpu_filter_exact_fit_after_many_small_claims() -> None:
     [(0, 8192, True), (7680, 512, True), (7681, 512, False), (0, 8193, False)],
 )
 def test_ram_filter(used: int, asked: int, passes: bool) -> None:
-    assert RamFilter().passes(host(memory_used=used), request(memory_mib=asked)) is passes
+    rejected = RamFilter().reject(host(memory_used=used), request(memory_mib=asked))
+    assert rejected is (None if passes else Reason.RAM)
+
+
+@pytest.mark.parametrize(
+    ("used", "asked", "passes"),
+    [
+        (0, 100, True),
+        (90, 10, True),  # exactly full
+        (91, 10, False),
+        (0, 101, False),
+        (100, 0, True),  # no disk asked: a full disk is no reason
+        (120, 0, True),  # nor an over-full one (the host's disk shrank)
+    ],
+)
+def test_disk_filter(used: int, asked: int, passes: bool) -> None:
+    rejected = DiskFilter().reject(host(disk_used=used), request(disk_gib=asked))
+    assert rejected is (None if passes else Reason.DISK)
+
+
+def test_disk_filter_counts_disk_a_host_cannot_enforce() -> None:
+    # Capacity is not quota enforcement: a host without quota support still fills up.
+    full = host(disk_used=100, supports_disk_quota=False)
+    assert DiskFilter().reject(full, request(disk_gib=1, disk_quota=False)) is Reason.DISK
 
 
 def test_default_filters_in_order() -> None:
@@ -116,6 +160,7 @@ def test_default_filters_in_order() -> None:
         "ram",
         "dedicated_cpu",
         "disk_quota",
+        "disk",
     ]
 
 
@@ -127,7 +172,8 @@ def test_dedicated_cpu_filter_counts_physical_cpus(
 ) -> None:
     # ``cpus`` (capacity after the allocation ratio) plays no part in pinning.
     candidate = host(cpus=64.0, cpu_count=cpu_count)
-    assert DedicatedCpuFilter().passes(candidate, request(dedicated_cpus=dedicated)) is passes
+    rejected = DedicatedCpuFilter().reject(candidate, request(dedicated_cpus=dedicated))
+    assert rejected is (None if passes else Reason.DEDICATED_CPU)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +182,8 @@ def test_dedicated_cpu_filter_counts_physical_cpus(
 )
 def test_disk_quota_filter(supports: bool, wanted: bool, passes: bool) -> None:
     candidate = host(supports_disk_quota=supports)
-    assert DiskQuotaFilter().passes(candidate, request(disk_quota=wanted)) is passes
+    rejected = DiskQuotaFilter().reject(candidate, request(disk_quota=wanted))
+    assert rejected is (None if passes else Reason.DISK_QUOTA)
 
 
 # --- weigher ----------------------------------------------------------------------------
@@ -256,6 +303,9 @@ def test_explain_without_hosts() -> None:
         ({}, {"runtime": "kata"}, "runtime"),
         ({"cpu_used": 8.0}, {}, "cpu"),
         ({"memory_used": 8000}, {}, "ram"),
+        ({"disk_used": 100}, {"disk_gib": 1}, "disk"),
+        ({"cpu_count": 1}, {"dedicated_cpus": 2}, "dedicated_cpu"),
+        ({"supports_disk_quota": False}, {"disk_quota": True}, "disk_quota"),
     ],
 )
 def test_explain_names_the_failing_filter(
@@ -284,3 +334,158 @@ def test_explain_and_select_agree() -> None:
 
     assert chosen == {"a"}
     assert "a: ok" in text and "b: down" in text
+
+
+def test_explain_honours_the_filters_in_use() -> None:
+    down_and_full = host("a", up=False, cpu_used=8.0, memory_used=8192)
+
+    assert explain(request(), [down_and_full]) == (
+        "There are not enough hosts available (a: down)."
+    )
+    assert explain(request(), [down_and_full], filters=[RamFilter(), CpuFilter()]) == (
+        "There are not enough hosts available (a: ram)."
+    )
+    assert explain(request(), [down_and_full], filters=[]) == (
+        "There are not enough hosts available (a: ok)."
+    )
+
+
+# --- place: typed reasons, lasting refusals and passing shortages ----------------------------
+
+
+def test_place_gives_each_rejected_host_its_reason() -> None:
+    hosts = [
+        host("down", up=False),
+        host("full", cpu_used=8.0),
+        host("no-disk", disk_used=100),
+        host("good"),
+    ]
+
+    placement = place(request(disk_gib=1), hosts, random.Random(0))
+
+    assert [h.name for h in placement.candidates] == ["good"]
+    assert placement.rejected == {
+        "down": Reason.DOWN,
+        "full": Reason.CPU,
+        "no-disk": Reason.DISK,
+    }
+    assert list(placement.verdicts) == ["down", "full", "no-disk", "good"]
+    assert placement.refusal is None
+
+
+def test_no_room_now_is_not_a_refusal() -> None:
+    # Every host is down or full: that can change, so the request is placed nowhere
+    # and explained, never refused.
+    hosts = [host("a", up=False), host("b", memory_used=8192), host("c", disk_used=100)]
+
+    placement = place(request(disk_gib=1), hosts, random.Random(0))
+
+    assert placement.candidates == () and placement.refusal is None
+    assert placement.explain() == "There are not enough hosts available (a: down; b: ram; c: disk)."
+
+
+def test_an_unknown_requested_host_is_refused_with_404() -> None:
+    placement = place(request(requested_host="nowhere"), [host("a")], random.Random(0))
+
+    assert isinstance(placement.refusal, RequestedHostNotFound)
+    assert placement.refusal.status == 404
+    assert placement.refusal.detail == "host: no compute host is named nowhere."
+    assert placement.candidates == ()
+
+
+def test_a_requested_host_that_is_down_is_not_refused() -> None:
+    placement = place(request(requested_host="a"), [host("a", up=False)], random.Random(0))
+
+    assert placement.refusal is None
+    assert placement.rejected == {"a": Reason.DOWN}
+
+
+def test_a_runtime_no_host_offers_is_refused_naming_the_known_ones() -> None:
+    hosts = [host("a", runtimes=("runc",)), host("b", runtimes=("crun", "runc"), up=False)]
+
+    refusal = place(request(runtime="kata"), hosts, random.Random(0)).refusal
+
+    assert isinstance(refusal, InvalidInput) and refusal.status == 400
+    assert refusal.detail == "runtime: kata is not offered by any host (known: crun, runc)."
+
+
+def test_a_runtime_only_a_down_host_offers_waits_for_it() -> None:
+    hosts = [host("a"), host("b", runtimes=("kata",), up=False)]
+
+    placement = place(request(runtime="kata"), hosts, random.Random(0))
+
+    assert placement.refusal is None
+    assert placement.rejected == {"a": Reason.RUNTIME, "b": Reason.DOWN}
+
+
+def test_more_dedicated_cpus_than_any_host_has_is_refused() -> None:
+    hosts = [host("a", cpu_count=2), host("b", cpu_count=4)]
+
+    refusal = place(request(dedicated_cpus=5), hosts, random.Random(0)).refusal
+
+    assert isinstance(refusal, InvalidInput) and refusal.status == 400
+    assert refusal.detail == "cpu_policy: dedicated needs 5 whole CPUs but no host has more than 4."
+    assert place(request(dedicated_cpus=4), hosts, random.Random(0)).refusal is None
+
+
+def test_a_disk_quota_no_storage_driver_enforces_is_refused() -> None:
+    hosts = [host("a", storage_driver="vfs"), host("b", storage_driver="overlay2"), host("c")]
+
+    refusal = place(request(disk_gib=1, disk_quota=True), hosts, random.Random(0)).refusal
+
+    assert isinstance(refusal, InvalidInput) and refusal.status == 400
+    assert refusal.detail == (
+        "disk: the storage driver (overlay2, unknown, vfs) of the hosts cannot limit "
+        "container disk size."
+    )
+    limited = [*hosts, host("d", supports_disk_quota=True, disk_used=100)]
+    placement = place(request(disk_gib=1, disk_quota=True), limited, random.Random(0))
+    assert placement.refusal is None, "d could take it once it has room"
+    assert placement.rejected["d"] is Reason.DISK
+
+
+def test_lasting_refusals_come_in_filter_order() -> None:
+    hosts = [host("a", cpu_count=1)]
+    both = request(requested_host="zz", runtime="kata", dedicated_cpus=2, disk_quota=True)
+
+    assert isinstance(place(both, hosts, random.Random(0)).refusal, RequestedHostNotFound)
+    runtime_first = place(replace(both, requested_host=None), hosts, random.Random(0)).refusal
+    assert runtime_first is not None and runtime_first.detail.startswith("runtime:")
+
+
+def test_without_hosts_only_what_names_a_host_or_runtime_is_refused() -> None:
+    assert isinstance(
+        place(request(requested_host="a"), [], random.Random(0)).refusal, RequestedHostNotFound
+    )
+    assert isinstance(place(request(runtime="runc"), [], random.Random(0)).refusal, InvalidInput)
+    nothing_yet = place(request(dedicated_cpus=2, disk_quota=True), [], random.Random(0))
+    assert nothing_yet.refusal is None
+    assert nothing_yet.explain() == "No compute host has registered."
+
+
+def test_refusals_follow_the_filters_in_use() -> None:
+    unknown = request(requested_host="nowhere", runtime="kata")
+
+    assert place(unknown, [host("a")], random.Random(0), filters=[]).refusal is None
+    only_runtime = place(unknown, [host("a")], random.Random(0), filters=[RuntimeFilter()])
+    assert only_runtime.refusal is not None and only_runtime.refusal.detail.startswith("runtime:")
+
+
+def test_a_placement_is_a_plain_value() -> None:
+    placement = place(request(), [host("a")], random.Random(0))
+
+    assert placement == Placement(candidates=(host("a"),), verdicts={"a": None})
+
+
+def test_a_host_that_cannot_limit_disk_says_so_before_saying_it_is_full() -> None:
+    full_without_quota = host("a", disk_used=100, supports_disk_quota=False)
+    full_with_quota = host("b", disk_used=100, supports_disk_quota=True)
+
+    placement = place(
+        request(disk_gib=1, disk_quota=True),
+        [full_without_quota, full_with_quota],
+        random.Random(0),
+    )
+
+    assert placement.rejected == {"a": Reason.DISK_QUOTA, "b": Reason.DISK}
+    assert placement.refusal is None

@@ -280,3 +280,34 @@ def test_a_create_the_agent_cannot_be_sent_leaves_no_record() -> None:
         made.create(CTX, asked(), True)
 
     assert containers.stored == []
+
+
+def test_a_full_disk_leaves_the_record_in_error_naming_it() -> None:
+    full = host("h1", storage_driver="btrfs", supports_disk_quota=True, disk_used=98)
+    made, containers, compute = creator([full, host("h2")])
+
+    made.create(CTX, asked(disk=5), True)
+
+    [record] = containers.stored
+    assert str(record.status) == "Error"
+    assert (
+        record.status_reason == "There are not enough hosts available (h1: disk; h2: disk_quota)."
+    )
+    assert compute.created == []
+
+
+def test_a_claim_lost_to_a_concurrent_create_is_explained_on_fresh_hosts() -> None:
+    hosts = Hosts([host("h1")])
+    made, containers, compute = creator(hosts.hosts)
+    made.hosts = cast(Any, hosts)
+
+    def lose(record: Container, on: str, action: ContainerAction | None = None) -> None:
+        hosts.hosts = [host("h1", memory_used=8192)]  # the winner's claim
+
+    containers.create_claimed = lose  # type: ignore[assignment,method-assign]
+
+    made.create(CTX, asked(), True)
+
+    [record] = containers.stored
+    assert record.status_reason == "There are not enough hosts available (h1: ram)."
+    assert compute.created == []

@@ -13,6 +13,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import ServiceNotFound
 from dockyard.scheduler.filters.compute import ComputeFilter
+from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.service.hosts import COMPUTE_BINARY, HostService
 from tests.fakes.clock import FakeClock
@@ -47,7 +48,7 @@ def hosts(tmp_path: Path, clock: FakeClock) -> Iterator[HostRepository]:
 def up(hosts: HostRepository) -> bool:
     host = hosts.get("h1")
     assert host is not None
-    return host.up and ComputeFilter().passes(host, REQUEST)
+    return host.up and ComputeFilter().reject(host, REQUEST) is None
 
 
 def test_down_after_service_down_time_and_up_on_heartbeat(
@@ -76,7 +77,7 @@ def test_switches_keep_hosts_out_of_scheduling(hosts: HostRepository) -> None:
     service.disable("h1", COMPUTE_BINARY, "maintenance")
     host = hosts.get("h1")
     assert host is not None and not host.enabled and host.disabled_reason == "maintenance"
-    assert not ComputeFilter().passes(host, REQUEST)
+    assert ComputeFilter().reject(host, REQUEST) is Reason.DISABLED
     service.enable("h1", COMPUTE_BINARY)
     assert up(hosts)
     service.force_down("h1", COMPUTE_BINARY, True)
