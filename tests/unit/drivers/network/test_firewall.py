@@ -1,4 +1,4 @@
-"""The applier's choices of what to run; the kernel itself is in tests/contract/test_firewall_kernel.py."""
+"""Which commands the applier runs; the kernel: tests/contract/test_firewall_kernel.py."""
 
 from __future__ import annotations
 
