@@ -191,10 +191,10 @@ class BridgeHost(HostNetworking):
         inspected = self._ours(network_id)
         if inspected is None:
             return
-        if inspected.get("Containers"):
+        count = len(self._members(inspected))
+        if count:
             raise NetworkInUse(
-                f"Network {network_id} still has {len(inspected['Containers'])} container(s) "
-                f"on {self.host}.",
+                f"Network {network_id} still has {count} container(s) on {self.host}.",
                 network_id=network_id,
             )
         with engine_errors():
@@ -202,6 +202,21 @@ class BridgeHost(HostNetworking):
                 self.api.remove_network(inspected["Id"])
             except docker.errors.NotFound:
                 return
+            except docker.errors.APIError as exc:
+                if "active endpoints" in explanation(exc):
+                    raise NetworkInUse(explanation(exc), network_id=network_id) from exc
+                raise
+
+    def _members(self, inspected: dict[str, Any]) -> set[str]:
+        """Runtime ids of the containers on the network, started or only created.
+
+        A created container has no endpoint until it starts (so the network's
+        ``Containers`` omits it) and no network id in its settings: only the
+        name filter finds it.
+        """
+        with engine_errors():
+            listed = self.api.containers(all=True, filters={"network": inspected["Name"]})
+        return set(inspected.get("Containers") or {}) | {str(c["Id"]) for c in listed}
 
     def realised(self) -> tuple[RealisedNetwork, ...]:
         labels = [f"{key}={value}" for key, value in self._labels().items()]
@@ -218,7 +233,7 @@ class BridgeHost(HostNetworking):
                     network_id=network_id,
                     runtime_id=str(inspected["Id"]),
                     cidrs=tuple(sorted(cidr for cidr, _ in _engine_subnets(inspected))),
-                    containers=tuple(sorted(inspected.get("Containers") or {})),
+                    containers=tuple(sorted(self._members(inspected))),
                 )
             )
         return tuple(sorted(found, key=lambda r: r.network_id))
