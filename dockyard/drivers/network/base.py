@@ -132,7 +132,7 @@ class NetworkDriver(abc.ABC):
 class HostNetworking(abc.ABC):
     """Networks on one host's engine and their packet filtering: the host side.
 
-    Everything it makes is labelled (engine objects) or named (kernel chains)
+    Everything it makes is labelled (engine objects) or named (kernel tables)
     after its installation and host, and it never changes anything else.
     """
 

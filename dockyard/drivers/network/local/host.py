@@ -16,7 +16,7 @@ from dockyard.domain.models import LABEL_HOST
 from dockyard.domain.networks import HostNetwork, Port
 from dockyard.drivers.docker_engine import engine_errors, explanation
 from dockyard.drivers.network.base import HostNetworking, RealisedNetwork, network_name
-from dockyard.drivers.network.local.firewall import IptablesFirewall
+from dockyard.drivers.network.local.firewall import NftablesFirewall
 
 LABEL_INSTALLATION: Final = "dockyard.installation"
 LABEL_NETWORK_ID: Final = "dockyard.network_id"
@@ -71,12 +71,12 @@ class BridgeHost(HostNetworking):
         client: docker.DockerClient,
         host: str,
         installation: str,
-        firewall: IptablesFirewall | None = None,
+        firewall: NftablesFirewall | None = None,
     ) -> None:
         self.api: Any = client.api
         self.host = host
         self.installation = installation
-        self.firewall = firewall or IptablesFirewall(installation, host)
+        self.firewall = firewall or NftablesFirewall(installation, host)
 
     def _labels(self, network_id: str | None = None) -> dict[str, str]:
         labels = {LABEL_INSTALLATION: self.installation, LABEL_HOST: self.host}

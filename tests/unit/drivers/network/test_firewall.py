@@ -4,62 +4,51 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.domain.firewall import GuardedPort, HostFirewall
-from dockyard.drivers.network.local.firewall import IptablesFirewall
+import pytest
 
-EMPTY_SAVE = (
-    "*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n-A DOCKER-USER -j RETURN\nCOMMIT\n"
-)
+from dockyard.domain.errors import DriverError
+from dockyard.domain.firewall import GuardedPort, HostFirewall
+from dockyard.drivers.network.local.firewall import NftablesFirewall, dockyard_tables
+
+LISTING = "table inet filter\ntable inet dockyard_0123456789ab\ntable inet dockyard_aaaaaaaaaaaa\n"
 
 
 class Commands:
-    """Answers every save with an empty table and records what ran."""
-
-    def __init__(self) -> None:
-        self.ran: list[tuple[str, str | None]] = []
+    def __init__(self, answer: str = "") -> None:
+        self.ran: list[tuple[list[str], str | None]] = []
+        self.answer = answer
 
     def __call__(self, argv: Sequence[str], stdin: str | None) -> str:
-        self.ran.append((argv[0], stdin))
-        return EMPTY_SAVE if argv[0].endswith("-save") else ""
-
-    def tools(self) -> list[str]:
-        return [tool for tool, _ in self.ran]
+        self.ran.append((list(argv), stdin))
+        return self.answer
 
 
-def firewall_of(*addresses: str) -> HostFirewall:
-    return HostFirewall((GuardedPort("p1", "c1", addresses, ()),))
-
-
-def test_ipv6_is_read_once_to_clean_up_then_left_alone_without_ipv6_ports() -> None:
+def test_apply_feeds_the_whole_table_to_one_nft_run() -> None:
     commands = Commands()
-    firewall = IptablesFirewall("inst", "host", run=commands)
-    firewall.apply(firewall_of("10.0.0.2"))
-    assert commands.tools() == ["iptables-save", "iptables-restore", "ip6tables-save"]
-    commands.ran.clear()
-    firewall.apply(firewall_of("10.0.0.2"))
-    assert "ip6tables-save" not in commands.tools()
+    firewall = NftablesFirewall("inst", "host", run=commands)
+    firewall.apply(HostFirewall((GuardedPort("p1", "c1", ("10.0.0.2",), ()),)))
+    ((argv, script),) = commands.ran
+    assert argv == ["nft", "-f", "-"]
+    assert script is not None and f"table inet {firewall.names.table} {{" in script
 
 
-def test_ipv6_ports_are_applied_with_ip6tables() -> None:
+def test_clear_deletes_only_this_table() -> None:
     commands = Commands()
-    IptablesFirewall("inst", "host", run=commands).apply(firewall_of("10.0.0.2", "fd00::2"))
-    assert commands.tools() == [
-        "iptables-save",
-        "iptables-restore",
-        "ip6tables-save",
-        "ip6tables-restore",
+    firewall = NftablesFirewall("inst", "host", run=commands)
+    firewall.clear()
+    table = firewall.names.table
+    assert commands.ran == [
+        (["nft", "-f", "-"], f"table inet {table} {{}}\ndelete table inet {table}\n")
     ]
-    restore_v6 = commands.ran[-1][1]
-    assert restore_v6 is not None and "-s fd00::2/128" in restore_v6
-    assert "-I DOCKER-USER 1" in restore_v6  # the canned save has a DOCKER-USER chain
 
 
-def test_restore_runs_with_noflush_and_a_lock_wait() -> None:
-    seen: list[list[str]] = []
+def test_dockyard_tables_lists_only_dockyards() -> None:
+    assert dockyard_tables(Commands(LISTING)) == ["dockyard_0123456789ab", "dockyard_aaaaaaaaaaaa"]
 
-    def run(argv: Sequence[str], stdin: str | None) -> str:
-        seen.append(list(argv))
-        return EMPTY_SAVE
 
-    IptablesFirewall("inst", "host", run=run).apply(firewall_of("10.0.0.2"))
-    assert seen[1] == ["iptables-restore", "-w", "10", "--noflush"]
+def test_a_failing_nft_is_a_driver_error() -> None:
+    def refuse(argv: Sequence[str], stdin: str | None) -> str:
+        raise DriverError("nft -f - failed (1): Operation not permitted")
+
+    with pytest.raises(DriverError, match="not permitted"):
+        NftablesFirewall("inst", "host", run=refuse).clear()
