@@ -20,7 +20,7 @@ import docker
 import pytest
 
 from dockyard.domain.firewall import GuardedPort, HostFirewall
-from dockyard.domain.networks import HostNetwork
+from dockyard.domain.networks import HostNetwork, new_subnet
 from dockyard.domain.security_groups import SecurityGroupRule, default_rules, new_rule
 from dockyard.drivers.network.local.firewall import (
     NftablesFirewall,
@@ -242,3 +242,43 @@ def test_one_rule_change_with_200_guarded_containers(client: docker.DockerClient
     finally:
         firewall.clear()
     assert not firewall.present()
+
+
+def test_ipv6_traffic_is_filtered_by_its_own_rules(client: docker.DockerClient) -> None:
+    with site(client, host="kerneltest6") as made:
+        v4 = host_network(free_cidr(client))
+        v6cidr = f"fd00:dd{os.getpid() % 256:02x}:{time.time_ns() % 65536:x}::/64"
+        six = new_subnet(id="s6", network_id=v4.network_id, project_id="p", cidr=v6cidr)
+        network = HostNetwork(v4.network_id, (*v4.subnets, six))
+        made.host.realise(network)
+        server, peer = made.container(SERVER), made.container()
+        server_ips = (v4.subnets[0].allocation_pools[0].start, str(six.ip_network[2]))
+        client_ips = (v4.subnets[0].allocation_pools[0].end, str(six.ip_network[3]))
+        made.host.plug(server, network, port_on(network, *server_ips))
+        made.host.plug(peer, network, port_on(network, *client_ips))
+        client.api.start(server)
+        client.api.start(peer)
+
+        def reaches(address: str) -> bool:
+            return REPLY in made.fetch(peer, address)
+
+        deadline = time.monotonic() + 20
+        while not reaches(server_ips[1]):
+            assert time.monotonic() < deadline, "no IPv6 answer even without rules"
+
+        def guard(*rules: SecurityGroupRule) -> None:
+            made.host.apply_firewall(
+                HostFirewall(
+                    (
+                        GuardedPort("server", server, server_ips, rules),
+                        GuardedPort("client", peer, client_ips, ALL_OUT),
+                    )
+                )
+            )
+
+        guard(rule(ethertype="IPv6", protocol="tcp", port_range_min=8080, port_range_max=8080))
+        assert reaches(server_ips[1])
+        assert not reaches(server_ips[0])
+        guard(WEB_IN)
+        assert reaches(server_ips[0])
+        assert not reaches(server_ips[1])
