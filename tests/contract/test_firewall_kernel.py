@@ -12,7 +12,7 @@ import itertools
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +84,8 @@ class Pair:
         self,
         server: tuple[SecurityGroupRule, ...] | None,
         client: tuple[SecurityGroupRule, ...] | None = ALL_OUT,
-        members: dict[str, tuple[str, ...]] | None = None,
-    ) -> float:  # noqa: E501
+        members: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> float:
         """Apply rules to the two containers (``None``: unguarded); seconds the apply took."""
         ports = []
         if server is not None:

@@ -40,7 +40,7 @@ def test_allocate_moves_on_to_the_next_pool() -> None:
 
 
 def test_allocate_never_gives_network_or_broadcast_addresses() -> None:
-    given = []
+    given: list[str] = []
     made = subnet()
     for _ in range(5):
         given.append(allocate(made, given))
