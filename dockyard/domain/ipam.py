@@ -36,8 +36,7 @@ def allocate(subnet: Subnet, in_use: Collection[str]) -> str:
     taken = _taken(subnet, in_use)
     for pool in subnet.allocation_pools:
         address = ipaddress.ip_address(pool.start)
-        end = ipaddress.ip_address(pool.end)
-        while address <= end:  # type: ignore[operator]  # one subnet, one version
+        for _ in range(int(ipaddress.ip_address(pool.end)) - int(address) + 1):
             if address not in taken:
                 return str(address)
             address += 1

@@ -230,7 +230,7 @@ def _parse_pool(network: IPNetwork, pool: AllocationPool) -> tuple[IPAddress, IP
                 f"Allocation pool address {address} is the network or broadcast address.",
                 field="allocation_pools",
             )
-    if start > end:  # type: ignore[operator]  # same version, checked above
+    if int(start) > int(end):
         raise InvalidInput(
             f"Allocation pool {pool.start}-{pool.end} starts after it ends.",
             field="allocation_pools",
@@ -258,12 +258,12 @@ def _check_pools(
 def default_pools(network: IPNetwork, gateway: IPAddress | None) -> tuple[AllocationPool, ...]:
     """Every usable address of the subnet except the gateway, as one or two pools."""
     first, last = _usable_bounds(network)
-    if gateway is None or not first <= gateway <= last:  # type: ignore[operator]
+    if gateway is None or not int(first) <= int(gateway) <= int(last):
         return (AllocationPool(str(first), str(last)),)
     pools = []
-    if gateway > first:  # type: ignore[operator]
+    if int(gateway) > int(first):
         pools.append(AllocationPool(str(first), str(gateway - 1)))
-    if gateway < last:  # type: ignore[operator]
+    if int(gateway) < int(last):
         pools.append(AllocationPool(str(gateway + 1), str(last)))
     return tuple(pools)
 
