@@ -282,3 +282,32 @@ def test_ipv6_traffic_is_filtered_by_its_own_rules(client: docker.DockerClient) 
         guard(WEB_IN)
         assert reaches(server_ips[0])
         assert not reaches(server_ips[1])
+
+
+def test_what_dockyard_allows_stays_inside_the_engines_isolation(
+    pair: Pair, client: docker.DockerClient
+) -> None:
+    """Allow-all rules do not let a container of another network through: Dockyard only drops."""
+    other = host_network(free_cidr(client))
+    pair.site.host.realise(other)
+    stranger = pair.site.container()
+    stranger_ip = other.subnets[0].allocation_pools[0].start
+    pair.site.host.plug(stranger, other, port_on(other, stranger_ip))
+    client.api.start(stranger)
+    try:
+        pair.guard(server=(rule(), rule(ethertype="IPv6")), client=None)
+        assert pair.reaches()
+        assert REPLY not in pair.site.fetch(stranger, pair.server_ip)
+    finally:
+        client.api.remove_container(stranger, force=True)
+        pair.site.host.remove(other.network_id)
+
+
+def test_containers_on_one_network_reach_each_other_by_alias(pair: Pair) -> None:
+    pair.guard(server=None, client=None)
+    network = pair.site.host
+    network.unplug(pair.server, pair.network.network_id)
+    network.plug(pair.server, pair.network, port_on(pair.network, pair.server_ip), aliases=("web",))
+    deadline = time.monotonic() + 10
+    while REPLY not in pair.site.fetch(pair.client, "web"):
+        assert time.monotonic() < deadline, "the alias never resolved to the server"
