@@ -76,6 +76,12 @@ class InvalidImage(InvalidInput):
     code = "image-not-found"
 
 
+class InvalidIpForSubnet(InvalidInput):
+    """A fixed IP that is not a usable address of the subnet it was asked on."""
+
+    code = "invalid-ip-for-subnet"
+
+
 class InvalidRequest(InvalidInput):
     """A well-formed request that cannot apply to this object (Zun's ``Invalid``)."""
 
@@ -135,6 +141,14 @@ class RegistryNotFound(NotFound):
     code = "registry-not-found"
 
 
+class NetworkNotFound(NotFound):
+    code = "network-not-found"
+
+
+class PortNotFound(NotFound):
+    code = "port-not-found"
+
+
 class RequestedHostNotFound(NotFound):
     code = "requested-host-not-found"
 
@@ -159,6 +173,24 @@ class Conflict(ClientError):
 
 class InvalidState(Conflict):
     code = "invalid-state-exception"
+
+
+class IpAddressAlreadyAllocated(Conflict):
+    """A fixed IP asked for that a port (or the subnet's gateway) already holds."""
+
+    code = "ip-address-already-allocated"
+
+
+class IpAddressGenerationFailure(Conflict):
+    """No free address is left in the subnet's allocation pools."""
+
+    code = "ip-address-generation-failure"
+
+
+class NetworkInUse(Conflict):
+    """A network that still has containers (or ports) on it."""
+
+    code = "network-in-use"
 
 
 class UnsupportedMediaType(ClientError):

@@ -1,0 +1,189 @@
+"""The network interfaces: records and addresses (control side), wiring on a host (host side).
+
+A network backend has two halves, because agents hold no database access:
+
+- ``NetworkDriver`` runs beside the database (API, conductor). It resolves
+  what a create asks for, makes and releases ports (addresses, MACs) and says
+  what each host must enforce. The ``local`` backend keeps Dockyard records;
+  a ``neutron`` backend would call the cloud's Neutron with a service user.
+- ``HostNetworking`` runs in the agent of each host. It realises networks as
+  engine networks, plugs containers into them and enforces security groups in
+  the kernel. Both backends use the same host side: Neutron networks are
+  mirrored by a per-host bridge, as the local ones are.
+
+Every value crossing between the halves is a ``domain`` dataclass, so it can
+travel in an RPC message. Errors are domain errors: ``InvalidInput`` (400),
+``Forbidden`` (403), ``NotFound`` subclasses (404), ``Conflict`` subclasses
+(409), ``Unavailable`` (503) when the backend cannot be reached, ``DriverError``
+(502) for any other backend failure.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dockyard.domain.firewall import HostFirewall
+from dockyard.domain.networks import Attachment, HostNetwork, NetRequest, Port
+from dockyard.domain.security_groups import SecurityGroup
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: their project, and whether they may attach unshared external networks
+    (policy ``network:attach_external_network``, decided by the API)."""
+
+    project_id: str
+    may_attach_external: bool = False
+
+
+@dataclass(frozen=True)
+class RealisedNetwork:
+    """A network as one host's engine holds it."""
+
+    network_id: str
+    #: The engine's id for it (a Docker network id).
+    runtime_id: str
+    cidrs: tuple[str, ...]
+    #: Runtime ids of the containers attached to it.
+    containers: tuple[str, ...] = ()
+
+
+class NetworkDriver(abc.ABC):
+    """Networks, ports, addresses and security groups as records: the control side."""
+
+    @abc.abstractmethod
+    def resolve(self, caller: Caller, requests: Sequence[NetRequest]) -> tuple[Attachment, ...]:
+        """Resolve a create's ``nets`` (or an attach's arguments) before anything is made.
+
+        Each network or port is found by id or by name in the caller's scope
+        (their project, plus shared networks): missing → ``NetworkNotFound`` /
+        ``PortNotFound``; a name that matches several → ``Conflict``. A port must
+        belong to the caller's project and be unbound (else ``InvalidInput``). A
+        fixed IP must be inside one of the network's subnets
+        (``InvalidIpForSubnet``) and free (``IpAddressAlreadyAllocated``), checked
+        here and again when the port is made. An unshared external network
+        without ``may_attach_external`` → ``Forbidden``. The same network twice →
+        ``InvalidInput``.
+
+        No requests → one attachment to the project's network, made on first
+        use (the only thing this method may create; creating it twice
+        concurrently yields one network).
+        """
+
+    @abc.abstractmethod
+    def resolve_security_groups(
+        self, caller: Caller, names_or_ids: Sequence[str]
+    ) -> tuple[SecurityGroup, ...]:
+        """The caller's groups by id or name, de-duplicated, in the order asked.
+
+        Missing → ``InvalidInput`` (Zun answers 400 ``invalid-value``); a name
+        that matches several → ``Conflict``. No names → the project's ``default``
+        group, made on first use with Neutron's rules (all egress, ingress from
+        members of the group).
+        """
+
+    @abc.abstractmethod
+    def make_ports(
+        self,
+        container_id: str,
+        host: str,
+        attachments: Sequence[Attachment],
+        security_group_ids: Sequence[str],
+    ) -> tuple[Port, ...]:
+        """Make (or bind, for a user's port) one port per attachment, in order.
+
+        New ports get their addresses (the asked-for fixed IPs, else the next
+        free ones), a MAC, ``device_id`` = ``container_id``, Dockyard's
+        ``device_owner``, ``host`` and the security groups; a user's port is
+        bound to the container and host and keeps its own addresses and groups.
+        All or nothing: when one port cannot be made, those made by this call
+        are removed and the user's ports unbound before the error is raised.
+        Idempotent per (container, network): a retry returns the same ports.
+        """
+
+    @abc.abstractmethod
+    def release_ports(self, container_id: str, ports: Sequence[Port]) -> None:
+        """Give back what ``make_ports`` took for ``container_id``.
+
+        Ports Dockyard made are deleted and their addresses freed; a user's port
+        (``preserve_on_delete``) is unbound and kept. Ports already gone are
+        skipped: releasing twice succeeds.
+        """
+
+    @abc.abstractmethod
+    def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
+        """Every network that has a port bound to ``host``, with its subnets.
+
+        The host's agent realises exactly these; its reconcile loop removes the
+        engine networks of its installation that are not among them.
+        """
+
+    @abc.abstractmethod
+    def firewall_for_host(self, host: str) -> HostFirewall:
+        """What ``host`` must enforce: its guarded ports, their rules, remote members.
+
+        Called again after any change to a rule, a group's members or a port on
+        the host; the result replaces what the host enforced before.
+        """
+
+
+class HostNetworking(abc.ABC):
+    """Networks on one host's engine and their packet filtering: the host side.
+
+    Everything it makes is labelled (engine objects) or named (kernel tables)
+    after its installation and host, and it never changes anything else.
+    """
+
+    @abc.abstractmethod
+    def realise(self, network: HostNetwork) -> str:
+        """Make the engine network for ``network`` (subnets' CIDRs and gateways); its id.
+
+        Idempotent: an existing one of this installation and host is reused when
+        its subnets match, else ``Conflict``; a name held by anything not
+        Dockyard's → ``Conflict``. A subnet the engine refuses (it overlaps one of
+        the engine's other networks) → ``Conflict`` naming it.
+        """
+
+    @abc.abstractmethod
+    def plug(
+        self, container: str, network: HostNetwork, port: Port, aliases: Sequence[str] = ()
+    ) -> None:
+        """Connect the container (engine name or id) to ``network`` with ``port``'s addresses.
+
+        ``aliases`` are extra names the engine's DNS answers on that network
+        (the container's name is always one). Idempotent: already connected with
+        the same addresses → success; with others → ``Conflict``. Missing
+        container → ``NotFound``; network not realised → ``NotFound``.
+        """
+
+    @abc.abstractmethod
+    def unplug(self, container: str, network_id: str) -> None:
+        """Disconnect the container from the network. Not connected, or either gone → success."""
+
+    @abc.abstractmethod
+    def remove(self, network_id: str) -> None:
+        """Remove the engine network if it is Dockyard's (this installation and host).
+
+        Still holding containers → ``NetworkInUse``; absent → success; held by
+        anything else under that name → left alone (success).
+        """
+
+    @abc.abstractmethod
+    def realised(self) -> tuple[RealisedNetwork, ...]:
+        """The engine networks of this installation and host (for the reconcile loop)."""
+
+    @abc.abstractmethod
+    def apply_firewall(self, firewall: HostFirewall) -> None:
+        """Enforce exactly ``firewall`` on this host, replacing what was enforced before.
+
+        Atomic per address family, idempotent, and quick enough to run on every
+        change (one rule change with 200 guarded containers: well under 2 s).
+        ``HostFirewall()`` removes every rule of this installation and host.
+        """
+
+
+def network_name(network_id: str) -> str:
+    """The engine network's name for a Dockyard network (unique on an engine)."""
+    return f"dockyard-{network_id}"

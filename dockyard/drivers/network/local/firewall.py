@@ -1,0 +1,70 @@
+"""Security groups in the kernel: replace this host's nftables table in one transaction."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from dockyard.domain.errors import DriverError
+from dockyard.domain.firewall import HostFirewall
+from dockyard.drivers.network.local.nftables import TABLE_PREFIX, TableNames, render
+
+#: Runs a command with ``stdin`` text and returns its stdout; raises ``DriverError``.
+Runner = Callable[[Sequence[str], str | None], str]
+
+NFT: Final = "nft"
+
+
+def run_command(argv: Sequence[str], stdin: str | None) -> str:
+    try:
+        done = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DriverError(f"{argv[0]} could not run: {exc}") from exc
+    if done.returncode != 0:
+        raise DriverError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+class NftablesFirewall:
+    """Enforces one host's security groups, for one Dockyard installation.
+
+    Owns exactly one nftables table (named after installation and host) and
+    touches nothing else. Each apply replaces the table atomically, so a
+    failed apply leaves the previous rules in force.
+    """
+
+    def __init__(self, installation: str, host: str, run: Runner = run_command) -> None:
+        self.names = TableNames(installation, host)
+        self._run = run
+        self._lock = threading.Lock()
+
+    def apply(self, firewall: HostFirewall) -> None:
+        """Make the kernel enforce exactly ``firewall`` (idempotent; safe to repeat)."""
+        script = render(firewall, self.names)
+        with self._lock:
+            self._run([NFT, "-f", "-"], script)
+
+    def clear(self) -> None:
+        """Remove this installation and host's table (and so every rule it held)."""
+        self.apply(HostFirewall())
+
+    def present(self) -> bool:
+        """Whether this installation and host's table is in the kernel."""
+        return self.names.table in dockyard_tables(self._run)
+
+
+def dockyard_tables(run: Runner = run_command) -> list[str]:
+    """Names of every Dockyard table in the kernel (any installation, any host)."""
+    listed = run([NFT, "list", "tables", "inet"], None)
+    names = (line.split()[-1] for line in listed.splitlines() if line.startswith("table inet "))
+    return sorted(name for name in names if name.startswith(TABLE_PREFIX))
+
+
+def kernel_tools_present() -> bool:
+    """Whether this machine has the ``nft`` command the firewall runs."""
+    return shutil.which(NFT) is not None

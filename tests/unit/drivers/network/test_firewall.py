@@ -1,0 +1,54 @@
+"""Which commands the applier runs; the kernel: tests/contract/test_firewall_kernel.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from dockyard.domain.errors import DriverError
+from dockyard.domain.firewall import GuardedPort, HostFirewall
+from dockyard.drivers.network.local.firewall import NftablesFirewall, dockyard_tables
+
+LISTING = "table inet filter\ntable inet dockyard_0123456789ab\ntable inet dockyard_aaaaaaaaaaaa\n"
+
+
+class Commands:
+    def __init__(self, answer: str = "") -> None:
+        self.ran: list[tuple[list[str], str | None]] = []
+        self.answer = answer
+
+    def __call__(self, argv: Sequence[str], stdin: str | None) -> str:
+        self.ran.append((list(argv), stdin))
+        return self.answer
+
+
+def test_apply_feeds_the_whole_table_to_one_nft_run() -> None:
+    commands = Commands()
+    firewall = NftablesFirewall("inst", "host", run=commands)
+    firewall.apply(HostFirewall((GuardedPort("p1", "c1", ("10.0.0.2",), ()),)))
+    ((argv, script),) = commands.ran
+    assert argv == ["nft", "-f", "-"]
+    assert script is not None and f"table inet {firewall.names.table} {{" in script
+
+
+def test_clear_deletes_only_this_table() -> None:
+    commands = Commands()
+    firewall = NftablesFirewall("inst", "host", run=commands)
+    firewall.clear()
+    table = firewall.names.table
+    assert commands.ran == [
+        (["nft", "-f", "-"], f"table inet {table} {{}}\ndelete table inet {table}\n")
+    ]
+
+
+def test_dockyard_tables_lists_only_dockyards() -> None:
+    assert dockyard_tables(Commands(LISTING)) == ["dockyard_0123456789ab", "dockyard_aaaaaaaaaaaa"]
+
+
+def test_a_failing_nft_is_a_driver_error() -> None:
+    def refuse(argv: Sequence[str], stdin: str | None) -> str:
+        raise DriverError("nft -f - failed (1): Operation not permitted")
+
+    with pytest.raises(DriverError, match="not permitted"):
+        NftablesFirewall("inst", "host", run=refuse).clear()
