@@ -34,6 +34,10 @@ STATUS_FILTER = {
     "exited": {"Stopped"},
     "dead": {"Dead", "Error", "Unknown", "Deleted"},
 }
+#: Docker's one-word state for each Zun status.
+DOCKER_STATE = {
+    zun: docker for docker, statuses in STATUS_FILTER.items() for zun in sorted(statuses)
+}
 FILTER_KEYS = ("id", "name", "status", "label", "ancestor")
 
 
@@ -108,7 +112,7 @@ def row(container: containers.Container, now: dt.datetime, truncate: bool) -> di
         "RunningFor": units.ago(created_at, now) if created_at else "",
         "CreatedAt": str(created or ""),
         "Status": str(container.get("status_detail") or container.get("status") or ""),
-        "State": str(container.get("status") or "").lower(),
+        "State": DOCKER_STATE.get(str(container.get("status")), "dead"),
         "Ports": ports,
         "Names": str(container.get("name") or ""),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
