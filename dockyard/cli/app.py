@@ -41,11 +41,13 @@ def build_parser() -> Parser:
                     add_help=True)  # fmt: skip
     parser.add_argument("--os-cloud", metavar="NAME",
                         help="Use this cloud from clouds.yaml (default: OS_CLOUD)")  # fmt: skip
-    subparsers = parser.add_subparsers(title="Commands", metavar="COMMAND", parser_class=Parser)
+    subparsers = parser.add_subparsers(
+        title="Commands", metavar="COMMAND", dest="command", parser_class=Parser
+    )
     for module in (run, listing, logs, interactive, lifecycle, monitoring, copy, images, session):
         module.register(subparsers)
     completion.register(subparsers)
-    subparsers.add_parser("up", help=UP_SUMMARY, description=UP_SUMMARY)
+    subparsers.add_parser("up", prog="dockyard up", help=UP_SUMMARY, description=UP_SUMMARY)
     return parser
 
 
@@ -62,7 +64,12 @@ def main(
         parser.print_help(ctx.out)
         return 0
     try:
-        args = parser.parse_args(arguments)
+        args, extra = parser.parse_known_args(arguments)
+        if extra:
+            # Reported by the command's own parser, so the message names the command.
+            (parser.commands().get(args.command) or parser).error(
+                f"unrecognized arguments: {' '.join(extra)}"
+            )
         if getattr(args, "handler", None) is None:
             parser.print_help(ctx.out)
             return 0

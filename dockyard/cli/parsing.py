@@ -19,6 +19,13 @@ class Parser(argparse.ArgumentParser):
         if not kwargs["add_help"]:
             self.add_argument("--help", action="help", help="Print usage")
 
+    def commands(self) -> dict[str, argparse.ArgumentParser]:
+        """The sub-command parsers, by name."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}\nSee '{self.prog} --help'.")
 
@@ -33,8 +40,9 @@ def command(
 ) -> Parser:
     """Add one verb: ``summary`` shows in ``dockyard --help``, ``description`` in its own."""
     parser = subparsers.add_parser(
-        name, help=summary, usage=usage, description=description or summary
-    )
+        name, prog=f"dockyard {name}", help=summary, usage=usage,
+        description=description or summary,
+    )  # fmt: skip
     parser.set_defaults(handler=handler)
     return parser
 
