@@ -43,7 +43,7 @@ def raw_mode(fd: int) -> Iterator[None]:
         yield
         return
     saved = termios.tcgetattr(fd)
-    tty.setraw(fd)
+    tty.setraw(fd, termios.TCSANOW)  # not TCSAFLUSH: keys typed ahead must reach the container
     try:
         yield
     finally:
@@ -100,7 +100,7 @@ class Session:
     def _pump_input(self, socket: Any) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        previous = b""
+        held = b""  # a Ctrl-P is held back until the next key shows it is not a detach
         stdin_open = True
         while not self._closed.is_set():
             if not stdin_open:
@@ -109,14 +109,21 @@ class Session:
             ready, _, _ = select.select([self.stdin], [], [], 0.2)
             if not ready:
                 continue
-            data = os.read(self.stdin, 4096)
-            if not data:
+            data = held + os.read(self.stdin, 4096)
+            if len(data) == len(held):
                 stdin_open = False  # keep showing output until the container side closes
-                continue
-            if DETACH_KEYS in previous[-1:] + data:
+                data = held
+            if DETACH_KEYS in data:
                 self.detached = True
+                before = data[: data.index(DETACH_KEYS)]
+                with contextlib.suppress(ConnectionClosed):
+                    if before:
+                        socket.send(before)  # keys typed ahead of the detach still count
                 return
-            previous = data
+            held = DETACH_KEYS[:1] if data.endswith(DETACH_KEYS[:1]) and stdin_open else b""
+            data = data[: len(data) - len(held)]
+            if not data:
+                continue
             try:
                 socket.send(data)
             except ConnectionClosed:

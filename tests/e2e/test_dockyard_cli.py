@@ -343,6 +343,30 @@ def test_exec_it_and_run_it_on_a_terminal(cli: Cli) -> None:
     cli.ok("rm", "-f", "box", "tty-run")
 
 
+def test_attach_detach_and_reattach(cli: Cli) -> None:
+    cli.ok("run", "-d", "-it", "--name", "term", TEST_IMAGE, "sh")
+    attached = Terminal(cli, "attach", "term")
+    attached.type("\r")  # the shell printed its prompt before we attached: ask again
+    attached.expect(PROMPT)
+    attached.type("echo at-$((5*5))-tach\r")
+    # Read up to the shell's next cursor query (answered as it is read): a query left
+    # unanswered would make the shell take the next attach's keys for its answer.
+    attached.expect(r"at-25-tach\r\n/ # \x1b\[6n")
+    attached.type("\x10\x11")  # Ctrl-P Ctrl-Q
+    assert attached.finished() == 0, attached.seen
+    assert cli.show("term")["status"] == "Running"
+
+    again = Terminal(cli, "attach", "term")
+    again.type("echo again-$((3*3))\r")
+    again.expect("again-9")
+    again.type("exit 7\r")
+    assert again.finished() == 7, again.seen
+    assert cli.show("term")["status"] == "Stopped"
+    refused = cli.call("attach", "term")
+    assert refused.returncode == 1 and "Error response from server" in refused.stderr
+    cli.ok("rm", "term")
+
+
 def test_refusals_are_passed_through_with_dockers_exit_codes(cli: Cli) -> None:
     absent = cli.call("stop", "no-such-box")
     assert absent.returncode == 1
