@@ -12,7 +12,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
-from dockyard.cli import output
+from dockyard.cli import output, units
 from dockyard.cli.context import Context
 from dockyard.cli.errors import APIError, CLIError, UsageError
 from dockyard.cli.parsing import Parser, command, format_flag
@@ -75,12 +75,10 @@ def row(image: dict[str, Any]) -> dict[str, str]:
 
 
 def _size(size: Any) -> str:
-    from dockyard.cli import units
-
     if size is None or size == "":
         return ""
     try:
-        return units.human_size(float(size))
+        return units.decimal_size(float(size))
     except ValueError:
         return str(size)
 

@@ -83,17 +83,9 @@ def _pair(text: Any) -> str:
     """``"<in>/<out>"`` byte counts as ``docker stats`` shows them: ``1.2kB / 0B``."""
     first, _, second = str(text or "0/0").partition("/")
     try:
-        return f"{_decimal(float(first))} / {_decimal(float(second or 0))}"
+        return f"{units.decimal_size(float(first))} / {units.decimal_size(float(second or 0))}"
     except ValueError:
         return str(text)
-
-
-def _decimal(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.3g}{unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def top_command(ctx: Context, args: argparse.Namespace) -> int:

@@ -41,6 +41,15 @@ def human_size(size: float) -> str:
     raise AssertionError("unreachable")
 
 
+def decimal_size(size: float) -> str:
+    """A size in decimal units, as ``docker images`` and ``docker stats`` I/O show it."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.3g}{unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
 def duration(seconds: float) -> str:
     """A duration in ``docker ps`` words: "3 minutes", "About an hour", "2 weeks"."""
     hours = seconds / 3600
