@@ -37,7 +37,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     add("--rm", action="store_true", help="Remove the container when it exits")
     add("--restart", metavar="POLICY",
         help="Restart policy: no, always, on-failure[:MAX_RETRIES], unless-stopped")  # fmt: skip
-    add("-i", "--interactive", action="store_true", help="Keep STDIN open")
+    add("-i", "--interactive", action="store_true",
+        help="Keep STDIN open (input goes through the console, which cannot pass on "
+        "the end of a piped input: use it with a terminal)")  # fmt: skip
     add("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
     add("-w", "--workdir", help="Working directory inside the container")
     add("-h", "--hostname", help="Container host name")
