@@ -24,7 +24,7 @@ from dockyard.cli import (
     session,
 )
 from dockyard.cli.context import Context
-from dockyard.cli.errors import FAILURE, CLIError, UsageError
+from dockyard.cli.errors import FAILURE, APIError, CLIError, UsageError
 from dockyard.cli.parsing import Parser
 
 PROG = "dockyard"
@@ -80,6 +80,8 @@ def main(
         return exc.exit_code
     except CLIError as exc:
         message = exc.message if exc.message.startswith("Error") else f"Error: {exc.message}"
+        if isinstance(exc, APIError) and exc.status == 401:
+            message += "\n(log in again with `dockyard login`, or check your OS_* settings)"
         ctx.err.write(f"{message}\n")
         return exc.exit_code
     except KeyboardInterrupt:

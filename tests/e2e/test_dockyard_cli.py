@@ -411,6 +411,11 @@ def test_logout_revokes_the_saved_token(cli: Cli) -> None:
     assert requests.get(url, headers={"X-Auth-Token": token}, timeout=10).status_code == 200
     cli.ok("logout")
     assert requests.get(url, headers={"X-Auth-Token": token}, timeout=10).status_code == 401
+    # A saved token the server no longer accepts is reported with what to do.
+    cli.login_file.parent.mkdir(exist_ok=True)
+    cli.login_file.write_text(json.dumps({"endpoint": f"{cli.instance.url}/v1", "token": token}))
+    stale = cli.call("ps")
+    assert stale.returncode == 1 and "log in again with `dockyard login`" in stale.stderr
 
 
 def test_completion_scripts_name_every_command(cli: Cli) -> None:
