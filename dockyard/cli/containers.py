@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 Container = dict[str, Any]
 
-#: Statuses a container settles in (no task running).
+#: Seconds between two looks at a container being waited on.
 POLL = 0.25
 _EXIT_CODE = re.compile(r"Exited \((?P<code>-?\d+)\)")
 
@@ -43,7 +43,7 @@ def find(client: Client, ident: str) -> Container:
         if exc.status != 404:
             raise
     prefix = ident.replace("-", "").lower()
-    if len(prefix) >= 1 and re.fullmatch(r"[0-9a-f]+", prefix):
+    if re.fullmatch(r"[0-9a-f]+", prefix):
         matches = [
             c for c in list_all(client) if str(c["uuid"]).replace("-", "").startswith(prefix)
         ]

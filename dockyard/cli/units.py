@@ -24,11 +24,13 @@ def parse_bytes(text: str) -> int:
 def memory_mib(text: str) -> int:
     """Docker's ``-m`` value as the whole MiB the Zun API takes (rounded up)."""
     size = parse_bytes(text)
-    if size < MiB:
+    if size < MiB and text.strip().isdigit():
         raise ValueError(
             f"invalid memory {text!r}: a plain number is bytes, as in Docker; "
             f"write {text}m for {text} MiB"
         )
+    if size < MiB:
+        raise ValueError(f"invalid memory {text!r}: the smallest limit is 1m")
     return math.ceil(size / MiB)
 
 

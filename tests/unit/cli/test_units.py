@@ -23,6 +23,8 @@ def test_memory_that_is_not_a_mib_or_not_a_size_is_refused(text: str) -> None:
 def test_a_plain_number_is_bytes_and_the_message_says_so() -> None:
     with pytest.raises(ValueError, match="write 64m for 64 MiB"):
         units.memory_mib("64")
+    with pytest.raises(ValueError, match="the smallest limit is 1m"):
+        units.memory_mib("512k")
 
 
 @pytest.mark.parametrize(
