@@ -75,11 +75,12 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
     container = containers.wait(
         client, container, lambda c: c.get("status") in STARTED, what="start"
     )
-    _refuse_error(container)
     if args.detach:
+        _refuse_error(container)
         ctx.out.write(f"{container['uuid']}\n")
         return 0
     try:
+        _refuse_error(container)  # with --rm, a container that failed is removed too
         if (args.interactive or args.tty) and container.get("status") == "Running":
             if _attach(ctx, container):
                 return 0  # detached (Ctrl-P Ctrl-Q): the container keeps running
@@ -92,6 +93,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
         if args.rm and not _still_running(client, container):
             with contextlib.suppress(CLIError):
                 client.delete(containers.path(container), force=False, stop=True)
+                containers.wait_gone(client, container)
     return 0 if code is None else code
 
 

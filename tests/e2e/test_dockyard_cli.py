@@ -189,7 +189,11 @@ def test_run_attached_streams_the_output_and_returns_the_exit_code(cli: Cli) -> 
 
     missing = cli.call("run", "--name", "no-cmd", TEST_IMAGE, "no-such-command")
     assert missing.returncode == 127, (missing.stdout, missing.stderr)
+    assert "executable file not found" in missing.stderr
     assert cli.call("rm", "no-cmd").returncode == 0
+    removed = cli.call("run", "--rm", "--name", "no-cmd-rm", TEST_IMAGE, "no-such-command")
+    assert removed.returncode == 127
+    assert cli.call("inspect", "no-cmd-rm").returncode == 1
 
 
 def test_detached_container_lifecycle(cli: Cli) -> None:
