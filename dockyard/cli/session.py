@@ -51,15 +51,30 @@ def login_command(ctx: Context, args: argparse.Namespace) -> int:
         auth_url=args.auth_url, username=args.username, project_name=args.project,
         password=password, user_domain_name=args.domain, project_domain_name=args.domain,
     )  # fmt: skip
-    if not settings.options.get("password") and settings.auth_type == "password":
-        if not sys.stdin.isatty():
-            raise CLIError("no password: use --password-stdin or set OS_PASSWORD")
-        settings = settings.with_options(password=getpass.getpass("Password: "))
+    if not settings.options.get("auth_url"):
+        raise CLIError("no identity service: pass AUTH_URL (e.g. http://HOST:9517/v3)")
+    if settings.auth_type == "password":
+        settings = _ask_missing(settings)
     login = auth.authenticate(settings)
     saved = login_file.save(ctx.env, login)
     ctx.out.write(f"Login Succeeded ({login.user} in project {login.project}; token saved in "
                   f"{saved}, valid until {login.expires_at})\n")  # fmt: skip
     return 0
+
+
+def _ask_missing(settings: auth.Settings) -> auth.Settings:
+    """Prompt for the user name and password on a terminal, as ``docker login`` does."""
+    options = settings.options
+    if options.get("username") and options.get("password"):
+        return settings
+    if not sys.stdin.isatty():
+        missing = "-u USER" if not options.get("username") else "--password-stdin"
+        raise CLIError(f"cannot prompt without a terminal: pass {missing} (or set OS_* variables)")
+    if not options.get("username"):
+        settings = settings.with_options(username=input("Username: ").strip() or None)
+    if not settings.options.get("password"):
+        settings = settings.with_options(password=getpass.getpass("Password: "))
+    return settings
 
 
 def logout_command(ctx: Context, args: argparse.Namespace) -> int:

@@ -106,3 +106,22 @@ def test_a_corrupt_login_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "dockyard" / "login.json").write_text("{not json")
     with pytest.raises(CLIError, match="cannot read the saved login"):
         auth.resolve(env, None, NOW)
+
+
+def test_login_without_a_terminal_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from dockyard.cli import app
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    err = io.StringIO()
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    assert app.main(["login", "--project", "p"], env=env, out=io.StringIO(), err=err) == 1
+    assert "pass AUTH_URL" in err.getvalue()
+    err = io.StringIO()
+    argv = ["login", "http://127.0.0.1:9/v3", "--project", "p"]
+    assert app.main(argv, env=env, out=io.StringIO(), err=err) == 1
+    assert "cannot prompt without a terminal: pass -u USER" in err.getvalue()
+    assert not (tmp_path / "dockyard" / "login.json").exists()
