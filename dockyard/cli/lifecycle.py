@@ -19,6 +19,10 @@ from dockyard.cli.parsing import Parser, command
 if TYPE_CHECKING:
     from dockyard.cli.http import Client
 
+#: Statuses in which ``wait`` keeps waiting.
+RUNNING = ("Creating", "Running", "Restarting", "Paused", "Rebuilding")
+WAIT_FOREVER = 10 * 365 * 86400
+
 Action = Callable[["Client", containers.Container, argparse.Namespace], None]
 
 
@@ -43,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     kill.add_argument("-s", "--signal", default=None, help="Signal to send (default KILL)")
     verb("pause", _pause, "Pause all processes within one or more containers")
     verb("unpause", _unpause, "Unpause all processes within one or more containers")
+    waiting = command(subparsers, "wait", wait_command,
+                      "Block until one or more containers stop, then print their exit codes",
+                      usage="dockyard wait CONTAINER [CONTAINER...]")  # fmt: skip
+    waiting.add_argument("containers", nargs="+", metavar="CONTAINER")
     rm = verb("rm", _remove, "Remove one or more containers")
     rm.add_argument("-f", "--force", action="store_true",
                     help="Force the removal of a running container (kills it first)")  # fmt: skip
@@ -59,6 +67,23 @@ def for_each(ctx: Context, args: argparse.Namespace, action: Action) -> int:
             code = FAILURE
             continue
         ctx.out.write(f"{ident}\n")
+    return code
+
+
+def wait_command(ctx: Context, args: argparse.Namespace) -> int:
+    client = ctx.client()
+    code = 0
+    for ident in args.containers:
+        try:
+            container = containers.find(client, ident)
+            done = containers.wait(client, container, lambda c: c.get("status") not in RUNNING,
+                                   timeout=WAIT_FOREVER, what="stop")  # fmt: skip
+        except CLIError as exc:
+            ctx.err.write(f"{exc.message}\n")
+            code = FAILURE
+            continue
+        ctx.out.write(f"{containers.exit_code(done) or 0}\n")
+        ctx.out.flush()
     return code
 
 

@@ -41,7 +41,7 @@ ROWS, COLS = 37, 111
 PROMPT = r"/ # "
 VERBS = [
     *("run", "create", "ps", "inspect", "logs", "exec", "attach", "start", "stop", "restart"),
-    *("kill", "pause", "unpause", "rm", "stats", "top", "cp", "images", "pull", "login"),
+    *("kill", "pause", "unpause", "wait", "rm", "stats", "top", "cp", "images", "pull", "login"),
     *("logout", "completion", "up"),
 ]
 
@@ -260,6 +260,7 @@ def test_logs_follow_until_the_container_exits(cli: Cli) -> None:
     followed = cli.call("logs", "-f", "ticker")
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout == "tick-1\ntick-2\ntick-3\ntick-4\n"
+    assert cli.ok("wait", "ticker") == "0\n"
     stamped = cli.ok("logs", "-t", "--tail", "1", "ticker")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\S+Z tick-4\n", stamped), stamped
     cli.ok("rm", "ticker")
