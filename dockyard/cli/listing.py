@@ -38,6 +38,8 @@ STATUS_FILTER = {
 DOCKER_STATE = {
     zun: docker for docker, statuses in STATUS_FILTER.items() for zun in sorted(statuses)
 }
+#: What ``docker ps`` without ``-a`` shows: containers whose process is up.
+UP = ("Running", "Paused", "Restarting")
 FILTER_KEYS = ("id", "name", "status", "label", "ancestor")
 
 
@@ -150,7 +152,7 @@ def row_filter(filters: list[str], show_all: bool) -> Callable[[containers.Conta
         return label in labels and (not label_value or labels[label] == label_value)
 
     def keep(container: containers.Container) -> bool:
-        if not show_all and "status" not in wanted and container.get("status") != "Running":
+        if not show_all and "status" not in wanted and container.get("status") not in UP:
             return False
         return all(any(matches(container, k, v) for v in values) for k, values in wanted.items())
 

@@ -101,6 +101,7 @@ def test_ps_shows_running_containers_unless_all_or_a_status_filter() -> None:
     running, stopped = record("Running"), record("Stopped", "old")
     assert [c for c in (running, stopped) if listing.row_filter([], False)(c)] == [running]
     assert listing.row_filter([], True)(stopped)
+    assert listing.row_filter([], False)(record("Paused"))
     exited = listing.row_filter(["status=exited"], False)
     assert exited(stopped) and not exited(running)
 
