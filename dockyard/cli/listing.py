@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[Parser]) -> None:
     ps = command(subparsers, "ps", ps_command, "List containers",
                  usage="dockyard ps [OPTIONS]")  # fmt: skip
     ps.add_argument(
-        "-a", "--all", action="store_true", help="Show all containers (default: running)"
+        "-a", "--all", action="store_true", help="Show all containers (default: those up)"
     )
     ps.add_argument("-q", "--quiet", action="store_true", help="Only display container IDs")
     ps.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
