@@ -542,3 +542,35 @@ def test_the_dashboard_logs_in_with_keystone_and_sees_only_its_project(cloud: Cl
     assert theirs.post(cloud.dockyard.url + "/dashboard/logout", timeout=30).status_code == 204
     after = cloud.dockyard.request("GET", "/v1/containers", headers={"X-Auth-Token": token})
     assert after.status_code == 401  # Keystone revoked it
+
+
+def test_dockyard_cli_logs_in_to_keystone(cloud: Cloud, tmp_path: Path) -> None:
+    """The native CLI: `dockyard login` against Keystone keeps a token, then works with it."""
+
+    def dockyard(who: str, *argv: str, stdin: str | None = None) -> Any:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(HOME=str(tmp_path / who), XDG_CONFIG_HOME=str(tmp_path / who / "config"))
+        return subprocess.run([str(BIN / "dockyard"), *argv], env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+    short = cloud.uuid.replace("-", "")[:12]
+    for who in ("a-reader", "b-member"):
+        done = dockyard(who, "login", cloud.keystone.url, "-u", who, "--project", PEOPLE[who][0],
+                        "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        assert done.returncode == 0 and "Login Succeeded" in done.stdout, done.stderr
+        saved = (tmp_path / who / "config" / "dockyard" / "login.json").read_text()
+        assert PASSWORD not in saved and json.loads(saved)["project"] == PEOPLE[who][0]
+        assert json.loads(saved)["endpoint"] == cloud.dockyard.url + "/v1"
+
+    mine = dockyard("a-reader", "ps", "-q")
+    assert mine.returncode == 0 and mine.stdout == short + "\n", mine.stderr
+    assert json.loads(dockyard("a-reader", "inspect", "a-box").stdout)[0]["uuid"] == cloud.uuid
+    refused = dockyard("a-reader", "stop", "a-box")
+    assert refused.returncode == 1 and "container:stop" in refused.stderr, refused.stderr
+    theirs = dockyard("b-member", "ps", "-aq")
+    assert theirs.returncode == 0 and theirs.stdout == "", theirs.stderr
+    hidden = dockyard("b-member", "inspect", cloud.uuid)
+    assert hidden.returncode == 1 and "No such container" in hidden.stderr
+    assert dockyard("a-reader", "logout").returncode == 0
+    assert dockyard("a-reader", "ps").returncode == 1
+    assert cloud.wait("Running")
