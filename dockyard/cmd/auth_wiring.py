@@ -6,14 +6,20 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, Services, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.body_limit import BodyLimit
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.cmd.identity import local_app
-from dockyard.config import default
+from dockyard.config import api, default
 from dockyard.db.session import Database
 
 
 def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
-    """The WSGI application for ``[DEFAULT] auth_strategy``.
+    """The WSGI application for ``[DEFAULT] auth_strategy``, behind the body size limit."""
+    return BodyLimit(_authenticated(conf, services, db), api.view(conf).max_request_body_size)
+
+
+def _authenticated(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
+    """The application for ``[DEFAULT] auth_strategy``.
 
     - ``noauth``: every request acts as one admin user in one project.
     - ``keystone``: keystonemiddleware validates tokens against Keystone and sets

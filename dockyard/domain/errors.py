@@ -149,7 +149,6 @@ class ServiceNotFound(NotFound):
 
 class NotAcceptable(ClientError):
     status = 406
-    code = ""
 
 
 class Conflict(ClientError):
@@ -163,7 +162,6 @@ class InvalidState(Conflict):
 
 class UnsupportedMediaType(ClientError):
     status = 415
-    code = ""
 
 
 class TooManyRequests(ClientError):
@@ -177,7 +175,6 @@ class Unavailable(DockyardError):
     """A dependency (runtime, agent, worker pool) cannot serve the request now."""
 
     status = 503
-    code = ""
 
 
 class ServiceBusy(Unavailable):
@@ -199,7 +196,6 @@ class BrokerUnavailable(Unavailable):
 
 
 class NoValidHost(Unavailable):
-    code = ""
     public = True
 
 
@@ -207,4 +203,3 @@ class DriverError(DockyardError):
     """The runtime refused or failed an operation in a way the user cannot fix."""
 
     status = 502
-    code = ""
