@@ -9,6 +9,7 @@ import time
 from dockyard.cmd import cloud
 from dockyard.cmd.serving import wait_for_signal
 from dockyard.cmd.wiring import compute_agent
+from dockyard.compute.host_claim import HostInUse
 from dockyard.config import api, default
 from dockyard.domain.errors import Unavailable
 from dockyard.rpc.messaging import MessagingControlAPI, compute_server
@@ -21,15 +22,22 @@ def main(argv: list[str] | None = None) -> int:
     cloud.setup_logging(conf)
     broker = cloud.broker(conf)
     host = default.view(conf).host
-    agent = compute_agent(conf, MessagingControlAPI(broker))
+    control = MessagingControlAPI(broker)
     while True:
         try:
-            agent.report_host()
+            # Agents hold no database credentials: the conductor tells the installation.
+            installation = control.installation()
             break
         except Unavailable as exc:  # the conductor is not up yet
             LOG.warning("agent %s cannot register yet: %s", host, exc.detail)
             time.sleep(2)
-    agent.start()
+    agent = compute_agent(conf, control, installation, "dockyard-compute")
+    try:
+        agent.start()
+    except HostInUse as exc:
+        broker.close()
+        print(f"dockyard-compute cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     server = compute_server(broker, host, agent)
     server.start()
     print(f"dockyard-compute is serving host {host}.", flush=True)

@@ -11,6 +11,7 @@ from oslo_config import cfg
 from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
 from dockyard.cmd.serving import start_server, wait_for_signal
 from dockyard.cmd.wiring import AllInOne, build
+from dockyard.compute.host_claim import HostInUse
 from dockyard.config import opts
 
 LOG = logging.getLogger("dockyard")
@@ -59,7 +60,13 @@ def _announce_admin(conf: cfg.ConfigOpts, node: AllInOne) -> None:
 def serve(conf: cfg.ConfigOpts) -> int:
     node = build(conf)
     _announce_admin(conf, node)
-    node.agent.start()
+    try:
+        node.agent.start()
+    except HostInUse as exc:
+        node.stop(timeout=0)
+        node.db.dispose()
+        print(f"Dockyard cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     server = start_server(node.app, node.api)
     print(
         f"Dockyard is serving the Zun v1 API on http://{node.api.host_ip}:{node.api.port}/v1 "

@@ -26,9 +26,11 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
+from dockyard.domain.labels import Owner
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 from dockyard.rpc import messaging
@@ -83,6 +85,7 @@ class Repositories:
     quotas: QuotaRepository
     registries: RegistryRepository
     console_tokens: ConsoleTokenRepository
+    installation: InstallationRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -92,7 +95,13 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
     containers = ContainerRepository(db, quotas)
     actions = ActionRepository(db)
     return Repositories(
-        containers, hosts, actions, quotas, RegistryRepository(db), ConsoleTokenRepository(db)
+        containers,
+        hosts,
+        actions,
+        quotas,
+        RegistryRepository(db),
+        ConsoleTokenRepository(db),
+        InstallationRepository(db),
     )
 
 
@@ -125,16 +134,29 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
 
 
 def control_service(repos: Repositories) -> ControlService:
-    return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
+    return ControlService(
+        repos.containers,
+        repos.hosts,
+        repos.actions,
+        repos.console_tokens,
+        installation=repos.installation,
+    )
 
 
-def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
-    """The agent of this host over its Docker Engine; it reaches state only through ``control``."""
+def compute_agent(
+    conf: cfg.ConfigOpts, control: ControlAPI, installation: str, description: str
+) -> ComputeAgent:
+    """The agent of this host over its Docker Engine; it reaches state only through ``control``.
+
+    ``installation`` labels everything it makes; ``description`` names this process
+    to a second agent that would serve the same host.
+    """
     defaults = default.view(conf)
     compute_cfg = compute.view(conf)
     docker_cfg = docker_config.view(conf)
     client = docker.DockerClient(base_url=docker_cfg.api_url, timeout=docker_cfg.api_timeout)
-    runtime = DockerRuntime(client, defaults.host, docker_cfg.publish_address)
+    owner = Owner(installation, defaults.host)
+    runtime = DockerRuntime(client, owner, docker_cfg.publish_address)
     return ComputeAgent(
         defaults.host,
         runtime,
@@ -143,6 +165,16 @@ def compute_agent(conf: cfg.ConfigOpts, control: ControlAPI) -> ComputeAgent:
         compute_cfg,
         docker_cfg,
         console=websocket_proxy.view(conf),
+        installation=installation,
+        description=description,
+    )
+
+
+def all_in_one_description(conf: cfg.ConfigOpts) -> str:
+    settings = api.view(conf)
+    return (
+        f"dockyard up (API on {settings.host_ip}:{settings.port}, "
+        f"data in {default.view(conf).data_dir})"
     )
 
 
@@ -152,7 +184,8 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     repos = repositories(conf, db)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, db, repos)
-    agent = compute_agent(conf, control_service(repos))
+    control = control_service(repos)
+    agent = compute_agent(conf, control, repos.installation.id(), all_in_one_description(conf))
     services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
     return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
 
@@ -163,7 +196,12 @@ def _build_over_broker(conf: cfg.ConfigOpts, db: Database, repos: Repositories) 
     broker = cloud.broker(conf)
     controls = messaging.control_server(broker, host, control_service(repos))
     controls.start()
-    agent = compute_agent(conf, messaging.MessagingControlAPI(broker))
+    agent = compute_agent(
+        conf,
+        messaging.MessagingControlAPI(broker),
+        repos.installation.id(),
+        all_in_one_description(conf),
+    )
     agents = messaging.compute_server(broker, host, agent)
     agents.start()
     services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))

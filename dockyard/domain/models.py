@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from dockyard.domain.labels import LABEL_CONTAINER_ID as LABEL_CONTAINER_ID
+from dockyard.domain.labels import LABEL_HOST as LABEL_HOST
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
-
-LABEL_CONTAINER_ID = "dockyard.container_id"
-LABEL_HOST = "dockyard.host"
 
 
 class PullPolicy(StrEnum):
@@ -88,6 +87,8 @@ class ObservedContainer:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     health: str | None = None  # starting | healthy | unhealthy; None without a healthcheck
+    #: The installation label; None on containers made before installations were labelled.
+    installation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ class RuntimeEvent:
     uuid: str
     action: str
     time: float | None = None
+    #: The container's installation label (None when it has none).
+    installation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dockyard.domain.errors import NotFound, Unavailable
 from dockyard.domain.models import ContainerSpec, ExecResult, LogOptions
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, CreateContainer
-from tests.fakes.control import RecordingControl
+from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 from tests.unit.compute.helpers import HOST, IMAGE, record
 
@@ -157,6 +157,7 @@ class Node:
             self.control,
             compute_config(workers, queue_size),
             DOCKER,
+            installation=INSTALLATION,
         )
         self.gates: list[threading.Event] = []
 

@@ -12,6 +12,7 @@ from dockyard.domain.errors import DriverError
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import NO_TASK
+from tests.fakes.control import INSTALLATION
 from tests.unit.compute.helpers import HOST, UUID, World, record
 
 OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
@@ -19,7 +20,7 @@ OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
 
 @pytest.fixture
 def reconciler(world: World) -> Reconciler:
-    return Reconciler(HOST, world.runtime, world.control)
+    return Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION)
 
 
 def utcnow() -> dt.datetime:
@@ -377,7 +378,7 @@ def test_a_task_the_agent_is_not_working_on_is_settled_after_a_while(world: Worl
     c.task_state = TaskState.CONTAINER_STOPPING  # e.g. the cast was refused by a busy agent
     _aged(c, 10)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION).run()
 
     assert c.task_state is None
     assert c.status is Status.RUNNING
@@ -388,7 +389,9 @@ def test_a_task_the_agent_is_working_on_is_left_alone(world: World) -> None:
     c.task_state = TaskState.CONTAINER_STOPPING
     _aged(c, 10)
 
-    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+    Reconciler(
+        HOST, world.runtime, world.control, installation=INSTALLATION, busy=lambda: {c.uuid}
+    ).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
     assert world.control.reports == []
@@ -399,7 +402,7 @@ def test_a_recent_task_is_left_alone(world: World) -> None:
     c.task_state = TaskState.CONTAINER_STOPPING
     _aged(c, 0)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
 
@@ -408,7 +411,7 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
     c = world.control.add(record(status=Status.CREATING, task_state=TaskState.IMAGE_PULLING))
     _aged(c, 10)
 
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION).run()
 
     assert (c.status, c.task_state) == (Status.ERROR, None)
     assert "never received the request" in (c.status_reason or "")
@@ -418,7 +421,7 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
 def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -> None:
     c = synced(world, Status.CREATED)
     c.status, c.status_reason = Status.ERROR, "start failed: exec: /no/such/program not found"
-    reconciler = Reconciler(HOST, world.runtime, world.control)
+    reconciler = Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION)
 
     reconciler.run()
     reconciler.refresh(c.uuid)  # as on the engine's late "create" event
@@ -464,7 +467,9 @@ def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) ->
     old = utcnow() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
     c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
 
-    Reconciler(HOST, world.runtime, world.control, busy=lambda: {c.uuid}).run()
+    Reconciler(
+        HOST, world.runtime, world.control, installation=INSTALLATION, busy=lambda: {c.uuid}
+    ).run()
 
     assert c.status is Status.CREATING
     assert world.control.reports == []
@@ -480,12 +485,17 @@ def test_the_repair_windows_are_configurable(world: World) -> None:
     stopping.updated_at = utcnow() - dt.timedelta(seconds=8)
 
     # The default two minutes leave both alone ...
-    Reconciler(HOST, world.runtime, world.control).run()
+    Reconciler(HOST, world.runtime, world.control, installation=INSTALLATION).run()
     assert world.control.reports == []
 
     # ... five seconds repair both.
     Reconciler(
-        HOST, world.runtime, world.control, lost_create_after=window, stuck_task_after=window
+        HOST,
+        world.runtime,
+        world.control,
+        installation=INSTALLATION,
+        lost_create_after=window,
+        stuck_task_after=window,
     ).run()
     assert creating.status is Status.ERROR
     assert creating.status_reason == "The create request was lost before any host acted on it."
@@ -504,6 +514,8 @@ def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
     )
     window = dt.timedelta(seconds=5)
 
-    Reconciler(HOST, world.runtime, world.control, lost_create_after=window).run(after_restart=True)
+    Reconciler(
+        HOST, world.runtime, world.control, installation=INSTALLATION, lost_create_after=window
+    ).run(after_restart=True)
 
     assert c.status is Status.ERROR
