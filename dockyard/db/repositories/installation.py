@@ -7,14 +7,16 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dockyard.db.models import HostAgentRow, InstallationRow, utcnow
+from dockyard.db.repositories.hosts import _registration_race
 from dockyard.db.session import Database
 from dockyard.domain.host_agent import HostAgent
 
 INSTALLATION = cast(Table, InstallationRow.__table__)
 A = cast(Table, HostAgentRow.__table__)
+_CLAIM_TRIES = 3
 
 
 class InstallationRepository:
@@ -40,11 +42,15 @@ class InstallationRepository:
         keeps the host, and is returned. Writes are conditional on the row read,
         so two agents claiming together cannot both win.
         """
-        try:
-            return self._claim(agent, stale_after)
-        except IntegrityError:
-            # Another agent registered the host first: it is the holder to compare with.
-            return self._claim(agent, stale_after)
+        for attempt in range(_CLAIM_TRIES):
+            try:
+                return self._claim(agent, stale_after)
+            except (IntegrityError, OperationalError) as exc:
+                # Another agent registered the host first (on MariaDB the race may
+                # surface as a deadlock): read again, and compare with that holder.
+                if attempt + 1 == _CLAIM_TRIES or not _registration_race(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def _claim(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
         now = self.clock()
