@@ -60,6 +60,7 @@ class HostClaim:
     def take(self) -> None:
         """Hold the host, waiting out a holder that stopped renewing; else ``HostInUse``."""
         deadline = self.clock() + self.stale_after + 1
+        waiting = False
         while True:
             holder = self.control.claim_host(self.me, self.stale_after)
             if holder is None:
@@ -76,12 +77,14 @@ class HostClaim:
                     f"{self.stale_after:g} s. Stop it first, or give this service another "
                     "[DEFAULT] host."
                 )
-            LOG.info(
-                "host %s is held by %s; waiting up to %.0f s for its claim to lapse",
-                self.me.host,
-                holder.named(),
-                deadline - self.clock(),
-            )
+            if not waiting:
+                waiting = True
+                LOG.info(
+                    "host %s is held by %s; waiting up to %.0f s for its claim to lapse",
+                    self.me.host,
+                    holder.named(),
+                    deadline - self.clock(),
+                )
             self.sleep(1.0)
 
     def renew(self) -> None:

@@ -15,7 +15,7 @@ from dockyard.domain.models import (
 )
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import human_duration
-from dockyard.drivers.runtime.docker import translate
+from dockyard.drivers.runtime.docker import events, translate
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
 INSTALLATION = "5f1d2c3b-aaaa-4bbb-8ccc-000000000001"
@@ -562,3 +562,42 @@ def test_observe_health(health: dict[str, str] | None, detail: str) -> None:
 )
 def test_observe_summary_health(status_text: str, health: str | None) -> None:
     assert translate.observe_summary(summary_item("running", status_text)).health == health
+
+
+# --- installation labels ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "installation"),
+    [
+        (
+            {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1", LABEL_INSTALLATION: INSTALLATION},
+            INSTALLATION,
+        ),
+        ({LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}, None),  # made before the label
+    ],
+)
+def test_observations_carry_the_installation(
+    labels: dict[str, str], installation: str | None
+) -> None:
+    listed = translate.observe_summary(summary_item("running", "Up", Labels=labels))
+    inspected = translate.observe({"Id": "e" * 64, "State": {}, "Config": {"Labels": labels}})
+
+    assert listed.installation == inspected.installation == installation
+
+
+@pytest.mark.parametrize("installation", [INSTALLATION, None])
+def test_events_carry_the_installation(installation: str | None) -> None:
+    attributes = {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}
+    if installation is not None:
+        attributes[LABEL_INSTALLATION] = installation
+    raw = {
+        "Action": "die",
+        "Actor": {"Attributes": attributes},
+        "timeNano": 1_700_000_000_000_000_000,
+    }
+
+    event = events._parse(raw)
+
+    assert event is not None
+    assert (event.uuid, event.action, event.installation) == (UUID, "die", installation)
