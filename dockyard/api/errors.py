@@ -13,6 +13,8 @@ LOG = logging.getLogger(__name__)
 
 
 def _body(status: int, code: str, title: str, detail: str) -> dict[str, Any]:
+    """The error body; ``code`` defaults to the status's phrase (``service-unavailable``)."""
+    code = code or "-".join(HTTPStatus(status).phrase.lower().replace("-", " ").split())
     return {
         "errors": [
             {
@@ -31,10 +33,10 @@ def from_domain(exc: DockyardError) -> tuple[int, dict[str, Any]]:
     if exc.status >= 500:
         if not exc.public:
             return from_unexpected(exc, exc.status)
-        return exc.status, _body(exc.status, "", HTTPStatus(exc.status).phrase, exc.detail)
+        return exc.status, _body(exc.status, exc.code, HTTPStatus(exc.status).phrase, exc.detail)
     if isinstance(exc, NotAcceptable):
         title = str(getattr(exc, "title", HTTPStatus(exc.status).phrase))
-        return exc.status, _body(exc.status, "", title, exc.detail)
+        return exc.status, _body(exc.status, exc.code, title, exc.detail)
     return exc.status, _body(exc.status, exc.code, exc.detail, exc.detail)
 
 

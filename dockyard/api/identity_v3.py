@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from dockyard.api.json_body import parse_json
 from dockyard.api.request import json_response
 from dockyard.domain.errors import DockyardError, InvalidInput, Unauthorized
 from dockyard.domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, TokenInfo
@@ -211,10 +211,7 @@ class IdentityApp:
 
     def issue(self, http: Request) -> Response:
         http.max_content_length = MAX_AUTH_BODY  # larger bodies get 413
-        try:
-            body = json.loads(http.get_data())
-        except ValueError as exc:
-            raise InvalidInput("The request body is not valid JSON.") from exc
+        body = parse_json(http.get_data())
         user, password, project = parse_password_auth(body)
         address = str(http.environ.get("REMOTE_ADDR") or "unknown")
         issued = self.identity.authenticate(user, password, project, address)

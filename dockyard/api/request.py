@@ -8,10 +8,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from dockyard.api.json_body import parse_json
 from dockyard.api.policy import Target
 from dockyard.api.services import Services
 from dockyard.api.versions import Version
-from dockyard.domain.errors import InvalidInput, InvalidParamInVersion
+from dockyard.domain.errors import InvalidParamInVersion
 from dockyard.domain.models import RequestContext
 
 
@@ -45,10 +46,7 @@ class ApiRequest:
         data = self.http.get_data(cache=True)
         if not data.strip():
             return None
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise InvalidInput(f"The request body is not valid JSON: {exc}.") from exc
+        return parse_json(data)
 
     def is_json(self) -> bool:
         return self.http.mimetype == "application/json"

@@ -3,6 +3,7 @@ case and one agent, talking in process (or over a broker when configured so)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from dockyard.cmd.serving import start_server
 from dockyard.cmd.signals import wait_for_signal
 from dockyard.cmd.storage import Repositories, open_local_database, repositories
 from dockyard.compute.agent import ComputeAgent
+from dockyard.compute.host_claim import HostInUse
 from dockyard.config import api, default
 from dockyard.config import rpc as rpc_config
 from dockyard.db.session import Database
@@ -51,6 +53,15 @@ class AllInOne:
         return finished
 
 
+def all_in_one_description(conf: cfg.ConfigOpts) -> str:
+    """How this process is named to a second agent that would serve the same host."""
+    settings = api.view(conf)
+    return (
+        f"dockyard up (API on {settings.host_ip}:{settings.port}, "
+        f"data in {default.view(conf).data_dir})"
+    )
+
+
 def build(conf: cfg.ConfigOpts) -> AllInOne:
     drivers = choose_drivers(conf)  # an unknown driver stops the process before any I/O
     db = open_local_database(conf, Clock())  # the process's one clock, as db.clock
@@ -58,7 +69,14 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     repos = repositories(conf, db)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, drivers, db, repos)
-    agent = build_agent(conf, drivers, control_service(repos), db.clock)
+    agent = build_agent(
+        conf,
+        drivers,
+        control_service(repos),
+        db.clock,
+        repos.installation.id(),
+        all_in_one_description(conf),
+    )
     services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
     return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
 
@@ -76,7 +94,14 @@ def _build_over_broker(
     broker = open_broker(conf)
     controls = messaging.control_server(broker, host, control_service(repos))
     controls.start()
-    agent = build_agent(conf, drivers, messaging.MessagingControlAPI(broker), db.clock)
+    agent = build_agent(
+        conf,
+        drivers,
+        messaging.MessagingControlAPI(broker),
+        db.clock,
+        repos.installation.id(),
+        all_in_one_description(conf),
+    )
     agents = messaging.compute_server(broker, host, agent)
     agents.start()
     services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))
@@ -104,7 +129,13 @@ def serve(conf: cfg.ConfigOpts) -> int:
     """Build, serve until SIGTERM/SIGINT, then stop; 0 when every operation finished."""
     node = build(conf)
     _announce_admin(conf, node)
-    node.agent.start()
+    try:
+        node.agent.start()
+    except HostInUse as exc:
+        node.stop(timeout=0)
+        node.db.dispose()
+        print(f"Dockyard cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     server = start_server(node.app, node.api)
     print(
         f"Dockyard is serving the Zun v1 API on http://{node.api.host_ip}:{node.api.port}/v1 "

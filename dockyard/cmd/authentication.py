@@ -6,22 +6,24 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.body_limit import BodyLimit
 from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
-from dockyard.config import dashboard, default
+from dockyard.config import api, dashboard, default
 from dockyard.db.session import Database
 
 
 def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
-    """The API for ``[DEFAULT] auth_strategy``, with the dashboard when it is enabled."""
+    """The API for ``[DEFAULT] auth_strategy``, with the dashboard when it is enabled,
+    behind the request body size limit."""
     app = _strategy_app(conf, services, db)
     settings = dashboard.view(conf)
-    if not settings.enabled:
-        return app
-    return mount(app, dashboard_identity(conf, app, settings))
+    if settings.enabled:
+        app = mount(app, dashboard_identity(conf, app, settings))
+    return BodyLimit(app, api.view(conf).max_request_body_size)
 
 
 def dashboard_identity(

@@ -14,6 +14,7 @@ from dockyard.cmd.broker import open_broker
 from dockyard.cmd.configuration import load_service_config, setup_logging
 from dockyard.cmd.host_agent import build_agent, choose_drivers
 from dockyard.cmd.signals import wait_for_signal
+from dockyard.compute.host_claim import HostInUse
 from dockyard.config import api, default
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Unavailable
@@ -30,15 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     drivers = choose_drivers(conf)
     broker = open_broker(conf)
     host = default.view(conf).host
-    agent = build_agent(conf, drivers, MessagingControlAPI(broker), Clock())
+    control = MessagingControlAPI(broker)
     while True:
         try:
-            agent.report_host()
+            # Agents hold no database credentials: the conductor tells the installation.
+            installation = control.installation()
             break
         except Unavailable as exc:  # the conductor is not up yet
             LOG.warning("agent %s cannot register yet: %s", host, exc.detail)
             time.sleep(2)
-    agent.start()
+    agent = build_agent(conf, drivers, control, Clock(), installation, "dockyard-compute")
+    try:
+        agent.start()
+    except HostInUse as exc:
+        broker.close()
+        print(f"dockyard-compute cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     server = compute_server(broker, host, agent)
     server.start()
     print(f"dockyard-compute is serving host {host}.", flush=True)

@@ -54,9 +54,18 @@ def _wrong_kind(factory: loading.Factory, made: object, expected: str) -> System
 
 
 def build_agent(
-    conf: cfg.ConfigOpts, drivers: DriverChoice, control: ControlAPI, clock: Clock
+    conf: cfg.ConfigOpts,
+    drivers: DriverChoice,
+    control: ControlAPI,
+    clock: Clock,
+    installation: str,
+    description: str,
 ) -> ComputeAgent:
-    """The agent of this host; it reaches state only through ``control``."""
+    """The agent of this host; it reaches state only through ``control``.
+
+    ``installation`` labels everything it makes; ``description`` names this process
+    to a second agent that would serve the same host.
+    """
     defaults = default.view(conf)
     docker_cfg = docker_config.view(conf)
     context = loading.DriverContext(
@@ -65,6 +74,7 @@ def build_agent(
         engine_timeout=docker_cfg.api_timeout,
         publish_address=docker_cfg.publish_address,
         clock=clock,
+        installation=installation,
     )
     runtime = drivers.runtime(context)
     if not isinstance(runtime, RuntimeDriver):
@@ -81,4 +91,6 @@ def build_agent(
         docker_cfg,
         clock,
         console=websocket_proxy.view(conf),
+        installation=installation,
+        description=description,
     )

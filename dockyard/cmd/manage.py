@@ -1,4 +1,5 @@
-"""`dockyard-manage`: database migrations, local identity and the sample configuration.
+"""`dockyard-manage`: database migrations, local identity, the installation id and the
+configuration options.
 
 The parser is built from light modules only; what a command needs (the database,
 the identity code, the libraries' options) is loaded once it is known, so `--help`
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply every pending migration")
     db.add_parser("current", help="print the schema revision")
     sub.add_parser("opts", help="list every configuration option")
+    installation = sub.add_parser("installation", help="this installation's id").add_subparsers(
+        dest="action", required=True
+    )
+    installation.add_parser(
+        "show", help="print the id every engine object of this installation is labelled with"
+    )
     add_identity_commands(sub)
     return parser
 
@@ -41,6 +48,19 @@ def _database_command(action: str, conf: cfg.ConfigOpts) -> None:
         print(f"database at revision {migrate.current(configured_database(conf))}")
     else:
         print(migrate.current(configured_database(conf)) or "empty (no revision)")
+
+
+def _show_installation(conf: cfg.ConfigOpts) -> int:
+    from dockyard.cmd.storage import configured_database
+    from dockyard.db import migrate
+    from dockyard.db.repositories.installation import InstallationRepository
+
+    db = configured_database(conf)
+    if migrate.current(db) is None:
+        print("The database is empty: run `dockyard-manage db upgrade` first.", file=sys.stderr)
+        return 1
+    print(InstallationRepository(db).id())
+    return 0
 
 
 def _list_options() -> None:
@@ -59,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_identity_command(args, conf)
     if args.command == "db":
         _database_command(args.action, conf)
+    elif args.command == "installation":
+        return _show_installation(conf)
     else:
         _list_options()
     return 0

@@ -54,7 +54,13 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
 
 def control_service(repos: Repositories) -> ControlService:
     """What agents report to (the conductor's use case)."""
-    return ControlService(repos.containers, repos.hosts, repos.actions, repos.console_tokens)
+    return ControlService(
+        repos.containers,
+        repos.hosts,
+        repos.actions,
+        repos.console_tokens,
+        installation=repos.installation,
+    )
 
 
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:

@@ -14,6 +14,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
@@ -56,6 +57,7 @@ class Repositories:
     console_tokens: ConsoleTokenRepository
     #: The process's clock, the one the repositories stamp records with.
     clock: Clock
+    installation: InstallationRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -72,4 +74,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
         RegistryRepository(db),
         ConsoleTokenRepository(db),
         db.clock,
+        InstallationRepository(db),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
+from dockyard.compute.host_claim import HostClaim, this_process
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
@@ -78,11 +79,19 @@ class ComputeAgent:
         docker: DockerConfig,
         clock: Clock,
         console: WebsocketProxyConfig | None = None,
+        *,
+        installation: str,
+        description: str = "a Dockyard agent",
     ) -> None:
         self.host = host
+        self.installation = installation
         self.runtime = runtime
         self.control = control = PatientControl(control)
         self.cfg = compute
+        #: A live agent renews within two heartbeats; a third missed one means it is gone.
+        self.claim = HostClaim(
+            control, this_process(host, description), stale_after=3 * compute.heartbeat_interval
+        )
         self.execute_timeout = docker.execute_timeout
         self.freshness = Freshness()
         self.ops = Operations(
@@ -93,6 +102,7 @@ class ComputeAgent:
             runtime,
             control,
             clock,
+            installation=installation,
             busy=self._busy_uuids,
             lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
             stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
@@ -117,7 +127,11 @@ class ComputeAgent:
     # -- lifecycle of the agent itself -------------------------------------
 
     def start(self) -> None:
-        """Register the host, finish what a crash interrupted, start the periodic loops."""
+        """Register the host, finish what a crash interrupted, start the periodic loops.
+
+        Raises ``HostInUse`` when another live agent of this installation serves the host.
+        """
+        self.claim.take()
         if self.console is not None:
             self.console.start()
         self.report_host()
@@ -143,6 +157,7 @@ class ComputeAgent:
             began = time.monotonic()
             try:
                 self.report_host()
+                self.claim.renew()
             except Exception:
                 LOG.exception("heartbeat of host %s failed", self.host)
             took = time.monotonic() - began
@@ -169,6 +184,11 @@ class ComputeAgent:
         with self._idle:
             finished = self._idle.wait_for(lambda: self._in_flight == 0, timeout)
         self._pool.shutdown(wait=finished, cancel_futures=True)
+        try:
+            self.claim.release()
+        except Exception:
+            # Not given back, the claim lapses after a few heartbeats anyway.
+            LOG.warning("could not release host %s", self.host, exc_info=True)
         return finished
 
     # -- ComputeAPIEndpoint ------------------------------------------------

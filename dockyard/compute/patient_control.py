@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dockyard.domain.errors import Unavailable
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
@@ -73,3 +74,14 @@ class PatientControl:
     def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
         # A client is waiting in its handshake: an outage refuses it rather than hanging it.
         return self.inner.spend_console_token(token, uuid, exec_id)
+
+    def installation(self) -> str:
+        return self._call("installation", self.inner.installation)
+
+    def claim_host(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
+        # Renewed with every heartbeat: the next renewal replaces a lost one.
+        return self.inner.claim_host(agent, stale_after)
+
+    def release_host(self, agent: HostAgent) -> None:
+        # Said once on the way out, never waited for: an unreleased claim lapses by itself.
+        self.inner.release_host(agent)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection
 
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotFound
+from dockyard.domain.labels import Owner
 from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.reports import ContainerChange, RuntimeFields, TaskGuard
 from dockyard.domain.states import Status, TaskState
@@ -36,8 +37,11 @@ class Reconciler:
         busy: Callable[[], Collection[str]] = frozenset,
         lost_create_after: dt.timedelta = LOST_CREATE_AFTER,
         stuck_task_after: dt.timedelta = STUCK_TASK_AFTER,
+        *,
+        installation: str,
     ) -> None:
         self.host = host
+        self.owner = Owner(installation, host)
         self.runtime = runtime
         self.control = control
         self.clock = clock
@@ -49,8 +53,13 @@ class Reconciler:
         """One pass. ``after_restart`` also finishes operations a crash interrupted."""
         # Busy first: an operation that ends meanwhile shows in the records read after.
         busy = self.busy()
-        observed = {o.uuid: o for o in self.runtime.list_managed(self.host)}
+        listed = self.runtime.list_managed(self.host)
         records = self.control.containers_on_host(self.host)
+        known = {r.uuid for r in records}
+        # Only this installation's containers, and unlabelled ones it has a record of.
+        observed = {
+            o.uuid: o for o in listed if self.owner.may_consider(o.installation, o.uuid, known)
+        }
         for record in records:
             if record.uuid in busy:
                 # Queued or running here: its operation reports when it ends.
@@ -60,10 +69,10 @@ class Reconciler:
                 self._one(record, observed.get(record.uuid), after_restart or stuck)
             except DockyardError as exc:
                 LOG.warning("could not reconcile %s: %s", record.uuid, exc)
-        known = {r.uuid for r in records}
         for uuid in observed.keys() - known:
-            LOG.info("removing orphan container %s (no record)", uuid)
-            self.runtime.remove(uuid, force=True)
+            if self.owner.may_remove_unrecorded(observed[uuid].installation):
+                LOG.info("removing orphan container %s (no record)", uuid)
+                self.runtime.remove(uuid, force=True)
 
     def refresh(self, uuid: str) -> None:
         """Bring one record up to date after the engine reported a change to it."""

@@ -23,6 +23,8 @@ class EventWatcher:
     stream reconnects are caught by it. Events the agent caused itself are
     skipped: those about a container an operation is working on (it reports
     the outcome) and those older than the agent's last look at the container.
+    Events about another installation's containers are ignored; an unlabelled
+    (older) container is refreshed only when this installation has its record.
     """
 
     def __init__(
@@ -66,6 +68,8 @@ class EventWatcher:
             self._stopping.wait(RETRY_AFTER)
 
     def _handle(self, event: RuntimeEvent) -> None:
+        if event.installation not in (None, self.reconciler.owner.installation):
+            return  # another installation's container on this engine and host name
         if self.busy(event.uuid) or self.freshness.covers(event.uuid, event.time):
             return
         try:

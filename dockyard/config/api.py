@@ -37,6 +37,14 @@ opts = [
         help="Seconds to wait, on SIGTERM, for running requests and container "
         "operations to finish before exiting.",
     ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=1024 * 1024,
+        min=1024,
+        help="Largest request body, in bytes, the API accepts; a larger one is refused "
+        "with 413 before it is read. This also bounds put_archive, whose archive travels "
+        "base64-encoded in the body (about 3/4 of this size).",
+    ),
 ]
 
 
@@ -48,6 +56,7 @@ class ApiConfig:
     backlog: int
     max_limit: int
     shutdown_timeout: int
+    max_request_body_size: int
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

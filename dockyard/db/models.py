@@ -211,6 +211,29 @@ class ConsoleTokenRow(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
+class InstallationRow(Base):
+    """The id of this installation (one row, written by migration 0008): the label
+    that keeps its engine objects apart from another installation's."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class HostAgentRow(Base):
+    """The agent process serving a host, renewed with its heartbeats."""
+
+    __tablename__ = "host_agents"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    machine: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(512))
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class QuotaRow(Base):
     """A project's own limit for one resource (containers, cpu, memory, disk)."""
 

@@ -163,7 +163,6 @@ class ServiceNotFound(NotFound):
 
 class NotAcceptable(ClientError):
     status = 406
-    code = ""
 
 
 class Conflict(ClientError):
@@ -195,7 +194,6 @@ class NetworkInUse(Conflict):
 
 class UnsupportedMediaType(ClientError):
     status = 415
-    code = ""
 
 
 class TooManyRequests(ClientError):
@@ -209,7 +207,6 @@ class Unavailable(DockyardError):
     """A dependency (runtime, agent, worker pool) cannot serve the request now."""
 
     status = 503
-    code = ""
 
 
 class ServiceBusy(Unavailable):
@@ -231,7 +228,6 @@ class BrokerUnavailable(Unavailable):
 
 
 class NoValidHost(Unavailable):
-    code = ""
     public = True
 
 
@@ -239,4 +235,3 @@ class DriverError(DockyardError):
     """The runtime refused or failed an operation in a way the user cannot fix."""
 
     status = 502
-    code = ""

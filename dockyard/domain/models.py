@@ -14,11 +14,10 @@ from dockyard.domain.container_request import ExposedPort as ExposedPort
 from dockyard.domain.container_request import Healthcheck as Healthcheck
 from dockyard.domain.container_request import PullPolicy as PullPolicy
 from dockyard.domain.container_request import RestartPolicy as RestartPolicy
+from dockyard.domain.labels import LABEL_CONTAINER_ID as LABEL_CONTAINER_ID
+from dockyard.domain.labels import LABEL_HOST as LABEL_HOST
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
-
-LABEL_CONTAINER_ID = "dockyard.container_id"
-LABEL_HOST = "dockyard.host"
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,8 @@ class ObservedContainer:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     health: str | None = None  # starting | healthy | unhealthy; None without a healthcheck
+    #: The installation label; None on containers made before installations were labelled.
+    installation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,8 @@ class RuntimeEvent:
     uuid: str
     action: str
     time: float | None = None
+    #: The container's installation label (None when it has none).
+    installation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import docker
 
+from dockyard.domain.labels import Owner
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.loading import DriverContext
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
@@ -17,7 +18,8 @@ def _client(ctx: DriverContext) -> docker.DockerClient:
 
 
 def runtime_driver(ctx: DriverContext) -> DockerRuntime:
-    return DockerRuntime(_client(ctx), ctx.host, ctx.publish_address, ctx.clock)
+    owner = Owner(ctx.installation, ctx.host)
+    return DockerRuntime(_client(ctx), owner, ctx.publish_address, ctx.clock)
 
 
 def image_driver(ctx: DriverContext) -> DockerImages:

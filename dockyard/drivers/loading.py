@@ -40,6 +40,8 @@ class DriverContext:
     engine_timeout: int
     publish_address: str
     clock: Clock
+    #: The installation id everything the drivers make is labelled with.
+    installation: str
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: str, make: Callable[[], T]) -> T:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -113,6 +114,19 @@ class ControlAPI(Protocol):
     def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
         """Use up a console token; whether it was issued for exactly this session and
         has not expired."""
+
+    def installation(self) -> str:
+        """The id of the installation (one per database) whose engine objects agents label."""
+
+    def claim_host(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
+        """Take or renew ``agent.host`` for ``agent``; None when it holds it now.
+
+        Another agent process that renewed its claim less than ``stale_after`` seconds
+        ago keeps the host and is returned.
+        """
+
+    def release_host(self, agent: HostAgent) -> None:
+        """Give up ``agent.host`` (a clean stop); a no-op when another agent holds it."""
 
 
 class ComputeAPIEndpoint(Protocol):

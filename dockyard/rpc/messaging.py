@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -272,6 +273,16 @@ class MessagingControlAPI:
 
     def spend_console_token(self, token: str, uuid: str, exec_id: str | None) -> bool:
         return bool(self._send("spend_console_token", token=token, uuid=uuid, exec_id=exec_id))
+
+    def installation(self) -> str:
+        return str(self._send("installation"))
+
+    def claim_host(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
+        holder: HostAgent | None = self._send("claim_host", agent=agent, stale_after=stale_after)
+        return holder
+
+    def release_host(self, agent: HostAgent) -> None:
+        self._send("release_host", agent=agent)
 
 
 # -- servers ---------------------------------------------------------------------

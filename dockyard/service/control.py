@@ -6,6 +6,9 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.installation import InstallationRepository
+from dockyard.domain.errors import DockyardError
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
 from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
 
@@ -17,11 +20,13 @@ class ControlService:
         hosts: HostRepository,
         actions: ActionRepository,
         console_tokens: ConsoleTokenRepository | None = None,
+        installation: InstallationRepository | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
         self.actions = actions
         self.console_tokens = console_tokens
+        self._installation = installation
 
     def report(self, message: ContainerReport) -> bool:
         event = message.event
@@ -59,3 +64,17 @@ class ControlService:
         if self.console_tokens is None:
             return False
         return self.console_tokens.spend(token, uuid, exec_id)
+
+    def installation(self) -> str:
+        return self._installation_repository().id()
+
+    def claim_host(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
+        return self._installation_repository().claim_host(agent, stale_after)
+
+    def release_host(self, agent: HostAgent) -> None:
+        self._installation_repository().release_host(agent)
+
+    def _installation_repository(self) -> InstallationRepository:
+        if self._installation is None:
+            raise DockyardError("this control side was built without the installation")
+        return self._installation

@@ -25,6 +25,7 @@ from dockyard.domain.errors import (
     ServiceBusy,
     Unavailable,
 )
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import LogOptions
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
@@ -51,7 +52,7 @@ from tests.fakes.agent import (
     TOP,
     RecordingAgent,
 )
-from tests.fakes.control import RecordingControl
+from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.rpc_samples import CONTAINER, MESSAGES, UUID
 
@@ -324,6 +325,18 @@ def test_console_tokens_are_spent_once_and_only_for_their_session(wired: Wired) 
     assert wired.control.spend_console_token("t-exec", UUID, EXEC_ID) is True
     assert wired.control.spend_console_token("t-exec", UUID, EXEC_ID) is False
     assert wired.control.spend_console_token("t-attach", UUID, None) is True
+
+
+def test_installation_and_host_claims(wired: Wired) -> None:
+    first = HostAgent("node-1", "t-1", "m1", 10, "dockyard up (first)")
+    second = HostAgent("node-1", "t-2", "m1", 11, "dockyard up (second)")
+    assert wired.control.installation() == INSTALLATION
+    assert wired.control.claim_host(first, 30.0) is None
+    assert wired.control.claim_host(second, 30.0) == first
+    wired.control.release_host(second)  # not the holder: nothing happens
+    assert wired.control.claim_host(second, 30.0) == first
+    wired.control.release_host(first)
+    assert wired.control.claim_host(second, 30.0) is None
 
 
 def test_resize_claims_and_their_refusal(wired: Wired) -> None:

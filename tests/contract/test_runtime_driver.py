@@ -19,6 +19,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import docker
@@ -26,7 +27,8 @@ import docker.errors
 import pytest
 
 from dockyard.domain.errors import Conflict, InvalidImage, InvalidInput, InvalidRequest, NotFound
-from dockyard.domain.models import LABEL_CONTAINER_ID, ContainerSpec, LogOptions
+from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, LABEL_INSTALLATION, Owner
+from dockyard.domain.models import ContainerSpec, LogOptions
 from dockyard.domain.states import Status
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.runtime.base import ConsoleStream
@@ -38,6 +40,7 @@ IMAGE = "dockyard-test/busybox:latest"
 REGISTRY = "127.0.0.1:5001"
 REGISTRY_IMAGE = f"{REGISTRY}/dockyard-test/busybox:latest"
 HOST = "contract-host"
+INSTALLATION = "c0a7ac70-0000-4000-8000-000000000001"
 # PID 1 leaves on SIGTERM (sleep alone would ignore it), so stops are quick.
 SLEEPER = ("sh", "-c", "trap 'exit 143' TERM; sleep 300 & wait")
 
@@ -66,7 +69,7 @@ def client() -> Iterator[docker.DockerClient]:
 
 @pytest.fixture(scope="module")
 def runtime(client: docker.DockerClient) -> DockerRuntime:
-    return DockerRuntime(client, HOST)
+    return DockerRuntime(client, Owner(INSTALLATION, HOST))
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +408,34 @@ def test_created_container_carries_the_uuid_label(
     labels = client.api.inspect_container(f"dockyard-{spec.uuid}")["Config"]["Labels"]
 
     assert labels[LABEL_CONTAINER_ID] == spec.uuid
+    assert (labels[LABEL_HOST], labels[LABEL_INSTALLATION]) == (HOST, INSTALLATION)
+
+
+def test_listing_tells_each_container_s_installation(
+    client: docker.DockerClient, runtime: DockerRuntime, make_container: Factory
+) -> None:
+    """The host's containers of every installation, unlabelled ones included, each
+    with the installation that made it: which to act on is the agent's choice."""
+    ours = make_container()
+    other = DockerRuntime(client, Owner("another-installation", HOST))
+    theirs = replace(ours, uuid=str(uuidlib.uuid4()))
+    legacy = str(uuidlib.uuid4())
+    other.create(theirs)
+    client.api.create_container(
+        IMAGE,
+        name=f"dockyard-{legacy}",
+        labels={LABEL_CONTAINER_ID: legacy, LABEL_HOST: HOST},
+    )
+    try:
+        listed = {o.uuid: o.installation for o in runtime.list_managed(HOST)}
+    finally:
+        other.remove(theirs.uuid, force=True)
+        client.api.remove_container(f"dockyard-{legacy}", force=True)
+
+    assert listed[ours.uuid] == INSTALLATION
+    assert listed[theirs.uuid] == "another-installation"
+    assert listed[legacy] is None
+    assert runtime.inspect(ours.uuid).installation == INSTALLATION
 
 
 def test_host_info(runtime: DockerRuntime) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from dockyard.domain.labels import Owner
 from dockyard.domain.models import ContainerSpec, RuntimeEvent
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 
@@ -19,7 +20,8 @@ QUICK_STOP = ("sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait")
 
 @pytest.fixture
 def runtime(docker_client: docker.DockerClient) -> DockerRuntime:
-    return DockerRuntime(docker_client, f"events-{uuidlib.uuid4().hex[:8]}")
+    owner = Owner("c0a7ac70-0000-4000-8000-000000000002", f"events-{uuidlib.uuid4().hex[:8]}")
+    return DockerRuntime(docker_client, owner)
 
 
 @pytest.fixture
@@ -62,6 +64,7 @@ def test_events_of_this_host_arrive_in_order_and_close_ends_the_stream(
     assert not reader.is_alive()
     actions = [e.action for e in seen]
     assert {e.uuid for e in seen} == {spec.uuid}
+    assert {e.installation for e in seen} == {runtime.owner.installation}
     assert actions.index("create") < actions.index("start") < actions.index("die")
     # Stamped by the engine on the host's clock: the agent compares them with its own.
     stamps = [e.time for e in seen]

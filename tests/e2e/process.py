@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,13 +39,16 @@ class Instance:
         auth_strategy: str | None = "noauth",
         extra_config: Sequence[str] = (),
         split_output: bool = False,
+        default_host: bool = False,
     ) -> Instance:
-        """``auth_strategy`` None leaves Dockyard's default (local) in force."""
-        instance = cls(root, f"{prefix}-{uuid.uuid4().hex[:12]}", free_port(), split_output)
+        """``auth_strategy`` None leaves Dockyard's default (local) in force;
+        ``default_host`` leaves ``[DEFAULT] host`` at its default, the machine's name."""
+        host = socket.gethostname() if default_host else f"{prefix}-{uuid.uuid4().hex[:12]}"
+        instance = cls(root, host, free_port(), split_output)
         strategy = [f"auth_strategy = {auth_strategy}"] if auth_strategy else []
         lines = [
             "[DEFAULT]",
-            f"host = {instance.host}",
+            *([] if default_host else [f"host = {instance.host}"]),
             f"data_dir = {root / 'data'}",
             *strategy,
             "[api]",

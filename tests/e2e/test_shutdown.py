@@ -13,7 +13,7 @@ import docker.errors
 import pytest
 import requests
 
-from dockyard.domain.models import LABEL_HOST
+from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, LABEL_INSTALLATION
 from tests.conftest import LATEST, TEST_IMAGE
 from tests.e2e.process import Instance, stop
 
@@ -118,7 +118,7 @@ def test_restart_finishes_an_operation_a_crash_interrupted(
         assert stop(again) == 0
 
 
-def test_restart_readopts_every_container_and_removes_orphans(
+def test_restart_readopts_every_container_and_removes_only_its_own_orphans(
     instance: Instance, docker_client: docker.DockerClient
 ) -> None:
     process = instance.start()
@@ -135,14 +135,24 @@ def test_restart_readopts_every_container_and_removes_orphans(
     assert stop(process) == 0
 
     # While the service is down: one container dies, one disappears, and a
-    # container with Dockyard's labels but no record appears.
+    # container with this installation's labels but no record appears. So do two
+    # it must leave alone: another installation's, and one from before containers
+    # carried an installation (which only its own installation adopts).
+    installation = docker_client.containers.get(f"dockyard-{untouched}").labels[LABEL_INSTALLATION]
     docker_client.containers.get(f"dockyard-{killed}").kill()
     docker_client.containers.get(f"dockyard-{removed}").remove(force=True)
-    stray = str(uuidlib.uuid4())  # as if its record had been deleted while it ran
-    orphan = docker_client.containers.run(
-        TEST_IMAGE, QUICK_STOP, detach=True, name=f"dockyard-{stray}",
-        labels={LABEL_HOST: instance.host, "dockyard.container_id": stray},
-    )  # fmt: skip
+    strays = {}
+    for kind, extra in [
+        ("orphan", {LABEL_INSTALLATION: installation}),
+        ("foreign", {LABEL_INSTALLATION: str(uuidlib.uuid4())}),
+        ("unlabelled", {}),
+    ]:
+        stray = str(uuidlib.uuid4())  # as if its record had been deleted while it ran
+        strays[kind] = docker_client.containers.run(
+            TEST_IMAGE, QUICK_STOP, detach=True, name=f"dockyard-{stray}",
+            labels={LABEL_HOST: instance.host, LABEL_CONTAINER_ID: stray, **extra},
+        )  # fmt: skip
+    kept = [strays[k].labels[LABEL_CONTAINER_ID] for k in ("foreign", "unlabelled")]
 
     again = instance.start()
     try:
@@ -154,12 +164,13 @@ def test_restart_readopts_every_container_and_removes_orphans(
         listing = requests.get(f"{instance.url}/v1/containers", headers=HEADERS, timeout=10)
         assert sorted(c["uuid"] for c in listing.json()["containers"]) == sorted(uuids)
         with pytest.raises(docker.errors.NotFound):
-            docker_client.containers.get(orphan.id)
+            docker_client.containers.get(strays["orphan"].id)
+        time.sleep(3)  # more reconcile periods leave the other two alone as well
         engine = docker_client.containers.list(
             all=True, filters={"label": f"{LABEL_HOST}={instance.host}"}
         )
-        assert sorted(c.labels["dockyard.container_id"] for c in engine) == sorted(
-            [untouched, killed]
+        assert sorted(c.labels[LABEL_CONTAINER_ID] for c in engine) == sorted(
+            [untouched, killed, *kept]
         )
     finally:
         assert stop(again) == 0

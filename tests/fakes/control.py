@@ -14,9 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockyard.domain.clock import Clock
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
 from dockyard.domain.reports import ANY_TASK, TaskGuard
 from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
+
+#: The installation a fake control side serves, and its agents label with.
+INSTALLATION = "9e0c3a5e-5d1f-4b55-8d2c-0f6a3c1e7b21"
 
 #: Called after each report is handled, with the control, the report and whether it applied.
 ReportHook = Callable[["RecordingControl", ContainerReport, bool], None]
@@ -39,6 +43,9 @@ class RecordingControl:
         self.hosts: list[HostReport] = []
         self.removed: list[str] = []
         self.released: dict[str, int] = {}
+        self.installation_id = INSTALLATION
+        #: host -> (agent holding it, clock reading of its last renewal)
+        self.holders: dict[str, tuple[HostAgent, float]] = {}
         self.on_report: list[ReportHook] = []
         self.refuse_resize: Exception | None = None
         self.console_tokens: dict[str, tuple[str, str | None]] = {}
@@ -130,3 +137,21 @@ class RecordingControl:
                 return False
             del self.console_tokens[token]
             return True
+
+    def installation(self) -> str:
+        return self.installation_id
+
+    def claim_host(self, agent: HostAgent, stale_after: float) -> HostAgent | None:
+        with self._lock:
+            now = self.clock.monotonic()
+            held = self.holders.get(agent.host)
+            if held is not None and held[0].token != agent.token and now - held[1] < stale_after:
+                return held[0]
+            self.holders[agent.host] = (agent, now)
+            return None
+
+    def release_host(self, agent: HostAgent) -> None:
+        with self._lock:
+            held = self.holders.get(agent.host)
+            if held is not None and held[0].token == agent.token:
+                del self.holders[agent.host]

@@ -51,6 +51,7 @@ from dockyard.domain.status_detail import describe
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from tests.fakes.clock import FakeClock
+from tests.fakes.control import INSTALLATION
 
 
 @dataclass
@@ -74,6 +75,8 @@ class FakeContainer:
     tty_size: tuple[int, int] | None = None
     #: Streams opened by attach.
     consoles: list[FakeConsole] = field(default_factory=list)
+    #: The installation label (None: made before installations were labelled).
+    installation: str | None = INSTALLATION
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ class FakeRuntime(RuntimeDriver):
             started_at=box.started_at,
             finished_at=box.finished_at,
             health=box.health,
+            installation=box.installation,
         )
 
     def _run(self, box: FakeContainer) -> None:
@@ -569,8 +573,10 @@ class FakeRuntime(RuntimeDriver):
 
     def emit(self, uuid: str, action: str, time: float | None = None) -> None:
         """Deliver an engine event (stamped ``time``, if given) to every open stream."""
+        box = self.containers.get(uuid)
+        installation = box.installation if box is not None else INSTALLATION
         for stream in self.streams:
-            stream.queue.put(RuntimeEvent(uuid, action, time))
+            stream.queue.put(RuntimeEvent(uuid, action, time, installation))
 
     def host_info(self) -> HostInfo:
         self._enter("host_info")

@@ -9,6 +9,8 @@ host are compared before and after.
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +36,8 @@ class Case:
     """One bad request and what the spec says the answer is.
 
     ``path`` may contain ``{running}`` / ``{stopped}`` (the set-up containers'
-    UUIDs). ``code`` is the slug after ``container.`` ("" for framework
-    errors). ``detail`` lists substrings the error detail must contain; the
+    UUIDs). ``code`` is the slug after ``container.`` (for framework errors,
+    the status phrase in kebab case). ``detail`` lists substrings the error detail must contain; the
     same placeholders are expanded in them.
     """
 
@@ -76,7 +78,13 @@ def v(minor: int) -> str:
 CASES: list[Any] = [
     # -- create: media type and body shape (§8.1, §1.3) --------------------------
     pytest.param(
-        Case("POST", "/v1/containers", 415, "", data=f'{{"image": "{TEST_IMAGE}"}}'),
+        Case(
+            "POST",
+            "/v1/containers",
+            415,
+            "unsupported-media-type",
+            data=f'{{"image": "{TEST_IMAGE}"}}',
+        ),
         id="create-no-content-type",
     ),
     pytest.param(
@@ -84,11 +92,39 @@ CASES: list[Any] = [
             "POST",
             "/v1/containers",
             415,
-            "",
+            "unsupported-media-type",
             data=f'{{"image": "{TEST_IMAGE}"}}',
             headers={"Content-Type": "text/plain"},
         ),
         id="create-text-plain",
+    ),
+    # -- create: bodies Python's parser takes but JSON does not (issue 13.3) -------
+    *(
+        pytest.param(
+            Case(
+                "POST",
+                "/v1/containers",
+                400,
+                "invalid-value",
+                (f"{constant} is not a JSON number",),
+                data=f'{{"image": "{TEST_IMAGE}", "cpu": {constant}}}',
+                headers=JSON,
+            ),
+            id=f"create-cpu-{constant}",
+        )
+        for constant in ("NaN", "Infinity", "-Infinity")
+    ),
+    pytest.param(
+        Case(
+            "POST",
+            "/v1/containers",
+            400,
+            "invalid-value",
+            ("too deeply",),
+            data="[" * 100_000 + "]" * 100_000,
+            headers=JSON,
+        ),
+        id="create-nested-100000-deep",
     ),
     pytest.param(
         Case(
@@ -245,7 +281,7 @@ CASES: list[Any] = [
             "GET",
             "/v1/containers",
             406,
-            "",
+            "unsupported-version",
             version="container 1.41",
             echo_version="container 1.41",
             detail=("1.41",),
@@ -258,7 +294,7 @@ CASES: list[Any] = [
             "GET",
             "/v1/containers",
             406,
-            "",
+            "unsupported-version",
             version="container 2.0",
             echo_version="container 2.0",
             detail=("2.0",),
@@ -271,7 +307,7 @@ CASES: list[Any] = [
             "GET",
             "/v1/containers",
             406,
-            "",
+            "unsupported-version",
             version="container 1.0",
             echo_version="container 1.0",
             detail=("1.0",),
@@ -279,11 +315,17 @@ CASES: list[Any] = [
         ),
         id="version-1.0",
     ),
-    pytest.param(Case("GET", "/v1/containers", 406, "", version="container 1.x"), id="version-1.x"),
     pytest.param(
-        Case("GET", "/v1/containers", 406, "", version="compute 1.2"), id="version-wrong-service"
+        Case("GET", "/v1/containers", 406, "not-acceptable", version="container 1.x"),
+        id="version-1.x",
     ),
-    pytest.param(Case("GET", "/v1/containers", 406, "", version="1.2"), id="version-no-service"),
+    pytest.param(
+        Case("GET", "/v1/containers", 406, "not-acceptable", version="compute 1.2"),
+        id="version-wrong-service",
+    ),
+    pytest.param(
+        Case("GET", "/v1/containers", 406, "not-acceptable", version="1.2"), id="version-no-service"
+    ),
     # -- list (§8.2) ----------------------------------------------------------------
     pytest.param(
         Case("GET", "/v1/containers?limit=0", 400, "invalid-value", ("limit",)), id="list-limit-0"
@@ -515,7 +557,7 @@ CASES: list[Any] = [
             "POST",
             "/v1/containers/{running}/rename?name=renamed",
             406,
-            "",
+            "not-acceptable",
             version=v(14),
             echo_version=v(14),
         ),
@@ -560,9 +602,16 @@ CASES: list[Any] = [
         id="patch-name-one-char",
     ),
     # -- routing (§3.2) ---------------------------------------------------------------
-    pytest.param(Case("GET", "/v1/no-such-resource", 404, ""), id="unknown-route"),
+    pytest.param(Case("GET", "/v1/no-such-resource", 404, "not-found"), id="unknown-route"),
     pytest.param(
-        Case("PUT", "/v1/containers", 405, "", json={"image": TEST_IMAGE}, allow=("GET", "POST")),
+        Case(
+            "PUT",
+            "/v1/containers",
+            405,
+            "method-not-allowed",
+            json={"image": TEST_IMAGE},
+            allow=("GET", "POST"),
+        ),
         id="wrong-method",
     ),
 ]
@@ -714,3 +763,41 @@ def test_bad_request_is_refused_and_changes_nothing(
 def test_enough_distinct_cases() -> None:
     ids = [param.id for param in CASES]
     assert len(set(ids)) == len(ids) >= 40
+
+
+def _send_head_only(dockyard: Dockyard, headers: dict[str, str], first: bytes) -> bytes:
+    """Send the request head and ``first`` body bytes, then read the answer unsent the rest."""
+    address = dockyard.url.removeprefix("http://")
+    host, port = address.split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /v1/containers HTTP/1.1\r\nHost: {address}\r\n{head}\r\n".encode())
+        conn.sendall(first)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_20_mb_body_is_refused_before_it_is_read(
+    dockyard: Dockyard, quiet: threading.Lock
+) -> None:
+    """The 413 arrives though only the first kilobyte of the announced 20 MB was sent."""
+    headers = {
+        "OpenStack-API-Version": LATEST,
+        "Content-Type": "application/json",
+        "Content-Length": str(20 * 2**20),
+    }
+    with quiet:
+        before = snapshot(dockyard)
+        answer = _send_head_only(dockyard, headers, b'{"image": "' + b"x" * 1024)
+        after = snapshot(dockyard)
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"413", answer[:500]
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    [error] = body["errors"]
+    assert error["code"] == "container.request-entity-too-large"
+    assert "max_request_body_size" in error["detail"]
+    assert after == before

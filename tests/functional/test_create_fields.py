@@ -118,6 +118,7 @@ def test_environment_workdir_and_labels(dockyard: Dockyard, created: list[str]) 
         "team": "blue",
         "dockyard.container_id": container["uuid"],
         "dockyard.host": dockyard.host,
+        "dockyard.installation": dockyard.node.agent.installation,
     }
     assert in_container(dockyard, container["uuid"], "pwd; echo $GREETING") == "/tmp\nhello world"
 

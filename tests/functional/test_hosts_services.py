@@ -48,7 +48,7 @@ def ok(response: Any, status: int = 200) -> Any:
     return response.json()
 
 
-def error(response: Any, status: int, code: str = "") -> str:
+def error(response: Any, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     [body] = response.json()["errors"]
     assert body["code"] == f"container.{code}"
@@ -161,17 +161,17 @@ def test_forced_down_host_fails_actions_fast_and_keeps_records(dockyard: Dockyar
     assert services(dockyard)[0]["state"] == "down"
     try:
         began = time.monotonic()
-        detail = error(dockyard.request("POST", f"/v1/containers/{uuid}/stop"), 503)
+        detail = error(dockyard.request("POST", f"/v1/containers/{uuid}/stop"), 503, "service-busy")
         assert time.monotonic() - began < 5
         assert f"Host {host} is forced down since" in detail
         error(dockyard.request("DELETE", f"/v1/containers/{uuid}"), 409, "invalid-state-exception")
-        error(dockyard.request("DELETE", f"/v1/containers/{uuid}?stop=true"), 503)
+        error(dockyard.request("DELETE", f"/v1/containers/{uuid}?stop=true"), 503, "service-busy")
         # A forced delete forgets the record at once; the agent removes the engine
         # container, left without a record, once its host is up again.
         forced = dockyard.request("DELETE", f"/v1/containers/{doomed}?force=true")
         assert forced.status_code == 204, forced.text
         assert dockyard.request("GET", f"/v1/containers/{doomed}").status_code == 404
-        error(dockyard.request("GET", f"/v1/containers/{uuid}/logs"), 503)
+        error(dockyard.request("GET", f"/v1/containers/{uuid}/logs"), 503, "service-busy")
         # The record is still there, untouched, and listed.
         shown = dockyard.show(uuid)
         assert (shown["status"], shown["task_state"]) == ("Running", None)
@@ -201,7 +201,7 @@ def test_stale_heartbeat_means_down(dockyard: Dockyard) -> None:
         [service] = services(dockyard)
         assert service["state"] == "down"
         assert service["forced_down"] is False
-        detail = error(dockyard.request("POST", f"/v1/containers/{uuid}/stop"), 503)
+        detail = error(dockyard.request("POST", f"/v1/containers/{uuid}/stop"), 503, "service-busy")
         assert f"is down since {stale:%Y-%m-%d %H:%M:%S} UTC" in detail
         assert dockyard.show(uuid)["status"] == "Running"
     finally:
@@ -212,8 +212,8 @@ def test_stale_heartbeat_means_down(dockyard: Dockyard) -> None:
 
 
 def test_hosts_list_and_show(dockyard: Dockyard) -> None:
-    error(dockyard.request("GET", "/v1/hosts", version="container 1.3"), 406)
-    error(dockyard.request("GET", "/v1/hosts/x", version="container 1.3"), 406)
+    error(dockyard.request("GET", "/v1/hosts", version="container 1.3"), 406, "not-acceptable")
+    error(dockyard.request("GET", "/v1/hosts/x", version="container 1.3"), 406, "not-acceptable")
     body = ok(dockyard.request("GET", "/v1/hosts"))
     assert body["next"] is None
     [host] = body["hosts"]

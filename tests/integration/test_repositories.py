@@ -21,6 +21,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
 from dockyard.domain.container_request import (
@@ -38,6 +39,7 @@ from dockyard.domain.errors import (
     InvalidParameterValue,
     RegistryNotFound,
 )
+from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
@@ -127,7 +129,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0007"
+    assert migrate.current(db) == "0008"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -541,3 +543,34 @@ def test_concurrent_spends_of_one_console_token_admit_exactly_one(db: Database) 
     token = tokens.issue("c-1", None, dt.timedelta(minutes=1))
     admitted = in_parallel(8, lambda _: tokens.spend(token, "c-1", None))
     assert admitted.count(True) == 1, admitted
+
+
+def test_the_installation_id_is_one_per_database(db: Database) -> None:
+    first = InstallationRepository(db).id()
+    assert uuid.UUID(first)
+    migrate.upgrade(db)
+    assert InstallationRepository(db).id() == first
+
+
+def test_host_claims_are_exclusive_until_they_lapse(db: Database) -> None:
+    now = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    repo = InstallationRepository(db, clock=now)
+    agents = [HostAgent("node-1", f"t-{i}", "m1", 100 + i, f"agent {i}") for i in range(6)]
+
+    # Agents starting together: exactly one wins, every other is told who.
+    results = in_parallel(len(agents), lambda i: repo.claim_host(agents[i], 30.0))
+    winners = [a for a, held in zip(agents, results, strict=True) if held is None]
+    assert len(winners) == 1
+    assert {held for held in results if held is not None} == {winners[0]}
+
+    loser = next(a for a in agents if a != winners[0])
+    now.advance(20)
+    assert repo.claim_host(winners[0], 30.0) is None  # renewed
+    now.advance(20)
+    assert repo.claim_host(loser, 30.0) == winners[0]  # renewed 20 s ago: still live
+    now.advance(31)
+    assert repo.claim_host(loser, 30.0) is None  # lapsed: taken over
+    repo.release_host(winners[0])  # the old holder's release no longer counts
+    assert repo.claim_host(winners[0], 30.0) == loser
+    repo.release_host(loser)
+    assert repo.claim_host(winners[0], 30.0) is None

@@ -46,7 +46,8 @@ class RuntimeDriver(abc.ABC):
 
     Containers are addressed by their Dockyard UUID; the backend keeps the
     mapping to its own ids (the Docker backend names containers
-    ``dockyard-<uuid>`` and labels them ``dockyard.container_id=<uuid>``).
+    ``dockyard-<uuid>`` and labels them ``dockyard.container_id=<uuid>``, with the
+    host and installation that made them: see ``dockyard.domain.labels``).
     Errors are domain errors: ``NotFound`` when the container does not exist,
     ``Conflict`` when the runtime refuses in the current state, ``Unavailable``
     when the runtime cannot be reached, ``DriverError`` for any other failure.
@@ -100,7 +101,11 @@ class RuntimeDriver(abc.ABC):
 
     @abc.abstractmethod
     def list_managed(self, host: str | None = None) -> list[ObservedContainer]:
-        """Every container this backend manages (all states)."""
+        """Every container Dockyard made on ``host`` (all states, every installation).
+
+        Each carries the installation that made it (None for containers made
+        before installations were labelled); which to act on is the caller's choice.
+        """
 
     @abc.abstractmethod
     def logs(self, uuid: str, options: LogOptions) -> str:
@@ -210,7 +215,7 @@ class RuntimeDriver(abc.ABC):
 
     @abc.abstractmethod
     def events(self, host: str) -> EventStream:
-        """Follow what happens to the containers of ``host`` from now on.
+        """Follow what happens to the containers of ``host`` (every installation's) from now on.
 
         Raises ``Unavailable`` when the engine cannot be reached.
         """

@@ -65,12 +65,12 @@ def test_a_derived_slug_reaches_the_body() -> None:
     assert only(body)["code"] == "container.base-64-data-invalid"
 
 
-def test_not_acceptable_has_an_empty_slug_and_a_phrase_title() -> None:
+def test_not_acceptable_has_its_slug_and_a_phrase_title() -> None:
     status, body = errors.from_domain(E.NotAcceptable("Invalid value for header: 'x'."))
 
     item = only(body)
     assert status == 406
-    assert item["code"] == "container."
+    assert item["code"] == "container.not-acceptable"
     assert item["title"] == "Not Acceptable"
     assert item["detail"] == "Invalid value for header: 'x'."
 
@@ -81,7 +81,7 @@ def test_unsupported_microversion() -> None:
     item = only(body)
     assert status == 406
     assert item["status"] == 406
-    assert item["code"] == "container."
+    assert item["code"] == "container.unsupported-version"
     assert item["title"] == "Requested microversion is unsupported"
     assert "1.41" in item["detail"]
     assert "[container 1.1, container 1.40]" in item["detail"]
@@ -92,14 +92,14 @@ def test_unsupported_media_type() -> None:
 
     item = only(body)
     assert status == 415
-    assert item["code"] == "container."
+    assert item["code"] == "container.unsupported-media-type"
 
 
 def _assert_opaque_500(status: int, body: dict[str, Any], secret: str) -> str:
     item = only(body)
     assert status == 500
     assert item["status"] == 500
-    assert item["code"] == "container."
+    assert item["code"] == "container.internal-server-error"
     assert item["title"] == "Internal Server Error"
     assert secret not in item["detail"]
     match = UUID.search(item["detail"])
@@ -140,6 +140,13 @@ SERVER_ERRORS = [
     (E.NoValidHost("There are not enough hosts available (node-1: cpu)."), "Service Unavailable"),
     (E.ServiceBusy("The agent of host node-1 is busy; try again shortly."), "Service Unavailable"),
 ]
+#: The code of each: the class's slug when its detail is shown, the phrase's otherwise.
+SERVER_CODES = {
+    "DriverError": "container.bad-gateway",
+    "Unavailable": "container.service-unavailable",
+    "NoValidHost": "container.no-valid-host",
+    "ServiceBusy": "container.service-busy",
+}
 #: Server-side errors whose message Dockyard wrote itself, with nothing internal in it: a
 #: person can act on "no host has room" or "the agent is busy", so it is shown.
 PUBLIC = (E.NoValidHost, E.ServiceBusy)
@@ -147,13 +154,13 @@ SERVER_IDS = [type(e).__name__ for e, _ in SERVER_ERRORS]
 
 
 @pytest.mark.parametrize(("exc", "phrase"), SERVER_ERRORS, ids=SERVER_IDS)
-def test_server_side_domain_errors_have_an_empty_slug(exc: E.DockyardError, phrase: str) -> None:
-    """Spec §3.2: *any* exception with status >= 500 renders code `container.`."""
+def test_server_side_domain_errors_have_a_code(exc: E.DockyardError, phrase: str) -> None:
+    """Unlike Zun (spec §3.2: ``container.`` and nothing after it), every 5xx names a code."""
     status, body = errors.from_domain(exc)
 
     item = only(body)
     assert status == item["status"] == exc.status
-    assert item["code"] == "container."
+    assert item["code"] == SERVER_CODES[type(exc).__name__]
 
 
 @pytest.mark.parametrize(("exc", "phrase"), SERVER_ERRORS, ids=SERVER_IDS)
@@ -177,7 +184,7 @@ def test_from_http() -> None:
 
     item = only(body)
     assert status == 405
-    assert item["code"] == "container."
+    assert item["code"] == "container.method-not-allowed"
     assert item["title"] == "Method Not Allowed"
     assert item["detail"] == "The method is not allowed for the requested URL."
     assert only(errors.from_http(404, "nope")[1])["title"] == "Not Found"

@@ -17,7 +17,7 @@ from dockyard.domain.models import ContainerSpec, ExecResult, LogOptions
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, CreateContainer
 from tests.fakes.clock import FakeClock
-from tests.fakes.control import RecordingControl
+from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 from tests.unit.compute.helpers import HOST, IMAGE, record
 
@@ -160,6 +160,7 @@ class Node:
             compute_config(workers, queue_size),
             DOCKER,
             self.clock,
+            installation=INSTALLATION,
         )
         self.gates: list[threading.Event] = []
 

@@ -11,6 +11,7 @@ from dockyard.compute.reconcile import LOST_CREATE_AFTER, Reconciler
 from dockyard.domain.errors import DriverError
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
+from tests.fakes.control import INSTALLATION
 from tests.unit.compute.helpers import HOST, UUID, World, record
 
 OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
@@ -18,7 +19,7 @@ OTHER = "0b7a3f4e-1111-4c2d-9e3f-000000000002"
 
 @pytest.fixture
 def reconciler(world: World) -> Reconciler:
-    return Reconciler(HOST, world.runtime, world.control, world.clock)
+    return Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION)
 
 
 def synced(world: World, engine_status: Status = Status.RUNNING, **fields: Any) -> Container:
@@ -374,7 +375,7 @@ def test_a_task_the_agent_is_not_working_on_is_settled_after_a_while(world: Worl
     c.task_state = TaskState.CONTAINER_STOPPING  # e.g. the cast was refused by a busy agent
     _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control, world.clock).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).run()
 
     assert c.task_state is None
     assert c.status is Status.RUNNING
@@ -385,7 +386,14 @@ def test_a_task_the_agent_is_working_on_is_left_alone(world: World) -> None:
     c.task_state = TaskState.CONTAINER_STOPPING
     _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control, world.clock, busy=lambda: {c.uuid}).run()
+    Reconciler(
+        HOST,
+        world.runtime,
+        world.control,
+        world.clock,
+        installation=INSTALLATION,
+        busy=lambda: {c.uuid},
+    ).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
     assert world.control.reports == []
@@ -396,7 +404,7 @@ def test_a_recent_task_is_left_alone(world: World) -> None:
     c.task_state = TaskState.CONTAINER_STOPPING
     _aged(world, c, 0)
 
-    Reconciler(HOST, world.runtime, world.control, world.clock).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).run()
 
     assert c.task_state is TaskState.CONTAINER_STOPPING
 
@@ -405,7 +413,7 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
     c = world.control.add(record(status=Status.CREATING, task_state=TaskState.IMAGE_PULLING))
     _aged(world, c, 10)
 
-    Reconciler(HOST, world.runtime, world.control, world.clock).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).run()
 
     assert (c.status, c.task_state) == (Status.ERROR, None)
     assert "never received the request" in (c.status_reason or "")
@@ -415,7 +423,9 @@ def test_a_stuck_create_ends_in_error_and_gives_its_claim_back(world: World) -> 
 def test_a_failed_start_keeps_its_error_over_the_engines_created(world: World) -> None:
     c = synced(world, Status.CREATED)
     c.status, c.status_reason = Status.ERROR, "start failed: exec: /no/such/program not found"
-    reconciler = Reconciler(HOST, world.runtime, world.control, world.clock)
+    reconciler = Reconciler(
+        HOST, world.runtime, world.control, world.clock, installation=INSTALLATION
+    )
 
     reconciler.run()
     reconciler.refresh(c.uuid)  # as on the engine's late "create" event
@@ -461,7 +471,14 @@ def test_a_create_the_agent_is_working_on_is_not_taken_for_lost(world: World) ->
     old = world.clock.now() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
     c = world.control.add(record(status=Status.CREATING, created_at=old, updated_at=old))
 
-    Reconciler(HOST, world.runtime, world.control, world.clock, busy=lambda: {c.uuid}).run()
+    Reconciler(
+        HOST,
+        world.runtime,
+        world.control,
+        world.clock,
+        installation=INSTALLATION,
+        busy=lambda: {c.uuid},
+    ).run()
 
     assert c.status is Status.CREATING
     assert world.control.reports == []
@@ -477,7 +494,7 @@ def test_the_repair_windows_are_configurable(world: World) -> None:
     stopping.updated_at = world.clock.now() - dt.timedelta(seconds=8)
 
     # The default two minutes leave both alone ...
-    Reconciler(HOST, world.runtime, world.control, world.clock).run()
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).run()
     assert world.control.reports == []
 
     # ... five seconds repair both.
@@ -486,6 +503,7 @@ def test_the_repair_windows_are_configurable(world: World) -> None:
         world.runtime,
         world.control,
         world.clock,
+        installation=INSTALLATION,
         lost_create_after=window,
         stuck_task_after=window,
     ).run()
@@ -506,8 +524,13 @@ def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
     )
     window = dt.timedelta(seconds=5)
 
-    Reconciler(HOST, world.runtime, world.control, world.clock, lost_create_after=window).run(
-        after_restart=True
-    )
+    Reconciler(
+        HOST,
+        world.runtime,
+        world.control,
+        world.clock,
+        installation=INSTALLATION,
+        lost_create_after=window,
+    ).run(after_restart=True)
 
     assert c.status is Status.ERROR

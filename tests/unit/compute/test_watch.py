@@ -7,6 +7,7 @@ from dockyard.compute.freshness import Freshness
 from dockyard.compute.reconcile import Reconciler
 from dockyard.compute.watch import EventWatcher
 from dockyard.domain.states import Status, TaskState
+from tests.fakes.control import INSTALLATION
 from tests.unit.compute.helpers import HOST, UUID, World, record
 
 
@@ -21,7 +22,9 @@ def test_an_engine_event_refreshes_the_record_at_once(world: World) -> None:
     c = world.control.add(record(status=Status.RUNNING))
     world.runtime.add(c.spec(), status=Status.RUNNING)
     watcher = EventWatcher(
-        HOST, world.runtime, Reconciler(HOST, world.runtime, world.control, world.clock)
+        HOST,
+        world.runtime,
+        Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION),
     )
     watcher.start()
     try:
@@ -37,18 +40,24 @@ def test_an_engine_event_refreshes_the_record_at_once(world: World) -> None:
 def test_events_for_a_record_with_a_task_in_flight_leave_it_alone(world: World) -> None:
     c = world.control.add(record(status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING))
     world.runtime.add(c.spec(), status=Status.STOPPED)
-    Reconciler(HOST, world.runtime, world.control, world.clock).refresh(UUID)
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).refresh(
+        UUID
+    )
     assert world.control.reports == []
     assert c.status is Status.RUNNING
 
 
 def test_events_about_unknown_containers_are_ignored(world: World) -> None:
-    Reconciler(HOST, world.runtime, world.control, world.clock).refresh("no-such-uuid")
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).refresh(
+        "no-such-uuid"
+    )
     assert world.control.reports == []
 
 
 def _watching(world: World, freshness: Freshness, busy: set[str]) -> EventWatcher:
-    reconciler = Reconciler(HOST, world.runtime, world.control, world.clock)
+    reconciler = Reconciler(
+        HOST, world.runtime, world.control, world.clock, installation=INSTALLATION
+    )
     watcher = EventWatcher(HOST, world.runtime, reconciler, freshness, busy=busy.__contains__)
     watcher.start()
     _wait(lambda: world.runtime.streams)

@@ -58,7 +58,8 @@ def test_an_explicit_code_is_kept() -> None:
     assert Renamed.code == "something-else"
 
 
-# class -> (HTTP status, wire slug), from spec §3.5.
+# class -> (HTTP status, wire slug), from spec §3.5; unlike Zun, 406, 415 and the
+# server-side classes have a slug too (the base class's empty one renders the phrase).
 TABLE: dict[type[E.DockyardError], tuple[int, str]] = {
     E.DockyardError: (500, ""),
     E.InvalidInput: (400, "invalid-value"),
@@ -71,12 +72,12 @@ TABLE: dict[type[E.DockyardError], tuple[int, str]] = {
     E.NotFound: (404, "resource-not-found"),
     E.ContainerNotFound: (404, "container-not-found"),
     E.RequestedHostNotFound: (404, "requested-host-not-found"),
-    E.NotAcceptable: (406, ""),
+    E.NotAcceptable: (406, "not-acceptable"),
     E.Conflict: (409, "conflict"),
     E.InvalidState: (409, "invalid-state-exception"),
-    E.UnsupportedMediaType: (415, ""),
-    E.Unavailable: (503, ""),
-    E.DriverError: (502, ""),
+    E.UnsupportedMediaType: (415, "unsupported-media-type"),
+    E.Unavailable: (503, "unavailable"),
+    E.DriverError: (502, "driver-error"),
 }
 
 

@@ -32,10 +32,10 @@ def test_a_value_is_made_once_per_agent_and_shared_by_its_drivers() -> None:
         made.append(object())
         return made[-1]
 
-    context = loading.DriverContext("h1", "unix:///x.sock", 5, "127.0.0.1", FakeClock())
+    context = loading.DriverContext("h1", "unix:///x.sock", 5, "127.0.0.1", FakeClock(), "inst-1")
     first = context.shared("client", make)
     assert context.shared("client", make) is first
-    other = loading.DriverContext("h2", "unix:///x.sock", 5, "127.0.0.1", FakeClock())
+    other = loading.DriverContext("h2", "unix:///x.sock", 5, "127.0.0.1", FakeClock(), "inst-1")
     assert other.shared("client", make) is not first
     assert len(made) == 2
 

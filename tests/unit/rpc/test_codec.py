@@ -129,7 +129,8 @@ def test_signatures_cover_every_protocol_method() -> None:
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "record_event", "container_removed", "report_host", "resize_claim",
-        "containers_on_host", "container", "spend_console_token",
+        "containers_on_host", "container", "spend_console_token", "installation", "claim_host",
+        "release_host",
     }  # fmt: skip
     assert COMPUTE["create"].params == {"message": CreateContainer}
 

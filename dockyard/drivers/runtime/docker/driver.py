@@ -14,9 +14,8 @@ import docker
 
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Conflict, InvalidRequest, NotFound
+from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, Owner
 from dockyard.domain.models import (
-    LABEL_CONTAINER_ID,
-    LABEL_HOST,
     Archive,
     ContainerSpec,
     ExecResult,
@@ -58,18 +57,19 @@ class DockerRuntime(RuntimeDriver):
     def __init__(
         self,
         client: docker.DockerClient,
-        host: str,
+        owner: Owner,
         publish_address: str = DEFAULT_PUBLISH_ADDRESS,
         clock: Clock | None = None,
     ) -> None:
         self.client = client
         self.clock = clock or Clock()
         self.api: Any = client.api
-        self.host = host
+        self.owner = owner
+        self.host = owner.host
         self.publish_address = publish_address
 
     def create(self, spec: ContainerSpec) -> str:
-        kwargs = create_kwargs(spec, self.publish_address)
+        kwargs = create_kwargs(spec, self.owner.installation, self.publish_address)
         try:
             with translated():
                 kwargs["host_config"] = self.api.create_host_config(**kwargs["host_config"])
@@ -126,6 +126,8 @@ class DockerRuntime(RuntimeDriver):
 
     @translated()
     def list_managed(self, host: str | None = None) -> list[ObservedContainer]:
+        # Every installation's containers of the host, the unlabelled ones made before
+        # installations were labelled among them: the caller decides which are its own.
         labels = [LABEL_CONTAINER_ID]
         if host:
             labels.append(f"{LABEL_HOST}={host}")

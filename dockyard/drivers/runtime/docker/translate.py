@@ -7,9 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_INSTALLATION, Owner
 from dockyard.domain.models import (
-    LABEL_CONTAINER_ID,
-    LABEL_HOST,
     ContainerSpec,
     ObservedContainer,
     PathStat,
@@ -111,7 +110,7 @@ def healthcheck(spec: ContainerSpec) -> dict[str, Any] | None:
 
 
 def create_kwargs(
-    spec: ContainerSpec, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+    spec: ContainerSpec, installation: str, publish_address: str = DEFAULT_PUBLISH_ADDRESS
 ) -> dict[str, Any]:
     """Keyword arguments for ``APIClient.create_container``.
 
@@ -125,7 +124,12 @@ def create_kwargs(
         "environment": dict(spec.environment),
         "working_dir": spec.workdir,
         "hostname": spec.hostname,
-        "labels": {**spec.labels, LABEL_CONTAINER_ID: spec.uuid, LABEL_HOST: spec.host},
+        # Dockyard's own labels last, so a user's label cannot pose as one of them.
+        "labels": {
+            **spec.labels,
+            LABEL_CONTAINER_ID: spec.uuid,
+            **Owner(installation, spec.host).labels(),
+        },
         "stdin_open": spec.interactive,
         "tty": spec.tty,
         # As ``docker run -d -i``: stdin stays open when an attached client leaves.
@@ -204,6 +208,7 @@ def observe(inspect: Mapping[str, Any], now: dt.datetime) -> ObservedContainer:
     cmd = config.get("Cmd")
     return ObservedContainer(
         uuid=labels.get(LABEL_CONTAINER_ID, ""),
+        installation=labels.get(LABEL_INSTALLATION),
         runtime_id=str(inspect.get("Id", "")),
         status=status,
         status_detail=_status_detail(state, started, finished, now),
@@ -236,6 +241,7 @@ def observe_summary(item: Mapping[str, Any]) -> ObservedContainer:
     exited = _EXITED_SUMMARY.match(summary)
     return ObservedContainer(
         uuid=labels.get(LABEL_CONTAINER_ID, ""),
+        installation=labels.get(LABEL_INSTALLATION),
         runtime_id=str(item.get("Id", "")),
         status=status,
         status_detail=summary,

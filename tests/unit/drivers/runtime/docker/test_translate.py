@@ -8,18 +8,18 @@ from typing import Any
 import pytest
 
 from dockyard.domain.container_request import ExposedPort, Protocol
+from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, LABEL_INSTALLATION
 from dockyard.domain.models import (
-    LABEL_CONTAINER_ID,
-    LABEL_HOST,
     ContainerSpec,
     Healthcheck,
     RestartPolicy,
 )
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import human_duration
-from dockyard.drivers.runtime.docker import translate
+from dockyard.drivers.runtime.docker import events, translate
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
+INSTALLATION = "5f1d2c3b-aaaa-4bbb-8ccc-000000000001"
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0)
 UNSET = "0001-01-01T00:00:00Z"
 
@@ -38,7 +38,7 @@ def spec(**overrides: Any) -> ContainerSpec:
 
 
 def test_create_kwargs_defaults() -> None:
-    kwargs = translate.create_kwargs(spec())
+    kwargs = translate.create_kwargs(spec(), INSTALLATION)
 
     assert kwargs == {
         "image": "dockyard-test/busybox:latest",
@@ -46,7 +46,11 @@ def test_create_kwargs_defaults() -> None:
         "environment": {},
         "working_dir": None,
         "hostname": None,
-        "labels": {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"},
+        "labels": {
+            LABEL_CONTAINER_ID: UUID,
+            LABEL_HOST: "node-1",
+            LABEL_INSTALLATION: INSTALLATION,
+        },
         "stdin_open": False,
         "tty": False,
         "detach": True,
@@ -71,8 +75,15 @@ def test_create_kwargs_defaults() -> None:
         ({"hostname": "box"}, {"hostname": "box"}),
         ({"interactive": True, "tty": True}, {"stdin_open": True, "tty": True}),
         (
-            {"labels": {"team": "a", LABEL_HOST: "spoofed"}},
-            {"labels": {"team": "a", LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}},
+            {"labels": {"team": "a", LABEL_HOST: "spoofed", LABEL_INSTALLATION: "spoofed"}},
+            {
+                "labels": {
+                    "team": "a",
+                    LABEL_CONTAINER_ID: UUID,
+                    LABEL_HOST: "node-1",
+                    LABEL_INSTALLATION: INSTALLATION,
+                }
+            },
         ),
         (
             {"healthcheck": Healthcheck(test="true", interval=10, retries=3, timeout=2)},
@@ -93,7 +104,7 @@ def test_create_kwargs_defaults() -> None:
     ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
 )
 def test_create_kwargs_mapping(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
-    kwargs = translate.create_kwargs(spec(**overrides))
+    kwargs = translate.create_kwargs(spec(**overrides), INSTALLATION)
 
     assert {key: kwargs.get(key) for key in expected} == expected
 
@@ -121,7 +132,7 @@ def test_create_kwargs_mapping(overrides: dict[str, Any], expected: dict[str, An
     ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
 )
 def test_host_config_mapping(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
-    host_config = translate.create_kwargs(spec(**overrides))["host_config"]
+    host_config = translate.create_kwargs(spec(**overrides), INSTALLATION)["host_config"]
 
     assert {key: host_config.get(key) for key in expected} == expected
     assert "cpu_shares" not in host_config
@@ -130,7 +141,7 @@ def test_host_config_mapping(overrides: dict[str, Any], expected: dict[str, Any]
 
 
 def test_create_kwargs_leaves_out_unset_optionals() -> None:
-    kwargs = translate.create_kwargs(spec())
+    kwargs = translate.create_kwargs(spec(), INSTALLATION)
 
     assert not {"command", "entrypoint", "healthcheck"} & kwargs.keys()
     assert not {"runtime", "restart_policy"} & kwargs["host_config"].keys()
@@ -145,7 +156,8 @@ def test_create_kwargs_is_accepted_by_docker_py() -> None:
             restart_policy=RestartPolicy("on-failure", 2),
             healthcheck=Healthcheck(test="true", interval=5),
             runtime="runc",
-        )
+        ),
+        INSTALLATION,
     )
     kwargs["host_config"] = api.create_host_config(**kwargs["host_config"])
 
@@ -461,7 +473,7 @@ def test_signal_name(given: str | None, expected: str | None) -> None:
 def test_create_kwargs_ports_cpuset_and_disk(
     overrides: dict[str, Any], ports: Any, host_config: dict[str, Any]
 ) -> None:
-    kwargs = translate.create_kwargs(spec(**overrides))
+    kwargs = translate.create_kwargs(spec(**overrides), INSTALLATION)
 
     assert kwargs.get("ports") == ports
     assert {key: kwargs["host_config"].get(key) for key in host_config} == host_config
@@ -469,7 +481,7 @@ def test_create_kwargs_ports_cpuset_and_disk(
 
 def test_ports_are_published_on_the_given_address() -> None:
     kwargs = translate.create_kwargs(
-        spec(exposed_ports=(ExposedPort(80),)), publish_address="0.0.0.0"
+        spec(exposed_ports=(ExposedPort(80),)), INSTALLATION, publish_address="0.0.0.0"
     )
 
     assert kwargs["host_config"]["port_bindings"] == {"80/tcp": ("0.0.0.0", None)}
@@ -484,7 +496,8 @@ def test_ports_cpuset_and_disk_are_accepted_by_docker_py() -> None:
             exposed_ports=(ExposedPort(8080), ExposedPort(53, Protocol.UDP)),
             cpuset_cpus="1",
             disk_gib=2,
-        )
+        ),
+        INSTALLATION,
     )
     kwargs["host_config"] = api.create_host_config(**kwargs["host_config"])
 
@@ -550,3 +563,42 @@ def test_observe_health(health: dict[str, str] | None, detail: str) -> None:
 )
 def test_observe_summary_health(status_text: str, health: str | None) -> None:
     assert translate.observe_summary(summary_item("running", status_text)).health == health
+
+
+# --- installation labels ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "installation"),
+    [
+        (
+            {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1", LABEL_INSTALLATION: INSTALLATION},
+            INSTALLATION,
+        ),
+        ({LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}, None),  # made before the label
+    ],
+)
+def test_observations_carry_the_installation(
+    labels: dict[str, str], installation: str | None
+) -> None:
+    listed = translate.observe_summary(summary_item("running", "Up", Labels=labels))
+    inspected = translate.observe({"Id": "e" * 64, "State": {}, "Config": {"Labels": labels}}, NOW)
+
+    assert listed.installation == inspected.installation == installation
+
+
+@pytest.mark.parametrize("installation", [INSTALLATION, None])
+def test_events_carry_the_installation(installation: str | None) -> None:
+    attributes = {LABEL_CONTAINER_ID: UUID, LABEL_HOST: "node-1"}
+    if installation is not None:
+        attributes[LABEL_INSTALLATION] = installation
+    raw = {
+        "Action": "die",
+        "Actor": {"Attributes": attributes},
+        "timeNano": 1_700_000_000_000_000_000,
+    }
+
+    event = events._parse(raw)
+
+    assert event is not None
+    assert (event.uuid, event.action, event.installation) == (UUID, "die", installation)
