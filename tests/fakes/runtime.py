@@ -15,10 +15,11 @@ import datetime as dt
 import io
 import posixpath
 import queue
+import re
 import signal as signals
 import tarfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,16 +110,26 @@ class FakeEventStream:
         self.queue.put(None)
 
 
+def _exit_code_written(data: bytes) -> int | None:
+    """N when ``data`` is a shell's ``exit N`` line (0 for a bare ``exit``), else None."""
+    match = re.fullmatch(rb"\s*exit(?:\s+(\d+))?\s*", data)
+    if match is None:
+        return None
+    return int(match.group(1) or 0)
+
+
 class FakeConsole:
     """An in-memory ``ConsoleStream``.
 
     Every write is recorded in ``written`` and, when ``echo``, comes back out of
     ``read``; ``feed`` adds output as the process would, ``end`` ends the stream as
-    the process's exit would.
+    the process's exit would. Writing ``exit N`` ends it as a shell would, and tells
+    ``on_exit`` the code.
     """
 
-    def __init__(self, echo: bool = True) -> None:
+    def __init__(self, echo: bool = True, on_exit: Callable[[int], None] | None = None) -> None:
         self.echo = echo
+        self.on_exit = on_exit
         self.written: list[bytes] = []
         self.closed = False
         self._output: queue.Queue[bytes | None] = queue.Queue()
@@ -139,6 +150,11 @@ class FakeConsole:
             self.written.append(data)
             if self.echo:
                 self._output.put(data)
+        exit_code = _exit_code_written(data)
+        if exit_code is not None:
+            self.end()
+            if self.on_exit is not None:
+                self.on_exit(exit_code)
 
     def feed(self, data: bytes) -> None:
         self._output.put(data)
@@ -312,6 +328,13 @@ class FakeRuntime(RuntimeDriver):
             if session.uuid == uuid and session.console is not None:
                 session.console.end()
 
+    def _main_exits(self, uuid: str, exit_code: int) -> None:
+        """The container's main process, a shell driven through attach, has exited."""
+        with self._lock:
+            box = self.containers.get(uuid)
+            if box is not None and box.status is Status.RUNNING:
+                self._halt(box, exit_code)
+
     def _running(self, uuid: str) -> FakeContainer:
         box = self._get(uuid)
         if box.status is not Status.RUNNING:
@@ -476,7 +499,7 @@ class FakeRuntime(RuntimeDriver):
         self._enter("attach", uuid)
         with self._lock:
             box = self._running(uuid)
-            console = FakeConsole()
+            console = FakeConsole(on_exit=lambda code: self._main_exits(uuid, code))
             box.consoles.append(console)
             return console
 
@@ -501,7 +524,13 @@ class FakeRuntime(RuntimeDriver):
             if box.status is not Status.RUNNING:
                 raise Conflict(f"Container dockyard-{uuid} is not running")
             command = " ".join(box.spec.command or ("sh",))
-        return ProcessTable(("UID", "PID", "CMD"), (("root", "1", command),))
+        columns = {"UID": "root", "PID": "1", "CMD": command}
+        if ps_args and ps_args.startswith("-o "):
+            # ps titles the columns it was asked for; ``comm`` is the bare program name.
+            wanted = ps_args[3:].split(",")
+            named = {"pid": ("PID", "1"), "comm": ("COMMAND", command.split()[0])}
+            columns = dict(named.get(name, (name.upper(), "")) for name in wanted)
+        return ProcessTable(tuple(columns), (tuple(columns.values()),))
 
     def stats(self, uuid: str) -> StatsSnapshot:
         self._enter("stats", uuid)
