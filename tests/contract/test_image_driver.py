@@ -1,15 +1,13 @@
 """The Docker image driver against a real Docker Engine and registry.
 
-Needs the engine on its usual socket (or ``DOCKER_HOST``), the local image
-``dockyard-test/busybox:latest`` and a registry on 127.0.0.1:5001 serving
-``dockyard-test/busybox:latest``. Without them the tests are skipped, unless
-``CI`` is set, where they fail.
+Needs the engine and the test image (the ``docker_client`` fixture) and a registry on
+127.0.0.1:5001 serving ``dockyard-test/busybox:latest``. Without them the tests are
+skipped, unless ``CI`` is set, where they fail.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import docker
 import docker.errors
@@ -17,29 +15,15 @@ import pytest
 
 from dockyard.domain.errors import InvalidImage
 from dockyard.drivers.image.docker import DockerImages
-from tests.contract.runtime.support import IMAGE, REGISTRY, REGISTRY_IMAGE, unavailable
+from tests.conftest import require
+from tests.contract.runtime.support import IMAGE, REGISTRY, REGISTRY_IMAGE
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    try:
-        engine = docker.from_env(timeout=30)
-        engine.ping()
-    except Exception as exc:  # any failure here means "no engine"
-        unavailable(f"Docker Engine unreachable ({exc})")
-    try:
-        engine.api.inspect_image(IMAGE)
-    except docker.errors.NotFound:
-        unavailable(f"test image {IMAGE} is missing (build it locally; never pull it)")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def images(client: docker.DockerClient) -> DockerImages:
-    return DockerImages(client)
+def images(docker_client: docker.DockerClient) -> DockerImages:
+    return DockerImages(docker_client)
 
 
 @pytest.fixture
@@ -47,7 +31,7 @@ def registry() -> None:
     try:
         socket.create_connection(("127.0.0.1", 5001), timeout=2).close()
     except OSError as exc:
-        unavailable(f"registry {REGISTRY} unreachable ({exc})")
+        require(False, f"registry {REGISTRY} reachable ({exc})")
 
 
 def test_exists_locally(images: DockerImages) -> None:
@@ -72,10 +56,10 @@ def test_check_remote_of_an_unreachable_registry(images: DockerImages) -> None:
 
 
 @pytest.mark.usefixtures("registry")
-def test_pull_fetches_the_image(client: docker.DockerClient, images: DockerImages) -> None:
+def test_pull_fetches_the_image(docker_client: docker.DockerClient, images: DockerImages) -> None:
     # Only the registry-tagged name goes; the base image shares its layers and stays.
     if images.exists_locally(REGISTRY_IMAGE):
-        client.api.remove_image(REGISTRY_IMAGE)
+        docker_client.api.remove_image(REGISTRY_IMAGE)
     assert images.exists_locally(REGISTRY_IMAGE) is False
 
     images.pull(REGISTRY_IMAGE)

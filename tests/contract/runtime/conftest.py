@@ -1,10 +1,10 @@
 """The runtime contract: every test runs against the Docker runtime and the fake runtime.
 
-The ``docker`` parameter needs the engine on its usual socket (or ``DOCKER_HOST``) and
-the local image ``dockyard-test/busybox:latest``; without them it is skipped, unless
-``CI`` is set, where it fails. The ``fake`` parameter runs in memory, so the fake the
-unit tests lean on cannot drift from what Docker does. Tests marked ``engine_only``
-(see ``support.engine_only``) run on Docker alone, with the reason shown in the report.
+The ``docker`` parameter needs the engine and the test image (the ``docker_client``
+fixture: skipped without them, unless ``CI`` is set, where it fails). The ``fake``
+parameter runs in memory, so the fake the unit tests lean on cannot drift from Docker.
+Tests marked ``engine_only`` (see ``support.engine_only``) run on Docker alone, with the
+reason shown in the report.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from tests.contract.runtime.support import (
     Factory,
     Terminal,
     Terminals,
-    unavailable,
 )
 from tests.fakes.runtime import FakeImages, FakeRuntime
 
@@ -42,21 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"engine only: {marker.kwargs['reason']}"))
 
 
-@pytest.fixture(scope="session")
-def client() -> Iterator[docker.DockerClient]:
-    try:
-        engine = docker.from_env(timeout=30)
-        engine.ping()
-    except Exception as exc:  # any failure here means "no engine"
-        unavailable(f"Docker Engine unreachable ({exc})")
-    try:
-        engine.api.inspect_image(IMAGE)
-    except docker.errors.NotFound:
-        unavailable(f"test image {IMAGE} is missing (build it locally; never pull it)")
-    yield engine
-    engine.close()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -66,7 +50,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def runtime(request: pytest.FixtureRequest, backend: str) -> RuntimeDriver:
     if backend == "fake":
         return FakeRuntime(HOST, images=FakeImages(local=[IMAGE]))
-    return DockerRuntime(request.getfixturevalue("client"), HOST)
+    return DockerRuntime(request.getfixturevalue("docker_client"), HOST)
 
 
 class Engine(Protocol):
@@ -103,7 +87,7 @@ class FakeEngine:
 def engine(request: pytest.FixtureRequest, runtime: RuntimeDriver) -> Engine:
     if isinstance(runtime, FakeRuntime):
         return FakeEngine(runtime)
-    return DockerEngine(request.getfixturevalue("client"))
+    return DockerEngine(request.getfixturevalue("docker_client"))
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import queue
 import tarfile
 import threading
 import time
 from collections.abc import Callable
-from typing import NoReturn
 
 import pytest
 
@@ -36,13 +34,6 @@ ENGINE_RECORDS = "reads the engine's own records (labels, HostConfig, foreign co
 def engine_only(reason: str) -> pytest.MarkDecorator:
     """Run this contract test against the Docker runtime only, for ``reason``."""
     return pytest.mark.engine_only(reason=reason)
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip loudly on a developer machine; fail in CI, where the engine must be there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}")
-    pytest.skip(f"!!! DOCKER CONTRACT TESTS SKIPPED: {reason} (set CI=1 to make this fail)")
 
 
 def wait_for_status(

@@ -204,24 +204,24 @@ def test_list_managed_filters_by_host(runtime: RuntimeDriver, make_container: Fa
 
 @engine_only(ENGINE_RECORDS)
 def test_list_managed_ignores_unlabelled_containers(
-    client: docker.DockerClient, runtime: RuntimeDriver
+    docker_client: docker.DockerClient, runtime: RuntimeDriver
 ) -> None:
     name = f"not-dockyard-{uuidlib.uuid4()}"
-    client.api.create_container(IMAGE, list(SLEEPER), name=name, labels={"other": "x"})
+    docker_client.api.create_container(IMAGE, list(SLEEPER), name=name, labels={"other": "x"})
     try:
         names = {observed.runtime_id for observed in runtime.list_managed()}
-        assert client.api.inspect_container(name)["Id"] not in names
+        assert docker_client.api.inspect_container(name)["Id"] not in names
     finally:
-        client.api.remove_container(name, force=True)
+        docker_client.api.remove_container(name, force=True)
 
 
 @engine_only(ENGINE_RECORDS)
 def test_created_container_carries_the_uuid_label(
-    client: docker.DockerClient, make_container: Factory
+    docker_client: docker.DockerClient, make_container: Factory
 ) -> None:
     spec = make_container()
 
-    labels = client.api.inspect_container(f"dockyard-{spec.uuid}")["Config"]["Labels"]
+    labels = docker_client.api.inspect_container(f"dockyard-{spec.uuid}")["Config"]["Labels"]
 
     assert labels[LABEL_CONTAINER_ID] == spec.uuid
 

@@ -37,13 +37,13 @@ def test_update_limits_of_a_running_container(
 
 @engine_only(ENGINE_RECORDS)
 def test_update_limits_of_a_stopped_container_keeps_no_extra_swap(
-    client: docker.DockerClient, runtime: RuntimeDriver, make_container: Factory
+    docker_client: docker.DockerClient, runtime: RuntimeDriver, make_container: Factory
 ) -> None:
     spec = make_container(memory_mib=64, cpu=1.0)
 
     runtime.update_limits(spec.uuid, 0.25, 16)
 
-    host_config = client.api.inspect_container(f"dockyard-{spec.uuid}")["HostConfig"]
+    host_config = docker_client.api.inspect_container(f"dockyard-{spec.uuid}")["HostConfig"]
     assert host_config["NanoCpus"] == 250_000_000
     assert host_config["Memory"] == host_config["MemorySwap"] == 16 * 2**20
 

@@ -37,7 +37,7 @@ def lines_of(output: bytes) -> list[bytes]:
 @engine_only(REAL_PROCESS)
 @pytest.mark.parametrize("tty", [True, False], ids=["tty", "no-tty"])
 def test_exec_session_runs_a_shell_until_its_exit(
-    client: docker.DockerClient,
+    docker_client: docker.DockerClient,
     runtime: RuntimeDriver,
     running: ContainerSpec,
     terminals: Terminals,
@@ -51,7 +51,7 @@ def test_exec_session_runs_a_shell_until_its_exit(
     shell.stream.write(b"exit 3\n")
 
     shell.wait_end()
-    assert client.api.exec_inspect(exec_id)["ExitCode"] == 3
+    assert docker_client.api.exec_inspect(exec_id)["ExitCode"] == 3
     assert b"\x00" not in shell.output  # no frame headers
     assert runtime.inspect(running.uuid).status is Status.RUNNING
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -26,6 +26,7 @@ from dockyard.domain.states import Status
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.containers import ContainerService
 from tests.fakes.clock import FakeClock
+from tests.fakes.compute import FakeCompute
 from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
@@ -34,24 +35,11 @@ CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
 
 
 @dataclass
-class RecordingCompute:
-    """Any ComputeAPI method: records (name, host) and returns nothing."""
-
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(host: str, *args: Any) -> None:
-            self.calls.append((name, host))
-
-        return call
-
-
-@dataclass
 class World:
     now: FakeClock
     containers: ContainerRepository
     hosts: HostRepository
-    compute: RecordingCompute
+    compute: FakeCompute
     service: ContainerService
 
     def add(self, status: Status = Status.RUNNING) -> Container:
@@ -90,7 +78,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     hosts = HostRepository(db, DOWN_AFTER, clock=now)
     hosts.report(HOST, dict(SMALL_HOST))
     containers = ContainerRepository(db)
-    compute = RecordingCompute()
+    compute = FakeCompute()
     service = ContainerService(
         containers, ActionRepository(db), cast(ComputeAPI, compute), 100, hosts=hosts
     )
@@ -182,6 +170,6 @@ def test_force_delete_on_an_up_host_still_asks_the_agent(world: World) -> None:
 
     world.service.delete(CTX, c.uuid, force=True, stop=False)
 
-    assert world.compute.calls == [("operate", HOST)]
+    assert world.compute.targets() == [("operate", HOST)]
     after = world.containers.find(c.uuid)
     assert after is not None and after.status is Status.DELETING
