@@ -44,6 +44,7 @@ from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.service.sweeper import DownHostSweeper
+from tests.factories import container, host_inventory
 from tests.fakes.clock import FakeClock
 from tests.support.databases import fresh_database
 
@@ -61,29 +62,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database.dispose()
 
 
-def host_inventory(cpu: float, memory: int) -> dict[str, Any]:
-    return {
-        "cpus": 2,
-        "memory_mib": memory,
-        "disk_gib": 10,
-        "cpu_capacity_milli": round(cpu * 1000),
-        "memory_capacity": memory,
-        "runtimes": ["runc"],
-        "info": {},
-    }
-
-
 def record(**fields: Any) -> Container:
-    base: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
-        "name": "c",
-        "project_id": "p",
-        "user_id": "u",
-        "image": "busybox",
-        "cpu": 0.5,
-        "memory": 64,
-    }
-    return Container(**{**base, **fields})
+    return container(
+        **{"name": "c", "project_id": "p", "user_id": "u", "image": "busybox", **fields}
+    )
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:

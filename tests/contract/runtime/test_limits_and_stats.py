@@ -32,7 +32,8 @@ def test_update_limits_of_a_running_container(
     runtime.update_limits(spec.uuid, 0.5, 64)
 
     cpus, memory = cgroup_limits(runtime, spec.uuid)
-    assert (cpus, memory) == (pytest.approx(0.5), 64 * 2**20)
+    assert cpus == pytest.approx(0.5)
+    assert memory == 64 * 2**20
 
 
 @engine_only(ENGINE_RECORDS)

@@ -30,16 +30,15 @@ from dockyard.domain.errors import (
     ServiceBusy,
     ValidationFailed,
 )
-from dockyard.domain.models import Container, RequestContext
+from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
 from dockyard.service.containers import ContainerService
+from tests.factories import CTX, container, host_inventory
 from tests.fakes.compute import FakeCompute
-from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
-CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
 
 
 @dataclass
@@ -51,17 +50,13 @@ class World:
     service: ContainerService
 
     def add(self, **fields: Any) -> Container:
-        base: dict[str, Any] = {
-            "uuid": f"0b7a3f4e-1111-4c2d-9e3f-{len(self.containers.uuids()):012d}",
-            "name": f"c{len(self.containers.uuids())}",
-            "project_id": CTX.project_id,
-            "user_id": CTX.user_id,
-            "image": "dockyard-test/busybox",
-            "cpu": 0.5,
-            "memory": 64,
+        count = len(self.containers.uuids())
+        base = {
+            "uuid": f"0b7a3f4e-1111-4c2d-9e3f-{count:012d}",
+            "name": f"c{count}",
             "status": Status.RUNNING,
         }
-        created = self.containers.create_claimed(Container(**{**base, **fields}), HOST)
+        created = self.containers.create_claimed(container(**{**base, **fields}), HOST)
         assert created is not None
         return created
 
@@ -84,7 +79,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
     hosts = HostRepository(db, dt.timedelta(minutes=5))
-    hosts.report(HOST, dict(SMALL_HOST))
+    hosts.report(HOST, host_inventory())
     containers = ContainerRepository(db)
     compute = FakeCompute(results={"commit": "sha256:" + "ab" * 32})
     service = ContainerService(containers, ActionRepository(db), cast(ComputeAPI, compute), 100)

@@ -21,17 +21,16 @@ from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import InvalidState, ServiceBusy
-from dockyard.domain.models import Container, LogOptions, RequestContext
+from dockyard.domain.models import Container, LogOptions
 from dockyard.domain.states import Status
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.containers import ContainerService
+from tests.factories import CTX, container, host_inventory
 from tests.fakes.clock import FakeClock
 from tests.fakes.compute import FakeCompute
-from tests.unit.service.hosts import SMALL_HOST
 
 HOST = "node-1"
 DOWN_AFTER = dt.timedelta(seconds=25)
-CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
 
 
 @dataclass
@@ -44,19 +43,10 @@ class World:
 
     def add(self, status: Status = Status.RUNNING) -> Container:
         count = len(self.containers.uuids())
-        created = self.containers.create_claimed(
-            Container(
-                uuid=f"0b7a3f4e-2222-4c2d-9e3f-{count:012d}",
-                name=f"c{count}",
-                project_id=CTX.project_id,
-                user_id=CTX.user_id,
-                image="dockyard-test/busybox",
-                cpu=0.5,
-                memory=64,
-                status=status,
-            ),
-            HOST,
+        made = container(
+            uuid=f"0b7a3f4e-2222-4c2d-9e3f-{count:012d}", name=f"c{count}", status=status
         )
+        created = self.containers.create_claimed(made, HOST)
         assert created is not None
         return created
 
@@ -76,7 +66,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     migrate.upgrade(db)
     now = FakeClock(db.clock.now())
     hosts = HostRepository(db, DOWN_AFTER, clock=now)
-    hosts.report(HOST, dict(SMALL_HOST))
+    hosts.report(HOST, host_inventory())
     containers = ContainerRepository(db)
     compute = FakeCompute()
     service = ContainerService(
