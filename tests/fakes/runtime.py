@@ -67,7 +67,10 @@ class FakeContainer:
     restart_count: int = 0
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: Standard output written before anything tells the time or the stream apart.
     log: str = ""
+    #: What the process wrote, line by line, as ``say`` recorded it.
+    output: list[LogLine] = field(default_factory=list)
     health: str | None = None  # what a healthcheck would report
     #: Regular files by absolute path, as put_archive left them.
     files: dict[str, bytes] = field(default_factory=dict)
@@ -75,6 +78,24 @@ class FakeContainer:
     tty_size: tuple[int, int] | None = None
     #: Streams opened by attach.
     consoles: list[FakeConsole] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a container's process wrote, when (naive UTC) and to which stream."""
+
+    stream: str  # "stdout" or "stderr"
+    at: dt.datetime
+    text: str
+
+
+def _seconds(at: dt.datetime | int) -> float:
+    """``at`` as epoch seconds; a naive datetime is UTC."""
+    if isinstance(at, int):
+        return float(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.timestamp()
 
 
 @dataclass(frozen=True)
@@ -262,6 +283,14 @@ class FakeRuntime(RuntimeDriver):
             box.exit_code = exit_code
             box.finished_at = self.clock.now()
             self._end_consoles(uuid)
+
+    def say(self, uuid: str, text: str, stream: str = "stdout") -> None:
+        """The container's process writes ``text`` (whole lines) to ``stream``, now."""
+        with self._lock:
+            box = self._get(uuid)
+            at = self.clock.now()
+            for line in text.splitlines(keepends=True):
+                box.output.append(LogLine(stream, at, line))
 
     def vanish(self, uuid: str) -> None:
         """Someone removed the container from the engine outside Dockyard."""
@@ -456,10 +485,22 @@ class FakeRuntime(RuntimeDriver):
     def logs(self, uuid: str, options: LogOptions) -> str:
         self._enter("logs", uuid, options)
         with self._lock:
-            lines = self._get(uuid).log.splitlines(keepends=True)
+            box = self._get(uuid)
+            written = box.started_at or self.clock.now()
+            lines = [LogLine("stdout", written, text) for text in box.log.splitlines(True)]
+            lines += box.output
+        # As the engine does: pick the streams, then the time, then the tail.
+        wanted = {"stdout"} if options.stdout else set()
+        wanted |= {"stderr"} if options.stderr else set()
+        lines = [line for line in lines if line.stream in wanted]
+        if options.since is not None and _seconds(options.since) > 0:
+            since = _seconds(options.since)
+            lines = [line for line in lines if _seconds(line.at) >= since]
         if options.tail is not None:
             lines = lines[-options.tail :] if options.tail else []
-        return "".join(lines)
+        if options.timestamps:
+            return "".join(f"{line.at:%Y-%m-%dT%H:%M:%S.%f}000Z {line.text}" for line in lines)
+        return "".join(line.text for line in lines)
 
     def execute(self, uuid: str, command: Sequence[str], timeout: float) -> ExecResult:
         self._enter("execute", uuid, tuple(command), timeout=timeout)
