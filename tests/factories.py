@@ -18,13 +18,6 @@ IMAGE = "dockyard-test/busybox"
 CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
 
 
-def context(**fields: Any) -> RequestContext:
-    """``CTX`` with ``fields`` changed."""
-    return RequestContext(
-        **{"request_id": "req-1", "user_id": "u-1", "project_id": "p-1", **fields}
-    )
-
-
 def container(**fields: Any) -> Container:
     """A container record of ``CTX``'s project with a fresh UUID, 0.5 CPU and 64 MiB."""
     base: dict[str, Any] = {

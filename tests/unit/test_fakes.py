@@ -13,16 +13,17 @@ import re
 import pytest
 
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound
-from dockyard.domain.models import ActionEvent, Container, ContainerSpec, ExecResult, LogOptions
+from dockyard.domain.models import ActionEvent, Container, ExecResult, LogOptions
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields, TaskGuard
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import ContainerReport, EventReport
+from tests.factories import spec
 from tests.fakes.compute import FakeCompute
 from tests.fakes.control import RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
-SPEC = ContainerSpec(uuid=UUID, name="c", image="busybox", host="node-1")
+SPEC = spec(uuid=UUID, name="c", image="busybox")
 
 
 @pytest.fixture
