@@ -15,10 +15,11 @@ import datetime as dt
 import io
 import posixpath
 import queue
+import re
 import signal as signals
 import tarfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,10 @@ class FakeContainer:
     restart_count: int = 0
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: Standard output written before anything tells the time or the stream apart.
     log: str = ""
+    #: What the process wrote, line by line, as ``say`` recorded it.
+    output: list[LogLine] = field(default_factory=list)
     health: str | None = None  # what a healthcheck would report
     #: Regular files by absolute path, as put_archive left them.
     files: dict[str, bytes] = field(default_factory=dict)
@@ -77,6 +81,24 @@ class FakeContainer:
     consoles: list[FakeConsole] = field(default_factory=list)
     #: The installation label (None: made before installations were labelled).
     installation: str | None = INSTALLATION
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a container's process wrote, when (naive UTC) and to which stream."""
+
+    stream: str  # "stdout" or "stderr"
+    at: dt.datetime
+    text: str
+
+
+def _seconds(at: dt.datetime | int) -> float:
+    """``at`` as epoch seconds; a naive datetime is UTC."""
+    if isinstance(at, int):
+        return float(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.timestamp()
 
 
 @dataclass(frozen=True)
@@ -112,16 +134,26 @@ class FakeEventStream:
         self.queue.put(None)
 
 
+def _exit_code_written(data: bytes) -> int | None:
+    """N when ``data`` is a shell's ``exit N`` line (0 for a bare ``exit``), else None."""
+    match = re.fullmatch(rb"\s*exit(?:\s+(\d+))?\s*", data)
+    if match is None:
+        return None
+    return int(match.group(1) or 0)
+
+
 class FakeConsole:
     """An in-memory ``ConsoleStream``.
 
     Every write is recorded in ``written`` and, when ``echo``, comes back out of
     ``read``; ``feed`` adds output as the process would, ``end`` ends the stream as
-    the process's exit would.
+    the process's exit would. Writing ``exit N`` ends it as a shell would, and tells
+    ``on_exit`` the code.
     """
 
-    def __init__(self, echo: bool = True) -> None:
+    def __init__(self, echo: bool = True, on_exit: Callable[[int], None] | None = None) -> None:
         self.echo = echo
+        self.on_exit = on_exit
         self.written: list[bytes] = []
         self.closed = False
         self._output: queue.Queue[bytes | None] = queue.Queue()
@@ -142,6 +174,11 @@ class FakeConsole:
             self.written.append(data)
             if self.echo:
                 self._output.put(data)
+        exit_code = _exit_code_written(data)
+        if exit_code is not None:
+            self.end()
+            if self.on_exit is not None:
+                self.on_exit(exit_code)
 
     def feed(self, data: bytes) -> None:
         self._output.put(data)
@@ -250,6 +287,14 @@ class FakeRuntime(RuntimeDriver):
             box.finished_at = self.clock.now()
             self._end_consoles(uuid)
 
+    def say(self, uuid: str, text: str, stream: str = "stdout") -> None:
+        """The container's process writes ``text`` (whole lines) to ``stream``, now."""
+        with self._lock:
+            box = self._get(uuid)
+            at = self.clock.now()
+            for line in text.splitlines(keepends=True):
+                box.output.append(LogLine(stream, at, line))
+
     def vanish(self, uuid: str) -> None:
         """Someone removed the container from the engine outside Dockyard."""
         with self._lock:
@@ -315,6 +360,13 @@ class FakeRuntime(RuntimeDriver):
         for session in self.execs.values():
             if session.uuid == uuid and session.console is not None:
                 session.console.end()
+
+    def _main_exits(self, uuid: str, exit_code: int) -> None:
+        """The container's main process, a shell driven through attach, has exited."""
+        with self._lock:
+            box = self.containers.get(uuid)
+            if box is not None and box.status is Status.RUNNING:
+                self._halt(box, exit_code)
 
     def _running(self, uuid: str) -> FakeContainer:
         box = self._get(uuid)
@@ -437,10 +489,22 @@ class FakeRuntime(RuntimeDriver):
     def logs(self, uuid: str, options: LogOptions) -> str:
         self._enter("logs", uuid, options)
         with self._lock:
-            lines = self._get(uuid).log.splitlines(keepends=True)
+            box = self._get(uuid)
+            written = box.started_at or self.clock.now()
+            lines = [LogLine("stdout", written, text) for text in box.log.splitlines(True)]
+            lines += box.output
+        # As the engine does: pick the streams, then the time, then the tail.
+        wanted = {"stdout"} if options.stdout else set()
+        wanted |= {"stderr"} if options.stderr else set()
+        lines = [line for line in lines if line.stream in wanted]
+        if options.since is not None and _seconds(options.since) > 0:
+            since = _seconds(options.since)
+            lines = [line for line in lines if _seconds(line.at) >= since]
         if options.tail is not None:
             lines = lines[-options.tail :] if options.tail else []
-        return "".join(lines)
+        if options.timestamps:
+            return "".join(f"{line.at:%Y-%m-%dT%H:%M:%S.%f}000Z {line.text}" for line in lines)
+        return "".join(line.text for line in lines)
 
     def execute(self, uuid: str, command: Sequence[str], timeout: float) -> ExecResult:
         self._enter("execute", uuid, tuple(command), timeout=timeout)
@@ -480,7 +544,7 @@ class FakeRuntime(RuntimeDriver):
         self._enter("attach", uuid)
         with self._lock:
             box = self._running(uuid)
-            console = FakeConsole()
+            console = FakeConsole(on_exit=lambda code: self._main_exits(uuid, code))
             box.consoles.append(console)
             return console
 
@@ -505,7 +569,13 @@ class FakeRuntime(RuntimeDriver):
             if box.status is not Status.RUNNING:
                 raise Conflict(f"Container dockyard-{uuid} is not running")
             command = " ".join(box.spec.command or ("sh",))
-        return ProcessTable(("UID", "PID", "CMD"), (("root", "1", command),))
+        columns = {"UID": "root", "PID": "1", "CMD": command}
+        if ps_args and ps_args.startswith("-o "):
+            # ps titles the columns it was asked for; ``comm`` is the bare program name.
+            wanted = ps_args[3:].split(",")
+            named = {"pid": ("PID", "1"), "comm": ("COMMAND", command.split()[0])}
+            columns = dict(named.get(name, (name.upper(), "")) for name in wanted)
+        return ProcessTable(tuple(columns), (tuple(columns.values()),))
 
     def stats(self, uuid: str) -> StatsSnapshot:
         self._enter("stats", uuid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import threading
@@ -45,68 +46,28 @@ from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.service.sweeper import DownHostSweeper
-from tests.conftest import require
+from tests.factories import container, host_inventory
 from tests.fakes.clock import FakeClock
-
-SERVERS = {
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432",
-    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
-}
-
-
-def _server_database(kind: str) -> Iterator[str]:
-    admin_url = SERVERS[kind] + ("/postgres" if kind == "postgresql" else "/")
-    name = f"dockyard_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    except sa.exc.OperationalError as exc:
-        why = f"a {kind} server on 127.0.0.1 ({exc.orig}); run scripts/ensure-databases.sh"
-        require(False, why)
-        raise
-    yield f"{SERVERS[kind]}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {name}"))
-    admin.dispose()
+from tests.support.databases import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'dockyard.sqlite'}"])
-    else:
-        urls = _server_database(request.param)
-    database = Database(next(urls))
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
-    next(urls, None)
-
-
-def host_inventory(cpu: float, memory: int) -> dict[str, Any]:
-    return {
-        "cpus": 2,
-        "memory_mib": memory,
-        "disk_gib": 10,
-        "cpu_capacity_milli": round(cpu * 1000),
-        "memory_capacity": memory,
-        "runtimes": ["runc"],
-        "info": {},
-    }
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'dockyard.sqlite'}"
+        else:
+            url = stack.enter_context(fresh_database(request.param))
+        database = Database(url)
+        migrate.upgrade(database)
+        yield database
+        database.dispose()
 
 
 def record(**fields: Any) -> Container:
-    base: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
-        "name": "c",
-        "project_id": "p",
-        "user_id": "u",
-        "image": "busybox",
-        "cpu": 0.5,
-        "memory": 64,
-    }
-    return Container(**{**base, **fields})
+    return container(
+        **{"name": "c", "project_id": "p", "user_id": "u", "image": "busybox", **fields}
+    )
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:

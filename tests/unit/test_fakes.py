@@ -1,91 +1,34 @@
-"""The fakes keep the contracts they stand in for (so tests built on them mean something)."""
+"""The fakes keep the contracts they stand in for (so tests built on them mean something).
+
+The runtime contract itself (lifecycle, refusals, listing, terminals) runs over
+``FakeRuntime`` in tests/contract/runtime; here are the fakes' own knobs and the fakes
+no contract suite covers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound
-from dockyard.domain.models import ActionEvent, Container, ContainerSpec, ExecResult, LogOptions
+from dockyard.domain.models import ActionEvent, Container, ExecResult, LogOptions
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields, TaskGuard
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import ContainerReport, EventReport
+from tests.factories import spec
+from tests.fakes.compute import FakeCompute
 from tests.fakes.control import RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
-SPEC = ContainerSpec(uuid=UUID, name="c", image="busybox", host="node-1")
+SPEC = spec(uuid=UUID, name="c", image="busybox")
 
 
 @pytest.fixture
 def runtime() -> FakeRuntime:
     return FakeRuntime("node-1")
-
-
-def test_runtime_lifecycle_is_idempotent(runtime: FakeRuntime) -> None:
-    first = runtime.create(SPEC)
-    assert runtime.create(SPEC) == first
-    assert runtime.inspect(SPEC.uuid).runtime_id == first
-    assert runtime.inspect(SPEC.uuid).status is Status.CREATED
-
-    for op, status in [
-        (runtime.start, Status.RUNNING),
-        (runtime.pause, Status.PAUSED),
-        (runtime.unpause, Status.RUNNING),
-        (runtime.stop, Status.STOPPED),
-    ]:
-        op(UUID)
-        op(UUID)
-        assert runtime.inspect(UUID).status is status
-
-    runtime.remove(UUID)
-    runtime.remove(UUID)
-    with pytest.raises(NotFound):
-        runtime.inspect(UUID)
-
-
-def test_runtime_refusals(runtime: FakeRuntime) -> None:
-    runtime.create(SPEC)
-    with pytest.raises(Conflict):
-        runtime.kill(UUID)
-    with pytest.raises(Conflict):
-        runtime.pause(UUID)
-    with pytest.raises(Conflict):
-        runtime.execute(UUID, ["true"], 1)
-    runtime.start(UUID)
-    with pytest.raises(Conflict):
-        runtime.remove(UUID)
-    runtime.remove(UUID, force=True)
-    for call in (runtime.start, runtime.pause, runtime.unpause, runtime.kill):
-        with pytest.raises(NotFound):
-            call(UUID)
-
-
-def test_runtime_observations(runtime: FakeRuntime) -> None:
-    runtime.create(SPEC)
-    runtime.start(UUID)
-    running = runtime.inspect(UUID)
-    assert running.started_at is not None
-    assert running.status_detail.startswith("Up")
-
-    runtime.kill(UUID, "SIGTERM")
-    stopped = runtime.inspect(UUID)
-    assert stopped.exit_code == 143
-    assert stopped.status_detail.startswith("Exited (143)")
-
-    runtime.restart(UUID)
-    assert runtime.inspect(UUID).status is Status.RUNNING
-
-
-def test_runtime_listing_by_host(runtime: FakeRuntime) -> None:
-    runtime.create(SPEC)
-    runtime.create(ContainerSpec(uuid="other", name="o", image="busybox", host="node-2"))
-
-    assert {o.uuid for o in runtime.list_managed()} == {UUID, "other"}
-    assert [o.uuid for o in runtime.list_managed("node-1")] == [UUID]
 
 
 def test_runtime_failure_injection_and_call_log(runtime: FakeRuntime) -> None:
@@ -140,24 +83,6 @@ def test_runtime_exec_sessions(runtime: FakeRuntime) -> None:
         console.write(b"late\n")
 
 
-def test_runtime_exec_sessions_belong_to_their_container(runtime: FakeRuntime) -> None:
-    other = ContainerSpec(uuid="other", name="o", image="busybox", host="node-1")
-    for spec in (SPEC, other):
-        runtime.create(spec)
-        runtime.start(spec.uuid)
-    exec_id = runtime.exec_session(UUID, ["sh"], tty=False)
-
-    with pytest.raises(NotFound):
-        runtime.open_exec("other", exec_id)
-    with pytest.raises(NotFound):
-        runtime.exec_resize("other", exec_id, 30, 100)
-    with pytest.raises(NotFound):
-        runtime.open_exec(UUID, "0" * 64)
-    with pytest.raises(NotFound):
-        runtime.exec_session("missing", ["sh"], tty=False)
-    runtime.open_exec(UUID, exec_id)
-
-
 def test_runtime_attach_and_tty_resize(runtime: FakeRuntime) -> None:
     runtime.create(SPEC)
     with pytest.raises(Conflict):
@@ -179,20 +104,6 @@ def test_runtime_attach_and_tty_resize(runtime: FakeRuntime) -> None:
     for call in (runtime.attach, lambda uuid: runtime.resize_tty(uuid, 1, 1)):
         with pytest.raises(NotFound):
             call("missing")
-
-
-def test_runtime_console_close_wakes_a_blocked_read(runtime: FakeRuntime) -> None:
-    runtime.create(SPEC)
-    runtime.start(UUID)
-    console = runtime.attach(UUID)
-    got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(console.read()))
-    reader.start()
-
-    console.close()
-
-    reader.join(timeout=5)
-    assert got == [b""]
 
 
 def test_runtime_stopping_ends_the_terminals(runtime: FakeRuntime) -> None:
@@ -302,3 +213,28 @@ def test_control_logs_events() -> None:
     control.record_event(event)
 
     assert control.events == [event]
+
+
+def test_compute_records_calls_in_the_signature_of_compute_api() -> None:
+    compute = FakeCompute(results={"commit": "sha256:1"})
+    compute.fail["stats"] = DriverError("nope")
+
+    compute.update_limits("node-1", UUID, memory_mib=64, cpu=0.5)
+    assert compute.top("node-1", UUID, None) is None
+    with pytest.raises(DriverError):
+        compute.stats("node-1", UUID)
+
+    assert compute.calls == [
+        ("update_limits", ("node-1", UUID, 0.5, 64)),
+        ("top", ("node-1", UUID, None)),
+        ("stats", ("node-1", UUID)),
+    ]
+    assert compute.targets() == [
+        ("update_limits", "node-1"),
+        ("top", "node-1"),
+        ("stats", "node-1"),
+    ]
+    with pytest.raises(TypeError):
+        compute.top("node-1", UUID)  # ps_args missing, as the real client would refuse
+    with pytest.raises(AttributeError):
+        compute.no_such_call("node-1")

@@ -15,6 +15,7 @@ from dockyard.api.policy import RELOAD_EVERY, Authorizer
 from dockyard.config import libraries
 from dockyard.domain.errors import Forbidden
 from dockyard.domain.models import RequestContext
+from tests.fakes.clock import FakeClock
 
 ADMIN = "rule:context_is_admin"
 OWNER = "is_admin:True or project_id:%(project_id)s"
@@ -267,19 +268,11 @@ def test_the_reader_persona_can_be_switched_off(tmp_path: Path) -> None:
     assert authorizer.allows(reader, "container:stop", owned_by("project-1"))
 
 
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_decisions_are_remembered_until_the_rules_are_looked_at_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Ticks()
-    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock)
+    clock = FakeClock(ticks=100.0)
+    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock.monotonic)
     member = persona(authorizer, "member")
     asked: list[str] = []
     enforce = authorizer.enforcer.enforce
@@ -303,14 +296,14 @@ def test_decisions_are_remembered_until_the_rules_are_looked_at_again(
     assert asked.count("container:get_one") == 2
     assert asked.count("container:get_one:host") == 1
 
-    clock.now += RELOAD_EVERY + 0.1
+    clock.advance(RELOAD_EVERY + 0.1)
     assert authorizer.allows(member, "container:get_one", owned_by("project-1"))
     assert asked.count("container:get_one") == 3
 
 
 def test_an_edited_policy_file_takes_effect_after_the_next_look(tmp_path: Path) -> None:
-    clock = Ticks()
-    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock)
+    clock = FakeClock(ticks=100.0)
+    authorizer = Authorizer(make_authorizer(tmp_path, "").enforcer, clock=clock.monotonic)
     member = persona(authorizer, "member")
     assert authorizer.allows(member, "container:create")
 
@@ -319,5 +312,5 @@ def test_an_edited_policy_file_takes_effect_after_the_next_look(tmp_path: Path) 
     os.utime(policy_file, (time.time() + 5, time.time() + 5))  # a visibly newer file
     assert authorizer.allows(member, "container:create")  # still the remembered decision
 
-    clock.now += RELOAD_EVERY + 0.1
+    clock.advance(RELOAD_EVERY + 0.1)
     assert not authorizer.allows(member, "container:create")

@@ -8,6 +8,7 @@ from typing import Any
 from dockyard.compute.operations import Operations
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status
+from tests.factories import container
 from tests.fakes.clock import FakeClock
 from tests.fakes.control import RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
@@ -18,19 +19,16 @@ UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
 
 
 def record(uuid: str = UUID, **fields: Any) -> Container:
+    """A record claimed on ``HOST``, still being created, unless ``fields`` say otherwise."""
     base: dict[str, Any] = {
         "uuid": uuid,
         "name": "web",
-        "project_id": "p-1",
-        "user_id": "u-1",
         "image": IMAGE,
         "host": HOST,
-        "cpu": 0.5,
-        "memory": 64,
         "claimed": True,
         "status": Status.CREATING,
     }
-    return Container(**{**base, **fields})
+    return container(**{**base, **fields})
 
 
 @dataclass

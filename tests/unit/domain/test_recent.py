@@ -1,34 +1,27 @@
 from __future__ import annotations
 
 from dockyard.domain.recent import Recent
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import FakeClock
 
 
 def test_a_key_is_remembered_for_its_ttl_only() -> None:
-    clock = Clock()
-    recent: Recent[str] = Recent(5.0, clock)
+    clock = FakeClock(ticks=10.0)
+    recent: Recent[str] = Recent(5.0, clock.monotonic)
     recent.add("a")
 
     assert "a" in recent and "b" not in recent
-    clock.now += 4.9
+    clock.advance(4.9)
     assert "a" in recent
-    clock.now += 0.2
+    clock.advance(0.2)
     assert "a" not in recent
 
 
 def test_forget_says_whether_the_key_was_still_remembered() -> None:
-    clock = Clock()
-    recent: Recent[str] = Recent(5.0, clock)
+    clock = FakeClock(ticks=10.0)
+    recent: Recent[str] = Recent(5.0, clock.monotonic)
     recent.add("a")
     recent.add("old")
-    clock.now += 6
+    clock.advance(6)
     recent.add("b")
 
     assert recent.forget("b") is True
@@ -38,11 +31,11 @@ def test_forget_says_whether_the_key_was_still_remembered() -> None:
 
 
 def test_expired_keys_are_dropped_when_the_limit_is_reached() -> None:
-    clock = Clock()
-    recent: Recent[int] = Recent(1.0, clock, limit=3)
+    clock = FakeClock(ticks=10.0)
+    recent: Recent[int] = Recent(1.0, clock.monotonic, limit=3)
     for key in (1, 2, 3):
         recent.add(key)
-    clock.now += 2
+    clock.advance(2)
     recent.add(4)
 
     assert len(recent._until) == 1 and 4 in recent

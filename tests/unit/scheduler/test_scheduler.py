@@ -26,21 +26,8 @@ from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import DEFAULT_FILTERS, Placement, place
 from dockyard.scheduler.weighers.spread import SpreadWeigher
-
-
-def host(name: str = "h1", **fields: Any) -> Host:
-    base: dict[str, Any] = {
-        "name": name,
-        "cpus": 8.0,
-        "memory_mib": 8192,
-        "disk_gib": 100,
-        "runtimes": ("runc",),
-    }
-    return Host(**{**base, **fields})
-
-
-def request(**fields: Any) -> PlacementRequest:
-    return PlacementRequest(**{"cpu": 1.0, "memory_mib": 512, **fields})
+from tests.factories import host
+from tests.factories import placement as request
 
 
 def select(req: PlacementRequest, hosts: list[Host], rng: random.Random, **kw: Any) -> list[Host]:

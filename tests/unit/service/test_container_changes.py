@@ -7,8 +7,8 @@ so the order "engine first, then record and claim" and the undo paths show.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +23,6 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import (
     Conflict,
-    DockyardError,
     DriverError,
     InvalidImage,
     InvalidInput,
@@ -31,54 +30,15 @@ from dockyard.domain.errors import (
     ServiceBusy,
     ValidationFailed,
 )
-from dockyard.domain.models import Container, RequestContext
-from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
 from dockyard.service.containers import ContainerService
-from tests.unit.service.hosts import SMALL_HOST
+from tests.factories import CTX, container, host_inventory
+from tests.fakes.compute import FakeCompute
 
 HOST = "node-1"
-CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
-
-
-@dataclass
-class FakeCompute:
-    """Records calls by name; ``fail[name]`` raises, ``hooks[name]`` runs first."""
-
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    fail: dict[str, DockyardError] = field(default_factory=dict)
-    hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
-
-    def _call(self, name: str, *args: Any) -> None:
-        self.calls.append((name, args))
-        hook = self.hooks.pop(name, None)
-        if hook is not None:
-            hook()
-        if name in self.fail:
-            raise self.fail[name]
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def update_limits(self, host: str, uuid: str, cpu: float, memory_mib: int) -> None:
-        self._call("update_limits", host, uuid, cpu, memory_mib)
-
-    def resize(self, host: str, message: ResizeContainer) -> None:
-        self._call("resize", host, message)
-
-    def rebuild(self, host: str, message: RebuildContainer) -> None:
-        self._call("rebuild", host, message)
-
-    def commit(self, host: str, message: CommitContainer) -> str:
-        self._call("commit", host, message)
-        return "sha256:" + "ab" * 32
-
-    def check_image(
-        self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
-    ) -> None:
-        self._call("check_image", host, image, pull_policy)
 
 
 @dataclass
@@ -90,17 +50,13 @@ class World:
     service: ContainerService
 
     def add(self, **fields: Any) -> Container:
-        base: dict[str, Any] = {
-            "uuid": f"0b7a3f4e-1111-4c2d-9e3f-{len(self.containers.uuids()):012d}",
-            "name": f"c{len(self.containers.uuids())}",
-            "project_id": CTX.project_id,
-            "user_id": CTX.user_id,
-            "image": "dockyard-test/busybox",
-            "cpu": 0.5,
-            "memory": 64,
+        count = len(self.containers.uuids())
+        base = {
+            "uuid": f"0b7a3f4e-1111-4c2d-9e3f-{count:012d}",
+            "name": f"c{count}",
             "status": Status.RUNNING,
         }
-        created = self.containers.create_claimed(Container(**{**base, **fields}), HOST)
+        created = self.containers.create_claimed(container(**{**base, **fields}), HOST)
         assert created is not None
         return created
 
@@ -123,10 +79,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
     hosts = HostRepository(db, dt.timedelta(minutes=5))
-    hosts.report(HOST, dict(SMALL_HOST))
+    hosts.report(HOST, host_inventory())
     containers = ContainerRepository(db)
-    compute = FakeCompute()
-    # The fake covers only the calls these use cases make.
+    compute = FakeCompute(results={"commit": "sha256:" + "ab" * 32})
     service = ContainerService(containers, ActionRepository(db), cast(ComputeAPI, compute), 100)
     yield World(db, containers, hosts, compute, service)
     db.dispose()

@@ -9,14 +9,12 @@ from typing import Any, cast
 import pytest
 
 from dockyard.domain.container_request import (
-    ContainerRequest,
     CpuPolicy,
     ExposedPort,
     Protocol,
     PullPolicy,
 )
 from dockyard.domain.errors import DockyardError, InvalidImage, InvalidInput, Unavailable
-from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import CreateContainer
@@ -25,13 +23,11 @@ from dockyard.service.creation import (
     ContainerCreator,
     CreateDefaults,
 )
+from tests import factories
+from tests.factories import asked
 from tests.fakes.clock import FakeClock
 
 CTX = RequestContext("req-1", "user-1", "project-1", is_admin=True)
-
-
-def asked(image: str = "busybox", **fields: Any) -> ContainerRequest:
-    return ContainerRequest(image=image, image_ref=parse_image(image), **fields)
 
 
 class Containers:
@@ -96,16 +92,9 @@ class Compute:
 
 
 def host(name: str = "h1", **fields: Any) -> Host:
-    base: dict[str, Any] = {
-        "name": name,
-        "cpus": 32.0,
-        "memory_mib": 8192,
-        "disk_gib": 100,
-        "runtimes": ("runc",),
-        "cpu_count": 2,
-        "storage_driver": "overlay2",
-    }
-    return Host(**{**base, **fields})
+    """A host with 32 schedulable CPUs over 2 physical ones, on overlay2."""
+    wide = {"cpus": 32.0, "cpu_count": 2, "storage_driver": "overlay2"}
+    return factories.host(name, **{**wide, **fields})
 
 
 def creator(

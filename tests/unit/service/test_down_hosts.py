@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -21,29 +21,16 @@ from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import InvalidState, ServiceBusy
-from dockyard.domain.models import Container, LogOptions, RequestContext
+from dockyard.domain.models import Container, LogOptions
 from dockyard.domain.states import Status
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.containers import ContainerService
+from tests.factories import CTX, container, host_inventory
 from tests.fakes.clock import FakeClock
-from tests.unit.service.hosts import SMALL_HOST
+from tests.fakes.compute import FakeCompute
 
 HOST = "node-1"
 DOWN_AFTER = dt.timedelta(seconds=25)
-CTX = RequestContext(request_id="req-1", user_id="u-1", project_id="p-1")
-
-
-@dataclass
-class RecordingCompute:
-    """Any ComputeAPI method: records (name, host) and returns nothing."""
-
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(host: str, *args: Any) -> None:
-            self.calls.append((name, host))
-
-        return call
 
 
 @dataclass
@@ -51,24 +38,15 @@ class World:
     now: FakeClock
     containers: ContainerRepository
     hosts: HostRepository
-    compute: RecordingCompute
+    compute: FakeCompute
     service: ContainerService
 
     def add(self, status: Status = Status.RUNNING) -> Container:
         count = len(self.containers.uuids())
-        created = self.containers.create_claimed(
-            Container(
-                uuid=f"0b7a3f4e-2222-4c2d-9e3f-{count:012d}",
-                name=f"c{count}",
-                project_id=CTX.project_id,
-                user_id=CTX.user_id,
-                image="dockyard-test/busybox",
-                cpu=0.5,
-                memory=64,
-                status=status,
-            ),
-            HOST,
+        made = container(
+            uuid=f"0b7a3f4e-2222-4c2d-9e3f-{count:012d}", name=f"c{count}", status=status
         )
+        created = self.containers.create_claimed(made, HOST)
         assert created is not None
         return created
 
@@ -88,9 +66,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     migrate.upgrade(db)
     now = FakeClock(db.clock.now())
     hosts = HostRepository(db, DOWN_AFTER, clock=now)
-    hosts.report(HOST, dict(SMALL_HOST))
+    hosts.report(HOST, host_inventory())
     containers = ContainerRepository(db)
-    compute = RecordingCompute()
+    compute = FakeCompute()
     service = ContainerService(
         containers, ActionRepository(db), cast(ComputeAPI, compute), 100, hosts=hosts
     )
@@ -182,6 +160,6 @@ def test_force_delete_on_an_up_host_still_asks_the_agent(world: World) -> None:
 
     world.service.delete(CTX, c.uuid, force=True, stop=False)
 
-    assert world.compute.calls == [("operate", HOST)]
+    assert world.compute.targets() == [("operate", HOST)]
     after = world.containers.find(c.uuid)
     assert after is not None and after.status is Status.DELETING

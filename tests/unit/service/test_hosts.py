@@ -16,17 +16,9 @@ from dockyard.scheduler.filters.compute import ComputeFilter
 from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.service.hosts import COMPUTE_BINARY, HostService
+from tests.factories import host_inventory
 from tests.fakes.clock import FakeClock
 
-INVENTORY = {
-    "cpus": 2,
-    "memory_mib": 1024,
-    "disk_gib": 10,
-    "cpu_capacity_milli": 2000,
-    "memory_capacity": 1024,
-    "runtimes": ["runc"],
-    "info": {},
-}
 REQUEST = PlacementRequest(cpu=0.1, memory_mib=16)
 
 
@@ -40,7 +32,7 @@ def hosts(tmp_path: Path, clock: FakeClock) -> Iterator[HostRepository]:
     db = Database(f"sqlite:///{tmp_path / 'dockyard.sqlite'}")
     migrate.upgrade(db)
     repo = HostRepository(db, dt.timedelta(seconds=25), clock=clock)
-    repo.report("h1", dict(INVENTORY))
+    repo.report("h1", host_inventory())
     yield repo
     db.dispose()
 
@@ -65,7 +57,7 @@ def test_down_after_service_down_time_and_up_on_heartbeat(
 
 def test_reports_count_and_stamp(hosts: HostRepository, clock: FakeClock) -> None:
     clock.advance(7)
-    hosts.report("h1", dict(INVENTORY))
+    hosts.report("h1", host_inventory())
     host = hosts.get("h1")
     assert host is not None
     assert (host.report_count, host.last_seen, host.updated_at) == (2, clock.at, clock.at)
