@@ -103,6 +103,13 @@ class Reconciler:
         if obs is None:
             if rec.runtime_id is None or rec.status in (Status.ERROR, Status.DELETED):
                 return
+            # The listing was taken before the records were read (so that orphans are
+            # never a container whose record is still to come); a create that ran to
+            # its end in between is missing from it. Ask the engine before concluding.
+            obs = self._inspect(rec.uuid)
+            if obs is not None:
+                self._one(rec, obs, after_restart)
+                return
             if rec.auto_remove:
                 # The engine removed it when it exited, as asked: the record goes too.
                 self.control.container_removed(rec.uuid)
@@ -120,6 +127,14 @@ class Reconciler:
         if any(getattr(rec, k) != v for k, v in _listed(obs).items()):
             change = ContainerChange.observed(self.runtime.inspect(rec.uuid))
             self.control.report(ContainerReport(rec.uuid, change, None))
+
+    def _inspect(self, uuid: str) -> ObservedContainer | None:
+        """The engine's container for our record ``uuid``, if it is there and ours."""
+        try:
+            found = self.runtime.inspect(uuid)
+        except NotFound:
+            return None
+        return found if self.owner.may_consider(found.installation, uuid, {uuid}) else None
 
     def _recover(self, rec: Container, obs: ObservedContainer | None) -> None:
         task = rec.task_state

@@ -104,6 +104,28 @@ def test_container_missing_from_the_runtime(world: World, reconciler: Reconciler
     assert report.expect is None
     assert c.status is Status.ERROR
     assert c.status_reason == "The container was removed from the engine outside Dockyard."
+
+
+def test_a_create_that_finishes_between_listing_and_reading_records_is_not_lost(
+    world: World, reconciler: Reconciler
+) -> None:
+    """The listing predates the container; the record, read after, already shows it made.
+
+    Under load an agent can create, start and settle a container between the engine
+    listing and the records read of one pass: the container is there, only the
+    listing is too old to show it.
+    """
+    c = synced(world, Status.RUNNING)
+    real_list = world.runtime.list_managed
+    world.runtime.list_managed = lambda host=None: [  # type: ignore[method-assign]
+        o for o in real_list(host) if o.uuid != UUID
+    ]
+
+    reconciler.run()
+
+    assert world.control.reports == []
+    assert c.status is Status.RUNNING
+    assert "remove" not in world.runtime.call_names()
     assert c.status_detail is None
 
 
