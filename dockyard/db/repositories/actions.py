@@ -30,16 +30,21 @@ def _action(row: Row[Any]) -> ContainerAction:
     )
 
 
-def start_action(action: ContainerAction) -> Any:
-    """The INSERT that opens ``action`` (for callers that batch it into their transaction)."""
-    return insert(A).values(
-        action=action.action,
-        container_uuid=action.container_uuid,
-        request_id=action.request_id,
-        user_id=action.user_id,
-        project_id=action.project_id,
-        start_time=action.start_time,
-    )
+_START = insert(A)
+
+
+def start_action(action: ContainerAction) -> tuple[Any, dict[str, Any]]:
+    """The INSERT that opens ``action`` and its parameters, for ``conn.execute(*...)``
+    (callers batch it into their transaction). One statement for every action: its
+    values are parameters, so it is compiled and cache-keyed once."""
+    return _START, {
+        "action": action.action,
+        "container_uuid": action.container_uuid,
+        "request_id": action.request_id,
+        "user_id": action.user_id,
+        "project_id": action.project_id,
+        "start_time": action.start_time,
+    }
 
 
 def record_event_in(
@@ -84,7 +89,7 @@ class ActionRepository:
 
     def start(self, action: ContainerAction) -> None:
         with self.db.write() as conn:
-            conn.execute(start_action(action))
+            conn.execute(*start_action(action))
 
     def record_event(
         self,

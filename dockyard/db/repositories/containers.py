@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Row,
     Table,
     and_,
@@ -113,6 +114,29 @@ def _guarded(
     return query.values(**data)
 
 
+_INSERT = insert(T)
+
+_C_CPU = bindparam("c_cpu", type_=Integer)
+_C_MEMORY = bindparam("c_memory", type_=Integer)
+_C_DISK = bindparam("c_disk", type_=Integer)
+#: A claim on a host's CPU and memory, guarded by its capacity; built once.
+_CLAIM = (
+    update(H)
+    .where(
+        H.c.name == bindparam("c_host"),
+        H.c.cpu_used_milli + _C_CPU <= H.c.cpu_capacity_milli,
+        H.c.memory_used + _C_MEMORY <= H.c.memory_capacity,
+    )
+    .values(
+        cpu_used_milli=H.c.cpu_used_milli + _C_CPU,
+        memory_used=H.c.memory_used + _C_MEMORY,
+        disk_used=H.c.disk_used + _C_DISK,
+    )
+)
+#: The same, for a container with disk: the host's disk guarded too.
+_CLAIM_WITH_DISK = _CLAIM.where(H.c.disk_used + _C_DISK <= H.c.disk_gib)
+
+
 class _NoRoom(Exception):
     """The host lacks capacity: roll the claim's transaction back."""
 
@@ -129,16 +153,22 @@ class ContainerRepository:
         with self.db.write() as conn:
             return self._insert(conn, container)
 
-    def check_quota(self, container: Container) -> None:
-        """Raise ``OverQuota`` when the project could not take this record now."""
-        self.quotas.check(container.project_id, _held(container))
+    def check_quota(self, container: Container) -> dict[str, int]:
+        """Raise ``OverQuota`` when the project could not take this record now; returns
+        the project's limits, for ``create_claimed``."""
+        return self.quotas.check(container.project_id, _held(container))
 
     def create_claimed(
-        self, container: Container, host: str, action: ContainerAction | None = None
+        self,
+        container: Container,
+        host: str,
+        action: ContainerAction | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> Container | None:
         """Insert the record, reserve its quota, claim its resources on ``host`` and open
         ``action`` (if given) in one transaction.
 
+        ``limits``: the project's quota limits as ``check_quota`` just read them.
         Returns None, inserting nothing, when the host lacks the capacity; raises
         ``OverQuota``, changing nothing, when the project's quota does not allow it.
         """
@@ -149,38 +179,32 @@ class ContainerRepository:
                 # usage, host. (Inserting last could deadlock with a delete's gap lock.)
                 claimed = dataclasses.replace(container, host=host, claimed=True)
                 created = self._insert(conn, claimed)
-                self.quotas.reserve(conn, container.project_id, _held(container))
+                self.quotas.reserve(conn, container.project_id, _held(container), limits)
                 self._claim(conn, container, host)
                 if action is not None:
-                    conn.execute(start_action(action))
+                    conn.execute(*start_action(action))
                 return created
         except _NoRoom:
             return None
 
     def _claim(self, conn: Connection, container: Container, host: str) -> None:
         disk = container.disk or 0
-        query = update(H).where(
-            H.c.name == host,
-            H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
-            H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
-        )
-        if disk:
-            # As the scheduler's DiskFilter: a container without disk takes none.
-            query = query.where(H.c.disk_used + disk <= H.c.disk_gib)
-        claimed = conn.execute(
-            query.values(
-                cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
-                memory_used=H.c.memory_used + (container.memory or 0),
-                disk_used=H.c.disk_used + disk,
-            )
-        ).rowcount
-        if not claimed:
+        # As the scheduler's DiskFilter: a container without disk takes none.
+        query = _CLAIM_WITH_DISK if disk else _CLAIM
+        params = {
+            "c_host": host,
+            "c_cpu": cpu_milli(container.cpu),
+            "c_memory": container.memory or 0,
+            "c_disk": disk,
+        }
+        if not conn.execute(query, params).rowcount:
             raise _NoRoom
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)
         values["created_at"] = values["created_at"] or self.db.clock.now()
-        result = conn.execute(insert(T).values(**values))
+        # Values as parameters, not in the statement: one cached statement for every insert.
+        result = conn.execute(_INSERT, values)
         pk = result.inserted_primary_key
         return dataclasses.replace(
             container, id=int(pk[0]) if pk else None, created_at=values["created_at"]
@@ -268,7 +292,7 @@ class ContainerRepository:
             if row is None:
                 return None
             if action is not None:
-                conn.execute(start_action(action))
+                conn.execute(*start_action(action))
         return _to_domain(row)
 
     def apply(
