@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     host = f"bench-prof-{uuidlib.uuid4().hex[:10]}"
     config = root / "dockyard.conf"
     config.write_text(
-        f"[DEFAULT]\nhost = {host}\ndata_dir = {root / 'data'}\n"
+        f"[DEFAULT]\nhost = {host}\ndata_dir = {root / 'data'}\nauth_strategy = noauth\n"
         "[compute]\nworkers = 10\nqueue_size = 1024\n"
         "cpu_allocation_ratio = 1000\nram_allocation_ratio = 10\n"
     )

@@ -42,6 +42,16 @@ OUT_DIR = Path(__file__).parent / "out"
 TIMING_HEADERS = ("Server-Timing", "X-Runtime", "X-Response-Time", "X-Request-Duration")
 TARGET_CREATE_RATIO = 1.3
 TARGET_LIST_SERVER_MS = 100.0
+#: The measured phases, in the order they run (each can be chosen with --phases).
+PHASES = (
+    "sequential_create",
+    "concurrent_create",
+    "show",
+    "delete",
+    "bulk_create",
+    "list",
+    "list_server_side",
+)
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -191,8 +201,16 @@ def snapshot(rev: str, into: Path) -> Path:
 
 
 class Benchmark:
-    def __init__(self, plan: Plan, root: Path, source: Path | None, profile: bool) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        root: Path,
+        source: Path | None,
+        profile: bool,
+        phases: frozenset[str] = frozenset(PHASES),
+    ) -> None:
         self.plan = plan
+        self.phases = phases
         self.run_id = uuidlib.uuid4().hex[:12]
         self.service = DockyardService.new(root, ServiceConfig(), source)
         self.profile = profile
@@ -460,6 +478,8 @@ class Benchmark:
         self.extra["errors"] = errors
 
         def phase(name: str, fn: Callable[[], None]) -> None:
+            if name not in self.phases and name not in ("warm_up", "cleanup_api"):
+                return
             log(f"phase: {name}")
             try:
                 phases[name] = timed(fn)[0]
@@ -477,10 +497,11 @@ class Benchmark:
             phase("delete", self.delete)
             phase("bulk_create", self.bulk_create)
             phase("list", self.list_all)
-            log("stopping the service for the in-process list measurement")
-            self.service.stop()
-            phase("list_server_side", self.list_server_side)
-            self.service.start()
+            if "list_server_side" in self.phases:
+                log("stopping the service for the in-process list measurement")
+                self.service.stop()
+                phase("list_server_side", self.list_server_side)
+                self.service.start()
             phase("cleanup_api", self.cleanup_api)
         finally:
             self.service.stop()
@@ -538,13 +559,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the in-process list calls too"
     )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="comma-separated phases to run (default all): " + ", ".join(PHASES),
+    )
     args = parser.parse_args(argv)
+    phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
+    unknown = phases - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     plan = QUICK if args.quick else FULL
     if args.list_containers is not None:
         plan = Plan(**{**asdict(plan), "list_containers": args.list_containers})
     root = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     source = snapshot(args.git_rev, root / "src") if args.git_rev else None
-    bench = Benchmark(plan, root, source, args.profile)
+    bench = Benchmark(plan, root, source, args.profile, phases)
     try:
         results = bench.run()
     finally:

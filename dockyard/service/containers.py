@@ -175,13 +175,16 @@ class ContainerService:
         if container.host is None:
             self.containers.destroy(container.uuid)
             return
-        if force and self._down_reason(container.host) is not None:
+        down = self._down_reason(container.host)  # one look at the host, not two
+        if force and down is not None:
             # Its agent cannot be reached to remove the engine container: the record, its
             # claim and quota go now; the agent removes the container, left without a
             # record, at its first reconciliation once it is back.
             self.containers.destroy(container.uuid)
             return
-        host = self._host_of(container)
+        if down is not None:
+            raise ServiceBusy(down)
+        host = container.host
         reserved = self._reserve(ctx, container, key, force=force, logged="delete")
         message = ContainerOperation(
             uuid=container.uuid,

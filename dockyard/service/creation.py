@@ -75,7 +75,7 @@ class ContainerCreator:
         image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
         record = dataclasses.replace(self._record(ctx, new), registry_id=registry_id)
         # Early 403 for the common case; create_claimed reserves atomically.
-        self.containers.check_quota(record)
+        limits = self.containers.check_quota(record)
         dedicated = record.cpu_policy is CpuPolicy.DEDICATED
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
@@ -95,7 +95,10 @@ class ContainerCreator:
             self._check_image(placement.candidates[0].name, image, pull_policy, auth)
         for host in placement.candidates:
             created = self.containers.create_claimed(
-                self._pinned(record, request, host), host.name, self._action(ctx, record)
+                self._pinned(record, request, host),
+                host.name,
+                self._action(ctx, record),
+                limits,
             )
             if created is not None:
                 return self._dispatch(ctx, created, image, pull_policy, run, auth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 
 from dockyard.db.models import ActionEventRow, ActionRow
 from dockyard.db.session import Database
@@ -30,16 +30,30 @@ def _action(row: Row[Any]) -> ContainerAction:
     )
 
 
-def start_action(action: ContainerAction) -> Any:
-    """The INSERT that opens ``action`` (for callers that batch it into their transaction)."""
-    return insert(A).values(
-        action=action.action,
-        container_uuid=action.container_uuid,
-        request_id=action.request_id,
-        user_id=action.user_id,
-        project_id=action.project_id,
-        start_time=action.start_time,
-    )
+# Built once, values as parameters: composing and keying a statement per call cost
+# more CPU than running it.
+_START = insert(A)
+_ACTION_OF = (
+    select(A.c.id)
+    .where(A.c.container_uuid == bindparam("a_container"), A.c.request_id == bindparam("a_request"))
+    .order_by(A.c.id.desc())
+)
+_ADD_EVENT = insert(E)
+_FINISH = update(A).where(A.c.id == bindparam("a_id"))
+
+
+def start_action(action: ContainerAction) -> tuple[Any, dict[str, Any]]:
+    """The INSERT that opens ``action`` and its parameters, for ``conn.execute(*...)``
+    (callers batch it into their transaction). One statement for every action: its
+    values are parameters, so it is compiled and cache-keyed once."""
+    return _START, {
+        "action": action.action,
+        "container_uuid": action.container_uuid,
+        "request_id": action.request_id,
+        "user_id": action.user_id,
+        "project_id": action.project_id,
+        "start_time": action.start_time,
+    }
 
 
 def record_event_in(
@@ -52,29 +66,30 @@ def record_event_in(
 ) -> None:
     """``ActionRepository.record_event`` inside the caller's transaction (``now`` ends
     the action when the event has no finish time)."""
-    action_id = conn.execute(
-        select(A.c.id)
-        .where(A.c.container_uuid == container_uuid, A.c.request_id == request_id)
-        .order_by(A.c.id.desc())
-    ).scalar()
+    found = {"a_container": container_uuid, "a_request": request_id}
+    action_id = conn.execute(_ACTION_OF, found).scalar()
     if action_id is None:
         return
     conn.execute(
-        insert(E).values(
-            action_id=action_id,
-            event=event.event,
-            start_time=event.start_time,
-            finish_time=event.finish_time,
-            result=event.result,
-            traceback=event.traceback,
-        )
+        _ADD_EVENT,
+        {
+            "action_id": action_id,
+            "event": event.event,
+            "start_time": event.start_time,
+            "finish_time": event.finish_time,
+            "result": event.result,
+            "traceback": event.traceback,
+        },
     )
     if finish_action:
         failed = event.result == "Error"
         conn.execute(
-            update(A)
-            .where(A.c.id == action_id)
-            .values(finish_time=event.finish_time or now, message="Error" if failed else None)
+            _FINISH,
+            {
+                "a_id": action_id,
+                "finish_time": event.finish_time or now,
+                "message": "Error" if failed else None,
+            },
         )
 
 
@@ -84,7 +99,7 @@ class ActionRepository:
 
     def start(self, action: ContainerAction) -> None:
         with self.db.write() as conn:
-            conn.execute(start_action(action))
+            conn.execute(*start_action(action))
 
     def record_event(
         self,

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Row,
     Table,
     and_,
@@ -93,24 +94,97 @@ def _held(found: Container | Row[Any, Any, Any, Any, Any]) -> dict[str, int]:
     return held(found.cpu, found.memory, found.disk)
 
 
+def _guard(by_status: bool, expect: TaskGuard) -> Any:
+    """The UPDATE of ``ContainerRepository.update`` with its guards and no values: the
+    values go as parameters, so each shape is composed and cache-keyed once."""
+    query = update(T).where(T.c.uuid == bindparam("g_uuid"))
+    if by_status:
+        query = query.where(T.c.status.in_(bindparam("g_status", expanding=True)))
+    if expect is None:
+        query = query.where(T.c.task_state.is_(None))
+    elif expect is not ANY_TASK:
+        query = query.where(T.c.task_state == bindparam("g_task"))
+    return query
+
+
+#: Every guard shape: (statuses limited?, task guard kind) -> statement.
+_GUARDS = {
+    (by_status, kind): _guard(by_status, expect)
+    for by_status in (False, True)
+    for kind, expect in (("none", None), ("any", ANY_TASK), ("task", TaskState.CONTAINER_DELETING))
+}
+#: The same statements returning the updated row.
+_RETURNING = {key: query.returning(*T.columns) for key, query in _GUARDS.items()}
+
+
 def _guarded(
     uuid: str,
     values: Mapping[str, Any],
     status_in: Collection[Status] | None,
     expect: TaskGuard,
     now: dt.datetime,
-) -> Any:
-    """The UPDATE of ``ContainerRepository.update``, with its guards."""
-    query = update(T).where(T.c.uuid == uuid)
+) -> tuple[tuple[bool, str], dict[str, Any]]:
+    """The key in ``_GUARDS`` of the UPDATE of ``ContainerRepository.update`` and its
+    parameters."""
+    kind = "none" if expect is None else "any" if expect is ANY_TASK else "task"
+    params = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
+    params["updated_at"] = now
+    params["g_uuid"] = uuid
     if status_in is not None:
-        query = query.where(T.c.status.in_([str(s) for s in status_in]))
-    if expect is None:
-        query = query.where(T.c.task_state.is_(None))
-    elif expect is not ANY_TASK:
-        query = query.where(T.c.task_state == str(expect))
-    data = {k: (str(v) if isinstance(v, Status | TaskState) else v) for k, v in values.items()}
-    data["updated_at"] = now
-    return query.values(**data)
+        params["g_status"] = [str(s) for s in status_in]
+    if kind == "task":
+        params["g_task"] = str(expect)
+    return (status_in is not None, kind), params
+
+
+_INSERT = insert(T)
+
+_C_CPU = bindparam("c_cpu", type_=Integer)
+_C_MEMORY = bindparam("c_memory", type_=Integer)
+_C_DISK = bindparam("c_disk", type_=Integer)
+#: A claim on a host's CPU and memory, guarded by its capacity; built once.
+_CLAIM = (
+    update(H)
+    .where(
+        H.c.name == bindparam("c_host"),
+        H.c.cpu_used_milli + _C_CPU <= H.c.cpu_capacity_milli,
+        H.c.memory_used + _C_MEMORY <= H.c.memory_capacity,
+    )
+    .values(
+        cpu_used_milli=H.c.cpu_used_milli + _C_CPU,
+        memory_used=H.c.memory_used + _C_MEMORY,
+        disk_used=H.c.disk_used + _C_DISK,
+    )
+)
+#: The same, for a container with disk: the host's disk guarded too.
+_CLAIM_WITH_DISK = _CLAIM.where(H.c.disk_used + _C_DISK <= H.c.disk_gib)
+
+
+#: A claim given back (statements of ``_release`` and ``destroy``, built once).
+_UNCLAIM = (
+    update(T)
+    .where(T.c.uuid == bindparam("r_uuid"), T.c.claimed.is_(True))
+    .values(claimed=False, updated_at=bindparam("r_now"))
+)
+_CLAIM_OF = select(T.c.project_id, T.c.host, T.c.cpu, T.c.memory, T.c.disk).where(
+    T.c.uuid == bindparam("r_uuid")
+)
+_UNCLAIM_HOST = (
+    update(H)
+    .where(H.c.name == bindparam("c_host"))
+    .values(
+        cpu_used_milli=H.c.cpu_used_milli - _C_CPU,
+        memory_used=H.c.memory_used - _C_MEMORY,
+        disk_used=H.c.disk_used - _C_DISK,
+    )
+)
+_DELETE_EVENTS = delete(ActionEventRow).where(
+    ActionEventRow.action_id.in_(
+        select(ActionRow.id).where(ActionRow.container_uuid == bindparam("r_uuid"))
+    )
+)
+_DELETE_ACTIONS = delete(ActionRow).where(ActionRow.container_uuid == bindparam("r_uuid"))
+_DELETE = delete(T).where(T.c.uuid == bindparam("r_uuid"))
 
 
 class _NoRoom(Exception):
@@ -129,16 +203,22 @@ class ContainerRepository:
         with self.db.write() as conn:
             return self._insert(conn, container)
 
-    def check_quota(self, container: Container) -> None:
-        """Raise ``OverQuota`` when the project could not take this record now."""
-        self.quotas.check(container.project_id, _held(container))
+    def check_quota(self, container: Container) -> dict[str, int]:
+        """Raise ``OverQuota`` when the project could not take this record now; returns
+        the project's limits, for ``create_claimed``."""
+        return self.quotas.check(container.project_id, _held(container))
 
     def create_claimed(
-        self, container: Container, host: str, action: ContainerAction | None = None
+        self,
+        container: Container,
+        host: str,
+        action: ContainerAction | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> Container | None:
         """Insert the record, reserve its quota, claim its resources on ``host`` and open
         ``action`` (if given) in one transaction.
 
+        ``limits``: the project's quota limits as ``check_quota`` just read them.
         Returns None, inserting nothing, when the host lacks the capacity; raises
         ``OverQuota``, changing nothing, when the project's quota does not allow it.
         """
@@ -149,38 +229,32 @@ class ContainerRepository:
                 # usage, host. (Inserting last could deadlock with a delete's gap lock.)
                 claimed = dataclasses.replace(container, host=host, claimed=True)
                 created = self._insert(conn, claimed)
-                self.quotas.reserve(conn, container.project_id, _held(container))
+                self.quotas.reserve(conn, container.project_id, _held(container), limits)
                 self._claim(conn, container, host)
                 if action is not None:
-                    conn.execute(start_action(action))
+                    conn.execute(*start_action(action))
                 return created
         except _NoRoom:
             return None
 
     def _claim(self, conn: Connection, container: Container, host: str) -> None:
         disk = container.disk or 0
-        query = update(H).where(
-            H.c.name == host,
-            H.c.cpu_used_milli + cpu_milli(container.cpu) <= H.c.cpu_capacity_milli,
-            H.c.memory_used + (container.memory or 0) <= H.c.memory_capacity,
-        )
-        if disk:
-            # As the scheduler's DiskFilter: a container without disk takes none.
-            query = query.where(H.c.disk_used + disk <= H.c.disk_gib)
-        claimed = conn.execute(
-            query.values(
-                cpu_used_milli=H.c.cpu_used_milli + cpu_milli(container.cpu),
-                memory_used=H.c.memory_used + (container.memory or 0),
-                disk_used=H.c.disk_used + disk,
-            )
-        ).rowcount
-        if not claimed:
+        # As the scheduler's DiskFilter: a container without disk takes none.
+        query = _CLAIM_WITH_DISK if disk else _CLAIM
+        params = {
+            "c_host": host,
+            "c_cpu": cpu_milli(container.cpu),
+            "c_memory": container.memory or 0,
+            "c_disk": disk,
+        }
+        if not conn.execute(query, params).rowcount:
             raise _NoRoom
 
     def _insert(self, conn: Connection, container: Container) -> Container:
         values = _values(container)
         values["created_at"] = values["created_at"] or self.db.clock.now()
-        result = conn.execute(insert(T).values(**values))
+        # Values as parameters, not in the statement: one cached statement for every insert.
+        result = conn.execute(_INSERT, values)
         pk = result.inserted_primary_key
         return dataclasses.replace(
             container, id=int(pk[0]) if pk else None, created_at=values["created_at"]
@@ -257,18 +331,18 @@ class ContainerRepository:
         applies. Returns the updated record, or None when a guard failed or the row
         is gone.
         """
-        query = _guarded(uuid, values, status_in, expect, self.db.clock.now())
+        key, params = _guarded(uuid, values, status_in, expect, self.db.clock.now())
         with self.db.write() as conn:
             if self.db.engine.dialect.update_returning:
-                row = conn.execute(query.returning(*T.columns)).first()
-            elif conn.execute(query).rowcount:
+                row = conn.execute(_RETURNING[key], params).first()
+            elif conn.execute(_GUARDS[key], params).rowcount:
                 row = conn.execute(select(T).where(T.c.uuid == uuid)).one()
             else:
                 row = None
             if row is None:
                 return None
             if action is not None:
-                conn.execute(start_action(action))
+                conn.execute(*start_action(action))
         return _to_domain(row)
 
     def apply(
@@ -286,7 +360,8 @@ class ContainerRepository:
         """
         now = self.db.clock.now()
         with self.db.write() as conn:
-            if not conn.execute(_guarded(uuid, change.fields(), None, expect, now)).rowcount:
+            key, params = _guarded(uuid, change.fields(), None, expect, now)
+            if not conn.execute(_GUARDS[key], params).rowcount:
                 return False
             if event is not None:
                 record_event_in(conn, uuid, *event, now)
@@ -384,26 +459,18 @@ class ContainerRepository:
 
     def _release(self, conn: Connection, uuid: str) -> bool:
         # Flip the flag first: it locks the row, so the amounts read next are current.
-        done = conn.execute(
-            update(T)
-            .where(T.c.uuid == uuid, T.c.claimed.is_(True))
-            .values(claimed=False, updated_at=self.db.clock.now())
-        ).rowcount
-        if not done:
+        now = self.db.clock.now()
+        if not conn.execute(_UNCLAIM, {"r_uuid": uuid, "r_now": now}).rowcount:
             return False
-        row = conn.execute(
-            select(T.c.project_id, T.c.host, T.c.cpu, T.c.memory, T.c.disk).where(T.c.uuid == uuid)
-        ).one()
+        row = conn.execute(_CLAIM_OF, {"r_uuid": uuid}).one()
         self.quotas.give_back(conn, row.project_id, _held(row))
-        conn.execute(
-            update(H)
-            .where(H.c.name == row.host)
-            .values(
-                cpu_used_milli=H.c.cpu_used_milli - cpu_milli(row.cpu),
-                memory_used=H.c.memory_used - (row.memory or 0),
-                disk_used=H.c.disk_used - (row.disk or 0),
-            )
-        )
+        params = {
+            "c_host": row.host,
+            "c_cpu": cpu_milli(row.cpu),
+            "c_memory": row.memory or 0,
+            "c_disk": row.disk or 0,
+        }
+        conn.execute(_UNCLAIM_HOST, params)
         return True
 
     def destroy(self, uuid: str) -> bool:
@@ -412,10 +479,9 @@ class ContainerRepository:
         self._ensure_usage(uuid)
         with self.db.write() as conn:
             self._release(conn, uuid)
-            action_ids = select(ActionRow.id).where(ActionRow.container_uuid == uuid)
-            conn.execute(delete(ActionEventRow).where(ActionEventRow.action_id.in_(action_ids)))
-            conn.execute(delete(ActionRow).where(ActionRow.container_uuid == uuid))
-            return bool(conn.execute(delete(T).where(T.c.uuid == uuid)).rowcount)
+            conn.execute(_DELETE_EVENTS, {"r_uuid": uuid})
+            conn.execute(_DELETE_ACTIONS, {"r_uuid": uuid})
+            return bool(conn.execute(_DELETE, {"r_uuid": uuid}).rowcount)
 
     def on_host(self, host: str) -> list[Container]:
         with self.db.read() as conn:

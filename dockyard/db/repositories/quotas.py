@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, case, delete, select, update
+from sqlalchemy import Connection, Integer, Table, bindparam, case, delete, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from dockyard.db.models import ContainerRow, QuotaClassRow, QuotaRow, QuotaUsageRow
@@ -35,6 +35,25 @@ C = cast(Table, ContainerRow.__table__)
 Q = cast(Table, QuotaRow.__table__)
 K = cast(Table, QuotaClassRow.__table__)
 U = cast(Table, QuotaUsageRow.__table__)
+
+# Usage changes are built once with bound parameters: composing and cache-keying an
+# UPDATE per call cost more CPU than running it.
+_ROW = (U.c.project_id == bindparam("q_project"), U.c.resource == bindparam("q_resource"))
+_AMOUNT = bindparam("q_amount", type_=Integer)
+#: Add ``q_amount``; the unlimited case.
+_RESERVE_ANY = update(U).where(*_ROW).values(in_use=U.c.in_use + _AMOUNT)
+#: Add ``q_amount`` only while usage stays within ``q_limit``.
+_RESERVE_WITHIN = (
+    update(U)
+    .where(*_ROW, U.c.in_use + _AMOUNT <= bindparam("q_limit", type_=Integer))
+    .values(in_use=U.c.in_use + _AMOUNT)
+)
+#: Add ``q_amount`` (a decrease), never going below zero.
+_ADD = (
+    update(U)
+    .where(*_ROW)
+    .values(in_use=case((U.c.in_use + _AMOUNT > 0, U.c.in_use + _AMOUNT), else_=0))
+)
 
 
 def _upsert(
@@ -121,14 +140,18 @@ class QuotaRepository:
             limits, in_use = self._limits(conn, project_id), self._in_use(conn, project_id)
         return {r: {"limit": limits[r], "in_use": shown(r, in_use.get(r, 0))} for r in RESOURCES}
 
-    def check(self, project_id: str, delta: Mapping[str, int]) -> None:
-        """Raise ``OverQuota`` if ``delta`` does not fit now; reserves nothing."""
+    def check(self, project_id: str, delta: Mapping[str, int]) -> dict[str, int]:
+        """Raise ``OverQuota`` if ``delta`` does not fit now; reserves nothing.
+
+        Returns the limits it checked against, for a ``reserve`` that follows at once.
+        """
         self.ensure(project_id)
         with self.db.read() as conn:
             limits, in_use = self._limits(conn, project_id), self._in_use(conn, project_id)
         resources = over(limits, in_use, delta)
         if resources:
             raise over_quota(resources, limits, in_use, delta)
+        return limits
 
     def ensure(self, project_id: str) -> None:
         """Create the project's missing usage rows, counting what its claimed containers
@@ -170,25 +193,33 @@ class QuotaRepository:
 
     # -- inside a caller's transaction (after ``ensure``) --------------------
 
-    def reserve(self, conn: Connection, project_id: str, delta: Mapping[str, int]) -> None:
+    def reserve(
+        self,
+        conn: Connection,
+        project_id: str,
+        delta: Mapping[str, int],
+        limits: Mapping[str, int] | None = None,
+    ) -> None:
         """Add ``delta`` to the project's usage where every increase stays within its limit.
 
-        Raises ``OverQuota`` naming the resources; the caller's transaction must then
-        roll back. Decreases always apply and never take usage below zero.
+        ``limits``: the limits a ``check`` of this same request just read (they are
+        read here otherwise). Usage is what must not race, and it is guarded by the
+        conditional update either way. Raises ``OverQuota`` naming the resources; the
+        caller's transaction must then roll back. Decreases always apply and never
+        take usage below zero.
         """
-        limits: dict[str, int] | None = None
         for resource in RESOURCES:
             amount = delta.get(resource, 0)
             if amount <= 0:
                 self._add(conn, project_id, resource, amount)
                 continue
             limits = limits or self._limits(conn, project_id)
-            where = [U.c.project_id == project_id, U.c.resource == resource]
+            params = {"q_project": project_id, "q_resource": resource, "q_amount": amount}
+            statement = _RESERVE_ANY
             if limits[resource] != UNLIMITED:
-                where.append(U.c.in_use + amount <= usage_limit(resource, limits[resource]))
-            if not conn.execute(
-                update(U).where(*where).values(in_use=U.c.in_use + amount)
-            ).rowcount:
+                statement = _RESERVE_WITHIN
+                params["q_limit"] = usage_limit(resource, limits[resource])
+            if not conn.execute(statement, params).rowcount:
                 raise self._refusal(conn, project_id, limits, delta, resource)
 
     def give_back(self, conn: Connection, project_id: str, amounts: Mapping[str, int]) -> None:
@@ -199,12 +230,7 @@ class QuotaRepository:
     def _add(conn: Connection, project_id: str, resource: str, amount: int) -> None:
         if amount == 0:
             return
-        value = U.c.in_use + amount
-        conn.execute(
-            update(U)
-            .where(U.c.project_id == project_id, U.c.resource == resource)
-            .values(in_use=case((value > 0, value), else_=0))
-        )
+        conn.execute(_ADD, {"q_project": project_id, "q_resource": resource, "q_amount": amount})
 
     def _refusal(
         self,

@@ -38,11 +38,15 @@ class Containers:
         self.stored: list[Container] = []
         self.actions: list[ContainerAction] = []
 
-    def check_quota(self, record: Container) -> None:
-        pass
+    def check_quota(self, record: Container) -> dict[str, int]:
+        return {}
 
     def create_claimed(
-        self, record: Container, host: str, action: ContainerAction | None = None
+        self,
+        record: Container,
+        host: str,
+        action: ContainerAction | None = None,
+        limits: object = None,
     ) -> Container:
         claimed = dataclasses.replace(record, host=host, claimed=True)
         self.stored.append(claimed)
@@ -290,7 +294,9 @@ def test_a_claim_lost_to_a_concurrent_create_is_explained_on_fresh_hosts() -> No
     made, containers, compute = creator(hosts.hosts)
     made.hosts = cast(Any, hosts)
 
-    def lose(record: Container, on: str, action: ContainerAction | None = None) -> None:
+    def lose(
+        record: Container, on: str, action: ContainerAction | None = None, limits: object = None
+    ) -> None:
         hosts.hosts = [host("h1", memory_used=8192)]  # the winner's claim
 
     containers.create_claimed = lose  # type: ignore[assignment,method-assign]
