@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid as uuidlib
 from typing import Any, cast
 from uuid import uuid4
@@ -18,7 +20,10 @@ from dockyard.domain.models import Host, service_is_up
 
 H = cast(Table, HostRow.__table__)
 C = cast(Table, ContainerRow.__table__)
-_REGISTER_TRIES = 3
+#: Tries of a first report lost to a concurrent registration, with a short random
+#: pause between them so that the racers do not meet again at once.
+_REGISTER_TRIES = 8
+_REGISTER_PAUSE = 0.02
 #: Deadlock codes: MySQL/MariaDB error number, PostgreSQL SQLSTATE.
 _MYSQL_DEADLOCK = 1213
 _PG_DEADLOCK = "40P01"
@@ -115,6 +120,7 @@ class HostRepository:
             except (IntegrityError, OperationalError) as exc:
                 if attempt + 1 == _REGISTER_TRIES or not _registration_race(exc):
                     raise
+                time.sleep(random.uniform(0, _REGISTER_PAUSE * (attempt + 1)))
 
     def _report(self, name: str, inventory: dict[str, Any]) -> None:
         now = self.clock.now()
