@@ -9,6 +9,7 @@ host are compared before and after.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -773,7 +774,9 @@ def _send_head_only(dockyard: Dockyard, headers: dict[str, str], first: bytes) -
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(f"POST /v1/containers HTTP/1.1\r\nHost: {address}\r\n{head}\r\n".encode())
         conn.sendall(first)
-        conn.shutdown(socket.SHUT_WR)
+        # The server may answer 413 and close before this half-close: that is fine.
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk
