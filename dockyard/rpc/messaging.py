@@ -162,6 +162,13 @@ class _Client:
             raise DockyardError(f"{name} failed in {peer}: {exc.exc_type}: {exc.value}") from exc
         except oslo_messaging.MessagingException as exc:
             raise Unavailable(f"RPC {name} to {peer} failed: {exc}") from exc
+        except Exception as exc:
+            # While the broker restarts, kombu and amqp raise their own errors (and
+            # plain socket ones) past oslo.messaging: to a client that is an outage.
+            LOG.warning("RPC %s to %s failed in the transport", name, peer, exc_info=True)
+            raise BrokerUnavailable(
+                "The message broker is unavailable; try again shortly."
+            ) from exc
         try:
             return codec.unwrap(sig, reply)
         except codec.WireFormatError as exc:

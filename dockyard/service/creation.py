@@ -13,7 +13,7 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
-from dockyard.domain.errors import DockyardError, InvalidInput
+from dockyard.domain.errors import InvalidInput
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
 from dockyard.domain.recent import Recent
@@ -175,10 +175,10 @@ class ContainerCreator:
             self.compute.create(
                 record.host, CreateContainer(spec, run, pull_policy, ctx.request_id, auth=auth)
             )
-        except DockyardError:
+        except Exception:
             # The caller gets an error and no id: leave nothing behind, claim and quota
-            # included. Should the cast have reached the agent after all, the agent
-            # finds no record and its reconciler removes what it made.
+            # included, whatever the failure. Should the cast have reached the agent
+            # after all, the agent finds no record and its reconciler removes what it made.
             self.containers.destroy(record.uuid)
             raise
         return record

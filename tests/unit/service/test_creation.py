@@ -80,7 +80,7 @@ class Compute:
         self.created: list[tuple[str, CreateContainer]] = []
         self.checked: list[tuple[str, str, str, RegistryAuth | None]] = []
         self.refuse: DockyardError | None = None
-        self.unreachable: DockyardError | None = None
+        self.unreachable: Exception | None = None
 
     def check_image(
         self, host: str, image: str, pull_policy: str, auth: RegistryAuth | None
@@ -265,11 +265,16 @@ def test_the_create_action_opens_with_the_claim() -> None:
     assert action.start_time == record.created_at
 
 
-def test_a_create_the_agent_cannot_be_sent_leaves_no_record() -> None:
+@pytest.mark.parametrize(
+    "failure",
+    [Unavailable("The message broker is unreachable: refused"), ConnectionResetError(104)],
+    ids=["mapped", "unexpected"],
+)
+def test_a_create_the_agent_cannot_be_sent_leaves_no_record(failure: Exception) -> None:
     made, containers, compute = creator([host()])
-    compute.unreachable = Unavailable("The message broker is unreachable: refused")
+    compute.unreachable = failure
 
-    with pytest.raises(Unavailable):
+    with pytest.raises(type(failure)):
         made.create(CTX, asked(), True)
 
     assert containers.stored == []
