@@ -45,6 +45,22 @@ opts = [
         "with 413 before it is read. This also bounds put_archive, whose archive travels "
         "base64-encoded in the body (about 3/4 of this size).",
     ),
+    cfg.IntOpt(
+        "max_wait",
+        default=20,
+        min=0,
+        max=300,
+        help="Longest time, in seconds, a GET of one container with `If-None-Match` and "
+        "`Prefer: wait=N` is held until the container changes (clients that wait for a "
+        "state ask once instead of polling). 0 answers such requests at once.",
+    ),
+    cfg.IntOpt(
+        "max_waiting_requests",
+        default=8,
+        min=0,
+        help="Requests that may wait for a change at once; each holds one of 'threads' "
+        "while it waits. Beyond this, a waiting GET is answered at once.",
+    ),
 ]
 
 
@@ -57,6 +73,8 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
+    max_wait: int = 20
+    max_waiting_requests: int = 8
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
