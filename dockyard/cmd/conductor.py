@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     server = control_server(broker, name, control_service(repos))
     windows = compute.view(conf)
     sweeper = DownHostSweeper(
-        repos.containers, repos.hosts, dt.timedelta(seconds=windows.lost_create_after)
+        repos.containers,
+        repos.hosts,
+        dt.timedelta(seconds=windows.lost_create_after),
+        grace=dt.timedelta(seconds=default.view(conf).service_down_time),
     )
     sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
     server.start()

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 
 from dockyard.compute.freshness import Freshness
+from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.models import ActionEvent, PullPolicy
@@ -189,9 +190,11 @@ class Operations:
                 if self._needs_pull(msg.spec.image, msg.pull_policy):
                     self._pull(msg, at)
                 self.runtime.create(msg.spec)
+            failpoints.hit("create.before_start", msg.spec.name, uuid)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
                 self.runtime.start(uuid)
+            failpoints.hit("create.before_report", msg.spec.name, uuid)
             event = self._event_report(uuid, msg.request_id, "create", start, None)
             if not self._settle(uuid, at.task, event=event):
                 raise Interrupted(uuid)
@@ -211,6 +214,7 @@ class Operations:
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
         at.step(TaskState.IMAGE_PULLING)
+        failpoints.hit("create.pulling", msg.spec.name, msg.spec.uuid)
         self.images.pull(msg.spec.image, msg.auth)
         at.step(TaskState.CONTAINER_CREATING)
 
@@ -259,6 +263,7 @@ class Operations:
         self.runtime.start(msg.uuid)
 
     def _do_stop(self, msg: ContainerOperation) -> None:
+        failpoints.hit("stop", msg.uuid)
         self.runtime.stop(msg.uuid, self._timeout(msg))
 
     def _do_reboot(self, msg: ContainerOperation) -> None:
@@ -274,6 +279,7 @@ class Operations:
         self.runtime.kill(msg.uuid, msg.signal)
 
     def _do_delete(self, msg: ContainerOperation) -> None:
+        failpoints.hit("delete", msg.uuid)
         if msg.stop_first:
             self.runtime.stop(msg.uuid, self._timeout(msg))
         self.runtime.remove(msg.uuid, force=msg.force)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
@@ -93,6 +94,7 @@ class ContainerCreator:
         pull_policy = new.image_pull_policy or self.defaults.pull_policy
         if placement.candidates:
             self._check_image(placement.candidates[0].name, image, pull_policy, auth)
+        failpoints.hit("create.before_claim", record.name)
         for host in placement.candidates:
             created = self.containers.create_claimed(
                 self._pinned(record, request, host),
@@ -101,6 +103,7 @@ class ContainerCreator:
                 limits,
             )
             if created is not None:
+                failpoints.hit("create.after_claim", record.name)
                 return self._dispatch(ctx, created, image, pull_policy, run, auth)
         if placement.candidates:
             # Concurrent creates took the room first: say what ran out, not "ok".

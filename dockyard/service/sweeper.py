@@ -5,6 +5,13 @@ agent never returns, nobody would ever end the record. Once the host has been
 down and the record untouched for ``lost_create_after``, the record ends in
 Error and gives back its claim and quota. If the agent does come back and picks
 the create up, it finds the record ended and removes what it made.
+
+A host's heartbeats reach the database through this very process: while the
+conductor cannot write (its database unreachable) or has just started (the
+heartbeats sent while it was down went nowhere), every host looks down though its
+agent is working. So the sweeper judges nobody until ``grace`` (a heartbeat's
+chance to land: ``service_down_time``) has passed since it started and since its
+last failed pass.
 """
 
 from __future__ import annotations
@@ -39,14 +46,26 @@ class DownHostSweeper:
         hosts: HostRepository,
         lost_create_after: dt.timedelta,
         clock: Clock | None = None,
+        grace: dt.timedelta = dt.timedelta(0),
     ) -> None:
         self.containers = containers
         self.hosts = hosts
         self.lost_create_after = lost_create_after
         self.clock = clock or containers.db.clock
+        self.grace = grace.total_seconds()
+        self._blind_at = self.clock.monotonic()
 
     def run(self) -> list[Swept]:
         """One pass: end every create stranded on a down host; what was ended."""
+        if self.clock.monotonic() - self._blind_at < self.grace:
+            return []
+        try:
+            return self._sweep()
+        except Exception:
+            self._blind_at = self.clock.monotonic()
+            raise
+
+    def _sweep(self) -> list[Swept]:
         swept = []
         for host in self.hosts.all():
             if host.up:

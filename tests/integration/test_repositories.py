@@ -389,6 +389,36 @@ def test_creates_stranded_on_a_down_host_end_in_error(db: Database) -> None:
     assert sweeper.run() == []  # once only
 
 
+def test_the_sweeper_judges_no_host_until_heartbeats_could_land(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after it starts, and after a pass the database refused, every host looks
+    down to the conductor (the heartbeats meanwhile went nowhere): a stranded-looking
+    create is ended only once ``grace`` has passed without a failure (found by
+    tests/faults: creates ended as 'host went down' after a database outage)."""
+    now = FakeClock(db.clock.now() - dt.timedelta(minutes=10))
+    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=now)
+    hosts.report("quiet", host_inventory(cpu=4.0, memory=4000))
+    repo = ContainerRepository(db)
+    made = repo.create_claimed(record(name="c1", task_state=TaskState.CONTAINER_CREATING), "quiet")
+    assert made is not None
+    now.at = db.clock.now() + dt.timedelta(minutes=5)
+    grace = dt.timedelta(seconds=30)
+    sweeper = DownHostSweeper(repo, hosts, dt.timedelta(minutes=2), clock=now, grace=grace)
+    assert sweeper.run() == []  # just started
+
+    now.advance(31)
+    real_all = hosts.all
+    monkeypatch.setattr(hosts, "all", lambda: (_ for _ in ()).throw(OSError("db down")))
+    with pytest.raises(OSError):
+        sweeper.run()
+    monkeypatch.setattr(hosts, "all", real_all)
+    now.advance(29)
+    assert sweeper.run() == []  # 29 s after the failed pass
+    now.advance(2)
+    assert [s.uuid for s in sweeper.run()] == [made.uuid]
+
+
 def test_a_guarded_change_and_its_action_land_together(db: Database) -> None:
     hosts = HostRepository(db, dt.timedelta(minutes=1))
     hosts.report("h1", host_inventory(cpu=4.0, memory=4000))

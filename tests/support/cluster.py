@@ -21,13 +21,14 @@ above 17 x 32 MiB, so cpu is the only limit that binds. Quotas are unlimited (-1
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,8 @@ class Cluster:
     session: requests.Session = field(default_factory=requests.Session)
     #: Every API process's URL, ``url`` first (one entry unless api_processes > 1).
     urls: list[str] = field(default_factory=list)
+    #: Extra environment of every process (the fault suite's failpoints).
+    environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def apis(self) -> list[str]:
@@ -148,6 +151,7 @@ class Cluster:
                 [str(BIN / proc.binary), "--config-file", str(proc.config)],
                 stdout=log,
                 stderr=log,
+                env={**os.environ, **self.environment} if self.environment else None,
             )
 
     def wait_ready(self, key: str, timeout: float = 90) -> None:
@@ -326,13 +330,18 @@ def running_cluster(
     api_processes: int = 1,
     auth_strategy: str = "noauth",
     api_config: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+    route_database: Callable[[str], str] | None = None,
+    route_broker: Callable[[str], str] | None = None,
 ) -> Iterator[Cluster]:
     """Start the cluster; stop it, remove its engine containers and drop its database after.
 
     ``database`` is ``postgresql`` or ``mariadb``; ``repair_after`` sets the agents'
     repair windows (None keeps the defaults). ``api_config`` lines go at the end of
     every API process's configuration (and so are seen by ``dockyard-manage`` run
-    with ``cluster.processes["api"].config``).
+    with ``cluster.processes["api"].config``). ``environment`` is added to every
+    process's; ``route_database`` and ``route_broker`` rewrite the URLs the processes
+    are given (the fault suite's proxies), while ``Cluster.database_url`` stays direct.
     """
     require_rabbitmq()
     cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
@@ -342,11 +351,11 @@ def running_cluster(
     quota = ["[quota]", "containers = -1", "cpu = -1", "memory = -1", "disk = -1"]
     with fresh_database(database) as database_url:
         common = [
-            f"transport_url = {TRANSPORT_URL}",
+            f"transport_url = {(route_broker or str)(TRANSPORT_URL)}",
             f"auth_strategy = {auth_strategy}",
             f"service_down_time = {SERVICE_DOWN_TIME}",
         ]
-        db_section = ["[database]", f"connection = {database_url}"]
+        db_section = ["[database]", f"connection = {(route_database or str)(database_url)}"]
         compute = [
             "[compute]",
             f"sync_interval = {sync_interval}",
@@ -355,7 +364,9 @@ def running_cluster(
         if repair_after is not None:
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        cluster = Cluster(root, run_id, database_url, urls[0], {}, urls=urls)
+        cluster = Cluster(
+            root, run_id, database_url, urls[0], {}, urls=urls, environment=dict(environment or {})
+        )
         # One key for every API process: each must read what another stored.
         encryption_key = secrets.token_hex(32)
         api_confs = []
