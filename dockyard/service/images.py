@@ -168,7 +168,7 @@ class ImageService:
         host = next((h for h in self.hosts.services() if h.up), None)
         if host is None:
             raise ServiceBusy("No compute host is up to search a registry from.")
-        return self.compute.search_images(host.name, str(ref), exact, self._auth(ctx, ref))
+        return self.compute.search_images(host.name, term, exact, self._auth(ctx, ref))
 
 
 class ImageRecordKeeper:
