@@ -391,3 +391,91 @@ def test_search_of_a_registry_wanting_a_login(service: Dockyard) -> None:
     error = answer.json()["errors"][0]
     assert error["code"] == "container.registry-auth-failed"
     assert "refused the search" in error["detail"]
+
+
+# -- bad input: a precise 4xx, nothing recorded, nothing pulled ----------------------
+
+DIGEST = "sha256:" + "a" * 64
+GOOD = f"{REGISTRY}/dockyard-test/busybox:latest"
+
+
+def _bad_pulls(host: str) -> list[tuple[str, Any, int, str]]:
+    """(id, body, status, code) of pulls that must be refused."""
+    return [
+        ("no-repo", {"host": host}, 400, "schema-validation-error"),
+        ("no-host", {"repo": GOOD}, 400, "schema-validation-error"),
+        ("upper-case-name", {"repo": "Team/App", "host": host}, 400, "invalid-value"),
+        ("spaces", {"repo": "bad image name", "host": host}, 400, "invalid-value"),
+        ("too-short", {"repo": "a", "host": host}, 400, "schema-validation-error"),
+        ("leading-dash", {"repo": "-app:1", "host": host}, 400, "invalid-value"),
+        ("empty-tag", {"repo": "app:", "host": host}, 400, "invalid-value"),
+        ("digest", {"repo": f"app@{DIGEST}", "host": host}, 400, "invalid-value"),
+        ("unknown-host", {"repo": GOOD, "host": "no-such-host"}, 400, "invalid-value"),
+        ("unknown-host-uuid", {"repo": GOOD, "host": str(uuid.uuid4())}, 400, "invalid-value"),
+        ("extra-field", {"repo": GOOD, "host": host, "color": 1}, 400, "schema-validation-error"),
+        ("tag-contradicts", {"repo": "app:v1", "tag": "v2", "host": host}, 400, "invalid-value"),
+        ("bad-tag", {"repo": "app", "tag": "no spaces", "host": host}, 400, "invalid-value"),
+        ("bad-policy", {"repo": GOOD, "host": host, "image_pull_policy": "sometimes"}, 400,
+         "schema-validation-error"),
+        ("bad-size", {"repo": GOOD, "host": host, "size": "12x"}, 400, "schema-validation-error"),
+        ("repo-not-string", {"repo": 12, "host": host}, 400, "schema-validation-error"),
+        ("body-a-list", [GOOD, host], 400, "invalid-value"),
+    ]  # fmt: skip
+
+
+BAD_READS = [
+    ("limit-zero", "GET", "/v1/images?limit=0", 400, "invalid-value"),
+    ("limit-text", "GET", "/v1/images?limit=ten", 400, "invalid-value"),
+    ("limit-negative", "GET", "/v1/images?limit=-1", 400, "invalid-value"),
+    ("limit-twice", "GET", "/v1/images?limit=1&limit=2", 400, "invalid-value"),
+    ("sort-dir", "GET", "/v1/images?sort_dir=up", 400, "invalid-value"),
+    ("sort-key", "GET", "/v1/images?sort_key=progress", 400, "invalid-parameter-value"),
+    ("unknown-marker", "GET", f"/v1/images?marker={uuid.uuid4()}", 404, "image-not-found"),
+    ("marker-not-uuid", "GET", "/v1/images?marker=first", 404, "image-not-found"),
+    ("show-unknown", "GET", f"/v1/images/{uuid.uuid4()}", 404, "image-not-found"),
+    ("show-a-name", "GET", "/v1/images/busybox", 404, "image-not-found"),
+    ("delete-unknown", "DELETE", f"/v1/images/{uuid.uuid4()}", 404, "image-not-found"),
+    ("delete-a-name", "DELETE", "/v1/images/busybox", 404, "image-not-found"),
+    ("search-unknown-param", "GET", "/v1/images/busybox/search?color=red", 400,
+     "schema-validation-error"),
+    ("search-glance", "GET", "/v1/images/busybox/search?image_driver=glance", 400,
+     "invalid-value"),
+    ("search-bad-driver", "GET", "/v1/images/busybox/search?image_driver=rkt", 400,
+     "schema-validation-error"),
+    ("search-exact-maybe", "GET", "/v1/images/busybox/search?exact_match=maybe", 400,
+     "schema-validation-error"),
+    ("search-bad-term", "GET", "/v1/images/Not%20An%20Image/search", 400, "invalid-value"),
+]  # fmt: skip
+
+
+def test_bad_input_is_refused_precisely_and_changes_nothing(
+    service: Dockyard, docker_client: docker.DockerClient
+) -> None:
+    before = _images(service)
+    engine_before = {i.id for i in docker_client.images.list()}
+    cases = 0
+    with _tapped(service) as tap:
+        for name, body, status, code in _bad_pulls(service.host):
+            answer = service.request("POST", "/v1/images", json=body)
+            assert answer.status_code == status, (name, answer.text)
+            assert answer.json()["errors"][0]["code"] == f"container.{code}", (name, answer.text)
+            cases += 1
+        for name, method, path, status, code in BAD_READS:
+            answer = service.request(method, path)
+            assert answer.status_code == status, (name, answer.text)
+            assert answer.json()["errors"][0]["code"] == f"container.{code}", (name, answer.text)
+            cases += 1
+        for name, data, content_type, status in (
+            ("not-json", b"repo=busybox", "text/plain", 415),
+            ("broken-json", b'{"repo": ', "application/json", 400),
+        ):
+            answer = service.request(
+                "POST", "/v1/images", data=data, headers={"Content-Type": content_type}
+            )
+            assert answer.status_code == status, (name, answer.text)
+            cases += 1
+        assert tap.image_reports == []  # no pull reached the agent
+    assert cases >= 15
+    after = _images(service)
+    assert {i["uuid"] for i in after} == {i["uuid"] for i in before}
+    assert {i.id for i in docker_client.images.list()} <= engine_before
