@@ -12,6 +12,7 @@ from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
+from dockyard.service.images import ImageService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 
@@ -25,6 +26,7 @@ class Services:
     quotas: QuotaService
     hosts: HostService
     registries: RegistryService
+    images: ImageService
     consoles: ConsoleService
     clock: Clock
     #: Wakes requests waiting for a container to change (``Prefer: wait``).

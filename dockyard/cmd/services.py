@@ -20,6 +20,7 @@ from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
 from dockyard.service.hosts import HostService
+from dockyard.service.images import ImageRecordKeeper, ImageService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
@@ -60,6 +61,7 @@ def control_service(repos: Repositories) -> ControlService:
         repos.actions,
         repos.console_tokens,
         installation=repos.installation,
+        images=ImageRecordKeeper(repos.images, repos.containers),
     )
 
 
@@ -104,6 +106,9 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         authorizer=Authorizer.from_conf(conf),
         hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
         registries=registries,
+        images=ImageService(
+            repos.images, hosts, containers, compute_api, registries, api_cfg.max_limit
+        ),
         consoles=ConsoleService(
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),

@@ -14,6 +14,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.images import ImageRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
@@ -61,6 +62,7 @@ class Repositories:
     installation: InstallationRepository
     #: Container writes this process makes or hears of (see ChangeFeed).
     changes: ChangeFeed
+    images: ImageRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -81,4 +83,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         db.clock,
         InstallationRepository(db),
         changes,
+        ImageRepository(db),
     )

@@ -15,6 +15,7 @@ from typing import Any
 from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.host_claim import HostClaim, this_process
+from dockyard.compute.image_operations import ImageOperations
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
@@ -37,6 +38,7 @@ from dockyard.rpc.messages import (
     ContainerOperation,
     CreateContainer,
     HostReport,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -98,6 +100,7 @@ class ComputeAgent:
         self.ops = Operations(
             host, runtime, images, control, docker.default_stop_timeout, clock, self.freshness
         )
+        self.image_ops = ImageOperations(host, images, control, clock)
         self.reconciler = Reconciler(
             host,
             runtime,
@@ -142,6 +145,7 @@ class ComputeAgent:
         self._heartbeat.start()
         self.watcher.start()
         self.reconciler.run(after_restart=True)
+        self._sync_images()
         self._loop = threading.Thread(target=self._periodic, name=f"sync-{self.host}", daemon=True)
         self._loop.start()
 
@@ -172,6 +176,13 @@ class ComputeAgent:
                 self.reconciler.run()
             except Exception:
                 LOG.exception("periodic sync of host %s failed", self.host)
+            self._sync_images()
+
+    def _sync_images(self) -> None:
+        try:
+            self.image_ops.sync()
+        except Exception:
+            LOG.exception("image sync of host %s failed", self.host)
 
     def stop(self, timeout: float) -> bool:
         """Refuse new work, then wait up to ``timeout`` s for running operations.
@@ -243,6 +254,17 @@ class ComputeAgent:
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None:
         self.runtime.resize_tty(uuid, height, width)
+
+    def pull_image(self, message: PullImage) -> None:
+        self._submit(f"image:{message.uuid}", self.image_ops.pull, message)
+
+    def remove_image(self, reference: str) -> None:
+        self.image_ops.remove(reference)
+
+    def search_images(
+        self, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]:
+        return self.image_ops.search(term, exact, auth)
 
     # -- internals ---------------------------------------------------------
 

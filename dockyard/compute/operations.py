@@ -8,15 +8,18 @@ forced delete) has taken the record over, the guard fails and this one stops.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import traceback
 from collections.abc import Callable
 
 from dockyard.compute.freshness import Freshness
+from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
+from dockyard.domain.image_records import PullProgress
 from dockyard.domain.models import ActionEvent, PullPolicy
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
@@ -204,6 +207,8 @@ class Operations:
         except Exception as exc:
             LOG.warning("create of %s failed: %s", uuid, exc)
             change = ContainerChange.failed(_failure(exc))
+            if at.task == TaskState.IMAGE_PULLING:
+                change = dataclasses.replace(change, detail="")
             event = self._event_report(
                 uuid, msg.request_id, "create", start, traceback.format_exc()
             )
@@ -215,7 +220,15 @@ class Operations:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
         at.step(TaskState.IMAGE_PULLING)
         failpoints.hit("create.pulling", msg.spec.name, msg.spec.uuid)
-        self.images.pull(msg.spec.image, msg.auth)
+        uuid = msg.spec.uuid
+
+        def show(progress: PullProgress) -> None:
+            change = ContainerChange(detail=progress.describe())
+            self.control.report(ContainerReport(uuid, change, TaskState.IMAGE_PULLING))
+
+        shown = ThrottledProgress(show, self.clock.monotonic)
+        self.images.pull(msg.spec.image, msg.auth, shown)
+        shown.flush()
         at.step(TaskState.CONTAINER_CREATING)
 
     def _abandon(self, uuid: str) -> None:

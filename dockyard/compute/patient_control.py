@@ -17,7 +17,13 @@ from dockyard.domain.errors import Unavailable
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
 from dockyard.rpc.api import ControlAPI
-from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
+from dockyard.rpc.messages import (
+    ContainerReport,
+    EventReport,
+    HostImages,
+    HostReport,
+    ImageReport,
+)
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,3 +91,13 @@ class PatientControl:
     def release_host(self, agent: HostAgent) -> None:
         # Said once on the way out, never waited for: an unreleased claim lapses by itself.
         self.inner.release_host(agent)
+
+    def report_image(self, message: ImageReport) -> bool:
+        if message.progress is not None and message.status == "pulling":
+            # Progress is superseded by the next report within seconds: never wait for it.
+            return self.inner.report_image(message)
+        return self._call("report_image", lambda: self.inner.report_image(message))
+
+    def sync_images(self, message: HostImages) -> None:
+        # Periodic: the next reconciliation sends the whole inventory again.
+        self.inner.sync_images(message)

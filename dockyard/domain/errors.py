@@ -161,6 +161,12 @@ class ServiceNotFound(NotFound):
     code = "zun-service-not-found"
 
 
+class ImageNotFound(NotFound):
+    """No image record with that uuid (404 rather than Zun's 400: api-other §17.2)."""
+
+    code = "image-not-found"
+
+
 class NotAcceptable(ClientError):
     status = 406
 
@@ -190,6 +196,14 @@ class NetworkInUse(Conflict):
     """A network that still has containers (or ports) on it."""
 
     code = "network-in-use"
+
+
+class ImageAlreadyExists(Conflict):
+    code = "image-already-exists"
+
+
+class ImageInUse(Conflict):
+    code = "image-in-use"
 
 
 class UnsupportedMediaType(ClientError):
@@ -241,3 +255,9 @@ class DriverError(DockyardError):
     """The runtime refused or failed an operation in a way the user cannot fix."""
 
     status = 502
+
+
+class RegistryUnreachable(DriverError):
+    """An image registry could not be talked to: the client can act on that."""
+
+    public = True

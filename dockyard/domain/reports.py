@@ -78,13 +78,15 @@ class ContainerChange:
     ``status`` comes with its ``reason`` (None clears it); without a status, a
     ``reason`` is recorded on its own when given. ``task`` is the task the record
     holds afterwards (None: no task; ``ANY_TASK``: unchanged). ``runtime``, when
-    given, replaces every runtime field.
+    given, replaces every runtime field; else ``detail``, when given, replaces only
+    ``status_detail`` ("" clears it), as pull progress does.
     """
 
     status: Status | None = None
     reason: str | None = None
     task: TaskGuard = ANY_TASK
     runtime: RuntimeFields | None = None
+    detail: str | None = None
 
     @classmethod
     def observed(
@@ -120,6 +122,8 @@ class ContainerChange:
                 started_at=r.started_at,
                 finished_at=r.finished_at,
             )
+        elif self.detail is not None:
+            values["status_detail"] = self.detail or None
         return values
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.host_agent import HostAgent
@@ -22,7 +22,10 @@ from dockyard.rpc.messages import (
     ContainerReport,
     CreateContainer,
     EventReport,
+    HostImages,
     HostReport,
+    ImageReport,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -82,6 +85,19 @@ class ComputeAPI(Protocol):
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         """Call: resize the container's TTY."""
 
+    def pull_image(self, host: str, message: PullImage) -> None:
+        """Cast: pull an image for its record; the agent reports progress and outcome."""
+
+    def remove_image(self, host: str, reference: str) -> None:
+        """Call: remove an image (id or repo:tag) from the engine; ``Conflict`` while a
+        container of the engine uses it, ``NotFound`` when the engine lacks it."""
+
+    def search_images(
+        self, host: str, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]:
+        """Call: search the registry named in ``term`` (``InvalidInput`` when it offers
+        no search)."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -128,6 +144,12 @@ class ControlAPI(Protocol):
     def release_host(self, agent: HostAgent) -> None:
         """Give up ``agent.host`` (a clean stop); a no-op when another agent holds it."""
 
+    def report_image(self, message: ImageReport) -> bool:
+        """Record a pull's progress or outcome; False when the image record is gone."""
+
+    def sync_images(self, message: HostImages) -> None:
+        """Make a host's image records match what its engine holds."""
+
 
 class ComputeAPIEndpoint(Protocol):
     """The agent side of ComputeAPI: the same operations without the host."""
@@ -165,3 +187,11 @@ class ComputeAPIEndpoint(Protocol):
     def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None: ...
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None: ...
+
+    def pull_image(self, message: PullImage) -> None: ...
+
+    def remove_image(self, reference: str) -> None: ...
+
+    def search_images(
+        self, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]: ...

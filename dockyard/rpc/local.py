@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import ServiceBusy
@@ -13,6 +14,7 @@ from dockyard.rpc.messages import (
     CommitContainer,
     ContainerOperation,
     CreateContainer,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -79,3 +81,14 @@ class LocalComputeAPI:
 
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         self._agent(host).resize_tty(uuid, height, width)
+
+    def pull_image(self, host: str, message: PullImage) -> None:
+        self._agent(host).pull_image(message)
+
+    def remove_image(self, host: str, reference: str) -> None:
+        self._agent(host).remove_image(reference)
+
+    def search_images(
+        self, host: str, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]:
+        return self._agent(host).search_images(term, exact, auth)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
 from dockyard.domain.models import ActionEvent, ContainerSpec
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
@@ -115,4 +116,40 @@ class CommitContainer:
     repository: str
     tag: str
     request_id: str
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class PullImage:
+    """Pull ``repo:tag`` onto the host for the image record ``uuid``."""
+
+    uuid: str
+    repo: str
+    tag: str
+    auth: RegistryAuth | None = None
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """How an image record's pull stands: progress while it runs, then the outcome.
+
+    ``status`` ``ready`` comes with ``image_id`` and ``size``; ``error`` with a ``reason``.
+    """
+
+    uuid: str
+    status: ImageStatus
+    progress: PullProgress | None = None
+    image_id: str | None = None
+    size: int | None = None
+    reason: str | None = None
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class HostImages:
+    """Every tagged image a host's engine holds."""
+
+    host: str
+    images: tuple[LocalImage, ...]
     version: str = VERSION

@@ -40,7 +40,10 @@ from dockyard.rpc.messages import (
     ContainerReport,
     CreateContainer,
     EventReport,
+    HostImages,
     HostReport,
+    ImageReport,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -50,7 +53,7 @@ LOG = logging.getLogger(__name__)
 COMPUTE = codec.signatures(ComputeAPIEndpoint)
 CONTROL = codec.signatures(ControlAPI)
 #: ComputeAPI methods sent without waiting: the agent reports their outcome through ControlAPI.
-COMPUTE_CASTS = frozenset({"create", "operate", "resize", "rebuild"})
+COMPUTE_CASTS = frozenset({"create", "operate", "resize", "rebuild", "pull_image"})
 
 
 def _global_only_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -241,6 +244,20 @@ class MessagingComputeAPI:
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         self._send("resize_tty", host, uuid=uuid, height=height, width=width)
 
+    def pull_image(self, host: str, message: PullImage) -> None:
+        self._send("pull_image", host, message=message)
+
+    def remove_image(self, host: str, reference: str) -> None:
+        self._send("remove_image", host, reference=reference)
+
+    def search_images(
+        self, host: str, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._send(
+            "search_images", host, term=term, exact=exact, auth=auth
+        )
+        return result
+
 
 class MessagingControlAPI:
     """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
@@ -290,6 +307,12 @@ class MessagingControlAPI:
 
     def release_host(self, agent: HostAgent) -> None:
         self._send("release_host", agent=agent)
+
+    def report_image(self, message: ImageReport) -> bool:
+        return bool(self._send("report_image", message=message))
+
+    def sync_images(self, message: HostImages) -> None:
+        self._send("sync_images", message=message)
 
 
 # -- servers ---------------------------------------------------------------------

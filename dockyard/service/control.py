@@ -10,7 +10,14 @@ from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
-from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
+from dockyard.rpc.messages import (
+    ContainerReport,
+    EventReport,
+    HostImages,
+    HostReport,
+    ImageReport,
+)
+from dockyard.service.images import ImageRecordKeeper
 
 
 class ControlService:
@@ -21,7 +28,9 @@ class ControlService:
         actions: ActionRepository,
         console_tokens: ConsoleTokenRepository | None = None,
         installation: InstallationRepository | None = None,
+        images: ImageRecordKeeper | None = None,
     ) -> None:
+        self.images = images
         self.containers = containers
         self.hosts = hosts
         self.actions = actions
@@ -78,3 +87,10 @@ class ControlService:
         if self._installation is None:
             raise DockyardError("this control side was built without the installation")
         return self._installation
+
+    def report_image(self, message: ImageReport) -> bool:
+        return self.images.report(message) if self.images is not None else False
+
+    def sync_images(self, message: HostImages) -> None:
+        if self.images is not None:
+            self.images.sync(message)

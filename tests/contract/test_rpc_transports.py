@@ -21,7 +21,10 @@ import pytest
 from dockyard.domain.errors import (
     Conflict,
     ContainerNotFound,
+    ImageInUse,
     InvalidImage,
+    InvalidInput,
+    NotFound,
     ServiceBusy,
     Unavailable,
 )
@@ -38,7 +41,10 @@ from dockyard.rpc.messages import (
     ContainerReport,
     CreateContainer,
     EventReport,
+    HostImages,
     HostReport,
+    ImageReport,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -48,6 +54,7 @@ from tests.fakes.agent import (
     EXEC_ID,
     IMAGE_ID,
     LOG_TEXT,
+    SEARCH_RESULT,
     STATS,
     TOP,
     RecordingAgent,
@@ -158,6 +165,7 @@ def wired(transport: Transport) -> Wired:
         ("operate", sample(ContainerOperation)),
         ("resize", sample(ResizeContainer)),
         ("rebuild", sample(RebuildContainer)),
+        ("pull_image", sample(PullImage)),
     ],
 )
 def test_casts_arrive_intact(wired: Wired, method: str, message: Any) -> None:
@@ -347,3 +355,64 @@ def test_resize_claims_and_their_refusal(wired: Wired) -> None:
     with pytest.raises(Conflict, match="lacks memory") as raised:
         wired.control.resize_claim(UUID, 4.0, 4096)
     assert raised.value.fields == {"resource": "memory"}
+
+
+# -- images ------------------------------------------------------------------
+
+
+def test_image_calls_arrive_intact_and_answer_typed(wired: Wired) -> None:
+    auth = RegistryAuth("127.0.0.1:5002", "robot", "pa55 wörd")
+    term = "127.0.0.1:5002/team/app:1.0"
+    assert wired.compute.search_images(HOST, term, True, auth) == SEARCH_RESULT
+    assert wired.compute.remove_image(HOST, "busybox:latest") is None
+    assert wired.agent.received("search_images") == (term, True, auth)
+    assert wired.agent.received("remove_image") == ("busybox:latest",)
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "error"),
+    [
+        (
+            "remove_image",
+            lambda c: c.remove_image(HOST, "busybox:latest"),
+            ImageInUse("Image busybox:latest is used by a container.", image="busybox:latest"),
+        ),
+        (
+            "remove_image",
+            lambda c: c.remove_image(HOST, "gone:1"),
+            NotFound("The engine has no image gone:1."),
+        ),
+        (
+            "search_images",
+            lambda c: c.search_images(HOST, "127.0.0.1:5001/x", False, None),
+            InvalidInput("registry 127.0.0.1:5001 offers no search", field="image"),
+        ),
+    ],
+    ids=["in-use", "not-found", "no-search"],
+)
+def test_image_errors_come_back_as_the_same_class(
+    wired: Wired, method: str, call: Callable[[ComputeAPI], Any], error: Exception
+) -> None:
+    wired.agent.fail[method] = error
+    with pytest.raises(type(error)) as raised:
+        call(wired.compute)
+    assert type(raised.value) is type(error)
+    assert raised.value.fields == error.fields  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "report", [m for m in MESSAGES if isinstance(m, ImageReport)], ids=lambda r: str(r.status)
+)
+def test_image_reports_arrive_whole_and_answer_whether_they_applied(
+    wired: Wired, report: ImageReport
+) -> None:
+    assert wired.control.report_image(report) is False  # no such pulling record
+    wired.recorder.pulling.add(report.uuid)
+    assert wired.control.report_image(report) is True
+    assert wired.recorder.image_reports == [report, report]
+
+
+def test_host_images_arrive_whole(wired: Wired) -> None:
+    message = sample(HostImages)
+    assert wired.control.sync_images(message) is None
+    assert wired.recorder.host_images == [message]

@@ -16,6 +16,7 @@ from dockyard.rpc.messages import (
     CommitContainer,
     ContainerOperation,
     CreateContainer,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -28,6 +29,15 @@ ARCHIVE = next(r for r in RESULTS if isinstance(r, Archive))
 IMAGE_ID = "sha256:" + "ab" * 32
 EXEC_ID = "e1" * 32
 LOG_TEXT = "line 1\nligne 2 é\n"
+SEARCH_RESULT: list[dict[str, Any]] = [
+    {
+        "name": "127.0.0.1:5001/team/app",
+        "tags": ["1.0", "latest"],
+        "description": "",
+        "is_automated": False,
+        "metadata": {"is_official": False, "star_count": 0},
+    }
+]
 
 
 class RecordingAgent:
@@ -112,3 +122,15 @@ class RecordingAgent:
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None:
         self._answer("resize_tty", uuid, height, width)
+
+    def pull_image(self, message: PullImage) -> None:
+        self._record("pull_image", message)
+
+    def remove_image(self, reference: str) -> None:
+        self._answer("remove_image", reference)
+
+    def search_images(
+        self, term: str, exact: bool, auth: RegistryAuth | None
+    ) -> list[dict[str, Any]]:
+        self._answer("search_images", term, exact, auth)
+        return SEARCH_RESULT

@@ -17,7 +17,13 @@ from dockyard.domain.clock import Clock
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
 from dockyard.domain.reports import ANY_TASK, TaskGuard
-from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
+from dockyard.rpc.messages import (
+    ContainerReport,
+    EventReport,
+    HostImages,
+    HostReport,
+    ImageReport,
+)
 
 #: The installation a fake control side serves, and its agents label with.
 INSTALLATION = "9e0c3a5e-5d1f-4b55-8d2c-0f6a3c1e7b21"
@@ -49,6 +55,10 @@ class RecordingControl:
         self.on_report: list[ReportHook] = []
         self.refuse_resize: Exception | None = None
         self.console_tokens: dict[str, tuple[str, str | None]] = {}
+        #: Image reports received, and the image records they apply to (uuid -> pulling?).
+        self.image_reports: list[ImageReport] = []
+        self.pulling: set[str] = set()
+        self.host_images: list[HostImages] = []
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -155,3 +165,16 @@ class RecordingControl:
             held = self.holders.get(agent.host)
             if held is not None and held[0].token == agent.token:
                 del self.holders[agent.host]
+
+    def report_image(self, message: ImageReport) -> bool:
+        """Applies while the record (in ``pulling``) is still pulling."""
+        with self._lock:
+            self.image_reports.append(message)
+            applied = message.uuid in self.pulling
+            if applied and message.status != "pulling":
+                self.pulling.discard(message.uuid)
+            return applied
+
+    def sync_images(self, message: HostImages) -> None:
+        with self._lock:
+            self.host_images.append(message)

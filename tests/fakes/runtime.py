@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import posixpath
 import queue
@@ -34,6 +35,7 @@ from dockyard.domain.errors import (
     PayloadTooLarge,
     RegistryAuthFailed,
 )
+from dockyard.domain.image_records import LocalImage, PullProgress, canonical
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import (
     Archive,
@@ -50,7 +52,7 @@ from dockyard.domain.models import (
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import describe
-from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.image.base import ImageDriver, ProgressCallback
 from dockyard.drivers.runtime.base import RuntimeDriver
 from tests.fakes.clock import FakeClock
 from tests.fakes.control import INSTALLATION
@@ -686,6 +688,8 @@ class FakeImages(ImageDriver):
         self.remote_checks: list[str] = []
         self.auths: list[RegistryAuth | None] = []
         self.fail_on: dict[str, DockyardError] = {}
+        #: What ``pull`` tells its progress callback, in order.
+        self.pull_steps: list[PullProgress] = []
         self._lock = threading.Lock()
 
     def _fail(self, name: str) -> None:
@@ -712,7 +716,12 @@ class FakeImages(ImageDriver):
         if _normalise(image) not in self.registry:
             raise InvalidImage(f"image: {image} was not found in its registry", field="image")
 
-    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
+    def pull(
+        self,
+        image: str,
+        auth: RegistryAuth | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         with self._lock:
             self.pulls.append(image)
             self.auths.append(auth)
@@ -721,4 +730,45 @@ class FakeImages(ImageDriver):
         with self._lock:
             if _normalise(image) not in self.registry:
                 raise InvalidImage(f"image: {image} was not found in its registry", field="image")
+        for step in self.pull_steps:
+            if progress is not None:
+                progress(step)
+        with self._lock:
             self.local.add(_normalise(image))
+
+    def local_images(self) -> list[LocalImage]:
+        with self._lock:
+            return [_local(i) for i in sorted(self.local)]
+
+    def inspect(self, image: str) -> LocalImage:
+        with self._lock:
+            if _normalise(image) not in self.local:
+                raise NotFound(f"The engine has no image {image}.")
+        return _local(_normalise(image))
+
+    def remove(self, reference: str) -> None:
+        self._fail("remove")
+        with self._lock:
+            if _normalise(reference) not in self.local:
+                raise NotFound(f"The engine has no image {reference}.")
+            self.local.discard(_normalise(reference))
+
+    def search(
+        self, term: str, exact: bool, auth: RegistryAuth | None = None
+    ) -> list[dict[str, Any]]:
+        self._fail("search")
+        name = parse_image(term).repository
+        with self._lock:
+            repos = sorted({parse_image(i).repository for i in self.registry})
+        return [
+            {"name": r, "metadata": {"is_official": False, "star_count": 0}}
+            for r in repos
+            if (r == name if exact else name in r)
+        ]
+
+
+def _local(reference: str) -> LocalImage:
+    ref = parse_image(reference)
+    repo, tag = canonical(ref.repository, ref.tag)
+    digest = hashlib.sha256(reference.encode()).hexdigest()
+    return LocalImage(repo, tag, f"sha256:{digest}", len(reference) * 1000)

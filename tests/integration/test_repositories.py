@@ -22,6 +22,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.images import ImageRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
 from dockyard.db.session import Database
@@ -37,10 +38,13 @@ from dockyard.domain.container_request import (
 from dockyard.domain.errors import (
     Conflict,
     ContainerNotFound,
+    ImageAlreadyExists,
+    ImageNotFound,
     InvalidParameterValue,
     RegistryNotFound,
 )
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord, ImageStatus, LocalImage, PullProgress
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
@@ -90,7 +94,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0008"
+    assert migrate.current(db) == "0009_images"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -565,3 +569,82 @@ def test_host_claims_are_exclusive_until_they_lapse(db: Database) -> None:
     assert repo.claim_host(winners[0], 30.0) == loser
     repo.release_host(loser)
     assert repo.claim_host(winners[0], 30.0) is None
+
+
+def test_image_records_are_scoped_paged_reported_and_synced(db: Database) -> None:
+    clock = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    db.clock = clock
+    repo = ImageRepository(db)
+
+    def pull(name: str, project: str | None, host: str = "h1", tag: str = "1") -> ImageRecord:
+        return repo.create(
+            ImageRecord(str(uuid.uuid4()), name, tag, host, project_id=project, user_id="u")
+        )
+
+    a1, a2, b1 = pull("app", "A"), pull("zz/web", "A"), pull("app", "B", host="h2")
+    assert (a1.status, a1.image_id, a1.progress) == (ImageStatus.PULLING, None, None)
+    with pytest.raises(ImageAlreadyExists):
+        pull("app", "B")  # same repo:tag:host, whatever the project
+    assert repo.get(a1.uuid, "A") == a1 and repo.get(b1.uuid, None) == b1
+    for ident, project in ((b1.uuid, "A"), ("not-a-uuid", None), (str(uuid.uuid4()), None)):
+        with pytest.raises(ImageNotFound):
+            repo.get(ident, project)
+
+    # Paging: scoped, sorted (NULL-safe), resumable from a marker, in both directions.
+    assert [i.uuid for i in repo.page("A", 10)] == [a1.uuid, a2.uuid]
+    assert [i.uuid for i in repo.page(None, 10)] == [a1.uuid, a2.uuid, b1.uuid]
+    desc = [i.uuid for i in repo.page(None, 10, sort_key="repo", sort_dir="desc")]
+    assert desc == [a2.uuid, b1.uuid, a1.uuid]
+    seen, marker = [], None
+    while page := repo.page(None, 1, marker, "repo", "desc"):
+        seen.append(page[0].uuid)
+        marker = page[0].uuid
+    assert seen == desc
+    with pytest.raises(ImageNotFound):
+        repo.page("A", 10, marker=b1.uuid)
+    with pytest.raises(InvalidParameterValue):
+        repo.page(None, 10, sort_key="progress")
+
+    # Progress while pulling, then the outcome; nothing once the pull has ended.
+    step = PullProgress(1, 3, 1_000_000, 5_000_000_000)
+    assert repo.report(a1.uuid, ImageStatus.PULLING, progress=step)
+    assert repo.get(a1.uuid, None).progress == step
+    assert repo.report(a1.uuid, ImageStatus.READY, image_id="sha256:aa", size=6_000_000_000)
+    ready = repo.get(a1.uuid, None)
+    assert (ready.status, ready.image_id, ready.size, ready.progress) == (
+        ImageStatus.READY, "sha256:aa", 6_000_000_000, None,
+    )  # fmt: skip
+    assert not repo.report(a1.uuid, ImageStatus.ERROR, reason="late")
+    assert repo.report(a2.uuid, ImageStatus.ERROR, reason="registry unreachable")
+    failed = repo.get(a2.uuid, None)
+    assert (failed.status, failed.status_reason) == (ImageStatus.ERROR, "registry unreachable")
+    retried = pull("zz/web", "A")  # a failed pull is taken over, under a new uuid
+    assert retried.status == ImageStatus.PULLING and retried.status_reason is None
+    assert [i.uuid for i in repo.on_host("h1")] == [a1.uuid, retried.uuid]
+
+    # Sync: the engine's tags are recorded, gone ones leave, live pulls stay, stale fail.
+    stale = dt.timedelta(minutes=5)
+    engine = [
+        LocalImage("app", "1", "sha256:bb", 7),
+        LocalImage("found/before", "latest", "sha256:cc", 8),
+        LocalImage("used/by", "2", "sha256:dd", 9),
+    ]
+    repo.sync("h1", engine, {"used/by:2": ("P", "U")}, stale)
+    by_ref = {f"{i.repo}:{i.tag}": i for i in repo.on_host("h1")}
+    assert set(by_ref) == {"app:1", "zz/web:1", "found/before:latest", "used/by:2"}
+    assert (by_ref["app:1"].image_id, by_ref["app:1"].size) == ("sha256:bb", 7)
+    assert by_ref["app:1"].uuid == a1.uuid and by_ref["app:1"].project_id == "A"
+    assert by_ref["found/before:latest"].project_id is None
+    assert (by_ref["used/by:2"].project_id, by_ref["used/by:2"].user_id) == ("P", "U")
+    assert by_ref["zz/web:1"].status == ImageStatus.PULLING
+    clock.advance(6 * 60)
+    repo.sync("h1", engine[1:], {}, stale)
+    by_ref = {f"{i.repo}:{i.tag}": i for i in repo.on_host("h1")}
+    assert "app:1" not in by_ref  # removed outside Dockyard
+    assert by_ref["zz/web:1"].status == ImageStatus.ERROR
+    assert "interrupted" in (by_ref["zz/web:1"].status_reason or "")
+    assert repo.get(b1.uuid, None).status == ImageStatus.PULLING  # other hosts untouched
+
+    repo.delete(b1.uuid)
+    with pytest.raises(ImageNotFound):
+        repo.delete(b1.uuid)

@@ -13,6 +13,7 @@ from dockyard.domain.container_request import (
     RestartPolicy,
     RestartPolicyName,
 )
+from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
 from dockyard.domain.models import (
     ActionEvent,
     Archive,
@@ -33,7 +34,10 @@ from dockyard.rpc.messages import (
     ContainerReport,
     CreateContainer,
     EventReport,
+    HostImages,
     HostReport,
+    ImageReport,
+    PullImage,
     RebuildContainer,
     ResizeContainer,
 )
@@ -143,6 +147,24 @@ MESSAGES = [
     ),
     RebuildContainer(SPEC, True, PullPolicy.ALWAYS, "req-9", auth=RegistryAuth("reg.example:5000")),
     CommitContainer(UUID, "repo/name", "v1", "req-7"),
+    # A container's pull progress: status_detail alone, guarded on image_pulling.
+    ContainerReport(
+        UUID,
+        ContainerChange(detail="Pulling image: 1/3 layers, 0.5/2.0 MB"),
+        TaskState.IMAGE_PULLING,
+    ),
+    PullImage(UUID, "127.0.0.1:5002/team/app", "1.0", RegistryAuth("127.0.0.1:5002", "u", "p")),
+    PullImage(UUID, "busybox", "latest"),
+    ImageReport(UUID, ImageStatus.PULLING, PullProgress(1, 3, 524288, 2097152)),
+    ImageReport(UUID, ImageStatus.READY, image_id="sha256:" + "cd" * 32, size=4_404_019_200),
+    ImageReport(UUID, ImageStatus.ERROR, reason="registry 127.0.0.1:5001 could not be reached"),
+    HostImages(
+        "node-1",
+        (
+            LocalImage("busybox", "latest", "sha256:" + "ab" * 32, 4_261_000),
+            LocalImage("127.0.0.1:5001/team/app", "1.0", "sha256:" + "ef" * 32, 0),
+        ),
+    ),
 ]
 
 RESULTS = [

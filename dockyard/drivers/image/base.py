@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
+from typing import Any
 
+from dockyard.domain.image_records import LocalImage, PullProgress
 from dockyard.domain.registries import RegistryAuth
+
+#: Told how far a pull is, each time the engine reports a change.
+ProgressCallback = Callable[[PullProgress], None]
 
 
 class ImageDriver(abc.ABC):
@@ -24,8 +30,34 @@ class ImageDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
-        """Pull ``image`` from its registry, logged in with ``auth``.
+    def pull(
+        self,
+        image: str,
+        auth: RegistryAuth | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Pull ``image`` from its registry, logged in with ``auth``; ``progress`` hears
+        of every change of the pull's layers and bytes.
 
         Raises ``InvalidImage`` (``RegistryAuthFailed``) / ``DriverError``.
         """
+
+    @abc.abstractmethod
+    def local_images(self) -> list[LocalImage]:
+        """Every tag the engine holds (images without a tag are left out)."""
+
+    @abc.abstractmethod
+    def inspect(self, image: str) -> LocalImage:
+        """The engine's id and size of ``image``; ``NotFound`` when it lacks it."""
+
+    @abc.abstractmethod
+    def remove(self, reference: str) -> None:
+        """Untag (and delete when untagged) ``reference``; ``NotFound`` when absent,
+        ``ImageInUse`` while a container uses it."""
+
+    @abc.abstractmethod
+    def search(
+        self, term: str, exact: bool, auth: RegistryAuth | None = None
+    ) -> list[dict[str, Any]]:
+        """Repositories matching ``term`` in its registry, as Zun's search items;
+        ``InvalidInput`` when the registry offers no search."""

@@ -7,11 +7,21 @@ from typing import Any, NoReturn
 import docker
 import docker.errors
 
-from dockyard.domain.errors import DriverError, InvalidImage, RegistryAuthFailed
+from dockyard.domain.errors import (
+    DriverError,
+    ImageInUse,
+    InvalidImage,
+    NotFound,
+    RegistryAuthFailed,
+    RegistryUnreachable,
+)
+from dockyard.domain.image_records import LocalImage, canonical
 from dockyard.domain.images import DEFAULT_DOMAIN, ImageRef, parse_image
 from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.docker_engine import engine_errors, explanation
-from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.image.base import ImageDriver, ProgressCallback
+from dockyard.drivers.image.progress import PullStream
+from dockyard.drivers.image.registry_search import search_registry
 
 # Engine phrases for "the registry wants credentials, or other ones than those given".
 _AUTH_HINTS = (
@@ -42,6 +52,8 @@ _UNREACHABLE_HINTS = (
     "server gave http response to https client",
     "eof",
 )
+# Engine phrases for "the host has no room for the image".
+_DISK_FULL_HINTS = ("no space left on device", "disk quota exceeded")
 
 
 class DockerImages(ImageDriver):
@@ -72,8 +84,14 @@ class DockerImages(ImageDriver):
                     ) from None
                 raise InvalidImage(_registry_problem(image, ref, exc), field="image") from exc
 
-    def pull(self, image: str, auth: RegistryAuth | None = None) -> None:
+    def pull(
+        self,
+        image: str,
+        auth: RegistryAuth | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         ref = parse_image(image)
+        stream = PullStream()
         with engine_errors():
             try:
                 for item in self.api.pull(
@@ -85,8 +103,83 @@ class DockerImages(ImageDriver):
                 ):
                     if "error" in item:
                         _raise_pull_error(image, ref, str(item["error"]), auth)
+                    if progress is not None and stream.feed(item):
+                        progress(stream.progress())
             except docker.errors.APIError as exc:
                 _raise_pull_error(image, ref, explanation(exc), auth, exc)
+
+    def local_images(self) -> list[LocalImage]:
+        with engine_errors():
+            listed = self.api.images()
+        found = []
+        for image in listed:
+            for repo_tag in image.get("RepoTags") or ():
+                repo, tag = _split_tag(str(repo_tag))
+                if repo and tag and repo != "<none>":
+                    found.append(LocalImage(repo, tag, str(image["Id"]), int(image["Size"] or 0)))
+        return found
+
+    def inspect(self, image: str) -> LocalImage:
+        ref = parse_image(image)
+        repo, tag = canonical(ref.repository, ref.tag)
+        with engine_errors():
+            try:
+                data = self.api.inspect_image(f"{repo}:{tag}")
+            except docker.errors.NotFound:
+                raise NotFound(f"The engine has no image {image}.") from None
+        return LocalImage(repo, tag, str(data["Id"]), int(data.get("Size") or 0))
+
+    def remove(self, reference: str) -> None:
+        with engine_errors():
+            try:
+                self.api.remove_image(reference)
+            except docker.errors.NotFound:
+                raise NotFound(f"The engine has no image {reference}.") from None
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                raise ImageInUse(
+                    f"Image {reference} is used by a container of the engine ({explanation(exc)}).",
+                    image=reference,
+                ) from None
+
+    def search(
+        self, term: str, exact: bool, auth: RegistryAuth | None = None
+    ) -> list[dict[str, Any]]:
+        ref = parse_image(term)
+        if ref.domain is not None and ref.domain not in ("docker.io", "index.docker.io"):
+            return search_registry(ref, exact, auth)
+        with engine_errors():
+            try:
+                found = self.api.search(ref.path)
+            except docker.errors.APIError as exc:
+                text = explanation(exc)
+                raise RegistryUnreachable(
+                    f"Docker Hub could not be searched ({text})"
+                    if exc.status_code is None or exc.status_code >= 500
+                    else f"Docker Hub refused the search ({text})"
+                ) from None
+        items = [_hub_item(item) for item in found]
+        return [i for i in items if not exact or i["name"] == ref.path]
+
+
+def _split_tag(repo_tag: str) -> tuple[str, str]:
+    repo, sep, tag = repo_tag.rpartition(":")
+    if not sep or "/" in tag:
+        return repo_tag, ""
+    return repo, tag
+
+
+def _hub_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": item.get("name"),
+        "description": item.get("description"),
+        "is_automated": bool(item.get("is_automated")),
+        "metadata": {
+            "is_official": bool(item.get("is_official")),
+            "star_count": item.get("star_count"),
+        },
+    }
 
 
 def _engine_auth(auth: RegistryAuth | None) -> dict[str, str] | None:
@@ -143,6 +236,10 @@ def _raise_pull_error(
     if _is_missing(text, status):
         raise InvalidImage(
             f"image '{image}' was not found in registry {registry} ({text})", field="image"
+        ) from cause
+    if any(hint in text.lower() for hint in _DISK_FULL_HINTS):
+        raise DriverError(
+            f"could not pull image '{image}': the host's disk is full ({text})"
         ) from cause
     if any(hint in text.lower() for hint in _UNREACHABLE_HINTS):
         raise DriverError(

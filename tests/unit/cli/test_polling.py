@@ -160,3 +160,40 @@ def test_a_service_without_etags_is_polled(monkeypatch: pytest.MonkeyPatch) -> N
     containers.wait(client, creating, lambda c: c["status"] == "Running")  # type: ignore[arg-type]
 
     assert slept == [containers.POLL]
+
+
+def test_the_pull_progress_bar_follows_the_record() -> None:
+    waiting = images.progress_line(None, "|", 3.2)
+    assert waiting == "| waiting for the registry (3s)"
+    half = {"layers_done": 1, "layers_total": 4, "bytes_done": 5_000_000, "bytes_total": 10_000_000}
+    line = images.progress_line(half, "|", 5)
+    assert line == f"[{'=' * 15}>{' ' * 14}] 5MB/10MB  1/4 layers"
+    full = {**half, "layers_done": 4, "bytes_done": 10_000_000}
+    assert images.progress_line(full, "|", 6).startswith(f"[{'=' * 30}] 10MB/10MB")
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_pull_draws_the_bar_and_fails_with_the_records_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(images.time, "sleep", lambda _: None)
+    record = {"uuid": "u2", "repo": "app", "tag": "1", "image_id": None, "status": "pulling"}
+    moving = {**record, "progress": {"layers_done": 0, "layers_total": 2,
+                                     "bytes_done": 1_000, "bytes_total": 4_000}}  # fmt: skip
+    failed = {**record, "status": "error", "status_reason": "registry r could not be reached"}
+    client = ScriptedClient({
+        ("POST", "/images"): [record],
+        ("GET", "/images/u2"): [moving, failed],
+    })  # fmt: skip
+    ctx = context(client)
+    ctx.err = _Tty()  # type: ignore[misc]
+    args = argparse.Namespace(host="node-1", quiet=False, image="app:1")
+    with pytest.raises(CLIError, match="pulling app:1 on node-1 failed: registry r could not"):
+        images.pull_command(ctx, args)
+    assert "1kB/4kB  0/2 layers" in ctx.err.getvalue()
+    row = images.row(failed)
+    assert row["ID"] == "<failed>"
