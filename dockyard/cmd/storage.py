@@ -14,6 +14,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.idempotency import IdempotencyRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
@@ -58,6 +59,7 @@ class Repositories:
     #: The process's clock, the one the repositories stamp records with.
     clock: Clock
     installation: InstallationRepository
+    idempotency: IdempotencyRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -75,4 +77,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
         ConsoleTokenRepository(db),
         db.clock,
         InstallationRepository(db),
+        IdempotencyRepository(db),
     )

@@ -45,6 +45,14 @@ opts = [
         "with 413 before it is read. This also bounds put_archive, whose archive travels "
         "base64-encoded in the body (about 3/4 of this size).",
     ),
+    cfg.IntOpt(
+        "idempotency_window",
+        default=24 * 60 * 60,
+        min=60,
+        help="Seconds an Idempotency-Key of a container create is remembered: the same "
+        "project sending the same key again within this time gets the container the first "
+        "request made instead of a new one. Older keys are forgotten.",
+    ),
 ]
 
 
@@ -57,6 +65,7 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
+    idempotency_window: int
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
