@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.idempotency import IdempotencyRepository
 from dockyard.domain.clock import Clock
-from dockyard.domain.errors import Conflict, ContainerNotFound
+from dockyard.domain.errors import ContainerNotFound, IdempotencyKeyConflict
 from dockyard.domain.idempotency import IdempotencyKey
 from dockyard.domain.models import Container, RequestContext
 
@@ -27,10 +26,6 @@ LOG = logging.getLogger(__name__)
 
 #: How often a request waiting for a racing one with its key looks again.
 _POLL = 0.05
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency-key-conflict"
 
 
 class IdempotentCreates:
@@ -73,18 +68,18 @@ class IdempotentCreates:
                 self.keys.forget(seen)
                 continue
             if seen.fingerprint != fingerprint:
-                raise IdempotencyConflict(
+                raise IdempotencyKeyConflict(
                     f"Idempotency-Key {key!r} was already used with a different request "
                     "by this project; use a new key for a new container."
                 )
             if seen.container_uuid is not None:
                 return self._replay(seen), True
             if self.clock.monotonic() > deadline:
-                raise IdempotencyConflict(
+                raise IdempotencyKeyConflict(
                     f"A create with Idempotency-Key {key!r} is still in progress; "
                     "retry in a moment."
                 )
-            time.sleep(_POLL)
+            self.clock.sleep(_POLL)
 
     def _make(self, project: str, key: str, make: Callable[[], Container]) -> Container:
         try:
@@ -102,7 +97,7 @@ class IdempotentCreates:
         try:
             return self.containers.get(seen.container_uuid, seen.project_id)
         except ContainerNotFound:
-            raise IdempotencyConflict(
+            raise IdempotencyKeyConflict(
                 f"Idempotency-Key {seen.key!r} made container {seen.container_uuid}, "
                 "which has been deleted since; use a new key for a new container."
             ) from None
