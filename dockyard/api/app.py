@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -14,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
+from dockyard.api.openapi.document import document
 from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes import (
     actions,
@@ -27,6 +30,7 @@ from dockyard.api.routes import (
 )
 from dockyard.api.routes import services as zun_services
 from dockyard.api.routes.table import Route
+from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.domain.errors import DockyardError, NotAcceptable
 
@@ -45,25 +49,44 @@ def _normalise(path: str) -> str:
     return path
 
 
+#: The route tables of the handlers' modules.
+TABLES: tuple[list[Route], ...] = (
+    root.ROUTES,
+    containers.ROUTES,
+    actions.ROUTES,
+    quotas.ROUTES,
+    hosts.ROUTES,
+    zun_services.ROUTES,
+    availability_zones.ROUTES,
+    registries.ROUTES,
+    images.ROUTES,
+)
+OPENAPI_PATH = "/v1/openapi.json"
+
+
+def served_routes() -> list[Route]:
+    """Every route the API serves, its own OpenAPI document's included."""
+    own = Route("GET", OPENAPI_PATH, _openapi, public=True)
+    return [own, *(r for table in TABLES for r in table)]
+
+
+@lru_cache(maxsize=4)
+def _openapi_body(limits: Limits) -> str:
+    return json.dumps(document(served_routes(), limits))
+
+
+def _openapi(req: ApiRequest) -> Response:
+    """The OpenAPI document, public like the version documents: it describes the API,
+    not anything in it."""
+    body = _openapi_body(req.services.limits)
+    return Response(body, content_type="application/json")
+
+
 class DockyardApp:
     def __init__(self, services: Services, auth: Authenticator) -> None:
         self.services = services
         self.auth = auth
-        self.routes: dict[str, Route] = {
-            r.key: r
-            for table in (
-                root.ROUTES,
-                containers.ROUTES,
-                actions.ROUTES,
-                quotas.ROUTES,
-                hosts.ROUTES,
-                zun_services.ROUTES,
-                availability_zones.ROUTES,
-                registries.ROUTES,
-                images.ROUTES,
-            )
-            for r in table
-        }
+        self.routes: dict[str, Route] = {r.key: r for r in served_routes()}
         self.url_map = Map(
             [Rule(r.path, endpoint=key, methods=[r.method]) for key, r in self.routes.items()]
         )

@@ -12,6 +12,7 @@ from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
+from dockyard.service.idempotency import IdempotentCreates
 from dockyard.service.images import ImageService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
@@ -21,6 +22,7 @@ from dockyard.service.registries import RegistryService
 class Services:
     containers: ContainerService
     creator: ContainerCreator
+    idempotent: IdempotentCreates
     limits: Limits
     authorizer: Authorizer
     quotas: QuotaService

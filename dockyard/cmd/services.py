@@ -20,6 +20,7 @@ from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
 from dockyard.service.hosts import HostService
+from dockyard.service.idempotency import IdempotentCreates
 from dockyard.service.images import ImageRecordKeeper, ImageService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
@@ -94,6 +95,12 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
                 PullPolicy.parse(defaults.default_image_pull_policy),
             ),
             registries=registries,
+        ),
+        idempotent=IdempotentCreates(
+            repos.idempotency,
+            containers,
+            dt.timedelta(seconds=api_cfg.idempotency_window),
+            repos.clock,
         ),
         limits=Limits(
             min_cpu=defaults.minimum_cpus,

@@ -14,6 +14,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.idempotency import IdempotencyRepository
 from dockyard.db.repositories.images import ImageRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
@@ -63,6 +64,7 @@ class Repositories:
     #: Container writes this process makes or hears of (see ChangeFeed).
     changes: ChangeFeed
     images: ImageRepository
+    idempotency: IdempotencyRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -84,4 +86,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         InstallationRepository(db),
         changes,
         ImageRepository(db),
+        IdempotencyRepository(db),
     )

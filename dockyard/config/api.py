@@ -61,6 +61,14 @@ opts = [
         help="Requests that may wait for a change at once; each holds one of 'threads' "
         "while it waits. Beyond this, a waiting GET is answered at once.",
     ),
+    cfg.IntOpt(
+        "idempotency_window",
+        default=24 * 60 * 60,
+        min=60,
+        help="Seconds an Idempotency-Key of a container create is remembered: the same "
+        "project sending the same key again within this time gets the container the first "
+        "request made instead of a new one. Older keys are forgotten.",
+    ),
 ]
 
 
@@ -73,6 +81,7 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
+    idempotency_window: int
     max_wait: int = 20
     max_waiting_requests: int = 8
 

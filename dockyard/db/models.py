@@ -296,3 +296,17 @@ class QuotaUsageRow(Base):
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(32), primary_key=True)
     in_use: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKeyRow(Base):
+    """A create's ``Idempotency-Key`` per project: what was asked (``fingerprint``) and
+    the container it made (NULL while that create is still being made). The primary
+    key makes racing retries with one key insert one row only."""
+
+    __tablename__ = "idempotency_keys"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    container_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

@@ -16,3 +16,6 @@ class Clock:
     def monotonic(self) -> float:
         """Seconds from an arbitrary start; only differences mean anything."""
         return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)

@@ -180,6 +180,12 @@ class InvalidState(Conflict):
     code = "invalid-state-exception"
 
 
+class IdempotencyKeyConflict(Conflict):
+    """An Idempotency-Key sent again with another request, or whose container is gone."""
+
+    code = "idempotency-key-conflict"
+
+
 class IpAddressAlreadyAllocated(Conflict):
     """A fixed IP asked for that a port (or the subnet's gateway) already holds."""
 

@@ -22,6 +22,7 @@ from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.db.repositories.idempotency import IdempotencyRepository
 from dockyard.db.repositories.images import ImageRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.registries import EVERYWHERE, RegistryRepository, Scope
@@ -94,7 +95,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0009_images"
+    assert migrate.current(db) == "0010_idempotency"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -648,3 +649,41 @@ def test_image_records_are_scoped_paged_reported_and_synced(db: Database) -> Non
     repo.delete(b1.uuid)
     with pytest.raises(ImageNotFound):
         repo.delete(b1.uuid)
+
+
+def test_racing_claims_of_one_idempotency_key_record_it_once(db: Database) -> None:
+    keys = IdempotencyRepository(db)
+    # Sixteen requests with one key at once: exactly one records it, every other
+    # one reads that row, on each database (a deadlock on MariaDB is retried).
+    claims = in_parallel(16, lambda i: keys.claim("p", "k-1", "f"))
+    assert sum(c is None for c in claims) == 1
+    others = [c for c in claims if c is not None]
+    assert len(others) == 15
+    assert {(c.project_id, c.key, c.fingerprint, c.container_uuid) for c in others} == {
+        ("p", "k-1", "f", None)
+    }
+    # The same key in another project is another key.
+    assert keys.claim("q", "k-1", "g") is None
+    keys.settle("p", "k-1", "c-uuid")
+    again = keys.claim("p", "k-1", "f2")
+    assert again is not None and (again.container_uuid, again.fingerprint) == ("c-uuid", "f")
+    assert keys.count() == 2
+
+
+def test_idempotency_keys_are_forgotten_only_as_seen_and_swept_when_old(db: Database) -> None:
+    clock = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    keys = IdempotencyRepository(db, clock)
+    assert keys.claim("p", "old", "f") is None
+    clock.advance(3600)
+    assert keys.claim("p", "new", "f") is None
+    seen = keys.get("p", "new")
+    assert seen is not None and seen.created_at == clock.at
+    keys.settle("p", "new", "c-uuid")
+    # A row settled since it was read is not removed by a forget of the old reading.
+    assert keys.forget(seen) is False
+    assert keys.get("p", "new") is not None
+    assert keys.sweep(clock.at - dt.timedelta(seconds=60)) == 1
+    assert keys.get("p", "old") is None and keys.get("p", "new") is not None
+    settled = keys.get("p", "new")
+    assert settled is not None and keys.forget(settled) is True
+    assert keys.count() == 0

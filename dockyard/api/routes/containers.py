@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from dockyard.api import conditions, parse
+from dockyard.api import conditions, idempotency, parse
 from dockyard.api.request import ApiRequest, empty_response, json_response
 from dockyard.api.routes.access import owned
 from dockyard.api.routes.table import RouteTable
@@ -52,9 +52,20 @@ def create(req: ApiRequest) -> Response:
             req.authorize(rule)
     request = parse.container_request(body, req.version)
     run = parse_bool(query.get("run", False))
-    container = req.services.creator.create(req.ctx, request, run)
+    given_key = idempotency.key(req.http.headers.get(idempotency.HEADER))
+    headers: dict[str, str] = {}
+    if given_key is None:
+        container = req.services.creator.create(req.ctx, request, run)
+    else:
+        container, replayed = req.services.idempotent.create(
+            req.ctx,
+            given_key,
+            idempotency.fingerprint(body, run, req.version),
+            lambda: req.services.creator.create(req.ctx, request, run),
+        )
+        headers[idempotency.REPLAYED] = "true" if replayed else "false"
     view = views.container(container, req.hidden_fields, req.base_url, req.services.clock.now())
-    return json_response(view, 202, {"Location": view["links"][0]["href"]})
+    return json_response(view, 202, {"Location": view["links"][0]["href"], **headers})
 
 
 @TABLE.add("GET", "/v1/containers")
