@@ -17,6 +17,7 @@ from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.drivers.timing import instrument
 from dockyard.rpc.api import ControlAPI
 
 
@@ -82,6 +83,8 @@ def build_agent(
     images = drivers.image(context)
     if not isinstance(images, ImageDriver):
         raise _wrong_kind(drivers.image, images, "ImageDriver")
+    runtime = instrument(runtime, "runtime", RuntimeDriver)
+    images = instrument(images, "image", ImageDriver)
     return ComputeAgent(
         defaults.host,
         runtime,

@@ -45,6 +45,14 @@ opts = [
         "with 413 before it is read. This also bounds put_archive, whose archive travels "
         "base64-encoded in the body (about 3/4 of this size).",
     ),
+    cfg.BoolOpt(
+        "metrics_enabled",
+        default=True,
+        help="Serve Prometheus metrics at /metrics (outside /v1, without authentication, "
+        "as Prometheus scrapes). They hold counts and timings by route, status and host "
+        "name, no tenant's data; limit who reaches the path at the network or proxy if "
+        "host names are private, or set this to false. See docs/operations.md.",
+    ),
 ]
 
 
@@ -57,6 +65,7 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
+    metrics_enabled: bool = True
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
