@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -53,6 +53,19 @@ opts = [
         "name, no tenant's data; limit who reaches the path at the network or proxy if "
         "host names are private, or set this to false. See docs/operations.md.",
     ),
+    cfg.StrOpt(
+        "ssl_cert_file",
+        default="",
+        help="PEM certificate (chain) with which the API serves HTTPS instead of HTTP; "
+        "needs ssl_key_file. In `dockyard up` the console proxy serves WSS with it too "
+        "unless [websocket_proxy] names its own.",
+    ),
+    cfg.StrOpt(
+        "ssl_key_file",
+        default="",
+        secret=True,
+        help="PEM private key of ssl_cert_file (unencrypted; keep it mode 0600).",
+    ),
 ]
 
 
@@ -66,6 +79,12 @@ class ApiConfig:
     shutdown_timeout: int
     max_request_body_size: int
     metrics_enabled: bool = True
+    ssl_cert_file: str = ""
+    ssl_key_file: str = field(default="", repr=False)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_cert_file else "http"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
