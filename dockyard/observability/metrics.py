@@ -8,6 +8,7 @@ each metric and what it means.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 T = TypeVar("T")
+LOG = logging.getLogger(__name__)
 
 #: Buckets for calls that take milliseconds to tens of seconds (requests, engine calls).
 CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -135,7 +137,14 @@ class _ContainerCounts(Collector):
         )
         source = self.source
         if source is not None:
-            for host, status, count in source():
+            try:
+                counts = list(source())
+            except Exception:
+                # A database outage must not take the rest of the scrape with it: the
+                # series go missing (Prometheus shows the gap) and the log says why.
+                LOG.warning("could not count containers for /metrics", exc_info=True)
+                counts = []
+            for host, status, count in counts:
                 family.add_metric([host or "", status], count)
         yield family
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client import REGISTRY, Histogram
+from prometheus_client import REGISTRY, Histogram, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from dockyard.observability import metrics
@@ -67,3 +67,17 @@ def test_container_counts_come_from_the_source_at_scrape() -> None:
     finally:
         metrics.count_containers_with(None)
     assert REGISTRY.get_sample_value("dockyard_containers", labels) is None
+
+
+def test_a_failing_count_leaves_the_rest_of_the_scrape(caplog: pytest.LogCaptureFixture) -> None:
+    def unreachable() -> list[tuple[str, str, int]]:
+        raise ConnectionError("database unreachable")
+
+    metrics.count_containers_with(unreachable)
+    try:
+        exposition = generate_latest(REGISTRY).decode()
+    finally:
+        metrics.count_containers_with(None)
+    assert "# TYPE dockyard_containers gauge" in exposition
+    assert "dockyard_api_request_duration_seconds" in exposition
+    assert "could not count containers" in caplog.text
