@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from dockyard.api import errors, versions
 from dockyard.api.auth import Authenticator
+from dockyard.api.metrics import ROUTE_KEY
 from dockyard.api.openapi.document import document
 from dockyard.api.request import ApiRequest, json_response
 from dockyard.api.routes import (
@@ -33,6 +34,7 @@ from dockyard.api.routes.table import Route
 from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.domain.errors import DockyardError, NotAcceptable
+from dockyard.observability.context import RequestScope, bind, bound
 
 LOG = logging.getLogger(__name__)
 
@@ -92,8 +94,15 @@ class DockyardApp:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        began = time.perf_counter()
         request_id = f"req-{uuid.uuid4()}"
+        # Every line logged while serving it names the request (the caller once known).
+        with bound(RequestScope(request_id)):
+            return self._serve(environ, start_response, request_id)
+
+    def _serve(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], request_id: str
+    ) -> Any:
+        began = time.perf_counter()
         http = Request(environ)
         path = _normalise(http.path)
         version: versions.Version | None = None
@@ -136,10 +145,12 @@ class DockyardApp:
         adapter = self.url_map.bind_to_environ(http.environ)
         key, args = adapter.match(path, method=http.method)
         route = self.routes[key]
+        http.environ[ROUTE_KEY] = route.path
         if route.public:
             ctx = self.auth.anonymous(request_id)
         else:
             ctx = self.auth.authenticate(dict(http.headers), request_id)
+            bind(RequestScope(request_id, ctx.user_id, ctx.project_id))
         if not route.min_version <= version <= route.max_version:
             raise NotAcceptable(
                 f"The API {http.method} {route.path} is not supported at version "

@@ -137,15 +137,14 @@ def serve(conf: cfg.ConfigOpts) -> int:
         print(f"Dockyard cannot start: {exc}", file=sys.stderr, flush=True)
         return 1
     server = start_server(node.app, node.api)
+    url = f"{node.api.scheme}://{node.api.host_ip}:{node.api.port}"
     print(
-        f"Dockyard is serving the Zun v1 API on http://{node.api.host_ip}:{node.api.port}/v1 "
+        f"Dockyard is serving the Zun v1 API on {url}/v1 "
         f"(host {conf.host}, data in {conf.data_dir}).",
         flush=True,
     )
     if conf.dashboard.enabled:
-        print(
-            f"The dashboard is at http://{node.api.host_ip}:{node.api.port}/dashboard/.", flush=True
-        )
+        print(f"The dashboard is at {url}/dashboard/.", flush=True)
     if conf.auth_strategy == "local":
         print(
             f"Log in with OS_AUTH_URL={auth_url(conf)} (Dockyard's own identity; the first "

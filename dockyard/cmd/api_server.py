@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = api.view(conf)
     server = start_server(app, settings)
     print(
-        f"dockyard-api is serving the Zun v1 API on http://{settings.host_ip}:{settings.port}/v1.",
+        f"dockyard-api is serving the Zun v1 API on "
+        f"{settings.scheme}://{settings.host_ip}:{settings.port}/v1.",
         flush=True,
     )
     wait_for_signal()

@@ -10,20 +10,26 @@ from dockyard.api.body_limit import BodyLimit
 from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
+from dockyard.api.metrics import RequestMetrics
 from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
 from dockyard.config import api, dashboard, default
+from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.session import Database
+from dockyard.observability.metrics import count_containers_with
 
 
 def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     """The API for ``[DEFAULT] auth_strategy``, with the dashboard when it is enabled,
-    behind the request body size limit."""
+    behind the request body size limit, timed and with /metrics (docs/operations.md)."""
     app = _strategy_app(conf, services, db)
     settings = dashboard.view(conf)
     if settings.enabled:
         app = mount(app, dashboard_identity(conf, app, settings))
-    return BodyLimit(app, api.view(conf).max_request_body_size)
+    served = api.view(conf)
+    if served.metrics_enabled:
+        count_containers_with(ContainerRepository(db).count_by_host_status)
+    return RequestMetrics(BodyLimit(app, served.max_request_body_size), served.metrics_enabled)
 
 
 def dashboard_identity(

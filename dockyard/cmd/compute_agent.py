@@ -10,12 +10,14 @@ import logging
 import sys
 import time
 
+from prometheus_client import start_http_server
+
 from dockyard.cmd.broker import open_broker
 from dockyard.cmd.configuration import load_service_config, setup_logging
 from dockyard.cmd.host_agent import build_agent, choose_drivers
 from dockyard.cmd.signals import wait_for_signal
 from dockyard.compute.host_claim import HostInUse
-from dockyard.config import api, default
+from dockyard.config import api, compute, default
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import Unavailable
 from dockyard.rpc.messaging import MessagingControlAPI, compute_server
@@ -50,7 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     server = compute_server(broker, host, agent)
     server.start()
     print(f"dockyard-compute is serving host {host}.", flush=True)
+    settings = compute.view(conf)
+    exporter = None
+    if settings.metrics_port:
+        # The agent's only listener: Prometheus's exposition, in this process's registry.
+        exporter, _ = start_http_server(settings.metrics_port, settings.metrics_host)
+        print(
+            f"dockyard-compute serves its metrics on "
+            f"http://{settings.metrics_host}:{settings.metrics_port}/metrics.",
+            flush=True,
+        )
     wait_for_signal()
+    if exporter is not None:
+        exporter.shutdown()
     server.stop()
     finished = agent.stop(timeout=api.view(conf).shutdown_timeout)
     broker.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from oslo_config import cfg
 
 from dockyard.config import libraries, opts
+from dockyard.observability import logs
 
 #: `dockyard up`'s shortcuts for the options people change most.
 ALL_IN_ONE_OPTS = [
@@ -66,8 +65,5 @@ def _declare_libraries(conf: cfg.ConfigOpts, wanted: bool) -> None:
 
 
 def setup_logging(conf: cfg.ConfigOpts, *, with_pid: bool = True) -> None:
-    process = " %(process)d" if with_pid else ""
-    logging.basicConfig(
-        level=logging.DEBUG if conf.debug else logging.INFO,
-        format=f"%(asctime)s{process} %(levelname)s %(name)s: %(message)s",
-    )
+    """Text or JSON lines (``[DEFAULT] log_json``), each naming the request it is for."""
+    logs.configure(debug=conf.debug, json_lines=conf.log_json, with_pid=with_pid)

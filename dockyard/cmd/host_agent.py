@@ -6,17 +6,19 @@ ControlAPI it is given, so nothing here opens a database.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from oslo_config import cfg
 
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import compute, default, websocket_proxy
+from dockyard.config import api, compute, default, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.drivers.timing import instrument
 from dockyard.rpc.api import ControlAPI
 
 
@@ -53,6 +55,18 @@ def _wrong_kind(factory: loading.Factory, made: object, expected: str) -> System
     return SystemExit(f"{factory!r} made a {type(made).__name__}, not a {expected}")
 
 
+def _console_settings(conf: cfg.ConfigOpts) -> websocket_proxy.WebsocketProxyConfig:
+    """The console proxy's options; without a certificate of its own it takes the API's
+    (so `dockyard up` given one serves HTTPS and WSS alike)."""
+    console = websocket_proxy.view(conf)
+    served = api.view(conf)
+    if not (console.ssl_cert_file or console.ssl_key_file) and served.ssl_cert_file:
+        return dataclasses.replace(
+            console, ssl_cert_file=served.ssl_cert_file, ssl_key_file=served.ssl_key_file
+        )
+    return console
+
+
 def build_agent(
     conf: cfg.ConfigOpts,
     drivers: DriverChoice,
@@ -82,6 +96,8 @@ def build_agent(
     images = drivers.image(context)
     if not isinstance(images, ImageDriver):
         raise _wrong_kind(drivers.image, images, "ImageDriver")
+    runtime = instrument(runtime, "runtime", RuntimeDriver)
+    images = instrument(images, "image", ImageDriver)
     return ComputeAgent(
         defaults.host,
         runtime,
@@ -90,7 +106,7 @@ def build_agent(
         compute.view(conf),
         docker_cfg,
         clock,
-        console=websocket_proxy.view(conf),
+        console=_console_settings(conf),
         installation=installation,
         description=description,
     )

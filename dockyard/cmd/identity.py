@@ -112,7 +112,7 @@ def auth_url(conf: cfg.ConfigOpts) -> str:
         host = "127.0.0.1"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.port}/v3"
+    return f"{settings.scheme}://{host}:{settings.port}/v3"
 
 
 def openrc(created: Bootstrap, url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -31,6 +32,8 @@ from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable
 from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.observability import metrics
+from dockyard.observability.context import RequestScope, bound, current
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     CONSOLE_URL,
@@ -136,6 +139,8 @@ class ComputeAgent:
         Raises ``HostInUse`` when another live agent of this installation serves the host.
         """
         self.claim.take()
+        metrics.RECONCILE_CLOCK.started(self.host)
+        metrics.AGENT_QUEUE_DEPTH.labels(self.host).set(0)
         if self.console is not None:
             self.console.start()
         self.report_host()
@@ -206,7 +211,8 @@ class ComputeAgent:
     # -- ComputeAPIEndpoint ------------------------------------------------
 
     def create(self, message: CreateContainer) -> None:
-        self._submit(message.spec.uuid, self.ops.create, message)
+        create = functools.partial(self.ops.create, received=time.monotonic())
+        self._submit(message.spec.uuid, create, message)
 
     def operate(self, message: ContainerOperation) -> None:
         self._submit(message.uuid, self.ops.operate, message)
@@ -270,22 +276,28 @@ class ComputeAgent:
 
     def _submit(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
         if self._stopping.is_set():
+            metrics.AGENT_REJECTED.labels(self.host).inc()
             raise ServiceBusy(f"The agent of host {self.host} is shutting down.")
         if not self._slots.acquire(blocking=False):
+            metrics.AGENT_REJECTED.labels(self.host).inc()
             raise ServiceBusy(f"The agent of host {self.host} is busy; try again shortly.")
         with self._idle:
             self._in_flight += 1
             self._busy[uuid] += 1
+        metrics.AGENT_QUEUE_DEPTH.labels(self.host).inc()
+        # The worker logs for the request that asked: the caller's scope when it came in
+        # process or over RPC with one, else the request id the message carries.
+        scope = current() or RequestScope(str(getattr(message, "request_id", "")))
         try:
-            future = self._pool.submit(self._run, uuid, fn, message)
+            future = self._pool.submit(self._run, uuid, fn, message, scope)
             future.add_done_callback(lambda f: self._done(uuid) if f.cancelled() else None)
         except RuntimeError as exc:
             self._done(uuid)
             raise ServiceBusy(f"The agent of host {self.host} is shutting down.") from exc
 
-    def _run(self, uuid: str, fn: Callable[[Any], None], message: Any) -> None:
+    def _run(self, uuid: str, fn: Callable[[Any], None], message: Any, scope: RequestScope) -> None:
         try:
-            with self._locks.hold(uuid):
+            with bound(scope if scope.request_id else None), self._locks.hold(uuid):
                 fn(message)
         except DockyardError as exc:
             LOG.warning("operation on %s failed: %s", uuid, exc)
@@ -296,6 +308,7 @@ class ComputeAgent:
 
     def _done(self, uuid: str) -> None:
         self._slots.release()
+        metrics.AGENT_QUEUE_DEPTH.labels(self.host).dec()
         with self._idle:
             self._in_flight -= 1
             self._busy[uuid] -= 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,8 +64,10 @@ class ConsoleProxy:
         admit: Callable[[ConsoleTicket], bool],
         connect: Callable[[ConsoleTicket], ConsoleStream],
         allowed_origins: Sequence[str] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._bind_host = bind_host
+        self._tls = tls
         self._requested_port = port
         self._admit = admit
         self._connect = connect
@@ -95,6 +98,7 @@ class ConsoleProxy:
             # blocks for a data frame, so its terminal freezes until the container
             # prints. Dead peers are found by TCP keepalive instead (see below).
             ping_interval=None,
+            ssl=self._tls,
             logger=_NoDebugLogger(logging.getLogger("websockets.server"), {}),
         )
         self._bound_port = int(self._server.socket.getsockname()[1])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dockyard.compute.console import ConsoleProxy, ConsoleTicket
-from dockyard.config.websocket_proxy import WebsocketProxyConfig
+from dockyard.config.tls import server_context
+from dockyard.config.websocket_proxy import GROUP, WebsocketProxyConfig
 from dockyard.drivers.runtime.base import ConsoleStream, RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 
@@ -15,12 +16,14 @@ class HostConsole:
         self.cfg = cfg
         self.runtime = runtime
         self.control = control
+        self.tls = server_context(cfg.ssl_cert_file, cfg.ssl_key_file, GROUP)
         self.proxy = ConsoleProxy(
             cfg.wsproxy_host,
             cfg.wsproxy_port,
             admit=self._admit,
             connect=self._connect,
             allowed_origins=cfg.allowed_origins,
+            tls=self.tls,
         )
         self._listening = False
 
@@ -51,7 +54,8 @@ class HostConsole:
         host = self.cfg.wsproxy_host
         if ":" in host:
             host = f"[{host}]"
-        return f"ws://{host}:{self.proxy.port}/"
+        scheme = "ws" if self.tls is None else "wss"
+        return f"{scheme}://{host}:{self.proxy.port}/"
 
     def _admit(self, ticket: ConsoleTicket) -> bool:
         return self.control.spend_console_token(ticket.token, ticket.uuid, ticket.exec_id)

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ from dockyard.domain.reports import ContainerChange, TaskGuard
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.observability.metrics import CREATE_TO_RUNNING_SECONDS
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     CommitContainer,
@@ -170,15 +172,17 @@ class Operations:
         if self._needs_pull(image, pull_policy):
             self.images.pull(image, auth)
 
-    def create(self, msg: CreateContainer) -> None:
+    def create(self, msg: CreateContainer, received: float | None = None) -> None:
         """Pull if needed, create, start if asked, then report once.
 
         The API stores the record already in ``container_creating``; the pull (when
         there is one) shows as ``image_pulling``. Only the steps that change what a
         client can see are reported, and the final state travels with the action's
-        event: two round trips for a ``run`` of a local image.
+        event: two round trips for a ``run`` of a local image. ``received``: when the
+        agent took the message (``time.monotonic()``), for the create-to-running time.
         """
         uuid, start = msg.spec.uuid, self.clock.now()
+        received = time.monotonic() if received is None else received
         at = _Progress(uuid, TaskState.CONTAINER_CREATING, self._step)
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
@@ -201,6 +205,9 @@ class Operations:
             event = self._event_report(uuid, msg.request_id, "create", start, None)
             if not self._settle(uuid, at.task, event=event):
                 raise Interrupted(uuid)
+            if msg.run:
+                CREATE_TO_RUNNING_SECONDS.labels(self.host).observe(time.monotonic() - received)
+            LOG.info("created container %s on host %s (run: %s)", uuid, self.host, msg.run)
         except Interrupted:
             LOG.info("create of %s was superseded by another operation", uuid)
             self._abandon(uuid)

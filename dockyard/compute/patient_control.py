@@ -16,6 +16,7 @@ from typing import TypeVar
 from dockyard.domain.errors import Unavailable
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.observability.metrics import RPC_RETRIES
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     ContainerReport,
@@ -52,6 +53,7 @@ class PatientControl:
                 if self.clock() + delay > deadline:
                     raise
                 LOG.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
+                RPC_RETRIES.labels(what).inc()
                 self.sleep(delay)
                 delay = min(delay * 2, 10.0)
 

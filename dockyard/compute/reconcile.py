@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Collection
 
 from dockyard.domain.clock import Clock
@@ -14,6 +15,7 @@ from dockyard.domain.models import Container, ObservedContainer
 from dockyard.domain.reports import ContainerChange, RuntimeFields, TaskGuard
 from dockyard.domain.states import Status, TaskState
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.observability.metrics import RECONCILE_CLOCK, RECONCILE_CORRECTIONS, RECONCILE_SECONDS
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import ContainerReport
 
@@ -51,6 +53,16 @@ class Reconciler:
 
     def run(self, after_restart: bool = False) -> None:
         """One pass. ``after_restart`` also finishes operations a crash interrupted."""
+        began = time.perf_counter()
+        self._pass(after_restart)
+        RECONCILE_SECONDS.labels(self.host).observe(time.perf_counter() - began)
+        RECONCILE_CLOCK.finished(self.host)
+
+    def _corrected(self, kind: str, applied: bool = True) -> None:
+        if applied:
+            RECONCILE_CORRECTIONS.labels(self.host, kind).inc()
+
+    def _pass(self, after_restart: bool) -> None:
         # Busy first: an operation that ends meanwhile shows in the records read after.
         busy = self.busy()
         listed = self.runtime.list_managed(self.host)
@@ -73,6 +85,7 @@ class Reconciler:
             if self.owner.may_remove_unrecorded(observed[uuid].installation):
                 LOG.info("removing orphan container %s (no record)", uuid)
                 self.runtime.remove(uuid, force=True)
+                self._corrected("orphan_removed")
 
     def refresh(self, uuid: str) -> None:
         """Bring one record up to date after the engine reported a change to it."""
@@ -86,7 +99,8 @@ class Reconciler:
         if record.task_state is None and observed is not None:
             if _failure_stands(record, observed):
                 return
-            self.control.report(ContainerReport(uuid, ContainerChange.observed(observed), None))
+            change = ContainerChange.observed(observed)
+            self._corrected("observed", self.control.report(ContainerReport(uuid, change, None)))
         else:
             self._one(record, observed, after_restart=False)
 
@@ -113,12 +127,14 @@ class Reconciler:
             if rec.auto_remove:
                 # The engine removed it when it exited, as asked: the record goes too.
                 self.control.container_removed(rec.uuid)
+                self._corrected("auto_removed")
                 return
             # Only the summary goes: the rest is what the engine last showed.
             gone = dataclasses.replace(RuntimeFields.recorded(rec), status_detail=None)
             reason = "The container was removed from the engine outside Dockyard."
             change = ContainerChange(Status.ERROR, reason, runtime=gone)
-            self.control.report(ContainerReport(rec.uuid, change, None))
+            applied = self.control.report(ContainerReport(rec.uuid, change, None))
+            self._corrected("removed_outside", applied)
             return
         if _failure_stands(rec, obs):
             return
@@ -126,7 +142,9 @@ class Reconciler:
         # whether something changed; inspect then tells exactly what.
         if any(getattr(rec, k) != v for k, v in _listed(obs).items()):
             change = ContainerChange.observed(self.runtime.inspect(rec.uuid))
-            self.control.report(ContainerReport(rec.uuid, change, None))
+            self._corrected(
+                "observed", self.control.report(ContainerReport(rec.uuid, change, None))
+            )
 
     def _inspect(self, uuid: str) -> ObservedContainer | None:
         """The engine's container for our record ``uuid``, if it is there and ours."""
@@ -151,15 +169,19 @@ class Reconciler:
         elif rec.task_state is TaskState.CONTAINER_DELETING:
             self.runtime.remove(rec.uuid, force=True)
             self.control.container_removed(rec.uuid)
+            self._corrected("deleted")
         elif obs is None:
             self._fail(rec, task, "The container disappeared while an operation was running.")
         else:
             change = ContainerChange.observed(obs, task=None)
-            self.control.report(ContainerReport(rec.uuid, change, task))
+            self._corrected(
+                "recovered", self.control.report(ContainerReport(rec.uuid, change, task))
+            )
 
     def _fail(self, rec: Container, expect: TaskGuard, reason: str) -> None:
         change = ContainerChange.failed(reason)
-        self.control.report(ContainerReport(rec.uuid, change, expect, release_claim=True))
+        report = ContainerReport(rec.uuid, change, expect, release_claim=True)
+        self._corrected("failed", self.control.report(report))
 
     def _maybe_queued(self, rec: Container, obs: ObservedContainer | None) -> bool:
         """A young record the agent has not touched yet: its create may still be queued.

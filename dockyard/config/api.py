@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -69,6 +69,27 @@ opts = [
         "project sending the same key again within this time gets the container the first "
         "request made instead of a new one. Older keys are forgotten.",
     ),
+    cfg.BoolOpt(
+        "metrics_enabled",
+        default=True,
+        help="Serve Prometheus metrics at /metrics (outside /v1, without authentication, "
+        "as Prometheus scrapes). They hold counts and timings by route, status and host "
+        "name, no tenant's data; limit who reaches the path at the network or proxy if "
+        "host names are private, or set this to false. See docs/operations.md.",
+    ),
+    cfg.StrOpt(
+        "ssl_cert_file",
+        default="",
+        help="PEM certificate (chain) with which the API serves HTTPS instead of HTTP; "
+        "needs ssl_key_file. In `dockyard up` the console proxy serves WSS with it too "
+        "unless [websocket_proxy] names its own.",
+    ),
+    cfg.StrOpt(
+        "ssl_key_file",
+        default="",
+        secret=True,
+        help="PEM private key of ssl_cert_file (unencrypted; keep it mode 0600).",
+    ),
 ]
 
 
@@ -84,6 +105,13 @@ class ApiConfig:
     idempotency_window: int
     max_wait: int = 20
     max_waiting_requests: int = 8
+    metrics_enabled: bool = True
+    ssl_cert_file: str = ""
+    ssl_key_file: str = field(default="", repr=False)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_cert_file else "http"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

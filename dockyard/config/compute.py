@@ -90,6 +90,19 @@ opts = [
         help="Image driver of this host's agent: the name of an entry point in the "
         "'dockyard.drivers.image' group. An unknown name stops the agent at start.",
     ),
+    cfg.PortOpt(
+        "metrics_port",
+        default=0,
+        help="Port on which dockyard-compute serves its Prometheus metrics at /metrics "
+        "(unauthenticated); 0, the default, serves none. `dockyard up` ignores it: its "
+        "API's /metrics shows the agent's metrics too.",
+    ),
+    cfg.StrOpt(
+        "metrics_host",
+        default="127.0.0.1",
+        help="Address dockyard-compute's metrics listener binds (see metrics_port); "
+        "0.0.0.0 lets a Prometheus server on another machine scrape it.",
+    ),
 ]
 
 
@@ -108,6 +121,8 @@ class ComputeConfig:
     max_archive_size: int = 16 * 1024 * 1024
     runtime_driver: str = "docker"
     image_driver: str = "docker"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -78,6 +78,14 @@ opts = [
         help="Pull policy for containers created without one: like `docker run`, only "
         "pull images the engine does not already hold.",
     ),
+    cfg.BoolOpt(
+        "log_json",
+        default=False,
+        help="Write each log line as one JSON object (time, level, logger, message, "
+        "process, thread, request_id, user_id, project_id, and the audit fields of "
+        "audit lines) instead of text. Either way every line logged for an API request "
+        "names its request id, the agent's lines for that request included.",
+    ),
     cfg.StrOpt(
         "auth_encryption_key",
         secret=True,
@@ -108,6 +116,7 @@ class DefaultConfig:
     minimum_disk: int
     maximum_disk: int
     default_image_pull_policy: str
+    log_json: bool = False
     auth_encryption_key: str | None = field(default=None, repr=False)
 
 

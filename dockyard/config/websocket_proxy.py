@@ -6,7 +6,7 @@ Docker Engine has to listen on the network as Zun's single wsproxy needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -50,6 +50,19 @@ opts = [
         help="Seconds within which a client must connect with the single-use token that "
         "attach or an interactive exec handed out. Read by the API.",
     ),
+    cfg.StrOpt(
+        "ssl_cert_file",
+        default="",
+        help="PEM certificate (chain) with which the console proxy serves WSS (wss:// "
+        "URLs) instead of WS; needs ssl_key_file. Empty: [api] ssl_cert_file and "
+        "ssl_key_file when those are set (as in `dockyard up`), else plain WS.",
+    ),
+    cfg.StrOpt(
+        "ssl_key_file",
+        default="",
+        secret=True,
+        help="PEM private key of ssl_cert_file (unencrypted; keep it mode 0600).",
+    ),
 ]
 
 
@@ -61,6 +74,8 @@ class WebsocketProxyConfig:
     base_url: str
     allowed_origins: list[str]
     token_ttl: int
+    ssl_cert_file: str = ""
+    ssl_key_file: str = field(default="", repr=False)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -31,6 +31,8 @@ from dockyard.domain.models import (
     StatsSnapshot,
 )
 from dockyard.domain.registries import RegistryAuth
+from dockyard.observability.context import RequestScope, bound, current
+from dockyard.observability.metrics import RPC_ERRORS
 from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import (
@@ -145,37 +147,58 @@ class _Client:
         sig = self.methods[name]
         wire = codec.encode_args(sig, args)
         rpc = self._rpc.prepare(server=server) if server else self._rpc
-        timeout = self.broker.config.call_timeout
+        # The request this is sent for travels in the message's context, so the peer's
+        # log lines (and audit records) name it.
+        scope = current()
+        ctxt = scope.as_dict() if scope else {}
         try:
             if name in self.casts:
-                rpc.cast({}, name, **wire)
+                rpc.cast(ctxt, name, **wire)
                 return None
-            reply = rpc.call({}, name, **wire)
-        except oslo_messaging.MessagingTimeout as exc:
-            raise ServiceBusy(f"{peer} did not answer {name} within {timeout} s.") from exc
-        except oslo_messaging.MessageUndeliverable as exc:
-            raise ServiceBusy(f"{peer} is not listening (no agent or service registered).") from exc
-        except oslo_messaging.MessageDeliveryFailure as exc:
-            # Clients learn what to do; the broker's address stays in the log.
-            LOG.warning("RPC %s to %s failed: %s", name, peer, exc)
-            raise BrokerUnavailable(
-                "The message broker is unavailable; try again shortly."
-            ) from exc
-        except oslo_messaging.RemoteError as exc:
-            raise DockyardError(f"{name} failed in {peer}: {exc.exc_type}: {exc.value}") from exc
-        except oslo_messaging.MessagingException as exc:
-            raise Unavailable(f"RPC {name} to {peer} failed: {exc}") from exc
+            reply = rpc.call(ctxt, name, **wire)
         except Exception as exc:
-            # While the broker restarts, kombu and amqp raise their own errors (and
-            # plain socket ones) past oslo.messaging: to a client that is an outage.
-            LOG.warning("RPC %s to %s failed in the transport", name, peer, exc_info=True)
-            raise BrokerUnavailable(
-                "The message broker is unavailable; try again shortly."
-            ) from exc
+            RPC_ERRORS.labels(name, _error_kind(exc)).inc()
+            raise self._failure(exc, name, peer) from exc
         try:
             return codec.unwrap(sig, reply)
         except codec.WireFormatError as exc:
+            RPC_ERRORS.labels(name, "malformed_reply").inc()
             raise DockyardError(f"{peer} sent a malformed reply to {name}: {exc}") from exc
+
+    def _failure(self, exc: Exception, name: str, peer: str) -> DockyardError:
+        """The domain error a client sees for a call that failed in the transport."""
+        if isinstance(exc, oslo_messaging.MessagingTimeout):
+            timeout = self.broker.config.call_timeout
+            return ServiceBusy(f"{peer} did not answer {name} within {timeout} s.")
+        if isinstance(exc, oslo_messaging.MessageUndeliverable):
+            return ServiceBusy(f"{peer} is not listening (no agent or service registered).")
+        if isinstance(exc, oslo_messaging.MessageDeliveryFailure):
+            # Clients learn what to do; the broker's address stays in the log.
+            LOG.warning("RPC %s to %s failed: %s", name, peer, exc)
+            return BrokerUnavailable("The message broker is unavailable; try again shortly.")
+        if isinstance(exc, oslo_messaging.RemoteError):
+            return DockyardError(f"{name} failed in {peer}: {exc.exc_type}: {exc.value}")
+        if isinstance(exc, oslo_messaging.MessagingException):
+            return Unavailable(f"RPC {name} to {peer} failed: {exc}")
+        # While the broker restarts, kombu and amqp raise their own errors (and
+        # plain socket ones) past oslo.messaging: to a client that is an outage.
+        LOG.warning("RPC %s to %s failed in the transport", name, peer, exc_info=exc)
+        return BrokerUnavailable("The message broker is unavailable; try again shortly.")
+
+
+def _error_kind(exc: Exception) -> str:
+    """The metric label of a failed call: one of a few fixed kinds."""
+    if isinstance(exc, oslo_messaging.MessagingTimeout):
+        return "timeout"
+    if isinstance(exc, oslo_messaging.MessageUndeliverable):
+        return "undeliverable"
+    if isinstance(exc, oslo_messaging.MessageDeliveryFailure):
+        return "delivery"
+    if isinstance(exc, oslo_messaging.RemoteError):
+        return "remote"
+    if isinstance(exc, oslo_messaging.MessagingException):
+        return "messaging"
+    return "transport"
 
 
 class MessagingComputeAPI:
@@ -337,7 +360,12 @@ class _Endpoint:
         for name in methods:
             setattr(self, name, functools.partial(self._dispatch, name))
 
-    def _dispatch(self, name: str, _ctxt: Any, **wire: Any) -> Any:
+    def _dispatch(self, name: str, ctxt: Any, **wire: Any) -> Any:
+        scope = RequestScope.from_dict(ctxt) if isinstance(ctxt, dict) else None
+        with bound(scope):
+            return self._serve(name, **wire)
+
+    def _serve(self, name: str, **wire: Any) -> Any:
         sig = self._methods[name]
         try:
             args = codec.decode_args(sig, wire)

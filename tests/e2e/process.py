@@ -30,6 +30,8 @@ class Instance:
     #: Whether stdout (where first-start credentials are printed) goes to ``output``
     #: instead of ``log``, which then holds only what the service logs (stderr).
     split_output: bool = False
+    #: The CA that signed the API's certificate, when it serves HTTPS.
+    ca_file: Path | None = None
 
     @classmethod
     def new(
@@ -76,7 +78,8 @@ class Instance:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self.ca_file is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> subprocess.Popen[bytes]:
         """Start `dockyard up` and wait until it answers (at most 30 s)."""
@@ -91,7 +94,8 @@ class Instance:
             if process.poll() is not None:
                 raise AssertionError(f"dockyard up exited with {process.returncode}")
             try:
-                if requests.get(self.url + "/", timeout=1).status_code == 200:
+                verify = str(self.ca_file) if self.ca_file else True
+                if requests.get(self.url + "/", timeout=1, verify=verify).status_code == 200:
                     return process
             except requests.ConnectionError:
                 pass

@@ -7,6 +7,7 @@ database settings at all. A container is run through the HTTP API end to end.
 
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import docker
 import pytest
 import requests
 import websocket
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from dockyard.domain.models import LABEL_HOST
 from tests.conftest import LATEST, TEST_IMAGE, free_port
@@ -39,6 +42,7 @@ class Cloud:
     url: str
     host: str
     root: Path
+    metrics_port: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     session: requests.Session = field(default_factory=requests.Session)
 
@@ -119,9 +123,9 @@ def cloud(
     root = tmp_path_factory.mktemp("cloud")
     rpc_section, _names = private_rpc_section(root, call_timeout=30)
     host = f"cloud-{uuid.uuid4().hex[:8]}"
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     with fresh_database("postgresql") as database_url:
-        common = [f"transport_url = {TRANSPORT_URL}", "auth_strategy = noauth"]
+        common = [f"transport_url = {TRANSPORT_URL}", "auth_strategy = noauth", "log_json = true"]
         database = ["[database]", f"connection = {database_url}"]
         api_conf = write_config(
             root / "api.conf",
@@ -150,6 +154,7 @@ def cloud(
             f"data_dir = {root / 'compute'}",
             "[compute]",
             "sync_interval = 2",
+            f"metrics_port = {metrics_port}",
             "[websocket_proxy]",
             "wsproxy_port = 0",
             rpc_section,
@@ -161,7 +166,7 @@ def cloud(
             timeout=120,
         )
         assert migrated.returncode == 0, migrated.stderr
-        service = Cloud(f"http://127.0.0.1:{port}", host, root)
+        service = Cloud(f"http://127.0.0.1:{port}", host, root, metrics_port)
         try:
             start(service, "dockyard-conductor", conductor_conf, "is serving agents' reports")
             start(service, "dockyard-compute", compute_conf, f"serving host {host}")
@@ -238,3 +243,75 @@ def test_a_container_runs_through_the_api(cloud: Cloud, docker_client: docker.Do
         time.sleep(0.2)
     leftovers = {"label": f"{LABEL_HOST}={cloud.host}"}
     assert docker_client.containers.list(all=True, filters=leftovers) == []
+
+
+def scrape(url: str) -> dict[str, list[Sample]]:
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    return {f.name: f.samples for f in text_string_to_metric_families(response.text)}
+
+
+def count(families: dict[str, list[Sample]], family: str, name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    return sum(
+        s.value for s in families.get(family, []) if s.name == name and wanted <= s.labels.items()
+    )
+
+
+def json_lines(cloud: Cloud, process: str) -> list[dict[str, Any]]:
+    """The process's log lines (its few printed status lines are not log lines)."""
+    text = (cloud.root / f"{process}.log").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_metrics_and_json_logs_follow_a_request_across_the_processes(cloud: Cloud) -> None:
+    agent_metrics = f"http://127.0.0.1:{cloud.metrics_port}/metrics"
+    api_before, agent_before = scrape(cloud.url + "/metrics"), scrape(agent_metrics)
+    body = {"image": TEST_IMAGE, "command": SLEEPER, "memory": 32, "cpu": 0.1}
+    created = cloud.request("POST", "/v1/containers?run=true", json=body)
+    assert created.status_code == 202, created.text
+    ident, request_id = created.json()["uuid"], created.headers["X-OpenStack-Request-Id"]
+    cloud.wait_for(ident, "Running")
+    api_after, agent_after = scrape(cloud.url + "/metrics"), scrape(agent_metrics)
+
+    # The API: requests by route template, containers counted in the database.
+    hist = "dockyard_api_request_duration_seconds"
+    posted = {"method": "POST", "route": "/v1/containers", "status": "202"}
+    assert count(api_after, hist, hist + "_count", **posted) == (
+        count(api_before, hist, hist + "_count", **posted) + 1
+    )
+    running = {"host": cloud.host, "status": "Running"}
+    assert count(api_after, "dockyard_containers", "dockyard_containers", **running) == (
+        count(api_before, "dockyard_containers", "dockyard_containers", **running) + 1
+    )
+    # The agent's own listener: its engine calls, create latency, queue and reconciler.
+    for family, labels in [
+        ("dockyard_engine_call_duration_seconds", {"method": "create", "outcome": "ok"}),
+        ("dockyard_container_create_to_running_seconds", {"host": cloud.host}),
+    ]:
+        name = family + "_count"
+        assert count(agent_after, family, name, **labels) == (
+            count(agent_before, family, name, **labels) + 1
+        ), family
+    assert "dockyard_agent_operations" in agent_after
+    assert "dockyard_reconcile_lag_seconds" in agent_after
+    assert "dockyard_containers" not in agent_after or not agent_after["dockyard_containers"]
+
+    # Each process's lines for this request name it: the API's, the agent's (the id came
+    # in the create's RPC context) and the conductor's (in the agent's reports').
+    for process, logger in [
+        ("dockyard-api", "dockyard.audit"),
+        ("dockyard-compute", "dockyard.compute.operations"),
+        ("dockyard-conductor", "dockyard.audit"),
+    ]:
+        lines = [line for line in json_lines(cloud, process) if line["request_id"] == request_id]
+        assert any(line["logger"] == logger for line in lines), (process, lines)
+    reports = [
+        line["audit"]
+        for line in json_lines(cloud, "dockyard-conductor")
+        if line["request_id"] == request_id and line["logger"] == "dockyard.audit"
+    ]
+    assert ("report", "Running", "admin") in [
+        (a["change"], a["status"], a["user_id"]) for a in reports
+    ]
+    assert cloud.request("DELETE", f"/v1/containers/{ident}?force=true").status_code == 204

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
+from dockyard.observability.context import RequestScope, bound
 from dockyard.service.sweeper import DownHostSweeper
 from tests.factories import container, host_inventory
 from tests.fakes.clock import FakeClock
@@ -687,3 +689,48 @@ def test_idempotency_keys_are_forgotten_only_as_seen_and_swept_when_old(db: Data
     settled = keys.get("p", "new")
     assert settled is not None and keys.forget(settled) is True
     assert keys.count() == 0
+
+
+def test_every_state_change_that_lands_is_audited_once(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
+    repo = ContainerRepository(db)
+    made = record(task_state=TaskState.CONTAINER_CREATING)
+    running = ContainerChange(Status.RUNNING, task=None)
+    with caplog.at_level(logging.INFO, "dockyard.audit"), bound(RequestScope("req-a", "u", "p")):
+        assert repo.create_claimed(made, "h1") is not None
+        assert repo.apply(made.uuid, running, expect=TaskState.IMAGE_PULLING) is False
+        assert repo.apply(made.uuid, running, expect=TaskState.CONTAINER_CREATING) is True
+        assert repo.update(made.uuid, {"name": "renamed"}) is not None  # not a state change
+        stopping = {"task_state": TaskState.CONTAINER_STOPPING}
+        assert repo.update(made.uuid, stopping, expect=None) is not None
+        assert repo.update(made.uuid, stopping, expect=None) is None  # guard failed
+        assert repo.destroy(made.uuid) is True
+        assert repo.destroy(made.uuid) is False
+    lines = [r.audit for r in caplog.records if r.name == "dockyard.audit"]  # type: ignore[attr-defined]
+    assert [(a["change"], a["status"], a["task_state"]) for a in lines] == [
+        ("create", "Creating", "container_creating"),
+        ("report", "Running", None),
+        ("update", None, "container_stopping"),
+        ("delete", "Deleted", None),
+    ]
+    assert {(a["container"], a["request_id"], a["user_id"]) for a in lines} == {
+        (made.uuid, "req-a", "u")
+    }
+    assert lines[0]["container_project_id"] == "p"
+
+
+def test_containers_are_counted_by_host_and_status(db: Database) -> None:
+    hosts = HostRepository(db, dt.timedelta(minutes=1))
+    hosts.report("h1", host_inventory(cpu=4.0, memory=4000))
+    repo = ContainerRepository(db)
+    for status in (Status.RUNNING, Status.RUNNING, Status.STOPPED):
+        assert repo.create_claimed(record(status=status), "h1") is not None
+    repo.create(record(status=Status.ERROR, host=None))
+    assert sorted(repo.count_by_host_status()) == [
+        ("", "Error", 1),
+        ("h1", "Running", 2),
+        ("h1", "Stopped", 1),
+    ]

@@ -35,6 +35,7 @@ from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.quotas import held
 from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 from dockyard.domain.states import Status, TaskState
+from dockyard.observability import audit
 
 T = cast(Table, ContainerRow.__table__)
 H = cast(Table, HostRow.__table__)
@@ -192,6 +193,15 @@ CHANGES_CHANNEL = "dockyard_containers"
 _PG_NOTIFY = text(f"SELECT pg_notify('{CHANGES_CHANNEL}', :n_uuid)")
 
 
+#: The fields whose change is a state change, recorded in the audit trail.
+_STATE_FIELDS = frozenset({"status", "task_state"})
+
+
+def _audit_created(container: Container) -> None:
+    fields = {"status": container.status, "task_state": container.task_state}
+    audit.state_changed(container.uuid, "create", fields, container.project_id)
+
+
 class _NoRoom(Exception):
     """The host lacks capacity: roll the claim's transaction back."""
 
@@ -226,7 +236,9 @@ class ContainerRepository:
 
     def create(self, container: Container) -> Container:
         with self.db.write() as conn:
-            return self._insert(conn, container)
+            created = self._insert(conn, container)
+        _audit_created(created)
+        return created
 
     def check_quota(self, container: Container) -> dict[str, int]:
         """Raise ``OverQuota`` when the project could not take this record now; returns
@@ -258,9 +270,10 @@ class ContainerRepository:
                 self._claim(conn, container, host)
                 if action is not None:
                     conn.execute(*start_action(action))
-                return created
         except _NoRoom:
             return None
+        _audit_created(created)
+        return created
 
     def _claim(self, conn: Connection, container: Container, host: str) -> None:
         disk = container.disk or 0
@@ -370,7 +383,10 @@ class ContainerRepository:
                 conn.execute(*start_action(action))
             self._changing(conn, uuid)
         self._changed(uuid)
-        return _to_domain(row)
+        updated = _to_domain(row)
+        if _STATE_FIELDS & values.keys():
+            audit.state_changed(uuid, "update", values, updated.project_id)
+        return updated
 
     def apply(
         self,
@@ -386,14 +402,17 @@ class ContainerRepository:
         the same transaction when the change applies.
         """
         now = self.db.clock.now()
+        fields = change.fields()
         with self.db.write() as conn:
-            key, params = _guarded(uuid, change.fields(), None, expect, now)
+            key, params = _guarded(uuid, fields, None, expect, now)
             if not conn.execute(_GUARDS[key], params).rowcount:
                 return False
             if event is not None:
                 record_event_in(conn, uuid, *event, now)
             self._changing(conn, uuid)
         self._changed(uuid)
+        if _STATE_FIELDS & fields.keys():
+            audit.state_changed(uuid, "report", fields)
         return True
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
@@ -518,6 +537,7 @@ class ContainerRepository:
                 self._changing(conn, uuid)
         if gone:
             self._changed(uuid)
+            audit.state_changed(uuid, "delete", {})
         return gone
 
     def on_host(self, host: str) -> list[Container]:
@@ -531,6 +551,12 @@ class ContainerRepository:
             query = query.where(T.c.project_id == project_id)
         with self.db.read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def count_by_host_status(self) -> list[tuple[str, str, int]]:
+        """(host, status, records) for every pair that has records: one grouped query."""
+        query = select(T.c.host, T.c.status, func.count()).group_by(T.c.host, T.c.status)
+        with self.db.read() as conn:
+            return [(h or "", str(st), int(n)) for h, st, n in conn.execute(query).all()]
 
     def uuids(self) -> Sequence[str]:
         with self.db.read() as conn:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from dockyard.compute.agent import ComputeAgent, KeyedLocks
 from dockyard.config.compute import ComputeConfig
@@ -15,7 +17,8 @@ from dockyard.config.docker import DockerConfig
 from dockyard.domain.errors import NotFound, Unavailable
 from dockyard.domain.models import ContainerSpec, ExecResult, LogOptions
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
-from dockyard.rpc.messages import ContainerOperation, CreateContainer
+from dockyard.observability.context import RequestScope, bound, current
+from dockyard.rpc.messages import ContainerOperation, ContainerReport, CreateContainer
 from tests.fakes.clock import FakeClock
 from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.fakes.runtime import FakeImages, FakeRuntime
@@ -385,3 +388,70 @@ def test_heartbeats_continue_while_a_reconciliation_hangs(monkeypatch: pytest.Mo
         release.set()
         starter.join(WAIT)
         node.agent.stop(WAIT)
+
+
+# --- what the agent tells its operators -------------------------------------------------------
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_queue_depth_counts_held_operations_and_refusals(host: Node) -> None:
+    gate = host.block("stop")
+    for n in (1, 2, 3):
+        host.running(n)
+    rejected = sample("dockyard_agent_operations_rejected_total", host=HOST)
+
+    host.agent.operate(host.stop_op(1))
+    assert host.runtime.entered["stop"].wait(WAIT)
+    host.agent.operate(host.stop_op(2))
+    assert sample("dockyard_agent_operations", host=HOST) == 2
+    with pytest.raises(Unavailable):
+        host.agent.operate(host.stop_op(3))
+    assert sample("dockyard_agent_operations_rejected_total", host=HOST) == rejected + 1
+
+    gate.set()
+    assert host.agent.stop(WAIT) is True
+    assert sample("dockyard_agent_operations", host=HOST) == 0
+
+
+def scopes_of_reports(host: Node) -> list[RequestScope | None]:
+    """Record the request scope each report to the control side is sent under."""
+    seen: list[RequestScope | None] = []
+    report = host.control.report
+
+    def recording(message: ContainerReport) -> bool:
+        seen.append(current())
+        return report(message)
+
+    host.control.report = recording  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_worker_works_for_the_request_of_its_message(
+    host: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = host.control.add(record(uuid(1), task_state=TaskState.CONTAINER_CREATING))
+    started = sample("dockyard_container_create_to_running_seconds_count", host=HOST)
+    scopes = scopes_of_reports(host)
+
+    with caplog.at_level(logging.INFO, "dockyard.compute"):
+        message = CreateContainer(c.spec(), run=True, pull_policy="never", request_id="req-a1")
+        host.agent.create(message)
+        assert host.agent.stop(WAIT) is True
+
+    assert c.status is Status.RUNNING
+    assert scopes and set(scopes) == {RequestScope("req-a1")}
+    assert any(r.getMessage().startswith("created container") for r in caplog.records)
+    assert current() is None  # nothing leaks into the caller
+    assert sample("dockyard_container_create_to_running_seconds_count", host=HOST) == started + 1
+
+
+def test_a_caller_scope_reaches_the_worker_whole(host: Node) -> None:
+    c = host.control.add(record(uuid(1), task_state=TaskState.CONTAINER_CREATING))
+    scopes = scopes_of_reports(host)
+    with bound(RequestScope("req-b2", "carol", "proj")):
+        host.agent.create(CreateContainer(c.spec(), True, "never", "req-b2"))
+    assert host.agent.stop(WAIT) is True
+    assert scopes and set(scopes) == {RequestScope("req-b2", "carol", "proj")}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from dockyard.compute.patient_control import PatientControl
 from dockyard.domain.errors import ServiceBusy, Unavailable
@@ -55,3 +56,15 @@ def test_heartbeats_are_not_retried() -> None:
     with pytest.raises(ServiceBusy):
         control.report_host(HostReport("node-1"))
     assert clock.slept == []
+
+
+def test_each_retry_is_counted() -> None:
+    def retries() -> float:
+        labels = {"method": "report"}
+        return REGISTRY.get_sample_value("dockyard_rpc_retries_total", labels) or 0.0
+
+    before = retries()
+    inner, clock = Flaky(failures=2), FakeClock()
+    control = PatientControl(inner, patience=60, sleep=clock.sleep, clock=clock.monotonic)
+    control.report(ContainerReport(UUID, ContainerChange(Status.STOPPED), ANY_TASK))
+    assert retries() == before + 2

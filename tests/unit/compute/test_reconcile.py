@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from dockyard.compute.reconcile import LOST_CREATE_AFTER, Reconciler
 from dockyard.domain.errors import DriverError
@@ -556,3 +557,36 @@ def test_a_new_record_waits_for_the_configured_window(world: World) -> None:
     ).run(after_restart=True)
 
     assert c.status is Status.ERROR
+
+
+# --- what reconciliation tells its operators --------------------------------------------------
+
+
+def corrections(kind: str) -> float:
+    labels = {"host": HOST, "kind": kind}
+    return REGISTRY.get_sample_value("dockyard_reconcile_corrections_total", labels) or 0.0
+
+
+def test_corrections_are_counted_by_kind(world: World, reconciler: Reconciler) -> None:
+    before = {k: corrections(k) for k in ("observed", "orphan_removed", "failed")}
+    passes = (
+        REGISTRY.get_sample_value("dockyard_reconcile_duration_seconds_count", {"host": HOST})
+        or 0.0
+    )
+    synced(world, Status.RUNNING)
+    world.runtime.exit(UUID, exit_code=3)
+    world.runtime.add(record(uuid=OTHER).spec(), status=Status.RUNNING)  # an orphan
+    old = world.clock.now() - LOST_CREATE_AFTER - dt.timedelta(seconds=5)
+    lost = "0b7a3f4e-1111-4c2d-9e3f-000000000009"
+    world.control.add(record(uuid=lost, status=Status.CREATING, created_at=old, updated_at=old))
+
+    reconciler.run()
+    reconciler.run()  # nothing left to correct
+
+    assert {k: corrections(k) - before[k] for k in before} == {
+        "observed": 1,
+        "orphan_removed": 1,
+        "failed": 1,
+    }
+    after = REGISTRY.get_sample_value("dockyard_reconcile_duration_seconds_count", {"host": HOST})
+    assert after == passes + 2

@@ -7,9 +7,12 @@ from typing import Any, cast
 
 import oslo_messaging
 import pytest
+from prometheus_client import REGISTRY
 
-from dockyard.domain.errors import BrokerUnavailable, ServiceBusy
-from dockyard.rpc.messaging import COMPUTE, COMPUTE_CASTS, _Client
+from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy
+from dockyard.observability.context import RequestScope, bound, current
+from dockyard.rpc import codec
+from dockyard.rpc.messaging import COMPUTE, COMPUTE_CASTS, CONTROL, _Client, _Endpoint
 
 
 class FailingRpc:
@@ -52,3 +55,65 @@ def test_an_agent_not_listening_is_busy() -> None:
         client(oslo_messaging.MessageUndeliverable(Exception(), "x", "y", "z")).send(
             "stats", "h1", "The agent", uuid="u"
         )
+
+
+def errors(method: str, kind: str) -> float:
+    labels = {"method": method, "kind": kind}
+    return REGISTRY.get_sample_value("dockyard_rpc_errors_total", labels) or 0.0
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        (oslo_messaging.MessagingTimeout("late"), "timeout"),
+        (oslo_messaging.MessageDeliveryFailure("no route"), "delivery"),
+        (oslo_messaging.MessageUndeliverable(Exception(), "x", "y", "z"), "undeliverable"),
+        (ConnectionResetError(104, "reset"), "transport"),
+    ],
+)
+def test_failures_are_counted_by_method_and_kind(failure: Exception, kind: str) -> None:
+    before = errors("stats", kind)
+    with pytest.raises(DockyardError):
+        client(failure).send("stats", "h1", "The agent", uuid="u")
+    assert errors("stats", kind) == before + 1
+
+
+class RecordingRpc:
+    def __init__(self) -> None:
+        self.contexts: list[Any] = []
+
+    def prepare(self, **_: Any) -> RecordingRpc:
+        return self
+
+    def cast(self, ctxt: Any, *_: Any, **__: Any) -> None:
+        self.contexts.append(ctxt)
+
+    def call(self, ctxt: Any, *_: Any, **__: Any) -> Any:
+        self.contexts.append(ctxt)
+        return codec.reply("installation-1")
+
+
+def test_the_request_scope_travels_in_the_message_context() -> None:
+    rpc = RecordingRpc()
+    broker = SimpleNamespace(config=SimpleNamespace(call_timeout=1), client=lambda topic: rpc)
+    sender = _Client(cast(Any, broker), "topic", CONTROL, frozenset())
+    with bound(RequestScope("req-9", "dave", "p")):
+        assert sender.send("installation", None, "The conductor") == "installation-1"
+    sender.send("installation", None, "The conductor")
+    assert rpc.contexts == [{"request_id": "req-9", "user_id": "dave", "project_id": "p"}, {}]
+
+
+def test_the_receiving_side_works_under_the_sent_scope() -> None:
+    seen: list[RequestScope | None] = []
+
+    class Control:
+        def installation(self) -> str:
+            seen.append(current())
+            return "installation-1"
+
+    endpoint = _Endpoint(Control(), CONTROL, frozenset(), "the conductor")
+    sent = {"request_id": "req-3", "user_id": "erin", "project_id": "p2"}
+    assert endpoint._dispatch("installation", sent) == codec.reply("installation-1")
+    assert endpoint._dispatch("installation", {}) == codec.reply("installation-1")
+    assert seen == [RequestScope("req-3", "erin", "p2"), None]
+    assert current() is None
