@@ -119,7 +119,7 @@ def violations(cluster: Cluster) -> list[str]:
 
     - a record in a task state, Creating or Deleting (the case waits at most its bound);
     - a record whose engine container is missing or in another state (Error may have one
-      or not);
+      or not, but holds no claim without one);
     - an engine container labelled with a host of the cluster that no record owns;
     - a host whose used cpu/memory differ from the sum of its claimed records, a record
       that runs without a claim, or a project's quota usage that differs from its claims.
@@ -159,6 +159,10 @@ def violations(cluster: Cluster) -> list[str]:
             continue
         item = on_engine.get(row["uuid"])
         if row["status"] == "Error":
+            # An Error record may keep its engine container (a failed stop or delete;
+            # the user deletes it), but a claim with nothing behind it is a leak.
+            if item is None and row["claimed"]:
+                found.append(f"{label} is Error without an engine container but claimed")
             continue
         if item is None:
             found.append(f"{label} is {row['status']} but has no engine container")

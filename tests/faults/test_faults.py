@@ -245,6 +245,13 @@ def test_database_unreachable(cluster: Cluster, holds: Holds, database_proxy: Fa
         lambda: (time.sleep(DATABASE_OUTAGE), database_proxy.restore()),
     )
     check_common(cases)
+    # The claim could not be taken: refused, nothing stored. Every later step was
+    # already claimed and recorded, and its agent waits out the outage: each create
+    # ends Running (not "host went down": the conductor judges no host on heartbeats
+    # it could not record, dockyard/service/sweeper.py).
+    assert outcome(cases, "create.before_claim") == "refused (503), no record"
+    for step in ("create.after_claim", "create.pulling", "create.before_start"):
+        assert outcome(cases, step) == "Running", step
     assert outcome(cases, "create.before_report") == "Running"
     assert outcome(cases, "stop") == "Stopped"
     assert outcome(cases, "delete") == "record gone"

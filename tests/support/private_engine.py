@@ -76,6 +76,7 @@ class PrivateEngine:
     def prepare(self) -> None:
         require(os.geteuid() == 0, "!!! the fault suite needs root (a private dockerd)")
         require(shutil.which("dockerd") is not None, "!!! dockerd: run scripts/ensure-docker.sh")
+        self._remove_leftovers()
         image = self.root / "disk.img"
         _run("truncate", "-s", f"{self.disk_mib}M", str(image))
         _run("mkfs.ext4", "-q", "-F", str(image))
@@ -88,6 +89,24 @@ class PrivateEngine:
         if ADDRESS.split("/")[0] not in _run("ip", "-4", "addr", "show", "dev", BRIDGE).stdout:
             _run("ip", "addr", "add", ADDRESS, "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
+
+    def _remove_leftovers(self) -> None:
+        """What an earlier run killed before its teardown left: its dockerd, containerd
+        and mounts under this slot's run directory (no other process uses it)."""
+        for pid_file in (
+            self.run_dir / "docker.pid",
+            self.run_dir / "exec/containerd/containerd.pid",
+        ):
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(pid_file.read_text().strip())
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if str(self.run_dir).encode() in cmdline:
+                    _kill_and_wait(pid)
+                pid_file.unlink()
+        for line in Path("/proc/mounts").read_text().splitlines():
+            point = line.split()[1]
+            if point.startswith(str(self.run_dir)):
+                _run("umount", "-l", point, check=False)
 
     def start(self, timeout: float = 60) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
