@@ -15,6 +15,7 @@ from dockyard.config import compute, default, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
+from dockyard.drivers.docker_factories import host_networking
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
@@ -93,4 +94,5 @@ def build_agent(
         console=websocket_proxy.view(conf),
         installation=installation,
         description=description,
+        networking=host_networking(context),
     )

@@ -15,6 +15,7 @@ from typing import Any
 from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.host_claim import HostClaim, this_process
+from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
@@ -25,10 +26,12 @@ from dockyard.config.docker import DockerConfig
 from dockyard.config.websocket_proxy import WebsocketProxyConfig
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
-from dockyard.domain.errors import DockyardError, ServiceBusy
+from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.network.base import HostNetworking
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
@@ -82,6 +85,7 @@ class ComputeAgent:
         *,
         installation: str,
         description: str = "a Dockyard agent",
+        networking: HostNetworking | None = None,
     ) -> None:
         self.host = host
         self.installation = installation
@@ -94,8 +98,16 @@ class ComputeAgent:
         )
         self.execute_timeout = docker.execute_timeout
         self.freshness = Freshness()
+        self.networks = None if networking is None else HostNetworkSteps(host, networking, control)
         self.ops = Operations(
-            host, runtime, images, control, docker.default_stop_timeout, clock, self.freshness
+            host,
+            runtime,
+            images,
+            control,
+            docker.default_stop_timeout,
+            clock,
+            self.freshness,
+            networks=self.networks,
         )
         self.reconciler = Reconciler(
             host,
@@ -106,6 +118,7 @@ class ComputeAgent:
             busy=self._busy_uuids,
             lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
             stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
+            networks=self.networks,
         )
         self.watcher = EventWatcher(
             host, runtime, self.reconciler, self.freshness, busy=self._is_busy
@@ -242,6 +255,11 @@ class ComputeAgent:
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None:
         self.runtime.resize_tty(uuid, height, width)
+
+    def apply_firewall(self, firewall: HostFirewall) -> None:
+        if self.networks is None:
+            raise InvalidInput(f"Host {self.host} has no networking configured.")
+        self.networks.enforce(firewall)
 
     # -- internals ---------------------------------------------------------
 

@@ -14,9 +14,10 @@ import traceback
 from collections.abc import Callable
 
 from dockyard.compute.freshness import Freshness
+from dockyard.compute.networking import HostNetworkSteps
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
-from dockyard.domain.models import ActionEvent, PullPolicy
+from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange, TaskGuard
@@ -73,8 +74,10 @@ class Operations:
         default_stop_timeout: int,
         clock: Clock,
         freshness: Freshness | None = None,
+        networks: HostNetworkSteps | None = None,
     ) -> None:
         self.host = host
+        self.networks = networks
         self.runtime = runtime
         self.images = images
         self.control = control
@@ -176,11 +179,13 @@ class Operations:
         """
         uuid, start = msg.spec.uuid, self.clock.now()
         at = _Progress(uuid, TaskState.CONTAINER_CREATING, self._step)
+        created: str | None = None
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._pull(msg, at)
+            spec = self._network_spec(msg)
             try:
-                self.runtime.create(msg.spec)
+                created = self.runtime.create(spec)
             except NotFound:
                 # The image was trusted from memory and is gone meanwhile: pull it as
                 # the policy allows, then create once more.
@@ -188,7 +193,8 @@ class Operations:
                     raise
                 if self._needs_pull(msg.spec.image, msg.pull_policy):
                     self._pull(msg, at)
-                self.runtime.create(msg.spec)
+                created = self.runtime.create(spec)
+            self._plug(created, spec, msg)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
                 self.runtime.start(uuid)
@@ -200,13 +206,31 @@ class Operations:
             self._abandon(uuid)
         except Exception as exc:
             LOG.warning("create of %s failed: %s", uuid, exc)
+            if created is not None and self.networks is not None:
+                self.networks.unplug(created, msg.ports)
             change = ContainerChange.failed(_failure(exc))
             event = self._event_report(
                 uuid, msg.request_id, "create", start, traceback.format_exc()
             )
+            # Releasing the claim gives the ports back too; then their rules go.
             self.control.report(
                 ContainerReport(uuid, change, at.task, release_claim=True, event=event)
             )
+            if msg.ports and self.networks is not None:
+                self.networks.refresh_firewall()
+
+    def _network_spec(self, msg: CreateContainer) -> ContainerSpec:
+        """The spec to create: on the first port's network, realised here first."""
+        if self.networks is None or not msg.ports:
+            return msg.spec
+        return self.networks.prepare(msg.spec, msg.networks, msg.ports)
+
+    def _plug(self, container: str, spec: ContainerSpec, msg: CreateContainer) -> None:
+        """Connect the other ports and put the rules in place, before the process starts."""
+        if self.networks is None or not msg.ports:
+            return
+        self.networks.plug_rest(container, spec, msg.networks, msg.ports)
+        self.networks.enforce(msg.firewall)
 
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
@@ -279,6 +303,9 @@ class Operations:
         self.runtime.remove(msg.uuid, force=msg.force)
         self.freshness.mark(msg.uuid)
         self.control.container_removed(msg.uuid)
+        if self.networks is not None:
+            # The container took its engine attachments along; its rules go now.
+            self.networks.refresh_firewall()
 
     # -- resources, images ---------------------------------------------------
 

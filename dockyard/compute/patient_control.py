@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dockyard.domain.errors import Unavailable
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.domain.networks import HostNetwork
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
 
@@ -85,3 +87,9 @@ class PatientControl:
     def release_host(self, agent: HostAgent) -> None:
         # Said once on the way out, never waited for: an unreleased claim lapses by itself.
         self.inner.release_host(agent)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        return self._call("host_networks", lambda: self.inner.host_networks(host))
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        return self._call("host_firewall", lambda: self.inner.host_firewall(host))

@@ -102,6 +102,18 @@ class HostNetwork:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """How a container joins an engine network as it is created (its first port)."""
+
+    network_name: str
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    mac_address: str | None = None
+    #: Names the engine's DNS answers for the container on that network.
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class NetRequest:
     """One entry of a create's ``nets``: a network or a port, with optional fixed IPs."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
@@ -15,6 +16,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
     CommitContainer,
@@ -82,6 +84,9 @@ class ComputeAPI(Protocol):
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         """Call: resize the container's TTY."""
 
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        """Call: make the host enforce exactly ``firewall`` (after a rule or member change)."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -128,6 +133,13 @@ class ControlAPI(Protocol):
     def release_host(self, agent: HostAgent) -> None:
         """Give up ``agent.host`` (a clean stop); a no-op when another agent holds it."""
 
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        """The networks ``host`` must hold (those with a port bound to it); none when
+        the installation has no networking."""
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        """What ``host`` must enforce now (empty when the installation has no networking)."""
+
 
 class ComputeAPIEndpoint(Protocol):
     """The agent side of ComputeAPI: the same operations without the host."""
@@ -165,3 +177,5 @@ class ComputeAPIEndpoint(Protocol):
     def exec_resize(self, uuid: str, exec_id: str, height: int, width: int) -> None: ...
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None: ...
+
+    def apply_firewall(self, firewall: HostFirewall) -> None: ...

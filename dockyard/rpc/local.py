@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import ServiceBusy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPIEndpoint
@@ -79,3 +80,6 @@ class LocalComputeAPI:
 
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         self._agent(host).resize_tty(uuid, height, width)
+
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        self._agent(host).apply_firewall(firewall)

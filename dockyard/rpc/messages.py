@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import ActionEvent, ContainerSpec
+from dockyard.domain.networks import HostNetwork, Port
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 
@@ -26,6 +28,12 @@ class CreateContainer:
     request_id: str
     #: Credentials for the image's registry (agents cannot read them from the database).
     auth: RegistryAuth | None = None
+    #: The networks of ``ports``, for the agent to realise on its engine.
+    networks: tuple[HostNetwork, ...] = ()
+    #: The container's ports, in order: it is created on the first, plugged into the others.
+    ports: tuple[Port, ...] = ()
+    #: What the host must enforce once the ports exist, in force before the process starts.
+    firewall: HostFirewall | None = None
     version: str = VERSION
 
 

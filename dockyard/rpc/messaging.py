@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
@@ -30,6 +31,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
@@ -241,6 +243,9 @@ class MessagingComputeAPI:
     def resize_tty(self, host: str, uuid: str, height: int, width: int) -> None:
         self._send("resize_tty", host, uuid=uuid, height=height, width=width)
 
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        self._send("apply_firewall", host, firewall=firewall)
+
 
 class MessagingControlAPI:
     """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
@@ -290,6 +295,14 @@ class MessagingControlAPI:
 
     def release_host(self, agent: HostAgent) -> None:
         self._send("release_host", agent=agent)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        result: list[HostNetwork] = self._send("host_networks", host=host)
+        return result
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        result: HostFirewall = self._send("host_firewall", host=host)
+        return result
 
 
 # -- servers ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
@@ -112,3 +113,6 @@ class RecordingAgent:
 
     def resize_tty(self, uuid: str, height: int, width: int) -> None:
         self._answer("resize_tty", uuid, height, width)
+
+    def apply_firewall(self, firewall: HostFirewall) -> None:
+        self._answer("apply_firewall", firewall)

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockyard.domain.clock import Clock
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.reports import ANY_TASK, TaskGuard
 from dockyard.rpc.messages import ContainerReport, EventReport, HostReport
 
@@ -49,6 +51,9 @@ class RecordingControl:
         self.on_report: list[ReportHook] = []
         self.refuse_resize: Exception | None = None
         self.console_tokens: dict[str, tuple[str, str | None]] = {}
+        #: host -> what the records say it must hold and enforce.
+        self.networks: dict[str, list[HostNetwork]] = {}
+        self.firewalls: dict[str, HostFirewall] = {}
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -155,3 +160,11 @@ class RecordingControl:
             held = self.holders.get(agent.host)
             if held is not None and held[0].token == agent.token:
                 del self.holders[agent.host]
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        with self._lock:
+            return list(self.networks.get(host, []))
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        with self._lock:
+            return self.firewalls.get(host, HostFirewall())

@@ -125,12 +125,12 @@ def test_signatures_cover_every_protocol_method() -> None:
     assert set(COMPUTE) == {
         "create", "operate", "check_image", "logs", "execute", "update_limits", "resize",
         "rebuild", "commit", "top", "stats", "get_archive", "put_archive", "exec_session",
-        "exec_resize", "resize_tty",
+        "exec_resize", "resize_tty", "apply_firewall",
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "record_event", "container_removed", "report_host", "resize_claim",
         "containers_on_host", "container", "spend_console_token", "installation", "claim_host",
-        "release_host",
+        "release_host", "host_networks", "host_firewall",
     }  # fmt: skip
     assert COMPUTE["create"].params == {"message": CreateContainer}
 
