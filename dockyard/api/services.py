@@ -11,6 +11,7 @@ from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
+from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 
@@ -26,3 +27,4 @@ class Services:
     registries: RegistryService
     consoles: ConsoleService
     clock: Clock
+    networks: NetworkService

@@ -12,14 +12,17 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import Repositories
-from dockyard.config import api, default, websocket_proxy
+from dockyard.config import api, default, network, websocket_proxy
 from dockyard.domain.container_request import PullPolicy
+from dockyard.drivers.network.base import NetworkDriver
+from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
 from dockyard.service.hosts import HostService
+from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
@@ -61,6 +64,27 @@ def control_service(repos: Repositories) -> ControlService:
         repos.console_tokens,
         installation=repos.installation,
     )
+
+
+def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
+    """The control side of the configured network driver (``[network] driver``)."""
+    settings = network.view(conf)
+    if settings.driver != "local":
+        raise SystemExit(f"[network] driver {settings.driver!r} is not available; use local")
+    return LocalNetworkDriver(
+        repos.networks,
+        repos.security_groups,
+        ProjectNetworks(
+            pool=settings.project_network_pool,
+            prefix=settings.project_network_prefix,
+            name=settings.project_network_name,
+            mtu=settings.mtu,
+        ),
+    )
+
+
+def network_service(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkService:
+    return NetworkService(repos.networks, repos.security_groups, network_driver(conf, repos))
 
 
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
@@ -108,5 +132,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
         clock=repos.clock,
+        networks=network_service(conf, repos),
     )
     return services

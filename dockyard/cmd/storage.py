@@ -15,8 +15,10 @@ from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.installation import InstallationRepository
+from dockyard.db.repositories.networks import NetworkRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
+from dockyard.db.repositories.security_groups import SecurityGroupRepository
 from dockyard.db.session import Database
 from dockyard.domain.clock import Clock
 
@@ -58,6 +60,8 @@ class Repositories:
     #: The process's clock, the one the repositories stamp records with.
     clock: Clock
     installation: InstallationRepository
+    networks: NetworkRepository
+    security_groups: SecurityGroupRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
@@ -75,4 +79,6 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
         ConsoleTokenRepository(db),
         db.clock,
         InstallationRepository(db),
+        NetworkRepository(db),
+        SecurityGroupRepository(db),
     )
