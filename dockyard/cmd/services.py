@@ -21,6 +21,7 @@ from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
+from dockyard.service.firewall_push import FirewallPush
 from dockyard.service.hosts import HostService
 from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
@@ -55,7 +56,7 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
         raise SystemExit(str(exc)) from None
 
 
-def control_service(repos: Repositories) -> ControlService:
+def control_service(conf: cfg.ConfigOpts, repos: Repositories) -> ControlService:
     """What agents report to (the conductor's use case)."""
     return ControlService(
         repos.containers,
@@ -63,6 +64,7 @@ def control_service(repos: Repositories) -> ControlService:
         repos.actions,
         repos.console_tokens,
         installation=repos.installation,
+        networks=network_driver(conf, repos),
     )
 
 
@@ -83,8 +85,15 @@ def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
     )
 
 
-def network_service(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkService:
-    return NetworkService(repos.networks, repos.security_groups, network_driver(conf, repos))
+def network_service(
+    repos: Repositories, driver: NetworkDriver, compute_api: ComputeAPI
+) -> NetworkService:
+    return NetworkService(
+        repos.networks,
+        repos.security_groups,
+        driver,
+        hosts_changed=FirewallPush(driver, compute_api),
+    )
 
 
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
@@ -92,6 +101,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
+    networks = network_driver(conf, repos)
     registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
     container_service = ContainerService(
         containers,
@@ -101,6 +111,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         pull_policy=PullPolicy.parse(defaults.default_image_pull_policy),
         hosts=hosts,
         registries=registries,
+        networks=networks,
     )
     token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
     services = Services(
@@ -116,6 +127,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
                 PullPolicy.parse(defaults.default_image_pull_policy),
             ),
             registries=registries,
+            networks=networks,
         ),
         limits=Limits(
             min_cpu=defaults.minimum_cpus,
@@ -132,6 +144,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
         clock=repos.clock,
-        networks=network_service(conf, repos),
+        networks=network_service(repos, networks, compute_api),
     )
     return services

@@ -72,6 +72,14 @@ class HostNetworkSteps:
         for port in ports[1:]:
             self.networking.plug(container, by_id[port.network_id], port, aliases_of(spec))
 
+    def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
+        """Connect a rebuilt container to the networks of its other ports, realised before."""
+        realised = {network.network_id for network in self.networking.realised()}
+        for port in ports[1:]:
+            if port.network_id in realised:
+                network = HostNetwork(port.network_id, ())
+                self.networking.plug(container, network, port, aliases_of(spec))
+
     def enforce(self, firewall: HostFirewall | None) -> None:
         if firewall is not None:
             self.networking.apply_firewall(firewall)

@@ -339,7 +339,12 @@ class Operations:
         try:
             self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
-            self.runtime.create(msg.spec)
+            spec = msg.spec
+            if self.networks is not None and msg.ports:
+                spec = self.networks.prepare(msg.spec, (), msg.ports)
+            created = self.runtime.create(spec)
+            if self.networks is not None and msg.ports:
+                self.networks.replug(created, spec, msg.ports)
             if msg.run:
                 self.runtime.start(uuid)
         except Exception as exc:

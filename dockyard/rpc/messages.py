@@ -114,6 +114,8 @@ class RebuildContainer:
     pull_policy: PullPolicy
     request_id: str
     auth: RegistryAuth | None = None
+    #: The container's ports: the new container takes them over, on networks realised here.
+    ports: tuple[Port, ...] = ()
     version: str = VERSION
 
 
