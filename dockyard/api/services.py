@@ -8,6 +8,7 @@ from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
 from dockyard.domain.clock import Clock
 from dockyard.service.consoles import ConsoleService
+from dockyard.service.container_groups import ContainerGroups
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
@@ -28,3 +29,4 @@ class Services:
     consoles: ConsoleService
     clock: Clock
     networks: NetworkService
+    container_groups: ContainerGroups

@@ -18,6 +18,7 @@ from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
+from dockyard.service.container_groups import ContainerGroups
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
@@ -102,6 +103,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
     networks = network_driver(conf, repos)
+    network_records = network_service(repos, networks, compute_api)
     registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
     container_service = ContainerService(
         containers,
@@ -144,6 +146,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
         clock=repos.clock,
-        networks=network_service(repos, networks, compute_api),
+        networks=network_records,
+        container_groups=ContainerGroups(containers, networks, network_records),
     )
     return services

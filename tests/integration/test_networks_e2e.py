@@ -7,7 +7,6 @@ same in-process services the API uses: `noauth` knows one project). Traffic is
 
 from __future__ import annotations
 
-import random
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ import pytest
 from dockyard.domain.labels import LABEL_CONTAINER_ID
 from dockyard.domain.models import RequestContext
 from dockyard.drivers.network.local.firewall import NftablesFirewall, kernel_tools_present
-from dockyard.drivers.network.local.host import LABEL_INSTALLATION
 from tests.conftest import TEST_IMAGE, Dockyard, require, start_dockyard, stop_dockyard
 from tests.factories import asked
 
@@ -34,19 +32,9 @@ def service(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[Dockyard]:
     require(kernel_tools_present(), "nft is not installed")
-    # Helpers share the engine: a pool of this run's own keeps bridges apart.
-    pool = f"10.{random.randint(150, 249)}.0.0/16"
-    service = start_dockyard(
-        tmp_path_factory.mktemp("networks"),
-        docker_client,
-        extra_config=["[network]", f"project_network_pool = {pool}"],
-    )
+    service = start_dockyard(tmp_path_factory.mktemp("networks"), docker_client)
     yield service
     stop_dockyard(service)
-    for network in docker_client.networks.list(
-        filters={"label": f"{LABEL_INSTALLATION}={installation_of(service)}"}
-    ):
-        network.remove()
     NftablesFirewall(installation_of(service), service.host).clear()
 
 
@@ -145,6 +133,68 @@ def test_a_group_without_a_matching_rule_blocks_and_a_rule_added_opens_within_2_
         remote_ip_prefix="0.0.0.0/0",
     )
     assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
+
+
+def test_security_group_actions_change_what_is_enforced_within_2_s(
+    service: Dockyard, pair: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """At 1.14 (the last version with these actions): remove the group that opens the
+    port and the container is closed; add it back and it is open again."""
+    _, shell = pair
+    guarded = service.show("guarded")
+    assert reaches(service, shell, ip_of(guarded))
+
+    def act(action: str, name: str) -> Any:
+        path = f"/v1/containers/guarded/{action}?name={name}"
+        return service.request("POST", path, version="1.14")
+
+    assert act("add_security_group", "closed").status_code == 400  # already there
+    assert act("remove_security_group", "nope").status_code == 400
+    assert act("add_security_group", "closed").json()["errors"][0]["status"] == 400
+    assert service.request(
+        "POST", "/v1/containers/guarded/add_security_group?name=default", version="1.15"
+    ).status_code in (404, 406)
+    removed = act("remove_security_group", "closed")
+    assert (removed.status_code, removed.json()) == (202, None)
+    assert service.show("guarded")["security_groups"] == []
+    assert not reaches(service, shell, ip_of(guarded))
+
+    assert act("add_security_group", "closed").status_code == 202
+    assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
+
+
+def test_network_list_in_each_versions_shape(
+    service: Dockyard, pair: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    web, _ = pair
+    [(net_id, [entry])] = web["addresses"].items()
+    old = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.13")
+    new = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.18")
+    too_early = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.12")
+
+    assert old.json() == {
+        "networks": [
+            {
+                "net_id": net_id,
+                "subnet_id": entry["subnet_id"],
+                "port_id": entry["port"],
+                "version": 4,
+                "ip_address": entry["addr"],
+            }
+        ]
+    }
+    assert new.json() == {
+        "networks": [
+            {
+                "net_id": net_id,
+                "port_id": entry["port"],
+                "fixed_ips": [
+                    {"ip_address": entry["addr"], "version": 4, "subnet_id": entry["subnet_id"]}
+                ],
+            }
+        ]
+    }
+    assert too_early.status_code in (404, 406)
 
 
 def test_removing_a_container_removes_its_port_rules_and_attachment(

@@ -290,11 +290,30 @@ def resize_tty(req: ApiRequest, ident: str) -> Response:
     return json_response(None)
 
 
+def _security_group(action: str, verb: str) -> None:
+    def handler(req: ApiRequest, ident: str) -> Response:
+        args = req.merged()
+        validate(schemas.security_group_args(), args)
+        container = owned(req, ident, f"container:{action}")
+        getattr(req.services.container_groups, verb)(req.ctx, container, args["name"])
+        return _accepted()
+
+    TABLE.add("POST", f"{BASE}/{action}", (1, 1), (1, 14))(handler)
+
+
+_security_group("add_security_group", "add")
+_security_group("remove_security_group", "remove")
+
+
+@TABLE.add("GET", f"{BASE}/network_list", (1, 13))
+def network_list(req: ApiRequest, ident: str) -> Response:
+    # Zun checks no rule here; reading the container's addresses is reading the container.
+    container = owned(req, ident, "container:get_one")
+    return json_response({"networks": views.network_list(container, req.version)})
+
+
 for _method, _name, *_range in (
-    ("POST", "add_security_group", (1, 1), (1, 14)),
-    ("POST", "remove_security_group", (1, 1), (1, 14)),
     ("POST", "network_attach", (1, 8)),
     ("POST", "network_detach", (1, 6)),
-    ("GET", "network_list", (1, 13)),
 ):
     _later(_method, _name, *_range)

@@ -153,3 +153,9 @@ def commit_query() -> dict[str, Any]:
 
 def rename_query() -> dict[str, Any]:
     return _object({"name": name_schema(null=False)}, required=["name"])
+
+
+def security_group_args() -> dict[str, Any]:
+    """``name``: the security group's name or id (query or body)."""
+    text = {"type": "string", "minLength": 1, "maxLength": 255}
+    return _object({"name": text}, required=["name"])
