@@ -9,6 +9,7 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.domain.clock import Clock
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
+from dockyard.service.container_networks import ContainerNetworks
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
@@ -30,3 +31,4 @@ class Services:
     clock: Clock
     networks: NetworkService
     container_groups: ContainerGroups
+    container_networks: ContainerNetworks

@@ -19,6 +19,7 @@ from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNe
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
+from dockyard.service.container_networks import ContainerNetworks
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
@@ -148,5 +149,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         clock=repos.clock,
         networks=network_records,
         container_groups=ContainerGroups(containers, networks, network_records),
+        container_networks=ContainerNetworks(containers, networks, compute_api),
     )
     return services

@@ -7,7 +7,9 @@ import contextlib
 import dataclasses
 import ipaddress
 import logging
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 
 from dockyard.domain.errors import DockyardError, NetworkInUse
 from dockyard.domain.firewall import HostFirewall
@@ -49,6 +51,25 @@ class HostNetworkSteps:
         self.host = host
         self.networking = networking
         self.control = control
+        #: Networks an operation is realising or plugging into right now: the reconcile
+        #: loop leaves them alone (they may hold no container yet).
+        self._using: Counter[str] = Counter()
+        self._guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def using(self, network_ids: Iterable[str]) -> Iterator[None]:
+        """Keep the reconcile loop from removing ``network_ids`` while this block runs."""
+        ids = list(dict.fromkeys(network_ids))
+        with self._guard:
+            self._using.update(ids)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._using.subtract(ids)
+                for network_id in ids:
+                    if self._using[network_id] <= 0:
+                        del self._using[network_id]
 
     def prepare(
         self, spec: ContainerSpec, networks: Sequence[HostNetwork], ports: Sequence[Port]
@@ -71,6 +92,13 @@ class HostNetworkSteps:
         by_id = {network.network_id: network for network in networks}
         for port in ports[1:]:
             self.networking.plug(container, by_id[port.network_id], port, aliases_of(spec))
+
+    def attach(
+        self, container: str, network: HostNetwork, port: Port, aliases: Sequence[str]
+    ) -> None:
+        """Plug an existing container into one more network (realised here if need be)."""
+        self.networking.realise(network)
+        self.networking.plug(container, network, port, aliases)
 
     def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
         """Connect a rebuilt container to the networks of its other ports, realised before."""
@@ -108,7 +136,10 @@ class HostNetworkSteps:
         for realised in realised_now:
             if realised.network_id in wanted:
                 continue
-            with contextlib.suppress(NetworkInUse):
+            # Held while removing, so an operation starting on it waits and realises it anew.
+            with self._guard, contextlib.suppress(NetworkInUse):
+                if self._using[realised.network_id]:
+                    continue
                 # Still holding a container: a record-less one goes first, then this.
                 self.networking.remove(realised.network_id)
                 LOG.info("removed engine network of %s (no record)", realised.network_id)

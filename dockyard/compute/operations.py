@@ -11,13 +11,14 @@ import contextlib
 import datetime as dt
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.networking import HostNetworkSteps
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange, TaskGuard
@@ -183,18 +184,19 @@ class Operations:
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._pull(msg, at)
-            spec = self._network_spec(msg)
-            try:
-                created = self.runtime.create(spec)
-            except NotFound:
-                # The image was trusted from memory and is gone meanwhile: pull it as
-                # the policy allows, then create once more.
-                if not self._seen_local.forget(msg.spec.image):
-                    raise
-                if self._needs_pull(msg.spec.image, msg.pull_policy):
-                    self._pull(msg, at)
-                created = self.runtime.create(spec)
-            self._plug(created, spec, msg)
+            with self._networks_used(msg.networks):
+                spec = self._network_spec(msg)
+                try:
+                    created = self.runtime.create(spec)
+                except NotFound:
+                    # The image was trusted from memory and is gone meanwhile: pull it as
+                    # the policy allows, then create once more.
+                    if not self._seen_local.forget(msg.spec.image):
+                        raise
+                    if self._needs_pull(msg.spec.image, msg.pull_policy):
+                        self._pull(msg, at)
+                    created = self.runtime.create(spec)
+                self._plug(created, spec, msg)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
                 self.runtime.start(uuid)
@@ -218,6 +220,13 @@ class Operations:
             )
             if msg.ports and self.networks is not None:
                 self.networks.refresh_firewall()
+
+    def _networks_used(
+        self, networks: Sequence[HostNetwork]
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.networks is None:
+            return contextlib.nullcontext()
+        return self.networks.using(n.network_id for n in networks)
 
     def _network_spec(self, msg: CreateContainer) -> ContainerSpec:
         """The spec to create: on the first port's network, realised here first."""
@@ -340,11 +349,12 @@ class Operations:
             self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
             spec = msg.spec
-            if self.networks is not None and msg.ports:
-                spec = self.networks.prepare(msg.spec, (), msg.ports)
-            created = self.runtime.create(spec)
-            if self.networks is not None and msg.ports:
-                self.networks.replug(created, spec, msg.ports)
+            with self._networks_used([HostNetwork(p.network_id, ()) for p in msg.ports]):
+                if self.networks is not None and msg.ports:
+                    spec = self.networks.prepare(msg.spec, (), msg.ports)
+                created = self.runtime.create(spec)
+                if self.networks is not None and msg.ports:
+                    self.networks.replug(created, spec, msg.ports)
             if msg.run:
                 self.runtime.start(uuid)
         except Exception as exc:

@@ -19,6 +19,7 @@ from dockyard.domain.models import (
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -86,6 +87,12 @@ class ComputeAPI(Protocol):
 
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         """Call: make the host enforce exactly ``firewall`` (after a rule or member change)."""
+
+    def attach_network(self, host: str, message: AttachNetwork) -> None:
+        """Call: realise the network, apply the rules, plug the container in with the port."""
+
+    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
+        """Call: unplug the container from the network (not plugged: success)."""
 
 
 class ControlAPI(Protocol):
@@ -179,3 +186,7 @@ class ComputeAPIEndpoint(Protocol):
     def resize_tty(self, uuid: str, height: int, width: int) -> None: ...
 
     def apply_firewall(self, firewall: HostFirewall) -> None: ...
+
+    def attach_network(self, message: AttachNetwork) -> None: ...
+
+    def detach_network(self, uuid: str, network_id: str) -> None: ...

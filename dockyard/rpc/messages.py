@@ -120,6 +120,20 @@ class RebuildContainer:
 
 
 @dataclass(frozen=True)
+class AttachNetwork:
+    """Plug a container into one more network, with the port made for it."""
+
+    uuid: str
+    network: HostNetwork
+    port: Port
+    #: Names the engine's DNS answers for the container on that network.
+    aliases: tuple[str, ...] = ()
+    #: The host's rules with the new port, in force before the container is plugged.
+    firewall: HostFirewall | None = None
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
 class CommitContainer:
     uuid: str
     repository: str

@@ -37,6 +37,7 @@ from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import (
     VERSION,
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -245,6 +246,12 @@ class MessagingComputeAPI:
 
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         self._send("apply_firewall", host, firewall=firewall)
+
+    def attach_network(self, host: str, message: AttachNetwork) -> None:
+        self._send("attach_network", host, message=message)
+
+    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
+        self._send("detach_network", host, uuid=uuid, network_id=network_id)
 
 
 class MessagingControlAPI:

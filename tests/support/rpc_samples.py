@@ -44,6 +44,7 @@ from dockyard.domain.security_groups import (
 from dockyard.domain.security_groups import Protocol as RuleProtocol
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -221,6 +222,7 @@ MESSAGES = [
         ports=(PORT,),
         firewall=FIREWALL,
     ),
+    AttachNetwork(UUID, NETWORK, PORT, ("web", "web-1"), FIREWALL),
 ]
 
 RESULTS = [

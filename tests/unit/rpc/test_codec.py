@@ -125,7 +125,7 @@ def test_signatures_cover_every_protocol_method() -> None:
     assert set(COMPUTE) == {
         "create", "operate", "check_image", "logs", "execute", "update_limits", "resize",
         "rebuild", "commit", "top", "stats", "get_archive", "put_archive", "exec_session",
-        "exec_resize", "resize_tty", "apply_firewall",
+        "exec_resize", "resize_tty", "apply_firewall", "attach_network", "detach_network",
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "record_event", "container_removed", "report_host", "resize_claim",
