@@ -146,17 +146,21 @@ def test_security_group_actions_change_what_is_enforced_within_2_s(
 
     def act(action: str, name: str) -> Any:
         path = f"/v1/containers/guarded/{action}?name={name}"
-        return service.request("POST", path, version="1.14")
+        return service.request("POST", path, version="container 1.14")
 
     assert act("add_security_group", "closed").status_code == 400  # already there
     assert act("remove_security_group", "nope").status_code == 400
     assert act("add_security_group", "closed").json()["errors"][0]["status"] == 400
     assert service.request(
-        "POST", "/v1/containers/guarded/add_security_group?name=default", version="1.15"
+        "POST", "/v1/containers/guarded/add_security_group?name=default", version="container 1.15"
     ).status_code in (404, 406)
+    # A port without groups is not filtered (Neutron's rule): keep one that opens nothing.
+    ctx = RequestContext("req-sg2", shell["user_id"], shell["project_id"])
+    egress_only = service.node.services.networks.create_group(ctx, name="egress-only")
+    assert act("add_security_group", "egress-only").status_code == 202
     removed = act("remove_security_group", "closed")
     assert (removed.status_code, removed.json()) == (202, None)
-    assert service.show("guarded")["security_groups"] == []
+    assert service.show("guarded")["security_groups"] == [egress_only.id]
     assert not reaches(service, shell, ip_of(guarded))
 
     assert act("add_security_group", "closed").status_code == 202
@@ -168,9 +172,15 @@ def test_network_list_in_each_versions_shape(
 ) -> None:
     web, _ = pair
     [(net_id, [entry])] = web["addresses"].items()
-    old = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.13")
-    new = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.18")
-    too_early = service.request("GET", f"/v1/containers/{web['uuid']}/network_list", version="1.12")
+    old = service.request(
+        "GET", f"/v1/containers/{web['uuid']}/network_list", version="container 1.13"
+    )
+    new = service.request(
+        "GET", f"/v1/containers/{web['uuid']}/network_list", version="container 1.18"
+    )
+    too_early = service.request(
+        "GET", f"/v1/containers/{web['uuid']}/network_list", version="container 1.12"
+    )
 
     assert old.json() == {
         "networks": [
@@ -195,6 +205,43 @@ def test_network_list_in_each_versions_shape(
         ]
     }
     assert too_early.status_code in (404, 406)
+
+
+def test_attach_with_a_fixed_ip_then_detach_on_the_running_container(
+    service: Dockyard, pair: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    _, shell = pair
+    ctx = RequestContext("req-net", shell["user_id"], shell["project_id"])
+    networks = service.node.services.networks
+    extra = networks.create_network(ctx, name="extra")
+    [project_net] = shell["addresses"]
+    pool = networks.list_subnets(ctx, network_id=project_net)[0].cidr
+    cidr = pool.replace(".0/24", ".0/24").rsplit(".", 2)[0] + ".250.0/24"
+    networks.create_subnet(ctx, network_id=extra.id, cidr=cidr)
+    fixed = cidr.replace(".0/24", ".77")
+    path = f"/v1/containers/{shell['uuid']}"
+
+    both = service.request("POST", f"{path}/network_attach", json={"network": "extra", "port": "x"})
+    assert both.status_code == 400
+    again = service.request("POST", f"{path}/network_attach", params={"network": project_net})
+    assert again.status_code == 400
+    attached = service.request(
+        "POST", f"{path}/network_attach", params={"network": "extra", "fixed_ip": fixed}
+    )
+    assert (attached.status_code, attached.json()) == (200, None), attached.text
+    now = service.show(shell["uuid"])
+    assert [e["addr"] for e in now["addresses"][extra.id]] == [fixed]
+    engine_nets = engine(service, shell["uuid"]).attrs["NetworkSettings"]["Networks"]
+    assert engine_nets[f"dockyard-{extra.id}"]["IPAddress"] == fixed
+
+    missing = service.request("POST", f"{path}/network_detach", params={"network": "nowhere"})
+    assert missing.status_code == 404
+    detached = service.request("POST", f"{path}/network_detach", params={"network": "extra"})
+    assert detached.status_code == 202
+    assert list(service.show(shell["uuid"])["addresses"]) == [project_net]
+    engine_nets = engine(service, shell["uuid"]).attrs["NetworkSettings"]["Networks"]
+    assert list(engine_nets) == [f"dockyard-{project_net}"]
+    assert networks.list_ports(ctx, network_id=extra.id) == []
 
 
 def test_removing_a_container_removes_its_port_rules_and_attachment(
