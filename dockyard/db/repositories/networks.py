@@ -308,6 +308,9 @@ class NetworkRepository:
         raise AssertionError("unreachable")
 
     def _insert_port(self, conn: Connection, port: Port, wanted: Wanted) -> None:
+        # One allocation per network at a time: concurrent creates all want the lowest
+        # free address, and retrying losers alone did not end 60 simultaneous creates.
+        conn.execute(select(N.c.id).where(N.c.id == port.network_id).with_for_update())
         mac_taken = conn.execute(
             select(P.c.id).where(
                 P.c.network_id == port.network_id, P.c.mac_address == port.mac_address
