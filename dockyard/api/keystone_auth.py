@@ -44,6 +44,6 @@ def keystone_app(conf: cfg.ConfigOpts, services: Services) -> WSGIApp:
     """The API behind token validation configured in ``[keystone_authtoken]``."""
     auth = HeaderAuth(services.authorizer.is_admin)
     app = DockyardApp(services, auth)
-    apis = with_network_api(app, services.networks, auth)
+    apis = with_network_api(app, services, auth)
     protected = auth_token.AuthProtocol(apis, {"oslo_config_config": conf})
     return PublicBypass(app, protected)

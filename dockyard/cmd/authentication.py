@@ -71,7 +71,7 @@ def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSG
     defaults = default.view(conf)
     if defaults.auth_strategy == "noauth":
         auth = NoAuth(defaults.noauth_user_id, defaults.noauth_project_id)
-        return with_network_api(DockyardApp(services, auth), services.networks, auth)
+        return with_network_api(DockyardApp(services, auth), services, auth)
     if defaults.auth_strategy == "keystone":
         return keystone_app(conf, services)
     if defaults.auth_strategy == "local":

@@ -102,7 +102,7 @@ def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp
     tokens = identity_service(conf, db)
     # Admin is whoever passes the policy rule context_is_admin (default role:admin).
     auth = HeaderAuth(services.authorizer.is_admin)
-    apis = with_network_api(DockyardApp(services, auth), services.networks, auth)
+    apis = with_network_api(DockyardApp(services, auth), services, auth)
     return PrefixDispatcher("/v3", IdentityApp(tokens), LocalTokenMiddleware(apis, tokens))
 
 

@@ -88,8 +88,14 @@ def _message(exc: DockyardError) -> str:
 class NeutronApp:
     """WSGI app for ``/v2.0`` (PATH_INFO keeps the prefix)."""
 
-    def __init__(self, service: NetworkService, auth: Authenticator) -> None:
+    def __init__(
+        self,
+        service: NetworkService,
+        auth: Authenticator,
+        reader_only: Callable[[RequestContext], bool] = lambda ctx: False,
+    ) -> None:
         self.auth = auth
+        self.reader_only = reader_only
         self.resources = Resources(service)
         rules = [
             Rule(PREFIX, endpoint="root", methods=["GET"]),
@@ -118,6 +124,8 @@ class NeutronApp:
                 path = path[: -len(".json")]
             endpoint, args = self.url_map.bind_to_environ(environ).match(path, method=http.method)
             ctx = self.auth.authenticate(dict(http.headers), request_id)
+            if http.method != "GET" and not ctx.is_admin and self.reader_only(ctx):
+                raise Forbidden("A reader of the project may not change its network records.")
             response = self._dispatch(http, ctx, endpoint, args)
         except DockyardError as exc:
             response = self._error(exc)
