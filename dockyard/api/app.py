@@ -20,6 +20,7 @@ from dockyard.api.routes import (
     availability_zones,
     containers,
     hosts,
+    networks,
     quotas,
     registries,
     root,
@@ -59,6 +60,7 @@ class DockyardApp:
                 zun_services.ROUTES,
                 availability_zones.ROUTES,
                 registries.ROUTES,
+                networks.ROUTES,
             )
             for r in table
         }

@@ -22,6 +22,7 @@ from dockyard.domain.errors import (
     Forbidden,
     InvalidInput,
     InvalidIpForSubnet,
+    NetworkInUse,
     NetworkNotFound,
     PortInUse,
     PortNotFound,
@@ -165,6 +166,21 @@ class NetworkService:
         network = self.get_network(ctx, network_id)
         self._may_change(ctx, network.project_id, f"Network {network_id}")
         self.networks.delete_network(network_id)
+
+    def engine_network(self, ctx: RequestContext, network_id: str) -> Network:
+        """A network ``/v1/networks`` may wrap (any project's, for an admin)."""
+        found = self.networks.networks(_visible_to(ctx), id=network_id)
+        if not found:
+            raise NetworkNotFound(f"Network {network_id} could not be found.")
+        return found[0]
+
+    def drop_engine_network(self, ctx: RequestContext, network_id: str) -> None:
+        """``DELETE /v1/networks``: refused while containers are on the network; hosts'
+        engine networks go with their last container (the network record stays)."""
+        network = self.engine_network(ctx, network_id)
+        used = [p for p in self.networks.ports(network_id=network.id) if p.device_id]
+        if any(p.device_owner == DEVICE_OWNER for p in used):
+            raise NetworkInUse(f"Network {network_id} is in use by {len(used)} container port(s).")
 
     # subnets
 
