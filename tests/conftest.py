@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import threading
 import time
@@ -152,6 +153,10 @@ def start_dockyard(
         # Many services share this machine: each console proxy takes a free port.
         "[websocket_proxy]",
         "wsproxy_port = 0",
+        # Installations share the engine, which refuses overlapping bridges: each run
+        # carves its project networks from a pool of its own.
+        "[network]",
+        f"project_network_pool = {private_network_pool()}",
         *extra_config,
     ]
     conf_file.write_text("\n".join(lines) + "\n")
@@ -165,11 +170,19 @@ def start_dockyard(
     return Dockyard(f"http://127.0.0.1:{port}", host, node, requests.Session(), client)
 
 
+def private_network_pool() -> str:
+    """A /16 for one test installation's project networks, unlikely to meet another's."""
+    return f"10.{random.randint(100, 249)}.0.0/16"
+
+
 def stop_dockyard(service: Dockyard) -> None:
     service.node.server.stop()  # type: ignore[attr-defined]
     service.node.agent.stop(timeout=10)
     for container in service.engine_containers():
         container.remove(force=True)
+    for network in service.docker.networks.list(filters={"label": f"{LABEL_HOST}={service.host}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            network.remove()
     service.node.db.dispose()
     service.session.close()
 

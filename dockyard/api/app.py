@@ -25,6 +25,7 @@ from dockyard.api.routes import (
     containers,
     hosts,
     images,
+    networks,
     quotas,
     registries,
     root,
@@ -62,6 +63,7 @@ TABLES: tuple[list[Route], ...] = (
     availability_zones.ROUTES,
     registries.ROUTES,
     images.ROUTES,
+    networks.ROUTES,
 )
 OPENAPI_PATH = "/v1/openapi.json"
 

@@ -95,11 +95,61 @@ def token_body(info: TokenInfo, base: str, catalog: bool = True) -> dict[str, An
         "roles": [{"id": _stable_id("role", r), "name": r} for r in info.roles],
     }
     if catalog:
-        token["catalog"] = [
-            _service("container", "zun", f"{base}/v1"),
-            _service("identity", "keystone", f"{base}/v3"),
-        ]
+        token["catalog"] = service_catalog(base)
     return {"token": token}
+
+
+def service_catalog(base: str) -> list[dict[str, Any]]:
+    """The services this server offers. The network endpoint is the server's root, as
+    Neutron's is: clients append ``/v2.0``."""
+    return [
+        _service("container", "zun", f"{base}/v1"),
+        _service("identity", "keystone", f"{base}/v3"),
+        _service("network", "neutron", f"{base}/"),
+    ]
+
+
+def _services(base: str) -> list[dict[str, Any]]:
+    """The catalog as ``/v3/services`` lists it."""
+    return [
+        {
+            "id": service["id"],
+            "type": service["type"],
+            "name": service["name"],
+            "description": "",
+            "enabled": True,
+            "links": {"self": f"{base}/v3/services/{service['id']}"},
+        }
+        for service in service_catalog(base)
+    ]
+
+
+def _endpoints(base: str) -> list[dict[str, Any]]:
+    """The catalog as ``/v3/endpoints`` lists it."""
+    return [
+        {
+            **endpoint,
+            "service_id": service["id"],
+            "enabled": True,
+            "links": {"self": f"{base}/v3/endpoints/{endpoint['id']}"},
+        }
+        for service in service_catalog(base)
+        for endpoint in service["endpoints"]
+    ]
+
+
+def _listed(kind: str, items: list[dict[str, Any]], http: Request) -> dict[str, Any]:
+    """Keystone's list body, narrowed by the exact-match query filters it supports."""
+    filters = {k: v for k, v in http.args.items() if k in _FILTERS[kind]}
+    chosen = [i for i in items if all(str(i.get(k)) == v for k, v in filters.items())]
+    links = {"self": http.base_url, "next": None, "previous": None}
+    return {kind: chosen, "links": links}
+
+
+_FILTERS: dict[str, frozenset[str]] = {
+    "services": frozenset({"type", "name"}),
+    "endpoints": frozenset({"interface", "service_id", "region_id", "region"}),
+}
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -153,11 +203,15 @@ class IdentityApp:
 
     def __init__(self, identity: IdentityService) -> None:
         self.identity = identity
-        handlers: dict[str, Callable[[Request], Response]] = {
+        handlers: dict[str, Callable[..., Response]] = {
             "version": self.version,
             "issue": self.issue,
             "check": self.check,
             "revoke": self.revoke,
+            "services": self.services,
+            "service": self.service,
+            "endpoints": self.endpoints,
+            "endpoint": self.endpoint,
         }
         self.handlers = handlers
         self.url_map = Map(
@@ -167,6 +221,10 @@ class IdentityApp:
                 Rule("/v3/auth/tokens", endpoint="issue", methods=["POST"]),
                 Rule("/v3/auth/tokens", endpoint="check", methods=["GET"]),
                 Rule("/v3/auth/tokens", endpoint="revoke", methods=["DELETE"]),
+                Rule("/v3/services", endpoint="services", methods=["GET"]),
+                Rule("/v3/services/<ident>", endpoint="service", methods=["GET"]),
+                Rule("/v3/endpoints", endpoint="endpoints", methods=["GET"]),
+                Rule("/v3/endpoints/<ident>", endpoint="endpoint", methods=["GET"]),
             ],
             strict_slashes=False,
         )
@@ -174,8 +232,8 @@ class IdentityApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         http = Request(environ)
         try:
-            endpoint, _args = self.url_map.bind_to_environ(environ).match()
-            response = self.handlers[endpoint](http)
+            endpoint, args = self.url_map.bind_to_environ(environ).match()
+            response = self.handlers[endpoint](http, **args)
         except DockyardError as exc:
             response = self._error(exc, self._base(http))
         except MethodNotAllowed as exc:
@@ -242,3 +300,27 @@ class IdentityApp:
             raise InvalidInput("The X-Subject-Token header is required.")
         self.identity.revoke(caller, subject)
         return Response(status=204)
+
+    # The catalog, for `openstack service list`, `endpoint list` and friends: any
+    # valid token may read it (each token carries it anyway).
+
+    def services(self, http: Request) -> Response:
+        self.identity.validate(http.headers.get("X-Auth-Token", ""))
+        return json_response(_listed("services", _services(self._base(http)), http))
+
+    def service(self, http: Request, ident: str) -> Response:
+        return self._one(http, ident, "service", _services(self._base(http)))
+
+    def endpoints(self, http: Request) -> Response:
+        self.identity.validate(http.headers.get("X-Auth-Token", ""))
+        return json_response(_listed("endpoints", _endpoints(self._base(http)), http))
+
+    def endpoint(self, http: Request, ident: str) -> Response:
+        return self._one(http, ident, "endpoint", _endpoints(self._base(http)))
+
+    def _one(self, http: Request, ident: str, kind: str, items: list[dict[str, Any]]) -> Response:
+        self.identity.validate(http.headers.get("X-Auth-Token", ""))
+        for item in items:
+            if item["id"] == ident:
+                return json_response({kind: item})
+        return error_response(404, f"Could not find {kind}: {ident}.")

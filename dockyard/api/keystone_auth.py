@@ -16,6 +16,7 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
+from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 
 _PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json"})
@@ -41,6 +42,8 @@ class PublicBypass:
 
 def keystone_app(conf: cfg.ConfigOpts, services: Services) -> WSGIApp:
     """The API behind token validation configured in ``[keystone_authtoken]``."""
-    app = DockyardApp(services, HeaderAuth(services.authorizer.is_admin))
-    protected = auth_token.AuthProtocol(app, {"oslo_config_config": conf})
+    auth = HeaderAuth(services.authorizer.is_admin)
+    app = DockyardApp(services, auth)
+    apis = with_network_api(app, services, auth)
+    protected = auth_token.AuthProtocol(apis, {"oslo_config_config": conf})
     return PublicBypass(app, protected)

@@ -17,12 +17,11 @@ from dockyard.domain.container_request import (
 )
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.images import parse_image
+from dockyard.domain.networks import NetRequest
 
 #: Accepted by the schema but backed by services this deployment does not run yet.
 UNSUPPORTED = {
-    "nets": "networks other than the default bridge are not supported yet",
     "mounts": "volumes are not supported yet",
-    "security_groups": "security groups are not supported yet",
 }
 
 
@@ -63,6 +62,26 @@ def _tty(body: dict[str, Any], version: Version) -> bool:
 def _exposed_ports(value: dict[str, Any] | None) -> tuple[ExposedPort, ...]:
     """``{"80": {}, "53/udp": {}}`` -> 53/udp, 80/tcp (the schema checked the keys)."""
     return tuple(sorted({ExposedPort.parse(str(key)) for key in value or {}}))
+
+
+def _nets(value: list[dict[str, Any]] | None) -> tuple[NetRequest, ...]:
+    """``[{"network": "n", "v4-fixed-ip": "10.0.0.5"}, {"port": "p"}]`` as typed requests.
+
+    ``NetRequest`` refuses an entry naming both a network and a port (400).
+    """
+    return tuple(
+        NetRequest(
+            network=entry.get("network"),
+            port=entry.get("port"),
+            v4_fixed_ip=entry.get("v4-fixed-ip"),
+            v6_fixed_ip=entry.get("v6-fixed-ip"),
+        )
+        for entry in value or ()
+    )
+
+
+def _security_groups(value: list[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(name) for name in value or ()))
 
 
 def _healthcheck(value: dict[str, Any] | None) -> Healthcheck | None:
@@ -115,4 +134,6 @@ def container_request(body: dict[str, Any], version: Version) -> ContainerReques
         availability_zone=body.get("availability_zone"),
         host=body.get("host"),
         registry=body.get("registry") or None,
+        nets=_nets(body.get("nets")),
+        security_groups=_security_groups(body.get("security_groups")),
     )

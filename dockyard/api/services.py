@@ -9,11 +9,14 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
 from dockyard.service.consoles import ConsoleService
+from dockyard.service.container_groups import ContainerGroups
+from dockyard.service.container_networks import ContainerNetworks
 from dockyard.service.containers import ContainerService
 from dockyard.service.creation import ContainerCreator
 from dockyard.service.hosts import HostService
 from dockyard.service.idempotency import IdempotentCreates
 from dockyard.service.images import ImageService
+from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 
@@ -34,3 +37,6 @@ class Services:
     #: Wakes requests waiting for a container to change (``Prefer: wait``).
     changes: ChangeFeed
     max_wait: int
+    networks: NetworkService
+    container_groups: ContainerGroups
+    container_networks: ContainerNetworks

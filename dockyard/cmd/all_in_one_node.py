@@ -72,7 +72,7 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     agent = build_agent(
         conf,
         drivers,
-        control_service(repos),
+        control_service(conf, repos),
         db.clock,
         repos.installation.id(),
         all_in_one_description(conf),
@@ -92,7 +92,7 @@ def _build_over_broker(
 
     host = default.view(conf).host
     broker = open_broker(conf)
-    controls = messaging.control_server(broker, host, control_service(repos))
+    controls = messaging.control_server(broker, host, control_service(conf, repos))
     controls.start()
     agent = build_agent(
         conf,

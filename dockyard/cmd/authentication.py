@@ -11,6 +11,7 @@ from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenA
 from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.api.metrics import RequestMetrics
+from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
 from dockyard.config import api, dashboard, default
@@ -75,7 +76,8 @@ def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSG
     """
     defaults = default.view(conf)
     if defaults.auth_strategy == "noauth":
-        return DockyardApp(services, NoAuth(defaults.noauth_user_id, defaults.noauth_project_id))
+        auth = NoAuth(defaults.noauth_user_id, defaults.noauth_project_id)
+        return with_network_api(DockyardApp(services, auth), services, auth)
     if defaults.auth_strategy == "keystone":
         return keystone_app(conf, services)
     if defaults.auth_strategy == "local":

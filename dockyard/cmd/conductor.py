@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     broker = open_broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db, every_writer_here=False)
-    server = control_server(broker, name, control_service(repos))
+    server = control_server(broker, name, control_service(conf, repos))
     windows = compute.view(conf)
     sweeper = DownHostSweeper(
         repos.containers,

@@ -16,6 +16,7 @@ from dockyard.config import api, compute, default, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
+from dockyard.drivers.docker_factories import host_networking
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.drivers.timing import instrument
@@ -109,4 +110,5 @@ def build_agent(
         console=_console_settings(conf),
         installation=installation,
         description=description,
+        networking=host_networking(context),
     )

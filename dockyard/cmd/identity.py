@@ -15,6 +15,7 @@ from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
 from dockyard.api.identity_v3 import REGION, IdentityApp
 from dockyard.api.local_auth import LocalTokenMiddleware, PrefixDispatcher
+from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 from dockyard.config import api, default, identity
 from dockyard.db.repositories.identity import IdentityRepository
@@ -96,13 +97,13 @@ def identity_service(conf: cfg.ConfigOpts, db: Database) -> IdentityService:
 
 
 def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
-    """``/v3`` to Dockyard's Keystone subset; the Zun API behind the token middleware."""
+    """``/v3`` to Dockyard's Keystone subset; the Zun API and the ``/v2.0`` network subset
+    behind the token middleware."""
     tokens = identity_service(conf, db)
     # Admin is whoever passes the policy rule context_is_admin (default role:admin).
-    zun = LocalTokenMiddleware(
-        DockyardApp(services, HeaderAuth(services.authorizer.is_admin)), tokens
-    )
-    return PrefixDispatcher("/v3", IdentityApp(tokens), zun)
+    auth = HeaderAuth(services.authorizer.is_admin)
+    apis = with_network_api(DockyardApp(services, auth), services, auth)
+    return PrefixDispatcher("/v3", IdentityApp(tokens), LocalTokenMiddleware(apis, tokens))
 
 
 def auth_url(conf: cfg.ConfigOpts) -> str:

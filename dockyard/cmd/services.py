@@ -12,16 +12,22 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import Repositories
-from dockyard.config import api, default, websocket_proxy
+from dockyard.config import api, default, network, websocket_proxy
 from dockyard.domain.container_request import PullPolicy
+from dockyard.drivers.network.base import NetworkDriver
+from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
+from dockyard.service.container_groups import ContainerGroups
+from dockyard.service.container_networks import ContainerNetworks
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
+from dockyard.service.firewall_push import FirewallPush
 from dockyard.service.hosts import HostService
 from dockyard.service.idempotency import IdempotentCreates
 from dockyard.service.images import ImageRecordKeeper, ImageService
+from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
@@ -54,7 +60,7 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
         raise SystemExit(str(exc)) from None
 
 
-def control_service(repos: Repositories) -> ControlService:
+def control_service(conf: cfg.ConfigOpts, repos: Repositories) -> ControlService:
     """What agents report to (the conductor's use case)."""
     return ControlService(
         repos.containers,
@@ -63,6 +69,35 @@ def control_service(repos: Repositories) -> ControlService:
         repos.console_tokens,
         installation=repos.installation,
         images=ImageRecordKeeper(repos.images, repos.containers),
+        networks=network_driver(conf, repos),
+    )
+
+
+def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
+    """The control side of the configured network driver (``[network] driver``)."""
+    settings = network.view(conf)
+    if settings.driver != "local":
+        raise SystemExit(f"[network] driver {settings.driver!r} is not available; use local")
+    return LocalNetworkDriver(
+        repos.networks,
+        repos.security_groups,
+        ProjectNetworks(
+            pool=settings.project_network_pool,
+            prefix=settings.project_network_prefix,
+            name=settings.project_network_name,
+            mtu=settings.mtu,
+        ),
+    )
+
+
+def network_service(
+    repos: Repositories, driver: NetworkDriver, compute_api: ComputeAPI
+) -> NetworkService:
+    return NetworkService(
+        repos.networks,
+        repos.security_groups,
+        driver,
+        hosts_changed=FirewallPush(driver, compute_api),
     )
 
 
@@ -71,6 +106,8 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
+    networks = network_driver(conf, repos)
+    network_records = network_service(repos, networks, compute_api)
     registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
     container_service = ContainerService(
         containers,
@@ -80,6 +117,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         pull_policy=PullPolicy.parse(defaults.default_image_pull_policy),
         hosts=hosts,
         registries=registries,
+        networks=networks,
     )
     token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
     services = Services(
@@ -95,6 +133,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
                 PullPolicy.parse(defaults.default_image_pull_policy),
             ),
             registries=registries,
+            networks=networks,
         ),
         idempotent=IdempotentCreates(
             repos.idempotency,
@@ -122,5 +161,8 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         clock=repos.clock,
         changes=repos.changes,
         max_wait=api_cfg.max_wait,
+        networks=network_records,
+        container_groups=ContainerGroups(containers, networks, network_records),
+        container_networks=ContainerNetworks(containers, networks, compute_api),
     )
     return services

@@ -17,8 +17,10 @@ from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.idempotency import IdempotencyRepository
 from dockyard.db.repositories.images import ImageRepository
 from dockyard.db.repositories.installation import InstallationRepository
+from dockyard.db.repositories.networks import NetworkRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
+from dockyard.db.repositories.security_groups import SecurityGroupRepository
 from dockyard.db.session import Database
 from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
@@ -65,6 +67,8 @@ class Repositories:
     changes: ChangeFeed
     images: ImageRepository
     idempotency: IdempotencyRepository
+    networks: NetworkRepository
+    security_groups: SecurityGroupRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -87,4 +91,6 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         changes,
         ImageRepository(db),
         IdempotencyRepository(db),
+        NetworkRepository(db),
+        SecurityGroupRepository(db),
     )

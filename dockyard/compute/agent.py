@@ -17,6 +17,7 @@ from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.host_claim import HostClaim, this_process
 from dockyard.compute.image_operations import ImageOperations
+from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
@@ -27,16 +28,19 @@ from dockyard.config.docker import DockerConfig
 from dockyard.config.websocket_proxy import WebsocketProxyConfig
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
-from dockyard.domain.errors import DockyardError, ServiceBusy
+from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.image.base import ImageDriver
+from dockyard.drivers.network.base import HostNetworking
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.observability import metrics
 from dockyard.observability.context import RequestScope, bound, current
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     CONSOLE_URL,
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -87,6 +91,7 @@ class ComputeAgent:
         *,
         installation: str,
         description: str = "a Dockyard agent",
+        networking: HostNetworking | None = None,
     ) -> None:
         self.host = host
         self.installation = installation
@@ -100,8 +105,16 @@ class ComputeAgent:
         self.execute_timeout = docker.execute_timeout
         self.max_archive_size = compute.max_archive_size
         self.freshness = Freshness()
+        self.networks = None if networking is None else HostNetworkSteps(host, networking, control)
         self.ops = Operations(
-            host, runtime, images, control, docker.default_stop_timeout, clock, self.freshness
+            host,
+            runtime,
+            images,
+            control,
+            docker.default_stop_timeout,
+            clock,
+            self.freshness,
+            networks=self.networks,
         )
         self.image_ops = ImageOperations(host, images, control, clock)
         self.reconciler = Reconciler(
@@ -113,6 +126,7 @@ class ComputeAgent:
             busy=self._busy_uuids,
             lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
             stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
+            networks=self.networks,
         )
         self.watcher = EventWatcher(
             host, runtime, self.reconciler, self.freshness, busy=self._is_busy
@@ -271,6 +285,28 @@ class ComputeAgent:
         self, term: str, exact: bool, auth: RegistryAuth | None
     ) -> list[dict[str, Any]]:
         return self.image_ops.search(term, exact, auth)
+
+    def apply_firewall(self, firewall: HostFirewall) -> None:
+        self._networks().enforce(firewall)
+
+    def attach_network(self, message: AttachNetwork) -> None:
+        networks = self._networks()
+        with self._locks.hold(message.uuid):
+            runtime_id = self.runtime.inspect(message.uuid).runtime_id
+            # Rules first: the container is already running.
+            networks.enforce(message.firewall)
+            with networks.using((message.network.network_id,)):
+                networks.attach(runtime_id, message.network, message.port, message.aliases)
+
+    def detach_network(self, uuid: str, network_id: str) -> None:
+        networks = self._networks()
+        with self._locks.hold(uuid):
+            networks.networking.unplug(self.runtime.inspect(uuid).runtime_id, network_id)
+
+    def _networks(self) -> HostNetworkSteps:
+        if self.networks is None:
+            raise InvalidInput(f"Host {self.host} has no networking configured.")
+        return self.networks
 
     # -- internals ---------------------------------------------------------
 

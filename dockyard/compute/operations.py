@@ -13,15 +13,17 @@ import datetime as dt
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dockyard.compute.freshness import Freshness
+from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
 from dockyard.domain.image_records import PullProgress
-from dockyard.domain.models import ActionEvent, PullPolicy
+from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange, TaskGuard
@@ -79,8 +81,10 @@ class Operations:
         default_stop_timeout: int,
         clock: Clock,
         freshness: Freshness | None = None,
+        networks: HostNetworkSteps | None = None,
     ) -> None:
         self.host = host
+        self.networks = networks
         self.runtime = runtime
         self.images = images
         self.control = control
@@ -184,19 +188,23 @@ class Operations:
         uuid, start = msg.spec.uuid, self.clock.now()
         received = time.monotonic() if received is None else received
         at = _Progress(uuid, TaskState.CONTAINER_CREATING, self._step)
+        created: str | None = None
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._pull(msg, at)
-            try:
-                self.runtime.create(msg.spec)
-            except NotFound:
-                # The image was trusted from memory and is gone meanwhile: pull it as
-                # the policy allows, then create once more.
-                if not self._seen_local.forget(msg.spec.image):
-                    raise
-                if self._needs_pull(msg.spec.image, msg.pull_policy):
-                    self._pull(msg, at)
-                self.runtime.create(msg.spec)
+            with self._networks_used(msg.networks):
+                spec = self._network_spec(msg)
+                try:
+                    created = self.runtime.create(spec)
+                except NotFound:
+                    # The image was trusted from memory and is gone meanwhile: pull it as
+                    # the policy allows, then create once more.
+                    if not self._seen_local.forget(msg.spec.image):
+                        raise
+                    if self._needs_pull(msg.spec.image, msg.pull_policy):
+                        self._pull(msg, at)
+                    created = self.runtime.create(spec)
+                self._plug(created, spec, msg)
             failpoints.hit("create.before_start", msg.spec.name, uuid)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
@@ -213,15 +221,40 @@ class Operations:
             self._abandon(uuid)
         except Exception as exc:
             LOG.warning("create of %s failed: %s", uuid, exc)
+            if created is not None and self.networks is not None:
+                self.networks.unplug(created, msg.ports)
             change = ContainerChange.failed(_failure(exc))
             if at.task == TaskState.IMAGE_PULLING:
                 change = dataclasses.replace(change, detail="")
             event = self._event_report(
                 uuid, msg.request_id, "create", start, traceback.format_exc()
             )
+            # Releasing the claim gives the ports back too; then their rules go.
             self.control.report(
                 ContainerReport(uuid, change, at.task, release_claim=True, event=event)
             )
+            if msg.ports and self.networks is not None:
+                self.networks.refresh_firewall()
+
+    def _networks_used(
+        self, networks: Sequence[HostNetwork]
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.networks is None:
+            return contextlib.nullcontext()
+        return self.networks.using(n.network_id for n in networks)
+
+    def _network_spec(self, msg: CreateContainer) -> ContainerSpec:
+        """The spec to create: on the first port's network, realised here first."""
+        if self.networks is None or not msg.ports:
+            return msg.spec
+        return self.networks.prepare(msg.spec, msg.networks, msg.ports)
+
+    def _plug(self, container: str, spec: ContainerSpec, msg: CreateContainer) -> None:
+        """Connect the other ports and put the rules in place, before the process starts."""
+        if self.networks is None or not msg.ports:
+            return
+        self.networks.plug_rest(container, spec, msg.networks, msg.ports)
+        self.networks.enforce(msg.firewall)
 
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
@@ -305,6 +338,9 @@ class Operations:
         self.runtime.remove(msg.uuid, force=msg.force)
         self.freshness.mark(msg.uuid)
         self.control.container_removed(msg.uuid)
+        if self.networks is not None:
+            # The container took its engine attachments along; its rules go now.
+            self.networks.refresh_firewall()
 
     # -- resources, images ---------------------------------------------------
 
@@ -338,7 +374,13 @@ class Operations:
         try:
             self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
             self.runtime.remove(uuid, force=True)
-            self.runtime.create(msg.spec)
+            spec = msg.spec
+            with self._networks_used([HostNetwork(p.network_id, ()) for p in msg.ports]):
+                if self.networks is not None and msg.ports:
+                    spec = self.networks.prepare(msg.spec, (), msg.ports)
+                created = self.runtime.create(spec)
+                if self.networks is not None and msg.ports:
+                    self.networks.replug(created, spec, msg.ports)
             if msg.run:
                 self.runtime.start(uuid)
         except Exception as exc:

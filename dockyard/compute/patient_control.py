@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dockyard.domain.errors import Unavailable
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.domain.networks import HostNetwork
 from dockyard.observability.metrics import RPC_RETRIES
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
@@ -103,3 +105,9 @@ class PatientControl:
     def sync_images(self, message: HostImages) -> None:
         # Periodic: the next reconciliation sends the whole inventory again.
         self.inner.sync_images(message)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        return self._call("host_networks", lambda: self.inner.host_networks(host))
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        return self._call("host_firewall", lambda: self.inner.host_firewall(host))

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 
+from dockyard.compute.networking import HostNetworkSteps
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotFound
 from dockyard.domain.labels import Owner
@@ -41,8 +42,10 @@ class Reconciler:
         stuck_task_after: dt.timedelta = STUCK_TASK_AFTER,
         *,
         installation: str,
+        networks: HostNetworkSteps | None = None,
     ) -> None:
         self.host = host
+        self.networks = networks
         self.owner = Owner(installation, host)
         self.runtime = runtime
         self.control = control
@@ -86,6 +89,12 @@ class Reconciler:
                 LOG.info("removing orphan container %s (no record)", uuid)
                 self.runtime.remove(uuid, force=True)
                 self._corrected("orphan_removed")
+        if self.networks is not None:
+            # After the orphans: a network only they held can go in the same pass.
+            try:
+                self.networks.reconcile()
+            except DockyardError as exc:
+                LOG.warning("could not reconcile the networks of %s: %s", self.host, exc)
 
     def refresh(self, uuid: str) -> None:
         """Bring one record up to date after the engine reported a change to it."""

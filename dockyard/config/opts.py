@@ -13,6 +13,7 @@ from dockyard.config import (
     docker,
     identity,
     libraries,
+    network,
     quota,
     rpc,
     websocket_proxy,
@@ -29,6 +30,7 @@ SECTIONS = (
     rpc,
     quota,
     dashboard,
+    network,
 )
 
 
@@ -53,5 +55,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (identity.GROUP, list(identity.opts)),
         (quota.GROUP, list(quota.opts)),
         (dashboard.GROUP, list(dashboard.opts)),
+        (network.GROUP, list(network.opts)),
         *libraries.list_opts(),
     ]

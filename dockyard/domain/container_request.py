@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.images import ImageRef
+from dockyard.domain.networks import NetRequest
 
 
 class PullPolicy(StrEnum):
@@ -125,7 +126,13 @@ class ContainerRequest:
     host: str | None = None
     #: UUID or name of one of the caller's registries to pull the image from.
     registry: str | None = None
+    #: Networks or ports to attach to; none: the project's network.
+    nets: tuple[NetRequest, ...] = ()
+    #: Security group names or ids, de-duplicated; none: the project's ``default``.
+    security_groups: tuple[str, ...] = ()
 
 
 #: Request fields that steer the create and are not kept on the record as asked.
-STEERING_FIELDS = frozenset({"image_ref", "name", "availability_zone", "host", "registry"})
+STEERING_FIELDS = frozenset(
+    {"image_ref", "name", "availability_zone", "host", "registry", "nets", "security_groups"}
+)

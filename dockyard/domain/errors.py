@@ -149,6 +149,18 @@ class PortNotFound(NotFound):
     code = "port-not-found"
 
 
+class SubnetNotFound(NotFound):
+    code = "subnet-not-found"
+
+
+class SecurityGroupNotFound(NotFound):
+    code = "security-group-not-found"
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    code = "security-group-rule-not-found"
+
+
 class RequestedHostNotFound(NotFound):
     code = "requested-host-not-found"
 
@@ -210,6 +222,34 @@ class ImageAlreadyExists(Conflict):
 
 class ImageInUse(Conflict):
     code = "image-in-use"
+
+
+class SubnetInUse(Conflict):
+    """A subnet that ports still hold addresses in."""
+
+    code = "subnet-in-use"
+
+
+class MacAddressInUse(Conflict):
+    code = "mac-address-in-use"
+
+
+class PortInUse(Conflict):
+    """A port bound to a container, which only the container may give back."""
+
+    code = "port-in-use"
+
+
+class SecurityGroupInUse(Conflict):
+    """A security group that ports are members of, or that other groups' rules name."""
+
+    code = "security-group-in-use"
+
+
+class SecurityGroupRuleExists(Conflict):
+    """A rule that allows exactly what a rule of the group already allows."""
+
+    code = "security-group-rule-exists"
 
 
 class UnsupportedMediaType(ClientError):

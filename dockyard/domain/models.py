@@ -16,6 +16,7 @@ from dockyard.domain.container_request import PullPolicy as PullPolicy
 from dockyard.domain.container_request import RestartPolicy as RestartPolicy
 from dockyard.domain.labels import LABEL_CONTAINER_ID as LABEL_CONTAINER_ID
 from dockyard.domain.labels import LABEL_HOST as LABEL_HOST
+from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
 
@@ -49,6 +50,8 @@ class ContainerSpec:
     cpuset_cpus: str | None = None
     #: A limit on the container's writable layer, in GiB; None: unlimited.
     disk_gib: int | None = None
+    #: The network it is created on; None: the engine's default bridge.
+    network: Endpoint | None = None
 
 
 @dataclass(frozen=True)

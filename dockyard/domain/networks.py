@@ -19,6 +19,9 @@ from dockyard.domain.errors import Conflict, InvalidInput
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+#: ``device_owner`` of the ports Dockyard makes for its containers.
+DEVICE_OWNER: Final = "compute:dockyard"
+
 #: The smallest subnets that still hold a gateway and one container.
 _MAX_PREFIX: Final = {4: 30, 6: 126}
 
@@ -90,6 +93,10 @@ class Port:
     #: The host the port is bound to (Neutron's ``binding:host_id``); "" when unbound.
     host: str = ""
     admin_state_up: bool = True
+    #: Made by a user rather than by a container's create: it outlives the container.
+    preserve_on_delete: bool = False
+    #: Neutron's port status: ``ACTIVE`` while bound to a host, else ``DOWN``.
+    status: str = "DOWN"
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,18 @@ class HostNetwork:
     network_id: str
     subnets: tuple[Subnet, ...]
     mtu: int = 1500
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How a container joins an engine network as it is created (its first port)."""
+
+    network_name: str
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    mac_address: str | None = None
+    #: Names the engine's DNS answers for the container on that network.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -337,3 +356,12 @@ def subnet_of(subnets: Iterable[Subnet], address: IPAddress) -> Subnet | None:
         if network.version == address.version and address in network:
             return subnet
     return None
+
+
+def first_of_each_version(subnets: Iterable[Subnet]) -> tuple[Subnet, ...]:
+    """Where a port that names no address gets its addresses: the first subnet of each IP
+    version (IPv4 first)."""
+    firsts: dict[int, Subnet] = {}
+    for subnet in subnets:
+        firsts.setdefault(subnet.ip_version, subnet)
+    return tuple(subnet for _, subnet in sorted(firsts.items()))

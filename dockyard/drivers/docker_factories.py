@@ -7,6 +7,8 @@ import docker
 from dockyard.domain.labels import Owner
 from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.loading import DriverContext
+from dockyard.drivers.network.local.firewall import kernel_tools_present
+from dockyard.drivers.network.local.host import BridgeHost
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 
 
@@ -24,3 +26,11 @@ def runtime_driver(ctx: DriverContext) -> DockerRuntime:
 
 def image_driver(ctx: DriverContext) -> DockerImages:
     return DockerImages(_client(ctx))
+
+
+def host_networking(ctx: DriverContext) -> BridgeHost | None:
+    """Networks as the engine's bridge networks, filtered with nftables; None without ``nft``
+    (containers then stay on the engine's default bridge)."""
+    if not kernel_tools_present():
+        return None
+    return BridgeHost(_client(ctx), ctx.host, ctx.installation)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
@@ -15,8 +16,10 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -98,6 +101,15 @@ class ComputeAPI(Protocol):
         """Call: search the registry named in ``term`` (``InvalidInput`` when it offers
         no search)."""
 
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        """Call: make the host enforce exactly ``firewall`` (after a rule or member change)."""
+
+    def attach_network(self, host: str, message: AttachNetwork) -> None:
+        """Call: realise the network, apply the rules, plug the container in with the port."""
+
+    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
+        """Call: unplug the container from the network (not plugged: success)."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -150,6 +162,13 @@ class ControlAPI(Protocol):
     def sync_images(self, message: HostImages) -> None:
         """Make a host's image records match what its engine holds."""
 
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        """The networks ``host`` must hold (those with a port bound to it); none when
+        the installation has no networking."""
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        """What ``host`` must enforce now (empty when the installation has no networking)."""
+
 
 class ComputeAPIEndpoint(Protocol):
     """The agent side of ComputeAPI: the same operations without the host."""
@@ -195,3 +214,9 @@ class ComputeAPIEndpoint(Protocol):
     def search_images(
         self, term: str, exact: bool, auth: RegistryAuth | None
     ) -> list[dict[str, Any]]: ...
+
+    def apply_firewall(self, firewall: HostFirewall) -> None: ...
+
+    def attach_network(self, message: AttachNetwork) -> None: ...
+
+    def detach_network(self, uuid: str, network_id: str) -> None: ...

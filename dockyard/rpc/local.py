@@ -7,10 +7,12 @@ from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import ServiceBusy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPIEndpoint
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -92,3 +94,12 @@ class LocalComputeAPI:
         self, host: str, term: str, exact: bool, auth: RegistryAuth | None
     ) -> list[dict[str, Any]]:
         return self._agent(host).search_images(term, exact, auth)
+
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        self._agent(host).apply_firewall(firewall)
+
+    def attach_network(self, host: str, message: AttachNetwork) -> None:
+        self._agent(host).attach_network(message)
+
+    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
+        self._agent(host).detach_network(uuid, network_id)

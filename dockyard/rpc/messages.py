@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
 from dockyard.domain.models import ActionEvent, ContainerSpec
+from dockyard.domain.networks import HostNetwork, Port
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
 
@@ -27,6 +29,12 @@ class CreateContainer:
     request_id: str
     #: Credentials for the image's registry (agents cannot read them from the database).
     auth: RegistryAuth | None = None
+    #: The networks of ``ports``, for the agent to realise on its engine.
+    networks: tuple[HostNetwork, ...] = ()
+    #: The container's ports, in order: it is created on the first, plugged into the others.
+    ports: tuple[Port, ...] = ()
+    #: What the host must enforce once the ports exist, in force before the process starts.
+    firewall: HostFirewall | None = None
     version: str = VERSION
 
 
@@ -107,6 +115,22 @@ class RebuildContainer:
     pull_policy: PullPolicy
     request_id: str
     auth: RegistryAuth | None = None
+    #: The container's ports: the new container takes them over, on networks realised here.
+    ports: tuple[Port, ...] = ()
+    version: str = VERSION
+
+
+@dataclass(frozen=True)
+class AttachNetwork:
+    """Plug a container into one more network, with the port made for it."""
+
+    uuid: str
+    network: HostNetwork
+    port: Port
+    #: Names the engine's DNS answers for the container on that network.
+    aliases: tuple[str, ...] = ()
+    #: The host's rules with the new port, in force before the container is plugged.
+    firewall: HostFirewall | None = None
     version: str = VERSION
 
 

@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import (
     Archive,
@@ -30,6 +31,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.observability.context import RequestScope, bound, current
 from dockyard.observability.metrics import RPC_ERRORS
@@ -37,6 +39,7 @@ from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import (
     VERSION,
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -281,6 +284,15 @@ class MessagingComputeAPI:
         )
         return result
 
+    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
+        self._send("apply_firewall", host, firewall=firewall)
+
+    def attach_network(self, host: str, message: AttachNetwork) -> None:
+        self._send("attach_network", host, message=message)
+
+    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
+        self._send("detach_network", host, uuid=uuid, network_id=network_id)
+
 
 class MessagingControlAPI:
     """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
@@ -336,6 +348,14 @@ class MessagingControlAPI:
 
     def sync_images(self, message: HostImages) -> None:
         self._send("sync_images", message=message)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        result: list[HostNetwork] = self._send("host_networks", host=host)
+        return result
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        result: HostFirewall = self._send("host_firewall", host=host)
+        return result
 
 
 # -- servers ---------------------------------------------------------------------

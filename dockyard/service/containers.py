@@ -10,6 +10,7 @@ from typing import Any
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
+from dockyard.domain.addresses import held_ports
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import (
@@ -38,6 +39,7 @@ from dockyard.domain.models import (
 from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.reports import ANY_TASK
 from dockyard.domain.states import ALLOWED, IN_FLIGHT, Status, allowed
+from dockyard.drivers.network.base import NetworkDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import (
     CommitContainer,
@@ -117,8 +119,11 @@ class ContainerService:
         hosts: HostRepository | None = None,
         registries: RegistryService | None = None,
         clock: Clock | None = None,
+        networks: NetworkDriver | None = None,
     ) -> None:
         self.containers = containers
+        #: Gives back the ports of a record removed without its agent.
+        self.networks = networks
         self.clock = clock or containers.db.clock
         #: When given, actions on a container whose host is down fail without an RPC.
         self.hosts = hosts
@@ -179,7 +184,9 @@ class ContainerService:
         if force and down is not None:
             # Its agent cannot be reached to remove the engine container: the record, its
             # claim and quota go now; the agent removes the container, left without a
-            # record, at its first reconciliation once it is back.
+            # record, at its first reconciliation once it is back; its rules go with the
+            # ports at the same time.
+            self._release_ports(container)
             self.containers.destroy(container.uuid)
             return
         if down is not None:
@@ -222,11 +229,24 @@ class ContainerService:
             own_image = in_registry(own_image, auth.domain)
         spec = dataclasses.replace(reserved.spec(), image=reference or own_image)
         # Started again iff it was running when the rebuild was asked for.
+        # On the same ports: same addresses, same rules (the MAC is the engine's anew).
+        ports = tuple(h.port for h in held_ports(container.project_id, container.addresses))
         message = RebuildContainer(
-            spec, container.status is Status.RUNNING, pull_policy, ctx.request_id, auth=auth
+            spec,
+            container.status is Status.RUNNING,
+            pull_policy,
+            ctx.request_id,
+            auth=auth,
+            ports=ports,
         )
         self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
         return reserved
+
+    def _release_ports(self, container: Container) -> None:
+        if self.networks is None or not container.addresses:
+            return
+        held = held_ports(container.project_id, container.addresses)
+        self.networks.release_ports(container.uuid, [h.port for h in held])
 
     def _auth(self, container: Container) -> RegistryAuth | None:
         if self.registries is None or container.registry_id is None:

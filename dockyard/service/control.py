@@ -7,9 +7,13 @@ from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.installation import InstallationRepository
+from dockyard.domain.addresses import held_ports
 from dockyard.domain.errors import DockyardError
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.domain.networks import HostNetwork
+from dockyard.drivers.network.base import NetworkDriver
 from dockyard.rpc.messages import (
     ContainerReport,
     EventReport,
@@ -29,6 +33,7 @@ class ControlService:
         console_tokens: ConsoleTokenRepository | None = None,
         installation: InstallationRepository | None = None,
         images: ImageRecordKeeper | None = None,
+        networks: NetworkDriver | None = None,
     ) -> None:
         self.images = images
         self.containers = containers
@@ -36,6 +41,7 @@ class ControlService:
         self.actions = actions
         self.console_tokens = console_tokens
         self._installation = installation
+        self.networks = networks
 
     def report(self, message: ContainerReport) -> bool:
         event = message.event
@@ -47,7 +53,23 @@ class ControlService:
         )
         if applied and message.release_claim:
             self.containers.release_claim(message.uuid)
+            self._release_ports(message.uuid, forget=True)
         return applied
+
+    def _release_ports(self, uuid: str, forget: bool) -> None:
+        """Give back the ports of a container whose create failed or that is gone.
+
+        ``forget``: clear the record's ``addresses`` (it stays, in Error).
+        """
+        if self.networks is None:
+            return
+        record = self.containers.find(uuid)
+        if record is None or not record.addresses:
+            return
+        held = held_ports(record.project_id or "", record.addresses)
+        self.networks.release_ports(uuid, [h.port for h in held])
+        if forget:
+            self.containers.update(uuid, {"addresses": None})
 
     def record_event(self, message: EventReport) -> None:
         self.actions.record_event(
@@ -55,6 +77,7 @@ class ControlService:
         )
 
     def container_removed(self, uuid: str) -> None:
+        self._release_ports(uuid, forget=False)
         self.containers.destroy(uuid)
 
     def report_host(self, message: HostReport) -> None:
@@ -82,6 +105,16 @@ class ControlService:
 
     def release_host(self, agent: HostAgent) -> None:
         self._installation_repository().release_host(agent)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        if self.networks is None:
+            return []
+        return list(self.networks.networks_for_host(host))
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        if self.networks is None:
+            return HostFirewall()
+        return self.networks.firewall_for_host(host)
 
     def _installation_repository(self) -> InstallationRepository:
         if self._installation is None:

@@ -11,15 +11,19 @@ from dataclasses import dataclass
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.domain import failpoints
+from dockyard.domain.addresses import addresses_of
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullPolicy
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import InvalidInput
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
+from dockyard.domain.networks import Attachment, HostNetwork, Port
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.states import Status, TaskState
+from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
@@ -49,6 +53,7 @@ class ContainerCreator:
         rng: random.Random | None = None,
         clock: Clock | None = None,
         registries: RegistryService | None = None,
+        networks: NetworkDriver | None = None,
     ) -> None:
         self.containers = containers
         self.hosts = hosts
@@ -60,6 +65,7 @@ class ContainerCreator:
             IMAGE_CHECK_TTL, self.clock.monotonic
         )
         self.registries = registries
+        self.networks = networks
 
     def _registry(
         self, ctx: RequestContext, new: ContainerRequest, image: str
@@ -74,9 +80,14 @@ class ContainerCreator:
 
     def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
         image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
-        record = dataclasses.replace(self._record(ctx, new), registry_id=registry_id)
+        caller = Caller(ctx.project_id, may_attach_external=ctx.is_admin)
+        group_ids = self._security_groups(caller, new)
+        record = dataclasses.replace(
+            self._record(ctx, new), registry_id=registry_id, security_groups=list(group_ids)
+        )
         # Early 403 for the common case; create_claimed reserves atomically.
         limits = self.containers.check_quota(record)
+        attachments = self._attachments(caller, new)
         dedicated = record.cpu_policy is CpuPolicy.DEDICATED
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
@@ -104,7 +115,8 @@ class ContainerCreator:
             )
             if created is not None:
                 failpoints.hit("create.after_claim", record.name)
-                return self._dispatch(ctx, created, image, pull_policy, run, auth)
+                plan = self._ports(created, attachments, group_ids)
+                return self._dispatch(ctx, plan, image, pull_policy, run, auth)
         if placement.candidates:
             # Concurrent creates took the room first: say what ran out, not "ok".
             placement = place(request, self.hosts.all(), self.rng)
@@ -114,6 +126,61 @@ class ContainerCreator:
             record, status=Status.ERROR, task_state=None, status_reason=reason
         )
         return self.containers.create(failed)
+
+    def _security_groups(self, caller: Caller, new: ContainerRequest) -> tuple[str, ...]:
+        """Ids of the groups the container's ports get (none without networking)."""
+        if self.networks is None:
+            if new.security_groups:
+                raise InvalidInput(
+                    "security_groups: networking is not configured.", field="security_groups"
+                )
+            return ()
+        groups = self.networks.resolve_security_groups(caller, new.security_groups)
+        return tuple(group.id for group in groups)
+
+    def _attachments(self, caller: Caller, new: ContainerRequest) -> tuple[Attachment, ...]:
+        """The networks and ports asked for, checked before anything is made."""
+        if self.networks is None:
+            if new.nets:
+                raise InvalidInput("nets: networking is not configured.", field="nets")
+            return ()
+        return self.networks.resolve(caller, new.nets)
+
+    def _ports(
+        self, record: Container, attachments: tuple[Attachment, ...], group_ids: tuple[str, ...]
+    ) -> _Plan:
+        """Make the claimed container's ports and note them on its record.
+
+        A failure leaves nothing: the ports driver undoes its own part, the record
+        and its claim go here.
+        """
+        if self.networks is None or not attachments:
+            return _Plan(record)
+        assert record.host is not None
+        ports: tuple[Port, ...] = ()
+        try:
+            ports = self.networks.make_ports(record.uuid, record.host, attachments, group_ids)
+            preserved = {
+                port.id
+                for port, attachment in zip(ports, attachments, strict=True)
+                if attachment.preserve_on_delete
+            }
+            addresses = addresses_of(ports, preserved)
+            noted = self.containers.update(record.uuid, {"addresses": addresses})
+            firewall = self.networks.firewall_for_host(record.host)
+        except Exception:
+            self._forget(record, ports)
+            raise
+        networks = tuple(HostNetwork(a.network.id, a.subnets, a.network.mtu) for a in attachments)
+        return _Plan(noted or record, networks, ports, firewall)
+
+    def _forget(self, record: Container, ports: tuple[Port, ...] = ()) -> None:
+        """Undo a create the agent never got: ports, record, claim and quota."""
+        try:
+            if ports and self.networks is not None:
+                self.networks.release_ports(record.uuid, ports)
+        finally:
+            self.containers.destroy(record.uuid)
 
     def _check_image(
         self, host: str, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None
@@ -166,22 +233,41 @@ class ContainerCreator:
     def _dispatch(
         self,
         ctx: RequestContext,
-        record: Container,
+        plan: _Plan,
         image: str,
         pull_policy: PullPolicy,
         run: bool,
         auth: RegistryAuth | None = None,
     ) -> Container:
+        record = plan.record
         assert record.host is not None
         spec = dataclasses.replace(record.spec(), image=image)
+        message = CreateContainer(
+            spec,
+            run,
+            pull_policy,
+            ctx.request_id,
+            auth=auth,
+            networks=plan.networks,
+            ports=plan.ports,
+            firewall=plan.firewall,
+        )
         try:
-            self.compute.create(
-                record.host, CreateContainer(spec, run, pull_policy, ctx.request_id, auth=auth)
-            )
+            self.compute.create(record.host, message)
         except Exception:
-            # The caller gets an error and no id: leave nothing behind, claim and quota
-            # included, whatever the failure. Should the cast have reached the agent
+            # The caller gets an error and no id: leave nothing behind, ports, claim and
+            # quota included, whatever the failure. Should the cast have reached the agent
             # after all, the agent finds no record and its reconciler removes what it made.
-            self.containers.destroy(record.uuid)
+            self._forget(record, plan.ports)
             raise
         return record
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A claimed container and what the agent needs to plug it in."""
+
+    record: Container
+    networks: tuple[HostNetwork, ...] = ()
+    ports: tuple[Port, ...] = ()
+    firewall: HostFirewall | None = None

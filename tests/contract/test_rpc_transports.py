@@ -21,6 +21,7 @@ import pytest
 from dockyard.domain.errors import (
     Conflict,
     ContainerNotFound,
+    DriverError,
     ImageInUse,
     InvalidImage,
     InvalidInput,
@@ -28,14 +29,17 @@ from dockyard.domain.errors import (
     ServiceBusy,
     Unavailable,
 )
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import LogOptions
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -61,7 +65,7 @@ from tests.fakes.agent import (
 )
 from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
-from tests.support.rpc_samples import CONTAINER, MESSAGES, UUID
+from tests.support.rpc_samples import CONTAINER, FIREWALL, MESSAGES, NETWORK, UUID
 
 HOST = "contract-node"
 CALL_TIMEOUT = 2
@@ -214,6 +218,33 @@ def test_calls_return_typed_results(wired: Wired) -> None:
     assert wired.agent.received("check_image") == ("busybox:latest", "ifnotpresent", auth)
 
 
+def test_a_create_on_a_network_arrives_with_its_ports_and_rules(wired: Wired) -> None:
+    message = next(m for m in MESSAGES if isinstance(m, CreateContainer) and m.ports)
+    wired.compute.create(HOST, message)
+    (received,) = wired.agent.received("create")
+    assert received == message
+    assert received.firewall.ports[0].rules[0].port_range_max == 81
+
+
+def test_a_firewall_reaches_the_agent_whole_and_its_refusal_comes_back(wired: Wired) -> None:
+    assert wired.compute.apply_firewall(HOST, FIREWALL) is None
+    assert wired.agent.received("apply_firewall") == (FIREWALL,)
+    wired.agent.fail["apply_firewall"] = DriverError("nft -f - failed (1): syntax error")
+    with pytest.raises(DriverError, match="syntax error"):
+        wired.compute.apply_firewall(HOST, HostFirewall())
+
+
+def test_attach_and_detach_reach_the_agent_and_their_refusals_come_back(wired: Wired) -> None:
+    attach = sample(AttachNetwork)
+    assert wired.compute.attach_network(HOST, attach) is None
+    assert wired.compute.detach_network(HOST, UUID, "net-1") is None
+    assert wired.agent.received("attach_network") == (attach,)
+    assert wired.agent.received("detach_network") == (UUID, "net-1")
+    wired.agent.fail["attach_network"] = Conflict("The engine refused network net-1.")
+    with pytest.raises(Conflict, match="refused network"):
+        wired.compute.attach_network(HOST, attach)
+
+
 def test_terminal_calls_arrive_intact(wired: Wired) -> None:
     compute = wired.compute
     assert compute.exec_session(HOST, UUID, ("sh", "-i"), True) == EXEC_ID
@@ -324,6 +355,15 @@ def test_records_come_back_whole(wired: Wired) -> None:
     assert wired.control.containers_on_host("elsewhere") == []
     assert wired.control.container(UUID) == CONTAINER
     assert wired.control.container("missing") is None
+
+
+def test_a_hosts_networks_and_firewall_come_back_typed(wired: Wired) -> None:
+    wired.recorder.networks["node-1"] = [NETWORK, HostNetwork("net-2", ())]
+    wired.recorder.firewalls["node-1"] = FIREWALL
+    assert wired.control.host_networks("node-1") == [NETWORK, HostNetwork("net-2", ())]
+    assert wired.control.host_firewall("node-1") == FIREWALL
+    assert wired.control.host_networks("elsewhere") == []
+    assert wired.control.host_firewall("elsewhere") == HostFirewall()
 
 
 def test_console_tokens_are_spent_once_and_only_for_their_session(wired: Wired) -> None:

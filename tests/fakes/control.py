@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockyard.domain.clock import Clock
+from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.models import Container
+from dockyard.domain.networks import HostNetwork
 from dockyard.domain.reports import ANY_TASK, TaskGuard
 from dockyard.rpc.messages import (
     ContainerReport,
@@ -59,6 +61,9 @@ class RecordingControl:
         self.image_reports: list[ImageReport] = []
         self.pulling: set[str] = set()
         self.host_images: list[HostImages] = []
+        #: host -> what the records say it must hold and enforce.
+        self.networks: dict[str, list[HostNetwork]] = {}
+        self.firewalls: dict[str, HostFirewall] = {}
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -178,3 +183,11 @@ class RecordingControl:
     def sync_images(self, message: HostImages) -> None:
         with self._lock:
             self.host_images.append(message)
+
+    def host_networks(self, host: str) -> list[HostNetwork]:
+        with self._lock:
+            return list(self.networks.get(host, []))
+
+    def host_firewall(self, host: str) -> HostFirewall:
+        with self._lock:
+            return self.firewalls.get(host, HostFirewall())

@@ -441,11 +441,7 @@ def test_disk_placement_is_refused_when_no_host_has_the_room(
 
 @pytest.mark.parametrize(
     ("body", "version"),
-    [
-        ({"nets": [{"network": "private"}]}, "container 1.40"),
-        ({"mounts": [{"source": "data", "destination": "/data"}]}, "container 1.40"),
-        ({"security_groups": ["default"]}, "container 1.40"),
-    ],
+    [({"mounts": [{"source": "data", "destination": "/data"}]}, "container 1.40")],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
 )
 def test_unsupported_fields_are_refused_by_name(
@@ -453,3 +449,27 @@ def test_unsupported_fields_are_refused_by_name(
 ) -> None:
     (field,) = body
     assert refused(dockyard, body, version=version).startswith(f"{field}:")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"nets": [{"network": "nowhere"}]}, 404),
+        ({"nets": [{"port": "nothing"}]}, 404),
+        ({"nets": [{"network": "private", "port": "p"}]}, 400),
+        ({"nets": [{"network": "private", "v4-fixed-ip": "fd00::1"}]}, 400),
+        ({"security_groups": ["no-such-group"]}, 400),
+    ],
+    ids=["unknown-network", "unknown-port", "network-and-port", "v6-as-v4", "unknown-group"],
+)
+def test_nets_and_groups_that_cannot_be_met_create_nothing(
+    dockyard: Dockyard, body: dict[str, Any], status: int
+) -> None:
+    before = {c.id for c in dockyard.engine_containers()}
+    listed = len(dockyard.request("GET", "/v1/containers").json()["containers"])
+
+    response = dockyard.create({"command": SLEEPER, **body})
+
+    assert response.status_code == status, response.text
+    assert {c.id for c in dockyard.engine_containers()} == before
+    assert len(dockyard.request("GET", "/v1/containers").json()["containers"]) == listed

@@ -574,3 +574,29 @@ def test_dockyard_cli_logs_in_to_keystone(cloud: Cloud, tmp_path: Path) -> None:
     assert dockyard("a-reader", "logout").returncode == 0
     assert dockyard("a-reader", "ps").returncode == 1
     assert cloud.wait("Running")
+
+
+# -- the /v2.0 network subset ------------------------------------------------
+
+
+def test_the_network_api_takes_keystone_tokens_and_scopes_by_project(cloud: Cloud) -> None:
+    _assert_unauthorized(cloud.dockyard.request("GET", "/v2.0/networks"), cloud.keystone)
+    body = {"network": {"name": "ks-net"}}
+    created = cloud.call("a-member", "POST", "/v2.0/networks", json=body)
+    assert created.status_code == 201, created.text
+    network = created.json()["network"]
+    assert network["project_id"] == cloud.keystone._id("projects", "proj-a")
+    path = f"/v2.0/networks/{network['id']}"
+    assert cloud.call("a-reader", "GET", path).status_code == 200
+    for method, where in (("POST", "/v2.0/networks"), ("DELETE", path)):
+        refused = cloud.call("a-reader", method, where, json=body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["NeutronError"]["type"] == "PolicyNotAuthorized"
+    assert [
+        n["id"] for n in cloud.call("a-member", "GET", "/v2.0/networks").json()["networks"]
+    ] == [network["id"]]
+    hidden = cloud.call("b-member", "GET", path)
+    assert hidden.status_code == 404 and hidden.json()["NeutronError"]["type"] == "NetworkNotFound"
+    assert cloud.call("b-member", "GET", "/v2.0/networks").json()["networks"] == []
+    assert cloud.call("admin", "GET", path).status_code == 200
+    assert cloud.call("a-member", "DELETE", path).status_code == 204

@@ -364,6 +364,7 @@ def running_cluster(
         if repair_after is not None:
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
+        network_pool = f"10.{secrets.randbelow(150) + 100}.0.0/16"
         cluster = Cluster(
             root, run_id, database_url, urls[0], {}, urls=urls, environment=dict(environment or {})
         )
@@ -388,6 +389,10 @@ def running_cluster(
                         "shutdown_timeout = 10",
                         *quota,
                         rpc_section,
+                        # The engines share this machine's kernel (and other runs): a
+                        # pool of this run's own keeps their bridges apart.
+                        "[network]",
+                        f"project_network_pool = {network_pool}",
                         *api_config,
                     ],
                 )

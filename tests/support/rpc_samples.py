@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from dockyard.domain.container_request import (
@@ -13,6 +14,7 @@ from dockyard.domain.container_request import (
     RestartPolicy,
     RestartPolicyName,
 )
+from dockyard.domain.firewall import GuardedPort, HostFirewall
 from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
 from dockyard.domain.models import (
     ActionEvent,
@@ -25,10 +27,25 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import (
+    AllocationPool,
+    Endpoint,
+    FixedIP,
+    HostNetwork,
+    Port,
+    Subnet,
+)
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
+from dockyard.domain.security_groups import (
+    Direction,
+    EtherType,
+    SecurityGroupRule,
+)
+from dockyard.domain.security_groups import Protocol as RuleProtocol
 from dockyard.domain.states import Status, TaskState
 from dockyard.rpc.messages import (
+    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -103,6 +120,58 @@ CONTAINER = Container(
     id=7,
 )
 
+NETWORK = HostNetwork(
+    "net-1",
+    (
+        Subnet(
+            "sub-4", "net-1", "p-1", "10.100.3.0/24", 4, "10.100.3.1",
+            (AllocationPool("10.100.3.2", "10.100.3.254"),), name="v4",
+        ),
+        Subnet("sub-6", "net-1", "p-1", "fd00:3::/64", 6, None, (), name="v6"),
+    ),
+    mtu=1450,
+)  # fmt: skip
+PORT = Port(
+    "port-1",
+    "p-1",
+    "net-1",
+    "fa:16:3e:00:00:01",
+    (FixedIP("sub-4", "10.100.3.7"), FixedIP("sub-6", "fd00:3::7")),
+    ("sg-default", "sg-web"),
+    name="",
+    device_id=UUID,
+    device_owner="compute:dockyard",
+    host="node-1",
+)
+FIREWALL = HostFirewall(
+    ports=(
+        GuardedPort(
+            "port-1",
+            UUID,
+            ("10.100.3.7", "fd00:3::7"),
+            (
+                SecurityGroupRule(
+                    "r-1", "sg-web", "p-1", Direction.INGRESS, EtherType.IPV4,
+                    RuleProtocol.TCP, 80, 81, remote_ip_prefix="0.0.0.0/0",
+                ),
+                SecurityGroupRule(
+                    "r-2", "sg-default", "p-1", Direction.INGRESS, EtherType.IPV6,
+                    remote_group_id="sg-default",
+                ),
+                SecurityGroupRule(
+                    "r-3", "sg-default", "p-1", Direction.EGRESS, EtherType.IPV4,
+                    RuleProtocol.ICMP, 8, 0, description="ping é",
+                ),
+            ),
+        ),
+    ),
+    members={"sg-default": ("10.100.3.7", "fd00:3::7"), "sg-empty": ()},
+)  # fmt: skip
+NETWORKED_SPEC = dataclasses.replace(
+    SPEC,
+    network=Endpoint("dockyard-net-1", "10.100.3.7", "fd00:3::7", PORT.mac_address, ("web",)),
+)
+
 MESSAGES = [
     CreateContainer(SPEC, run=True, pull_policy=PullPolicy.IF_NOT_PRESENT, request_id="req-1"),
     CreateContainer(
@@ -165,6 +234,17 @@ MESSAGES = [
             LocalImage("127.0.0.1:5001/team/app", "1.0", "sha256:" + "ef" * 32, 0),
         ),
     ),
+    # On a network: what the agent realises, the port it is created on, the rules.
+    CreateContainer(
+        NETWORKED_SPEC,
+        True,
+        PullPolicy.IF_NOT_PRESENT,
+        "req-10",
+        networks=(NETWORK,),
+        ports=(PORT,),
+        firewall=FIREWALL,
+    ),
+    AttachNetwork(UUID, NETWORK, PORT, ("web", "web-1"), FIREWALL),
 ]
 
 RESULTS = [
@@ -178,4 +258,7 @@ RESULTS = [
     LogOptions(tail=10, since=WHEN, timestamps=True),
     LogOptions(since=1700000000),
     LogOptions(),
+    FIREWALL,
+    HostFirewall(),
+    NETWORK,
 ]

@@ -12,7 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dockyard.api.schemas import actions, containers, hosts, images, quotas, registries
+from dockyard.api.schemas import (
+    actions,
+    containers,
+    hosts,
+    images,
+    networks,
+    quotas,
+    registries,
+)
 from dockyard.api.schemas.containers import Limits
 from dockyard.api.versions import Version
 
@@ -168,20 +176,34 @@ OPERATIONS: Final[dict[str, Operation]] = {
         "Resize a container's TTY", 200, "Null", body=fixed(actions.resize_query()), merged=True
     ),
     f"POST {BASE}/add_security_group": Operation(
-        "Add a security group (not implemented)", 202, "Null", not_implemented=True
+        "Add a security group to the container's ports",
+        202,
+        "Null",
+        body=fixed(actions.security_group_args()),
+        merged=True,
     ),
     f"POST {BASE}/remove_security_group": Operation(
-        "Remove a security group (not implemented)", 202, "Null", not_implemented=True
+        "Remove a security group from the container's ports",
+        202,
+        "Null",
+        body=fixed(actions.security_group_args()),
+        merged=True,
     ),
     f"POST {BASE}/network_attach": Operation(
-        "Attach a network (not implemented)", 202, "Null", not_implemented=True
+        "Attach the container to a network or port",
+        200,
+        "Null",
+        body=fixed(actions.network_attach_args()),
+        merged=True,
     ),
     f"POST {BASE}/network_detach": Operation(
-        "Detach a network (not implemented)", 202, "Null", not_implemented=True
+        "Detach the container from a network or port",
+        202,
+        "Null",
+        body=fixed(actions.network_detach_args()),
+        merged=True,
     ),
-    f"GET {BASE}/network_list": Operation(
-        "A container's networks (not implemented)", 200, "Null", not_implemented=True
-    ),
+    f"GET {BASE}/network_list": Operation("A container's networks", 200, "NetworkList"),
     # -- quotas ------------------------------------------------------------------
     f"GET {QUOTA}": Operation(
         "A project's quotas (with usages=true, what it uses)",
@@ -246,6 +268,15 @@ OPERATIONS: Final[dict[str, Operation]] = {
         "Update a registry", 200, "RegistryOne", body=fixed(registries.UPDATE), merged=True
     ),
     "DELETE /v1/registries/<ident>": Operation("Delete a registry", 204, None),
+    # -- networks ----------------------------------------------------------------
+    "POST /v1/networks": Operation(
+        "Record an engine network for a network",
+        200,
+        "ZunNetwork",
+        body=fixed(networks.CREATE),
+        merged=True,
+    ),  # fmt: skip
+    "DELETE /v1/networks/<network_id>": Operation("Delete a network's engine networks", 204, None),
     # -- images ------------------------------------------------------------------
     "GET /v1/images": Operation(
         "List images on the hosts",

@@ -292,6 +292,16 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Registry": REGISTRY,
     "RegistryOne": _closed({"registry": ref("Registry")}, ["registry"]),
     "RegistryList": _page("registries", "Registry"),
+    "ZunNetwork": _closed(
+        {
+            key: _TEXT
+            for key in ("uuid", "name", "project_id", "user_id", "network_id", "neutron_net_id")
+        },
+        ["uuid", "name", "network_id", "neutron_net_id"],
+    ),  # fmt: skip
+    "NetworkList": _closed(
+        {"networks": {"type": "array", "items": {"type": "object"}}}, ["networks"]
+    ),
     "Image": IMAGE,
     "ImageList": _page("images", "Image"),
     "ImageSearch": {

@@ -153,3 +153,28 @@ def commit_query() -> dict[str, Any]:
 
 def rename_query() -> dict[str, Any]:
     return _object({"name": name_schema(null=False)}, required=["name"])
+
+
+def security_group_args() -> dict[str, Any]:
+    """``name``: the security group's name or id (query or body)."""
+    text = {"type": "string", "minLength": 1, "maxLength": 255}
+    return _object({"name": text}, required=["name"])
+
+
+def network_attach_args() -> dict[str, Any]:
+    """``network`` or ``port`` (not both; neither: the project's network), ``fixed_ip``."""
+    text = {"type": "string", "minLength": 1, "maxLength": 255}
+    address = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+    return _object(
+        {"network": text, "port": text, "fixed_ip": address},
+        **{"not": {"required": ["network", "port"]}},
+    )
+
+
+def network_detach_args() -> dict[str, Any]:
+    """Exactly one of ``network`` and ``port``."""
+    text = {"type": "string", "minLength": 1, "maxLength": 255}
+    return _object(
+        {"network": text, "port": text},
+        oneOf=[{"required": ["network"]}, {"required": ["port"]}],
+    )

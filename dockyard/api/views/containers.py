@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Final
 
 from dockyard.domain.container_request import Healthcheck, RestartPolicy
 from dockyard.domain.models import (
@@ -165,3 +165,39 @@ def archive(a: Archive, base64_data: bool) -> dict[str, Any]:
         "linkTarget": a.stat.link_target,
     }
     return {"data": data, "stat": stat}
+
+
+#: From this microversion network_list has one entry per port, not per address.
+_PORTS_LISTED: Final = (1, 18)
+
+
+def network_list(c: Container, version: tuple[int, int]) -> list[dict[str, Any]]:
+    """The ``networks`` of ``network_list``, built from the container's addresses."""
+    if version < _PORTS_LISTED:
+        return [
+            {
+                "net_id": net_id,
+                "subnet_id": entry.get("subnet_id"),
+                "port_id": entry.get("port"),
+                "version": entry.get("version"),
+                "ip_address": entry.get("addr"),
+            }
+            for net_id, entries in (c.addresses or {}).items()
+            for entry in entries
+        ]
+    ports: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for net_id, entries in (c.addresses or {}).items():
+        for entry in entries:
+            fixed = ports.setdefault((net_id, str(entry.get("port"))), [])
+            if entry.get("addr"):
+                fixed.append(
+                    {
+                        "ip_address": entry["addr"],
+                        "version": entry.get("version"),
+                        "subnet_id": entry.get("subnet_id"),
+                    }
+                )
+    return [
+        {"net_id": net_id, "port_id": port_id, "fixed_ips": fixed}
+        for (net_id, port_id), fixed in ports.items()
+    ]

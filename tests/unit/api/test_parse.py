@@ -19,6 +19,7 @@ from dockyard.domain.container_request import (
 )
 from dockyard.domain.errors import InvalidImage, InvalidInput
 from dockyard.domain.images import ImageRef
+from dockyard.domain.networks import NetRequest
 
 LATEST = (1, 40)
 
@@ -211,11 +212,7 @@ def test_the_rest_is_passed_on_as_given() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [
-        {"nets": [{"network": "private"}]},
-        {"mounts": [{"source": "data", "destination": "/data"}]},
-        {"security_groups": ["default"]},
-    ],
+    [{"mounts": [{"source": "data", "destination": "/data"}]}],
     ids=lambda body: next(iter(body)),
 )
 def test_unsupported_fields_are_refused_by_name(body: dict[str, Any]) -> None:
@@ -224,3 +221,45 @@ def test_unsupported_fields_are_refused_by_name(body: dict[str, Any]) -> None:
         parsed(**body)
 
     assert raised.value.detail.startswith(f"{field}:")
+
+
+def test_nets_become_typed_requests_in_order() -> None:
+    request = parsed(
+        nets=[
+            {"network": "private", "v4-fixed-ip": "10.0.0.5"},
+            {"port": "3f0c1d2e-port"},
+            {"network": "v6net", "v6-fixed-ip": "fd00::5"},
+        ]
+    )
+
+    assert request.nets == (
+        NetRequest(network="private", v4_fixed_ip="10.0.0.5"),
+        NetRequest(port="3f0c1d2e-port"),
+        NetRequest(network="v6net", v6_fixed_ip="fd00::5"),
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"network": "a", "port": "b"},
+        {"port": "p", "v4-fixed-ip": "10.0.0.5"},
+        {"network": "a", "v4-fixed-ip": "fd00::1"},
+        {"network": "a", "v6-fixed-ip": "10.0.0.1"},
+    ],
+)
+def test_nets_entries_that_cannot_be_met_are_refused(entry: dict[str, str]) -> None:
+    with pytest.raises(InvalidInput):
+        parsed(nets=[entry])
+
+
+def test_security_groups_are_deduplicated_in_order() -> None:
+    request = parsed(security_groups=["web", "default", "web"])
+
+    assert request.security_groups == ("web", "default")
+
+
+def test_no_nets_and_no_groups_ask_for_the_projects_defaults() -> None:
+    request = parsed()
+
+    assert (request.nets, request.security_groups) == ((), ())

@@ -15,6 +15,7 @@ from dockyard.domain.models import (
     ProcessTable,
     StatsSnapshot,
 )
+from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status, from_engine
 from dockyard.domain.status_detail import health_of, human_duration, with_health
 
@@ -146,6 +147,31 @@ def create_kwargs(
     check = healthcheck(spec)
     if check is not None:
         kwargs["healthcheck"] = check
+    if spec.network is not None:
+        kwargs.update(_network_kwargs(spec.network))
+        kwargs["host_config"]["network_mode"] = spec.network.network_name
+    return kwargs
+
+
+def _network_kwargs(endpoint: Endpoint) -> dict[str, Any]:
+    """Create the container on ``endpoint``'s network, with its addresses and names.
+
+    The MAC is the container's (the engine applies it to its first network).
+    """
+    ipam = {
+        key: value
+        for key, value in (
+            ("IPv4Address", endpoint.ipv4_address),
+            ("IPv6Address", endpoint.ipv6_address),
+        )
+        if value
+    }
+    config: dict[str, Any] = {"IPAMConfig": ipam, "Aliases": list(endpoint.aliases)}
+    kwargs: dict[str, Any] = {
+        "networking_config": {"EndpointsConfig": {endpoint.network_name: config}}
+    }
+    if endpoint.mac_address:
+        kwargs["mac_address"] = endpoint.mac_address
     return kwargs
 
 

@@ -14,6 +14,7 @@ from dockyard.domain.models import (
     Healthcheck,
     RestartPolicy,
 )
+from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import human_duration
 from dockyard.drivers.runtime.docker import events, translate
@@ -602,3 +603,26 @@ def test_events_carry_the_installation(installation: str | None) -> None:
 
     assert event is not None
     assert (event.uuid, event.action, event.installation) == (UUID, "die", installation)
+
+
+def test_a_container_is_created_on_its_ports_network_with_its_addresses_and_names() -> None:
+    endpoint = Endpoint("dockyard-net-1", "10.1.0.5", "fd00::5", "fa:16:3e:00:00:01", ("web",))
+    kwargs = translate.create_kwargs(spec(network=endpoint), INSTALLATION)
+
+    assert kwargs["host_config"]["network_mode"] == "dockyard-net-1"
+    assert kwargs["mac_address"] == "fa:16:3e:00:00:01"
+    assert kwargs["networking_config"] == {
+        "EndpointsConfig": {
+            "dockyard-net-1": {
+                "IPAMConfig": {"IPv4Address": "10.1.0.5", "IPv6Address": "fd00::5"},
+                "Aliases": ["web"],
+            }
+        }
+    }
+
+
+def test_without_a_network_the_engine_default_is_left_alone() -> None:
+    kwargs = translate.create_kwargs(spec(), INSTALLATION)
+
+    assert "network_mode" not in kwargs["host_config"]
+    assert "networking_config" not in kwargs and "mac_address" not in kwargs

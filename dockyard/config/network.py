@@ -1,0 +1,74 @@
+"""[network]: the network driver and the pool projects' own networks are carved from."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+GROUP = "network"
+
+opts = [
+    cfg.StrOpt(
+        "driver",
+        default="local",
+        choices=[("local", "Networks, subnets, ports and security groups are Dockyard records.")],
+        help="Where networks, addresses and security groups are kept.",
+    ),
+    cfg.StrOpt(
+        "project_network_pool",
+        default="10.100.0.0/16",
+        help="IPv4 range the subnets of projects' own networks (made on a project's first "
+        "container without `nets`) are carved from. It must not overlap networks the hosts "
+        "already use.",
+    ),
+    cfg.IntOpt(
+        "project_network_prefix",
+        default=24,
+        min=8,
+        max=30,
+        help="Prefix length of each project network's subnet, carved from "
+        "`project_network_pool` (24: 254 addresses per project network).",
+    ),
+    cfg.StrOpt(
+        "project_network_name",
+        default="private",
+        help="Name of each project's own network.",
+    ),
+    cfg.IntOpt(
+        "mtu",
+        default=1500,
+        min=576,
+        max=9000,
+        help="MTU of the networks Dockyard makes.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    driver: str = "local"
+    project_network_pool: str = "10.100.0.0/16"
+    project_network_prefix: int = 24
+    project_network_name: str = "private"
+    mtu: int = 1500
+
+    def __post_init__(self) -> None:
+        try:
+            pool = ipaddress.ip_network(self.project_network_pool)
+        except ValueError as exc:
+            raise ValueError(f"[network] project_network_pool: {exc}") from None
+        if pool.version != 4 or pool.prefixlen > self.project_network_prefix:
+            raise ValueError(
+                f"[network] project_network_pool {pool} must be an IPv4 range no smaller than "
+                f"one /{self.project_network_prefix} (project_network_prefix)"
+            )
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts, group=GROUP)
+
+
+def view(conf: cfg.ConfigOpts) -> NetworkConfig:
+    return NetworkConfig(**{o.dest: conf[GROUP][o.dest] for o in opts})

@@ -1,0 +1,68 @@
+"""A container's security groups after its create: add one, remove one (Zun 1.1–1.14).
+
+The groups live on the container's ports; changing them there re-works the
+firewall of every host concerned (the network service pushes it to their agents),
+so the change is in force when the call returns.
+"""
+
+from __future__ import annotations
+
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.domain.addresses import held_ports
+from dockyard.domain.errors import InvalidInput, InvalidState
+from dockyard.domain.models import Container, RequestContext
+from dockyard.domain.states import allowed
+from dockyard.drivers.network.base import Caller, NetworkDriver
+from dockyard.service.networks import NetworkService
+
+
+class ContainerGroups:
+    def __init__(
+        self, containers: ContainerRepository, driver: NetworkDriver, networks: NetworkService
+    ) -> None:
+        self.containers = containers
+        self.driver = driver
+        self.networks = networks
+
+    def _group_id(self, ctx: RequestContext, container: Container, ident: str) -> str:
+        """The group ``ident`` names in the container's project: missing → 400, several → 409."""
+        caller = Caller(container.project_id, may_attach_external=ctx.is_admin)
+        (group,) = self.driver.resolve_security_groups(caller, (ident,))
+        return group.id
+
+    def add(self, ctx: RequestContext, container: Container, ident: str) -> Container:
+        _require_state("add_security_group", container)
+        group_id = self._group_id(ctx, container, ident)
+        if group_id in container.security_groups:
+            raise InvalidInput(
+                f"Security group {ident} is already on container {container.uuid}.", field="name"
+            )
+        return self._set(ctx, container, [*container.security_groups, group_id])
+
+    def remove(self, ctx: RequestContext, container: Container, ident: str) -> Container:
+        _require_state("remove_security_group", container)
+        group_id = self._group_id(ctx, container, ident)
+        if group_id not in container.security_groups:
+            raise InvalidInput(
+                f"Security group {ident} is not on container {container.uuid}.", field="name"
+            )
+        return self._set(ctx, container, [g for g in container.security_groups if g != group_id])
+
+    def _set(self, ctx: RequestContext, container: Container, group_ids: list[str]) -> Container:
+        # As the container's owner: an admin acting on another project's container
+        # changes that project's ports.
+        owner = RequestContext(
+            ctx.request_id, container.user_id, container.project_id, is_admin=ctx.is_admin
+        )
+        for held in held_ports(container.project_id, container.addresses):
+            if not held.preserve_on_delete:
+                self.networks.update_port(owner, held.port.id, {}, security_groups=group_ids)
+        updated = self.containers.update(container.uuid, {"security_groups": group_ids})
+        return updated or container
+
+
+def _require_state(action: str, container: Container) -> None:
+    if not allowed(action, container.status):
+        raise InvalidState(
+            f"Cannot {action} container {container.uuid} in {container.status} state."
+        )
