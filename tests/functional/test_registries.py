@@ -401,6 +401,41 @@ def test_without_or_with_wrong_credentials_nothing_is_created(world: World) -> N
 # --- secrecy (last: it reads everything the module sent and logged) --------------------------
 
 
+def test_images_api_is_for_admins_and_pulls_with_the_callers_registry(world: World) -> None:
+    alice, admin, service = world.alice, world.admin, world.service
+    pull = {"repo": PRIVATE_IMAGE, "host": service.host}
+    assert_error(alice.call("POST", "/v1/images", json=pull), 403, "policy-not-authorized")
+    assert_error(alice.call("GET", "/v1/images"), 403, "policy-not-authorized")
+    # Search is for project members: alice reaches the registry, which wants a login.
+    search = f"/v1/images/{PRIVATE_REGISTRY}/dockyard-test/search"
+    assert_error(alice.call("GET", search), 400, "registry-auth-failed", "refused the search")
+
+    forget_private_image(service.docker)
+    repo, tag = PRIVATE_IMAGE.rsplit(":", 1)
+
+    def recorded() -> list[dict[str, Any]]:
+        listed = admin.call("GET", "/v1/images").json()["images"]
+        return [i for i in listed if (i["repo"], i["tag"]) == (repo, tag)]
+
+    deadline = time.monotonic() + 30
+    while recorded():  # the sync drops the record of the image just removed
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    admin.registry(domain=PRIVATE_REGISTRY, username=PRIVATE_USER, password=PRIVATE_PASSWORD)
+    answer = admin.call("POST", "/v1/images", json=pull)
+    assert answer.status_code == 202, answer.text
+    while (image := admin.call("GET", f"/v1/images/{answer.json()['uuid']}").json())[
+        "status"
+    ] == "pulling":
+        assert time.monotonic() < deadline + 60, image
+        time.sleep(0.3)
+    assert image["status"] == "ready", image
+    assert image["image_id"] == service.docker.images.get(PRIVATE_IMAGE).id
+    found = admin.call("GET", search)
+    assert found.status_code == 200, found.text
+    assert repo in [i["name"] for i in found.json()]
+
+
 def test_passwords_never_appear_in_responses_or_the_log(world: World) -> None:
     assert len(world.bodies) > 50
     text = world.log.read_text(errors="replace")

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
-from tests.conftest import LATEST, require
+from tests.conftest import LATEST, TEST_IMAGE, require
 from tests.support.cluster import (
     HEARTBEAT_INTERVAL,
     REPAIR_AFTER,
@@ -103,6 +103,47 @@ def test_containers_spread_over_the_three_hosts(cluster: Cluster) -> None:
     assert engine_hosts(cluster) == placed
     cluster.delete_all()
     assert sum(engine_hosts(cluster).values()) == 0
+
+
+def test_an_image_is_pulled_onto_the_named_host_only_and_removed_there(
+    cluster: Cluster,
+) -> None:
+    """POST /v1/images over the broker: host b's agent pulls on b's engine and reports."""
+    main = docker.from_env(timeout=60)
+    repo = f"127.0.0.1:5001/dockyard-test/mh-{cluster.run_id}"
+    try:
+        main.images.get(TEST_IMAGE).tag(repo, "v1")
+        for line in main.api.push(repo, tag="v1", stream=True, decode=True):
+            assert "error" not in line, line
+        main.images.remove(f"{repo}:v1")
+    finally:
+        main.close()
+    engines = {
+        spec.suffix: docker.APIClient(base_url=spec.engine, timeout=60)
+        for spec in cluster.hosts.values()
+    }
+    try:
+        host_b = cluster.host("b")
+        answer = cluster.request("POST", "/v1/images", json={"repo": f"{repo}:v1", "host": host_b})
+        assert answer.status_code == 202, answer.text
+        ident = answer.json()["uuid"]
+        deadline = time.monotonic() + 60
+        while (record := cluster.request("GET", f"/v1/images/{ident}").json())["status"] == (
+            "pulling"
+        ):
+            assert time.monotonic() < deadline, record
+            time.sleep(0.2)
+        assert record["status"] == "ready", record
+        assert record["host"] == host_b
+        assert record["image_id"] == engines["b"].inspect_image(f"{repo}:v1")["Id"]
+        for name in ("a", "c"):
+            assert not engines[name].images(name=repo), f"host {name} has the image too"
+        deleted = cluster.request("DELETE", f"/v1/images/{ident}")
+        assert (deleted.status_code, deleted.text) == (200, "null")
+        assert not engines["b"].images(name=repo)
+    finally:
+        for client in engines.values():
+            client.close()
 
 
 def test_availability_zone_and_requested_host_decide_the_host(cluster: Cluster) -> None:
