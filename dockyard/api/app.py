@@ -60,6 +60,8 @@ TABLES: tuple[list[Route], ...] = (
     registries.ROUTES,
 )
 OPENAPI_PATH = "/v1/openapi.json"
+#: The paths token middleware lets through to it (the unversioned alias too).
+OPENAPI_PATHS = frozenset({OPENAPI_PATH, OPENAPI_PATH[len("/v1") :]})
 
 
 def served_routes() -> list[Route]:
