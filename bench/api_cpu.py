@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         compute = MessagingComputeAPI(broker)
         # No agent runs: answer its image check here (a cast needs no answer).
         compute.check_image = lambda *a, **k: None  # type: ignore[method-assign]
-        repos = repositories(conf, db)
+        repos = repositories(conf, db, every_writer_here=False)
         app = api_app(conf, api_services(conf, repos, compute), db)
         sinks = []
         for name in ("bench-a", "bench-b", "bench-c"):

@@ -18,6 +18,9 @@ MEMORY_MIB = 16
 CPU = 0.1
 MICROVERSION = "container 1.40"
 POLL_INTERVAL = 0.005
+#: Seconds a GET may be held until the record changes (``Prefer: wait``, with the
+#: ETag last seen in ``If-None-Match``); 0 makes the waits poll every POLL_INTERVAL.
+WAIT = 10
 RAW_LABEL = "dockyard-bench.run"
 DOCKER_URL = "unix:///var/run/docker.sock"
 
@@ -34,6 +37,8 @@ class ApiClient:
     timeout: float = 60.0
     session: requests.Session = field(default_factory=requests.Session)
 
+    #: ``Prefer: wait`` of the waits' GETs (see WAIT); 0 polls instead.
+    wait: int = WAIT
     #: The polls' own keep-alive connection (see ``poll``).
     _poll_conn: http.client.HTTPConnection | None = None
 
@@ -42,14 +47,19 @@ class ApiClient:
             {"OpenStack-API-Version": MICROVERSION, "Accept": "application/json"}
         )
 
-    def poll(self, uuid: str) -> tuple[int, Any]:
-        """GET the record over a plain keep-alive connection: (status, decoded body).
+    def poll(self, uuid: str, etag: str | None = None) -> tuple[int, Any, str | None]:
+        """GET the record over a plain keep-alive connection: (status, body, ETag).
 
-        The waits poll every few ms on the same two CPUs as the service and the
-        engine; requests costs several times http.client's CPU per call, which the
-        engine then lacks. (The show phase, which times GETs, keeps requests.)
+        Given the ETag last seen (and ``wait``), the GET is held until the record
+        changes; a 304 (no change within the wait) has no body. Polls run on the
+        same two CPUs as the service and the engine; requests costs several times
+        http.client's CPU per call. (The show phase, which times GETs, keeps requests.)
         """
-        headers = {"OpenStack-API-Version": MICROVERSION, "Accept": "application/json"}
+        headers = {
+            "OpenStack-API-Version": MICROVERSION,
+            "Accept": "application/json",
+            **waiting_headers(etag, self.wait),
+        }
         for attempt in (1, 2):
             if self._poll_conn is None:
                 parsed = urllib.parse.urlsplit(self.url)
@@ -59,7 +69,8 @@ class ApiClient:
             try:
                 self._poll_conn.request("GET", f"/v1/containers/{uuid}", headers=headers)
                 answer = self._poll_conn.getresponse()
-                return answer.status, json.loads(answer.read() or b"null")
+                body = json.loads(answer.read() or b"null")
+                return answer.status, body, answer.getheader("ETag")
             except (ConnectionError, http.client.HTTPException):
                 self._poll_conn.close()
                 self._poll_conn = None
@@ -91,8 +102,9 @@ class ApiClient:
     def wait_for(self, uuid: str, status: str) -> dict[str, Any]:
         """Poll every POLL_INTERVAL until the record shows ``status`` with no task running."""
         deadline = time.monotonic() + self.timeout
+        etag = None
         while True:
-            code, record = self.poll(uuid)
+            code, record, etag = self.poll(uuid, etag)
             if code == 200:
                 if record["status"] == status and record["task_state"] is None:
                     return dict(record)
@@ -100,7 +112,8 @@ class ApiClient:
                     raise BenchError(f"{uuid} went to Error: {record.get('status_reason')}")
             if time.monotonic() > deadline:
                 raise BenchError(f"{uuid} did not reach {status} in {self.timeout:g} s")
-            time.sleep(POLL_INTERVAL)
+            if not self.wait:
+                time.sleep(POLL_INTERVAL)
 
     def create_and_wait(self, run: bool) -> str:
         uuid = self.create(run)
@@ -116,10 +129,15 @@ class ApiClient:
         """DELETE (force) then poll until GET answers 404."""
         self.delete(uuid)
         deadline = time.monotonic() + self.timeout
-        while self.poll(uuid)[0] != 404:
+        etag = None
+        while True:
+            code, _, etag = self.poll(uuid, etag)
+            if code == 404:
+                return
             if time.monotonic() > deadline:
                 raise BenchError(f"{uuid} was not gone {self.timeout:g} s after DELETE")
-            time.sleep(POLL_INTERVAL)
+            if not self.wait:
+                time.sleep(POLL_INTERVAL)
 
     def list_containers(self, query: str = "") -> requests.Response:
         return self.session.get(f"{self.url}/v1/containers{query}", timeout=60)
@@ -170,6 +188,11 @@ class RawClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def waiting_headers(etag: str | None, wait: int) -> dict[str, str]:
+    """What turns a GET of one container into a wait for its next change."""
+    return {"If-None-Match": etag, "Prefer": f"wait={wait}"} if etag and wait else {}
 
 
 def remove_labelled(label: str) -> int:

@@ -36,7 +36,7 @@ from typing import Any
 
 import docker
 
-from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION
+from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION, WAIT, waiting_headers
 from tests.support.cluster import DEFAULT_HOSTS, Cluster, HostSpec, running_cluster
 
 OUT_DIR = Path(__file__).parent / "out"
@@ -191,15 +191,25 @@ class KeepAlive:
         self.headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}
         self.conn: http.client.HTTPConnection | None = None
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        status, decoded, _ = self.tagged(method, path, body, headers or {})
+        return status, decoded
+
+    def tagged(
+        self, method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, str | None]:
+        """(status, decoded body, ETag) of one request with ``headers`` added."""
         data = None if body is None else json.dumps(body).encode()
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(*self.address, timeout=60)
             try:
-                self.conn.request(method, path, body=data, headers=self.headers)
+                self.conn.request(method, path, body=data, headers={**self.headers, **headers})
                 answer = self.conn.getresponse()
-                return answer.status, json.loads(answer.read() or b"null")
+                decoded = json.loads(answer.read() or b"null")
+                return answer.status, decoded, answer.getheader("ETag")
             except (ConnectionError, http.client.HTTPException):
                 self.conn.close()
                 self.conn = None
@@ -208,8 +218,11 @@ class KeepAlive:
         raise AssertionError("unreachable")
 
 
-def dockyard_round(cluster: Cluster, clients: int, total: int, number: int, poll: float) -> Round:
-    """POST ?run=true, then poll the record until Running (no task) or Error."""
+def dockyard_round(
+    cluster: Cluster, clients: int, total: int, number: int, poll: float, wait: int
+) -> Round:
+    """POST ?run=true, then wait for the record to be Running (no task) or Error:
+    ``wait`` > 0 asks once per change (Prefer: wait), else a GET every ``poll`` s."""
     local = threading.local()
     headers = {"OpenStack-API-Version": MICROVERSION}
     body = {"image": IMAGE, "command": COMMAND, "memory": MEMORY_MIB, "cpu": CPU}
@@ -223,13 +236,18 @@ def dockyard_round(cluster: Cluster, clients: int, total: int, number: int, poll
             return f"error: create {status} {str(created)[:120]}"
         ident = created["uuid"]
         deadline = time.monotonic() + 120
+        etag = None
         while time.monotonic() < deadline:
-            _, shown = http.call("GET", f"/v1/containers/{ident}")
+            path = f"/v1/containers/{ident}"
+            status, shown, etag = http.tagged("GET", path, None, waiting_headers(etag, wait))
+            if status == 304:
+                continue
             if shown["status"] == "Running" and shown["task_state"] is None:
                 return str(shown["host"])
             if shown["status"] == "Error":
                 return f"error: {shown.get('status_reason')}"
-            time.sleep(poll)
+            if not wait:
+                time.sleep(poll)
         return "error: timeout"
 
     seconds, placed, timed = in_threads(clients, total, work)
@@ -248,7 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--per-round", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--poll", type=float, default=0.02, help="Seconds between two GETs.")
+    parser.add_argument(
+        "--poll", type=float, default=0.02, help="Seconds between two GETs (with --no-wait)."
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="poll every --poll s instead of asking once per change (Prefer: wait)",
+    )
     parser.add_argument("--workers", type=int, default=8, help="[compute] workers per agent.")
     args = parser.parse_args(argv)
 
@@ -265,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         WATCHED.update(pids)
         # Warm-up, not recorded: first use of each engine and agent.
         raw_round(engines, args.clients, 2 * len(engines), 0)
-        dockyard_round(cluster, args.clients, 2 * len(engines), 0, args.poll)
+        wait = 0 if args.no_wait else WAIT
+        dockyard_round(cluster, args.clients, 2 * len(engines), 0, args.poll, wait)
         for number in range(1, args.rounds + 1):
             # ABBA: the engines slow down a little round after round, so neither side
             # always goes second.
@@ -278,7 +304,13 @@ def main(argv: list[str] | None = None) -> int:
                     done = measured(
                         pids,
                         partial(
-                            dockyard_round, cluster, args.clients, args.per_round, number, args.poll
+                            dockyard_round,
+                            cluster,
+                            args.clients,
+                            args.per_round,
+                            number,
+                            args.poll,
+                            wait,
                         ),
                     )
                 log(f"{done.side} round {number}: {done.per_second:.1f}/s {done.by_host}")

@@ -30,6 +30,7 @@ import docker
 from bench.clients import (
     DOCKER_URL,
     RAW_LABEL,
+    WAIT,
     ApiClient,
     RawClient,
     remove_labelled,
@@ -208,9 +209,11 @@ class Benchmark:
         source: Path | None,
         profile: bool,
         phases: frozenset[str] = frozenset(PHASES),
+        wait: int = WAIT,
     ) -> None:
         self.plan = plan
         self.phases = phases
+        self.wait = wait
         self.run_id = uuidlib.uuid4().hex[:12]
         self.service = DockyardService.new(root, ServiceConfig(), source)
         self.profile = profile
@@ -221,7 +224,7 @@ class Benchmark:
         self._raw_list_t: list[float] = []
 
     def api(self) -> ApiClient:
-        return ApiClient(self.service.url)
+        return ApiClient(self.service.url, wait=self.wait)
 
     def raw(self) -> RawClient:
         return RawClient(self.run_id)
@@ -520,6 +523,7 @@ class Benchmark:
             "machine": machine_info(),
             "rows": [r.as_dict() for r in self.rows],
             "extra": self.extra,
+            "client_wait_s": self.wait,
             "phase_seconds": phases,
             "cleanup_removed_from_engine": removed,
             "targets": self.targets(),
@@ -564,6 +568,12 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(PHASES),
         help="comma-separated phases to run (default all): " + ", ".join(PHASES),
     )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="the API side's waits poll every few ms instead of asking once per change "
+        "(Prefer: wait with If-None-Match), as clients that know no better do",
+    )
     args = parser.parse_args(argv)
     phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
     unknown = phases - set(PHASES)
@@ -574,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan(**{**asdict(plan), "list_containers": args.list_containers})
     root = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     source = snapshot(args.git_rev, root / "src") if args.git_rev else None
-    bench = Benchmark(plan, root, source, args.profile, phases)
+    bench = Benchmark(plan, root, source, args.profile, phases, 0 if args.no_wait else WAIT)
     try:
         results = bench.run()
     finally:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
+from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.containers import ContainerService
@@ -28,3 +29,6 @@ class Services:
     registries: RegistryService
     consoles: ConsoleService
     clock: Clock
+    #: Wakes requests waiting for a container to change (``Prefer: wait``).
+    changes: ChangeFeed
+    max_wait: int

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 Container = dict[str, Any]
 
-#: Seconds between two looks at a container being waited on.
+#: Seconds between two looks at a container being waited on, when the service cannot
+#: hold a GET until the container changes (it sends no ETag).
 POLL = 0.25
+#: Seconds the service may hold one GET until the container changes.
+WAIT = 20
 _EXIT_CODE = re.compile(r"Exited \((?P<code>-?\d+)\)")
 
 
@@ -65,11 +68,12 @@ def wait(
     timeout: float = 300,
     what: str = "",
 ) -> Container:
-    """Poll until ``done`` holds for an idle container (no task running)."""
+    """Wait until ``done`` holds for an idle container (no task running)."""
     deadline = time.monotonic() + timeout
-    current = container
+    current, etag = container, None
     while True:
-        current = refresh(client, current)
+        changed, etag = client.watch(path(current), etag, _wait_for(deadline))
+        current = current if changed is None else dict(changed)
         if current.get("task_state") is None and done(current):
             return current
         if time.monotonic() > deadline:
@@ -77,25 +81,34 @@ def wait(
                 f"{current.get('name')} is still {current.get('status')} after {timeout:.0f} s"
                 + (f" (waiting for it to {what})" if what else "")
             )
-        time.sleep(POLL)
+        if etag is None:
+            time.sleep(POLL)
+
+
+def _wait_for(deadline: float) -> int:
+    """Seconds one GET may be held: WAIT, or what is left before ``deadline``."""
+    return max(1, min(WAIT, int(deadline - time.monotonic())))
 
 
 def wait_gone(client: Client, container: Container, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
+    current, etag = container, None
     while True:
         try:
-            current = refresh(client, container)
+            changed, etag = client.watch(path(container), etag, _wait_for(deadline))
         except APIError as exc:
             if exc.status == 404:
                 return
             raise
+        current = current if changed is None else dict(changed)
         if current.get("status") == "Error" and current.get("task_state") is None:
             raise CLIError(
                 f"could not remove {current.get('name')}: {current.get('status_reason')}"
             )
         if time.monotonic() > deadline:
             raise CLIError(f"{current.get('name')} is still listed after {timeout:.0f} s")
-        time.sleep(POLL)
+        if etag is None:
+            time.sleep(POLL)
 
 
 def exit_code(container: Container) -> int | None:

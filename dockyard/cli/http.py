@@ -61,6 +61,29 @@ class Client:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
 
+    def watch(self, path: str, etag: str | None, wait: int) -> tuple[Any, str | None]:
+        """GET ``path``; given the ETag last seen, the service holds the answer until the
+        resource changes (at most ``wait`` s). (body, ETag); body None when unchanged.
+
+        A service that sends no ETag (Zun) answers at once: the caller then polls.
+        """
+        headers = {"If-None-Match": etag, "Prefer": f"wait={wait}"} if etag else {}
+        try:
+            response = self._session.get(
+                self.endpoint + path, headers=headers, timeout=self.timeout + wait
+            )
+        except requests.ConnectionError as exc:
+            raise CLIError(
+                f"cannot connect to the Dockyard API at {self.endpoint}: is the service running?"
+            ) from exc
+        except requests.Timeout as exc:
+            raise CLIError(f"the API at {self.endpoint} did not answer in time") from exc
+        if response.status_code == 304:
+            return None, etag
+        if response.status_code >= 400:
+            raise APIError(response.status_code, error_detail(response))
+        return response.json(), response.headers.get("ETag")
+
     def post(self, path: str, body: Any = None, **params: Any) -> Any:
         return self.request("POST", path, params=params or None, body=body)
 

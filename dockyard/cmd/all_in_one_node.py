@@ -66,7 +66,7 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     drivers = choose_drivers(conf)  # an unknown driver stops the process before any I/O
     db = open_local_database(conf, Clock())  # the process's one clock, as db.clock
     keep_encryption_key(conf)
-    repos = repositories(conf, db)
+    repos = repositories(conf, db, every_writer_here=True)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, drivers, db, repos)
     agent = build_agent(
@@ -153,6 +153,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
             flush=True,
         )
     wait_for_signal()
+    node.services.changes.close()  # requests waiting for a change answer now
     server.stop()
     finished = node.stop(timeout=node.api.shutdown_timeout)
     node.db.dispose()

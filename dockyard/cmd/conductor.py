@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     db = open_shared_database(conf, Clock())  # the process's one clock, as db.clock
     broker = open_broker(conf)
     name = default.view(conf).host
-    repos = repositories(conf, db)
+    repos = repositories(conf, db, every_writer_here=False)
     server = control_server(broker, name, control_service(repos))
     windows = compute.view(conf)
     sweeper = DownHostSweeper(

@@ -115,5 +115,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             container_service, hosts, compute_api, repos.console_tokens, token_ttl
         ),
         clock=repos.clock,
+        changes=repos.changes,
+        max_wait=api_cfg.max_wait,
     )
     return services

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from oslo_config import cfg
 
-from dockyard.config import database, default, quota
+from dockyard.config import api, database, default, quota
 from dockyard.db import migrate
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
@@ -19,6 +19,7 @@ from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.session import Database
+from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
 
 
@@ -60,13 +61,17 @@ class Repositories:
     clock: Clock
     installation: InstallationRepository
     idempotency: IdempotencyRepository
+    #: Container writes this process makes or hears of (see ChangeFeed).
+    changes: ChangeFeed
 
 
-def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
+def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
+    """``every_writer_here``: no other process writes container records (the all-in-one)."""
     down_after = dt.timedelta(seconds=default.view(conf).service_down_time)
     hosts = HostRepository(db, down_after=down_after)
     quotas = QuotaRepository(db, quota.view(conf))
-    containers = ContainerRepository(db, quotas)
+    changes = ChangeFeed(every_writer_here, api.view(conf).max_waiting_requests)
+    containers = ContainerRepository(db, quotas, changes, tell_others=not every_writer_here)
     actions = ActionRepository(db)
     return Repositories(
         containers,
@@ -78,4 +83,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database) -> Repositories:
         db.clock,
         InstallationRepository(db),
         IdempotencyRepository(db),
+        changes,
     )

@@ -93,6 +93,7 @@ class ComputeAgent:
             control, this_process(host, description), stale_after=3 * compute.heartbeat_interval
         )
         self.execute_timeout = docker.execute_timeout
+        self.max_archive_size = compute.max_archive_size
         self.freshness = Freshness()
         self.ops = Operations(
             host, runtime, images, control, docker.default_stop_timeout, clock, self.freshness
@@ -229,7 +230,7 @@ class ComputeAgent:
         return self.runtime.stats(uuid)
 
     def get_archive(self, uuid: str, path: str) -> Archive:
-        return self.runtime.get_archive(uuid, path)
+        return self.runtime.get_archive(uuid, path, self.max_archive_size)
 
     def put_archive(self, uuid: str, path: str, data: bytes) -> None:
         self.runtime.put_archive(uuid, path, data)

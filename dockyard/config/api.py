@@ -46,6 +46,22 @@ opts = [
         "base64-encoded in the body (about 3/4 of this size).",
     ),
     cfg.IntOpt(
+        "max_wait",
+        default=20,
+        min=0,
+        max=300,
+        help="Longest time, in seconds, a GET of one container with `If-None-Match` and "
+        "`Prefer: wait=N` is held until the container changes (clients that wait for a "
+        "state ask once instead of polling). 0 answers such requests at once.",
+    ),
+    cfg.IntOpt(
+        "max_waiting_requests",
+        default=8,
+        min=0,
+        help="Requests that may wait for a change at once; each holds one of 'threads' "
+        "while it waits. Beyond this, a waiting GET is answered at once.",
+    ),
+    cfg.IntOpt(
         "idempotency_window",
         default=24 * 60 * 60,
         min=60,
@@ -65,7 +81,9 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
-    idempotency_window: int
+    max_wait: int = 20
+    max_waiting_requests: int = 8
+    idempotency_window: int = 24 * 60 * 60
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

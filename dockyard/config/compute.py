@@ -69,6 +69,15 @@ opts = [
         "reserved_host_memory_mb", default=512, min=0, help="Memory kept back for the host itself."
     ),
     cfg.StrOpt("availability_zone", default="nova", help="Availability zone of this host."),
+    cfg.IntOpt(
+        "max_archive_size",
+        default=16 * 1024 * 1024,
+        min=1024,
+        help="Largest tar archive, in bytes, that get_archive copies out of a container; "
+        "a larger one is refused with 413 as soon as the stream passes it, so neither "
+        "the agent nor the API ever holds more. put_archive is bounded by [api] "
+        "max_request_body_size instead.",
+    ),
     cfg.StrOpt(
         "runtime_driver",
         default="docker",
@@ -96,6 +105,7 @@ class ComputeConfig:
     ram_allocation_ratio: float
     reserved_host_memory_mb: int
     availability_zone: str
+    max_archive_size: int = 16 * 1024 * 1024
     runtime_driver: str = "docker"
     image_driver: str = "docker"
 

@@ -202,6 +202,12 @@ class UnsupportedMediaType(ClientError):
     status = 415
 
 
+class PayloadTooLarge(ClientError):
+    """More data than this service moves in one request (a body, an archive)."""
+
+    status = 413
+
+
 class TooManyRequests(ClientError):
     """Refused for now (e.g. too many failed logins); ``fields['retry_after']`` in seconds."""
 

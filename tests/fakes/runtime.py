@@ -31,6 +31,7 @@ from dockyard.domain.errors import (
     InvalidInput,
     InvalidRequest,
     NotFound,
+    PayloadTooLarge,
     RegistryAuthFailed,
 )
 from dockyard.domain.images import parse_image
@@ -593,7 +594,7 @@ class FakeRuntime(RuntimeDriver):
             net_tx=0,
         )
 
-    def get_archive(self, uuid: str, path: str) -> Archive:
+    def get_archive(self, uuid: str, path: str, max_bytes: int) -> Archive:
         self._enter("get_archive", uuid, path)
         with self._lock:
             content = self._get(uuid).files.get(path)
@@ -605,6 +606,8 @@ class FakeRuntime(RuntimeDriver):
             info = tarfile.TarInfo(name)
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
+        if buffer.tell() > max_bytes:
+            raise PayloadTooLarge(f"path: the archive of {path} is larger than {max_bytes} bytes.")
         stat = PathStat(name, len(content), 0o644, "2025-01-01T12:00:00Z")
         return Archive(buffer.getvalue(), stat)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from functools import lru_cache
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from dockyard.api import idempotency, parse
+from dockyard.api import conditions, idempotency, parse
 from dockyard.api.request import ApiRequest, empty_response, json_response
 from dockyard.api.routes.access import owned
 from dockyard.api.routes.table import RouteTable
@@ -101,11 +102,37 @@ def index(req: ApiRequest) -> Response:
 
 @TABLE.add("GET", "/v1/containers/<ident>")
 def show(req: ApiRequest, ident: str) -> Response:
+    """The record, with an ETag; ``If-None-Match`` makes it conditional (304), and
+    ``Prefer: wait=N`` besides holds the answer until the record changes."""
     if parse_all_projects(req.query().get("all_projects")):
         req.authorize("container:get_one_all_projects")
+    known = conditions.if_none_match(req.http)
+    uuid, body, etag = _tagged(req, ident)
+    if not known.contains_weak(etag):
+        return conditions.tagged_response(body, etag)
+    wait = conditions.preferred_wait(req.http, req.services.max_wait)
+    deadline = time.monotonic() + wait
+    feed = req.services.changes
+    with feed.watch(uuid) as changed:
+        while changed is not None and not feed.closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            changed.clear()
+            # Read again once watching: a write just before the watch began is seen.
+            _, body, etag = _tagged(req, uuid)
+            if not known.contains_weak(etag):
+                return conditions.tagged_response(body, etag, waited=wait)
+            changed.wait(feed.timeout(remaining))
+    return conditions.not_modified(etag, waited=wait)
+
+
+def _tagged(req: ApiRequest, ident: str) -> tuple[str, bytes, str]:
+    """The caller's view of the container: its uuid, the JSON body and its ETag."""
     container = owned(req, ident, "container:get_one")
     now = req.services.clock.now()
-    return json_response(views.container(container, req.hidden_fields, req.base_url, now))
+    view = views.container(container, req.hidden_fields, req.base_url, now)
+    return (container.uuid, *conditions.tagged(view))
 
 
 @TABLE.add("PATCH", "/v1/containers/<ident>")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
@@ -28,6 +29,7 @@ from dockyard.db.repositories import stored_request
 from dockyard.db.repositories.actions import record_event_in, start_action
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
+from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.errors import Conflict, ContainerNotFound, InvalidParameterValue
 from dockyard.domain.models import ActionEvent, Container, ContainerAction
 from dockyard.domain.quotas import held
@@ -185,6 +187,9 @@ _DELETE_EVENTS = delete(ActionEventRow).where(
 )
 _DELETE_ACTIONS = delete(ActionRow).where(ActionRow.container_uuid == bindparam("r_uuid"))
 _DELETE = delete(T).where(T.c.uuid == bindparam("r_uuid"))
+#: The channel other processes LISTEN on; the payload is the container's uuid.
+CHANGES_CHANNEL = "dockyard_containers"
+_PG_NOTIFY = text(f"SELECT pg_notify('{CHANGES_CHANNEL}', :n_uuid)")
 
 
 class _NoRoom(Exception):
@@ -195,9 +200,29 @@ class ContainerRepository:
     """Container records. ``claimed`` marks a record that holds both its host claim and
     its project's quota reservation; they are taken and given back together, once."""
 
-    def __init__(self, db: Database, quotas: QuotaRepository | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        quotas: QuotaRepository | None = None,
+        changes: ChangeFeed | None = None,
+        tell_others: bool = True,
+    ) -> None:
+        """``tell_others``: other processes may wait on this one's writes (see
+        db/notifications.py); PostgreSQL then notifies them of each."""
         self.db = db
         self.quotas = quotas or QuotaRepository(db)
+        self.changes = changes
+        self._notify = tell_others and db.engine.dialect.name == "postgresql"
+
+    def _changing(self, conn: Connection, uuid: str) -> None:
+        """Inside the write: tell other processes once it commits (PostgreSQL only)."""
+        if self._notify:
+            conn.execute(_PG_NOTIFY, {"n_uuid": uuid})
+
+    def _changed(self, uuid: str) -> None:
+        """After the commit: wake this process's requests waiting on ``uuid``."""
+        if self.changes is not None:
+            self.changes.changed(uuid)
 
     def create(self, container: Container) -> Container:
         with self.db.write() as conn:
@@ -343,6 +368,8 @@ class ContainerRepository:
                 return None
             if action is not None:
                 conn.execute(*start_action(action))
+            self._changing(conn, uuid)
+        self._changed(uuid)
         return _to_domain(row)
 
     def apply(
@@ -365,7 +392,9 @@ class ContainerRepository:
                 return False
             if event is not None:
                 record_event_in(conn, uuid, *event, now)
-            return True
+            self._changing(conn, uuid)
+        self._changed(uuid)
+        return True
 
     def check_room(self, uuid: str, cpu: float, memory: int) -> None:
         """Raise ``OverQuota`` or ``Conflict`` naming the resource when the project's quota
@@ -412,7 +441,10 @@ class ContainerRepository:
             values = {"cpu": cpu, "memory": memory, "updated_at": self.db.clock.now()}
             if not conn.execute(update(T).where(T.c.uuid == uuid).values(**values)).rowcount:
                 return None
-            return _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
+            resized = _to_domain(conn.execute(select(T).where(T.c.uuid == uuid)).one())
+            self._changing(conn, uuid)
+        self._changed(uuid)
+        return resized
 
     @staticmethod
     def _claim_of(conn: Connection, uuid: str, lock: bool = False) -> _Claim | None:
@@ -481,7 +513,12 @@ class ContainerRepository:
             self._release(conn, uuid)
             conn.execute(_DELETE_EVENTS, {"r_uuid": uuid})
             conn.execute(_DELETE_ACTIONS, {"r_uuid": uuid})
-            return bool(conn.execute(_DELETE, {"r_uuid": uuid}).rowcount)
+            gone = bool(conn.execute(_DELETE, {"r_uuid": uuid}).rowcount)
+            if gone:
+                self._changing(conn, uuid)
+        if gone:
+            self._changed(uuid)
+        return gone
 
     def on_host(self, host: str) -> list[Container]:
         with self.db.read() as conn:

@@ -182,11 +182,13 @@ class RuntimeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_archive(self, uuid: str, path: str) -> Archive:
+    def get_archive(self, uuid: str, path: str, max_bytes: int) -> Archive:
         """A tar stream of ``path`` (a file or a directory) and the path's stat.
 
-        Read-only. Raises ``NotFound`` when the container does not exist and
-        ``InvalidRequest`` when ``path`` does not exist in it.
+        Read-only. Raises ``NotFound`` when the container does not exist,
+        ``InvalidRequest`` when ``path`` does not exist in it, and
+        ``PayloadTooLarge`` as soon as the stream passes ``max_bytes`` (what was
+        read is dropped: memory stays bounded by the limit).
         """
 
     @abc.abstractmethod

@@ -8,7 +8,7 @@ import uuid as uuidlib
 
 import pytest
 
-from dockyard.domain.errors import InvalidInput, InvalidRequest, NotFound
+from dockyard.domain.errors import InvalidInput, InvalidRequest, NotFound, PayloadTooLarge
 from dockyard.domain.models import ContainerSpec
 from dockyard.domain.states import Status
 from dockyard.drivers.runtime.base import RuntimeDriver
@@ -20,7 +20,21 @@ from tests.contract.runtime.support import (
     tar_of,
 )
 
+#: Far above what these tests copy.
+LIMIT = 1024 * 1024
+
 # --- archives and commit --------------------------------------------------------------------
+
+
+def test_an_archive_over_the_limit_is_refused(
+    runtime: RuntimeDriver, make_container: Factory
+) -> None:
+    spec = make_container()
+    runtime.put_archive(spec.uuid, "/tmp", tar_of("big.bin", b"x" * 8192))
+
+    with pytest.raises(PayloadTooLarge, match="max_archive_size|larger than 4096"):
+        runtime.get_archive(spec.uuid, "/tmp/big.bin", 4096)
+    assert len(runtime.get_archive(spec.uuid, "/tmp/big.bin", 16384).data) > 8192
 
 
 def test_archive_round_trip(runtime: RuntimeDriver, make_container: Factory) -> None:
@@ -29,7 +43,7 @@ def test_archive_round_trip(runtime: RuntimeDriver, make_container: Factory) -> 
 
     runtime.put_archive(spec.uuid, "/tmp", tar_of("blob.bin", content))
     runtime.put_archive(spec.uuid, "/tmp", tar_of("blob.bin", content))
-    archive = runtime.get_archive(spec.uuid, "/tmp/blob.bin")
+    archive = runtime.get_archive(spec.uuid, "/tmp/blob.bin", LIMIT)
 
     with tarfile.open(fileobj=io.BytesIO(archive.data)) as tar:
         extracted = tar.extractfile("blob.bin")
@@ -48,12 +62,12 @@ def test_archive_of_a_symlink_reports_its_target(
     script = "echo x > /tmp/target && ln -s /tmp/target /tmp/link"
     assert runtime.execute(running.uuid, ["sh", "-c", script], timeout=10).exit_code == 0
 
-    assert runtime.get_archive(running.uuid, "/tmp/link").stat.link_target == "/tmp/target"
+    assert runtime.get_archive(running.uuid, "/tmp/link", LIMIT).stat.link_target == "/tmp/target"
 
 
 def test_archive_errors(runtime: RuntimeDriver, running: ContainerSpec) -> None:
     with pytest.raises(InvalidRequest, match="/no/such/file"):
-        runtime.get_archive(running.uuid, "/no/such/file")
+        runtime.get_archive(running.uuid, "/no/such/file", LIMIT)
     with pytest.raises(InvalidRequest, match="/no/such/dir"):
         runtime.put_archive(running.uuid, "/no/such/dir", tar_of("x", b"x"))
     with pytest.raises(InvalidInput):
@@ -61,7 +75,7 @@ def test_archive_errors(runtime: RuntimeDriver, running: ContainerSpec) -> None:
     with pytest.raises(InvalidInput):
         runtime.put_archive(running.uuid, "/etc/hostname", tar_of("x", b"x"))
     with pytest.raises(NotFound):
-        runtime.get_archive(str(uuidlib.uuid4()), "/tmp")
+        runtime.get_archive(str(uuidlib.uuid4()), "/tmp", LIMIT)
 
 
 @pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.cli import images, logs
+from dockyard.cli import containers, images, logs
 from dockyard.cli.context import Context
 from dockyard.cli.errors import APIError, CLIError
 
@@ -121,3 +121,42 @@ def test_pull_needs_a_host_when_there_are_several() -> None:
     args = argparse.Namespace(host=None, quiet=False, image="busybox")
     with pytest.raises(CLIError, match="2 compute hosts \\(a, b\\): choose one with --host"):
         images.pull_command(context(client), args)
+
+
+class WatchingClient:
+    """Answers ``watch`` from a script of (body or None, ETag) and counts the calls."""
+
+    def __init__(self, script: list[tuple[Any, str | None]]) -> None:
+        self.script = deque(script)
+        self.seen: list[tuple[str | None, int]] = []
+
+    def watch(self, path: str, etag: str | None, wait: int) -> tuple[Any, str | None]:
+        self.seen.append((etag, wait))
+        return self.script.popleft()
+
+
+def test_a_wait_asks_once_per_change_with_the_last_etag(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(containers.time, "sleep", slept.append)
+    creating = {"uuid": UUID, "status": "Creating", "task_state": "container_creating"}
+    running = {"uuid": UUID, "status": "Running", "task_state": None}
+    client = WatchingClient([(creating, '"a"'), (None, '"a"'), (running, '"b"')])
+
+    final = containers.wait(client, creating, lambda c: c["status"] == "Running")  # type: ignore[arg-type]
+
+    assert final == running
+    assert [etag for etag, _ in client.seen] == [None, '"a"', '"a"']
+    assert all(0 < wait <= containers.WAIT for _, wait in client.seen)
+    assert slept == []  # the service held each answer: nothing to sleep for
+
+
+def test_a_service_without_etags_is_polled(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(containers.time, "sleep", slept.append)
+    creating = {"uuid": UUID, "status": "Creating", "task_state": "container_creating"}
+    running = {"uuid": UUID, "status": "Running", "task_state": None}
+    client = WatchingClient([(creating, None), (running, None)])
+
+    containers.wait(client, creating, lambda c: c["status"] == "Running")  # type: ignore[arg-type]
+
+    assert slept == [containers.POLL]

@@ -7,13 +7,20 @@ import datetime as dt
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 import docker
 
 from dockyard.domain.clock import Clock
-from dockyard.domain.errors import Conflict, DriverError, InvalidInput, InvalidRequest, NotFound
+from dockyard.domain.errors import (
+    Conflict,
+    DriverError,
+    InvalidInput,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+)
 from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, Owner
 from dockyard.domain.models import (
     Archive,
@@ -246,11 +253,11 @@ class DockerRuntime(RuntimeDriver):
         # apart and sends both (precpu_stats, cpu_stats), so CPU % is a rate.
         return stats_snapshot(self.api.stats(container_name(uuid), stream=False))
 
-    def get_archive(self, uuid: str, path: str) -> Archive:
+    def get_archive(self, uuid: str, path: str, max_bytes: int) -> Archive:
         try:
             with translated():
                 chunks, stat = self.api.get_archive(container_name(uuid), path)
-                data = b"".join(chunks)
+                data = _bounded_read(chunks, max_bytes, path)
         except NotFound:
             self._missing_path(uuid, path)
         return Archive(data=data, stat=path_stat(stat))
@@ -313,3 +320,21 @@ def _disk_gib(root_dir: str) -> int:
     except OSError:
         return 0
     return (usage.used + usage.free) // 2**30
+
+
+def _bounded_read(chunks: Iterable[bytes], max_bytes: int, path: str) -> bytes:
+    """The stream's bytes, or ``PayloadTooLarge`` as soon as it passes ``max_bytes``."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+            raise PayloadTooLarge(
+                f"path: the archive of {path} is larger than the {max_bytes} bytes this "
+                "service copies at once ([compute] max_archive_size)."
+            )
+        parts.append(chunk)
+    return b"".join(parts)
