@@ -66,6 +66,8 @@ TABLES: tuple[list[Route], ...] = (
     networks.ROUTES,
 )
 OPENAPI_PATH = "/v1/openapi.json"
+#: The paths token middleware lets through to it (the unversioned alias too).
+OPENAPI_PATHS = frozenset({OPENAPI_PATH, OPENAPI_PATH[len("/v1") :]})
 
 
 def served_routes() -> list[Route]:

@@ -1,7 +1,7 @@
 """auth_strategy = keystone: keystonemiddleware's auth_token in front of the API.
 
 Only the two discovery documents (``/`` and ``/v1``, with a trailing ``/`` or
-``.json``) are served without a token; every other request goes through
+``.json``) and the OpenAPI document are served without a token; every other request goes through
 auth_token, which answers 401 itself (JSON body, ``WWW-Authenticate``) or sets
 the identity headers ``HeaderAuth`` reads.
 """
@@ -14,12 +14,12 @@ from typing import Any
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 
-from dockyard.api.app import DockyardApp, WSGIApp
+from dockyard.api.app import OPENAPI_PATHS, DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
 from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 
-_PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json"})
+_PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json", *OPENAPI_PATHS})
 
 
 def is_public(path: str) -> bool:

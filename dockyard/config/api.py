@@ -102,9 +102,9 @@ class ApiConfig:
     max_limit: int
     shutdown_timeout: int
     max_request_body_size: int
-    idempotency_window: int
     max_wait: int = 20
     max_waiting_requests: int = 8
+    idempotency_window: int = 24 * 60 * 60
     metrics_enabled: bool = True
     ssl_cert_file: str = ""
     ssl_key_file: str = field(default="", repr=False)

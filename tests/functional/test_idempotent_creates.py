@@ -1,17 +1,21 @@
-"""Creates with an Idempotency-Key over HTTP against a real all-in-one service:
+"""Creates with an Idempotency-Key over HTTP against a real all-in-one service (SQLite,
+and PostgreSQL and MariaDB for the race):
 retries racing each other make one container, and every one of them answers with it."""
 
 from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 from sqlalchemy import func, select
 
 from dockyard.db.models import ContainerRow, IdempotencyKeyRow
-from tests.conftest import LATEST, TEST_IMAGE, Dockyard
+from tests.conftest import LATEST, TEST_IMAGE, Dockyard, start_dockyard, stop_dockyard
+from tests.support.databases import fresh_database
 
 pytestmark = pytest.mark.docker
 
@@ -36,7 +40,9 @@ def delete(dockyard: Dockyard, ident: str) -> None:
     dockyard.wait_gone(ident)
 
 
-def test_retries_racing_with_one_key_make_one_container(dockyard: Dockyard) -> None:
+def race(dockyard: Dockyard) -> None:
+    """Twelve retries of one create with one key at once: one container, twelve answers
+    naming it, one of them the original."""
     key = str(uuid.uuid4())
     before = rows(dockyard)
     count = 12
@@ -65,6 +71,24 @@ def test_retries_racing_with_one_key_make_one_container(dockyard: Dockyard) -> N
     later = post(dockyard, key)
     assert later.status_code == 202 and later.json()["uuid"] == made
     delete(dockyard, made)
+
+
+def test_retries_racing_with_one_key_make_one_container(dockyard: Dockyard) -> None:
+    race(dockyard)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_retries_racing_over_a_shared_database(
+    kind: str, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    with fresh_database(kind) as url:
+        service = start_dockyard(
+            tmp_path, docker_client, extra_config=["[database]", f"connection = {url}"]
+        )
+        try:
+            race(service)
+        finally:
+            stop_dockyard(service)
 
 
 def test_a_key_reused_with_another_body_is_409_and_changes_nothing(dockyard: Dockyard) -> None:

@@ -173,8 +173,9 @@ def test_malformed_auth_requests_are_400(local: Local, body: dict[str, Any]) -> 
 def test_token_opens_the_api_and_public_routes_need_none(local: Local) -> None:
     token = local.token()
     assert local.api("GET", "/v1/containers", token).status_code == 200
-    for path in ("/", "/v1", "/v1/", "/v1.json"):
+    for path in ("/", "/v1", "/v1/", "/v1.json", "/v1/openapi.json", "/openapi.json"):
         assert local.api("GET", path, None).status_code == 200, path
+    assert local.api("GET", "/v1/containers.json", None).status_code == 401
 
 
 def _forged_tokens(local: Local) -> dict[str, str]:

@@ -223,6 +223,17 @@ def test_top_lists_the_processes(dockyard: Dockyard, sleeper: str) -> None:
     assert custom.json()["Titles"] == ["PID", "COMMAND"]
 
 
+@pytest.mark.parametrize("ps_args", ["\u00d5", "--no-such-option"])
+def test_top_with_options_ps_refuses_is_a_400(
+    dockyard: Dockyard, sleeper: str, ps_args: str
+) -> None:
+    # Found by the OpenAPI fuzzing run: the engine's 500 for ps's refusal was a 502.
+    response = dockyard.request("GET", path(sleeper, "top"), params={"ps_args": ps_args})
+    assert response.status_code == 400, response.text
+    assert error_code(response) == "container.invalid-value"
+    assert "ps_args" in response.json()["errors"][0]["detail"]
+
+
 def test_top_rejects_unknown_parameters(dockyard: Dockyard, sleeper: str) -> None:
     response = dockyard.request("GET", path(sleeper, "top"), params={"pid": "1"})
     assert response.status_code == 400
@@ -321,6 +332,8 @@ def test_text_archive_round_trip_before_1_25(dockyard: Dockyard, sleeper: str) -
         ("POST", "put_archive", {"path": "/no/such/dir"}, {"data": "AAAA"}, "invalid"),
         ("POST", "put_archive", {"path": "/tmp"}, {"data": "not base64!"}, "base-64-exception"),
         ("POST", "put_archive", {"path": "/tmp"}, None, "invalid-value"),
+        # Found by the OpenAPI fuzzing run: base64 of characters beyond ASCII was a 500.
+        ("POST", "put_archive", {"path": "/tmp"}, {"data": "\u00d5\ud800"}, "base-64-exception"),
     ],
     ids=[
         "get-no-path",
@@ -329,6 +342,7 @@ def test_text_archive_round_trip_before_1_25(dockyard: Dockyard, sleeper: str) -
         "put-missing-dir",
         "put-bad-b64",
         "put-no-data",
+        "put-non-ascii-b64",
     ],
 )
 def test_bad_archive_requests(

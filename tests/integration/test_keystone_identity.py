@@ -445,6 +445,14 @@ def test_discovery_documents_need_no_token(cloud: Cloud, path: str) -> None:
     assert "versions" in response.json() or response.json()["id"] == "v1"
 
 
+@pytest.mark.parametrize("path", ["/v1/openapi.json", "/openapi.json"])
+def test_the_openapi_document_needs_no_token(cloud: Cloud, path: str) -> None:
+    response = requests.get(cloud.dockyard.url + path, timeout=30)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["openapi"].startswith("3.1")
+
+
 # -- the OpenStack clients -------------------------------------------------
 
 

@@ -124,6 +124,7 @@ class _Builder:
         found.append(_VERSION_HEADER)
         if route.key == "POST /v1/containers":
             found.append(_IDEMPOTENCY_HEADER)
+        found += op.headers
         if op.query is not None:
             runs = _by_version(op.query, versions, self.limits)
             if len(runs) != 1:
@@ -161,6 +162,8 @@ class _Builder:
                 "description": "Done.",
                 "content": {"application/json": {"schema": ref(op.answer)}},
             }
+        if op.conditional:
+            responses["304"] = {"description": "Unchanged: the ETag sent is current."}
         for status in _ERROR_STATUSES:
             responses[status] = {"description": "Refused: the errors body.", "content": errors}
         if op.not_implemented:

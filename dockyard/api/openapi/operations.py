@@ -56,6 +56,10 @@ class Operation:
     merged: bool = False
     #: A route answering 501 until the feature exists.
     not_implemented: bool = False
+    #: Request headers beyond the microversion's.
+    headers: tuple[dict[str, Any], ...] = ()
+    #: Conditional: 304 for an ``If-None-Match`` that names the current ETag.
+    conditional: bool = False
 
 
 def _action(summary: str, query: SchemaOf | None = None) -> Operation:
@@ -80,7 +84,29 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "GET /v1/containers": Operation(
         "List containers", 200, "ContainerList", query=fixed(containers.list_query())
     ),
-    f"GET {BASE}": Operation("Show a container", 200, "Container"),
+    f"GET {BASE}": Operation(
+        "Show a container (conditionally, and waiting for a change)",
+        200,
+        "Container",
+        headers=(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "ETags the client holds: 304 while one is current.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "Prefer",
+                "in": "header",
+                "required": False,
+                "description": "`wait=N` (RFC 7240) with If-None-Match: hold the answer "
+                "until the container changes, up to N seconds ([api] max_wait caps N).",
+                "schema": {"type": "string"},
+            },
+        ),
+        conditional=True,
+    ),
     f"PATCH {BASE}": Operation(
         "Update a container's name, cpu, memory or auto_heal",
         200,

@@ -39,7 +39,7 @@ _STRING_MAP: Final = {"type": "object", "additionalProperties": _STRING}
 
 LINKS: Final = {
     "type": "array",
-    "items": _closed({"href": _STRING, "rel": _STRING}, ["href", "rel"]),
+    "items": _closed({"href": _STRING, "rel": _STRING, "type": _STRING}, ["href", "rel"]),
 }
 
 CONTAINER: Final = _closed(

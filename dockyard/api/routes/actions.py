@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -203,7 +202,7 @@ def _tar_bytes(value: Any, version: Version) -> bytes:
     if version >= _BASE64_ARCHIVES:
         try:
             return base64.b64decode(value, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a str that is not ASCII
             raise Base64Exception(f"data: not valid base64 ({exc}).", field="data") from exc
     # Before 1.25 the tar bytes travel as a string: as the characters of the same codes
     # (latin-1, what we send), or as UTF-8 text from clients that decoded them so.

@@ -13,7 +13,14 @@ from typing import Any, NoReturn
 import docker
 
 from dockyard.domain.clock import Clock
-from dockyard.domain.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from dockyard.domain.errors import (
+    Conflict,
+    DriverError,
+    InvalidInput,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+)
 from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST, Owner
 from dockyard.domain.models import (
     Archive,
@@ -227,9 +234,18 @@ class DockerRuntime(RuntimeDriver):
         url = self.api._url("/containers/{0}/update", container_name(uuid))
         self.api._result(self.api._post_json(url, data=update_body(cpu, memory_mib)), True)
 
-    @translated()
     def top(self, uuid: str, ps_args: str | None = None) -> ProcessTable:
-        return process_table(self.api.top(container_name(uuid), ps_args=ps_args))
+        try:
+            with translated():
+                return process_table(self.api.top(container_name(uuid), ps_args=ps_args))
+        except DriverError as exc:
+            # The engine answers 500 when the container's ps refuses the client's options.
+            if ps_args is None:
+                raise
+            raise InvalidInput(
+                f"ps_args: ps in the container refused {ps_args!r}: {exc.detail}",
+                field="ps_args",
+            ) from exc
 
     @translated()
     def stats(self, uuid: str) -> StatsSnapshot:
