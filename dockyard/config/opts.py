@@ -15,6 +15,7 @@ from dockyard.config import (
     libraries,
     quota,
     rpc,
+    volume,
     websocket_proxy,
 )
 
@@ -28,6 +29,7 @@ SECTIONS = (
     identity,
     rpc,
     quota,
+    volume,
     dashboard,
 )
 
@@ -52,6 +54,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (rpc.GROUP, list(rpc.opts)),
         (identity.GROUP, list(identity.opts)),
         (quota.GROUP, list(quota.opts)),
+        (volume.GROUP, list(volume.opts)),
         (dashboard.GROUP, list(dashboard.opts)),
         *libraries.list_opts(),
     ]

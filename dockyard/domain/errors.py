@@ -106,6 +106,12 @@ class Base64Exception(InvalidInput):
     code = "base-64-exception"
 
 
+class VolumeUnsupported(InvalidInput):
+    """A volume this host (or deployment) cannot provide as asked, e.g. its size unenforceable."""
+
+    code = "volume-unsupported"
+
+
 class ValidationFailed(InvalidInput):
     """A value outside what this deployment is configured for (Zun's ``ValidationError``)."""
 
@@ -149,6 +155,10 @@ class PortNotFound(NotFound):
     code = "port-not-found"
 
 
+class VolumeNotFound(NotFound):
+    code = "volume-not-found"
+
+
 class RequestedHostNotFound(NotFound):
     code = "requested-host-not-found"
 
@@ -190,6 +200,12 @@ class NetworkInUse(Conflict):
     """A network that still has containers (or ports) on it."""
 
     code = "network-in-use"
+
+
+class VolumeInUse(Conflict):
+    """A volume still attached to (or used by) a container."""
+
+    code = "volume-in-use"
 
 
 class UnsupportedMediaType(ClientError):
