@@ -131,7 +131,7 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def detach(self, volume_id: str, container_id: str) -> Volume:
+    def detach(self, volume_id: str, container_id: str) -> None:
         """Forget that the container holds the volume (``available`` again when no one does).
 
         Not attached, or the volume gone → success (detaching twice succeeds).
