@@ -12,6 +12,7 @@ from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import (
     Conflict,
+    InvalidInput,
     InvalidState,
     OverQuota,
     VolumeInUse,
@@ -20,11 +21,13 @@ from dockyard.domain.errors import (
 from dockyard.domain.volumes import (
     GIB,
     HostVolume,
+    MountLimits,
     Volume,
     VolumeAttachment,
     VolumeStatus,
     new_volume,
 )
+from dockyard.service.volumes import LocalVolumeDriver
 from tests.integration import test_repositories as repos
 
 db = repos.db
@@ -200,3 +203,19 @@ def test_an_attach_racing_a_delete_leaves_one_outcome(volumes: VolumeRepository)
     else:
         assert outcome == ["deleted", "refused"]
         assert final.status is VolumeStatus.DELETING and not final.attachments
+
+
+def test_the_local_driver_checks_sizes_and_names_before_recording(
+    volumes: VolumeRepository,
+) -> None:
+    driver = LocalVolumeDriver(volumes, MountLimits(max_size_gib=10))
+    made = driver.create("p", 2, "data", auto_remove=True)
+    assert (made.size_gib, made.name, made.auto_remove) == (2, "data", True)
+    assert driver.find("p", "data") == made
+    for size, words in ((0, "at least 1"), (11, "over the largest"), (-1, "at least 1")):
+        with pytest.raises(InvalidInput, match=words):
+            driver.create("p", size)
+    with pytest.raises(InvalidInput, match="at most 255"):
+        driver.create("p", 1, "n" * 256)
+    assert driver.list_volumes("p") == (made,)
+    assert disk_in_use(volumes) == 2
