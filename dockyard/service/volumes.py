@@ -56,3 +56,6 @@ class LocalVolumeDriver(VolumeDriver):
 
     def volumes_for_host(self, host: str) -> tuple[HostVolume, ...]:
         return self.volumes.volumes_for_host(host)
+
+    def deleting_on_host(self, host: str) -> tuple[str, ...]:
+        return self.volumes.deleting_on_host(host)

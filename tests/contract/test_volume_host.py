@@ -19,6 +19,7 @@ import docker
 import docker.errors
 import pytest
 
+from dockyard.compute.volume_sync import sync_volumes
 from dockyard.domain.errors import Conflict, InvalidInput, VolumeInUse, VolumeUnsupported
 from dockyard.domain.labels import LABEL_HOST, LABEL_INSTALLATION
 from dockyard.domain.volumes import HostVolume
@@ -340,3 +341,35 @@ def test_a_host_without_mkfs_is_refused_naming_the_package(
     )
     with pytest.raises(VolumeUnsupported, match="mkfs.dockyard-absent is not installed"):
         host.check()
+
+
+def test_a_sync_pass_repairs_wanted_volumes_removes_deleted_ones_and_spares_strays(
+    here: Site,
+) -> None:
+    rebooted, exposed, stray, busy, doomed = (here.volume() for _ in range(5))
+    for volume in (rebooted, exposed, stray, busy, doomed):
+        here.host.realise(volume)
+    assert here.run(rebooted, "echo kept > /data/note")[0] == 0
+    run(["umount", str(here.mountpoint(rebooted))])
+    here.client.api.remove_volume(engine_volume_name(exposed.volume_id))
+    user = here.container(busy, "true")
+    too_small = HostVolume(str(uuid.uuid4()), MIB)
+    formats = len(here.runner.formats)
+
+    done = sync_volumes(
+        here.host, [rebooted, exposed, too_small], [busy.volume_id, doomed.volume_id]
+    )
+
+    assert done.repaired == (rebooted.volume_id, exposed.volume_id)
+    assert done.removed == (doomed.volume_id,)
+    assert done.held == (busy.volume_id,)
+    assert done.strays == (stray.volume_id,)
+    assert [volume_id for volume_id, _ in done.failed] == [too_small.volume_id]
+    assert len(here.runner.formats) == formats
+    assert here.run(rebooted, "cat /data/note") == (0, "kept\n")
+    left = {r.volume_id: r for r in here.host.realised()}
+    assert set(left) == {rebooted.volume_id, exposed.volume_id, stray.volume_id, busy.volume_id}
+    assert all(r.mounted and r.engine_name for r in left.values())
+    assert left[busy.volume_id].containers == (user,)
+    again = sync_volumes(here.host, [rebooted, exposed], [])
+    assert (again.repaired, again.removed, again.failed) == ((), (), ())

@@ -163,6 +163,8 @@ def test_deleting_a_volume_in_use_is_refused_and_changes_nothing(
     deleting = volumes.delete("p", made.id)
     assert deleting.status is VolumeStatus.DELETING
     assert volumes.volumes_for_host("h1") == ()
+    assert volumes.deleting_on_host("h1") == (made.id,)
+    assert volumes.deleting_on_host("h2") == ()
     with pytest.raises(InvalidState):
         volumes.attach("p", made.id, held_by("c2"))
 

@@ -233,3 +233,13 @@ class VolumeRepository:
                 .order_by(V.c.id)
             ).all()
         return tuple(HostVolume.of(Volume(r.uuid, "", r.size_gib)) for r in rows)
+
+    def deleting_on_host(self, host: str) -> tuple[str, ...]:
+        with self.db.read() as conn:
+            return tuple(
+                conn.execute(
+                    select(V.c.uuid)
+                    .where(V.c.host == host, V.c.status == VolumeStatus.DELETING.value)
+                    .order_by(V.c.id)
+                ).scalars()
+            )

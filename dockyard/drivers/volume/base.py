@@ -154,9 +154,16 @@ class VolumeDriver(abc.ABC):
     def volumes_for_host(self, host: str) -> tuple[HostVolume, ...]:
         """Every volume placed on ``host`` and not being deleted.
 
-        The host's agent keeps exactly these realised (mounted after a reboot);
-        its reconcile loop removes the volumes of its installation and host
-        that are not among them and have no container.
+        The host's agent keeps these realised (mounted again after a reboot).
+        """
+
+    @abc.abstractmethod
+    def deleting_on_host(self, host: str) -> tuple[str, ...]:
+        """Ids of the volumes placed on ``host`` that are being deleted.
+
+        The host's agent removes their data, then the record is ``forget``-ed.
+        Data without any record is reported, never removed: a record says
+        when data may go.
         """
 
 
