@@ -7,9 +7,11 @@ included; nothing of anyone else's is touched.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -373,3 +375,16 @@ def test_a_sync_pass_repairs_wanted_volumes_removes_deleted_ones_and_spares_stra
     assert left[busy.volume_id].containers == (user,)
     again = sync_volumes(here.host, [rebooted, exposed], [])
     assert (again.repaired, again.removed, again.failed) == ((), (), ())
+
+
+def test_concurrent_realises_of_one_volume_format_it_once(here: Site) -> None:
+    volume = here.volume()
+    barrier = threading.Barrier(4)
+
+    def realise(_: int) -> bool:
+        barrier.wait()
+        return here.host.realise(volume).mounted
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(realise, range(4))) == [True] * 4
+    assert len(here.runner.formats) == 1

@@ -11,6 +11,8 @@ container mounts it by name and the engine knows which containers use it.
 from __future__ import annotations
 
 import re
+import threading
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Final
 
@@ -52,6 +54,14 @@ class LoopVolumeHost(VolumeHost):
             Path(volumes_dir) / _path_part(installation, "installation") / _path_part(host, "host")
         )
         self.filesystems = filesystems or LoopFilesystems()
+        # One agent serves a host; its workers and its reconcile loop may touch a
+        # volume at once, and making a file must not race another making it.
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+
+    def _lock(self, volume_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks[volume_id]
 
     def _image(self, volume_id: str) -> Path:
         return self.root / (_path_part(volume_id, "volume_id") + _IMAGE_SUFFIX)
@@ -73,6 +83,10 @@ class LoopVolumeHost(VolumeHost):
 
     def realise(self, volume: HostVolume) -> RealisedVolume:
         self.check()
+        with self._lock(volume.volume_id):
+            return self._realise(volume)
+
+    def _realise(self, volume: HostVolume) -> RealisedVolume:
         image, mountpoint = self._image(volume.volume_id), self._mountpoint(volume.volume_id)
         if volume.size_bytes < MIN_SIZE:
             raise InvalidInput(
@@ -152,6 +166,10 @@ class LoopVolumeHost(VolumeHost):
         return tuple(sorted(str(c["Id"]) for c in listed))
 
     def remove(self, volume_id: str) -> None:
+        with self._lock(volume_id):
+            self._remove(volume_id)
+
+    def _remove(self, volume_id: str) -> None:
         image, mountpoint = self._image(volume_id), self._mountpoint(volume_id)
         inspected = self._inspect(volume_id)
         ours = inspected is not None and self._is_ours(inspected, volume_id)
