@@ -34,6 +34,10 @@ class VolumeSync:
     strays: tuple[str, ...] = ()
     #: Volumes a step failed for, with the reason.
     failed: tuple[tuple[str, str], ...] = ()
+    #: Containers (runtime ids) that were given a volume while it was not mounted
+    #: (the engine starts containers after a reboot before the agent runs): they
+    #: see its empty, immutable mount point until they are restarted.
+    stale_users: tuple[str, ...] = ()
 
 
 def sync_volumes(
@@ -41,18 +45,24 @@ def sync_volumes(
 ) -> VolumeSync:
     """One pass: ``wanted`` from ``volumes_for_host``, ``deleting`` from ``deleting_on_host``."""
     present = {r.volume_id: r for r in host.realised()}
-    repaired, removed, held, failed = [], [], [], []
+    repaired: list[str] = []
+    removed: list[str] = []
+    held: list[str] = []
+    failed: list[tuple[str, str]] = []
+    stale: set[str] = set()
     for volume in wanted:
         found = present.get(volume.volume_id)
         if found is not None and found.mounted and found.engine_name:
             continue
         try:
-            host.realise(volume)
+            now = host.realise(volume)
         except DockyardError as exc:
             log.warning("Volume %s could not be realised: %s", volume.volume_id, exc.detail)
             failed.append((volume.volume_id, exc.detail))
             continue
         repaired.append(volume.volume_id)
+        if found is not None and not found.mounted:
+            stale.update(now.containers)
     for volume_id in deleting:
         try:
             host.remove(volume_id)
@@ -68,4 +78,6 @@ def sync_volumes(
     strays = tuple(sorted(set(present) - known))
     for volume_id in strays:
         log.warning("Volume %s is on this host but no record names it; left alone.", volume_id)
-    return VolumeSync(tuple(repaired), tuple(removed), tuple(held), strays, tuple(failed))
+    return VolumeSync(
+        tuple(repaired), tuple(removed), tuple(held), strays, tuple(failed), tuple(sorted(stale))
+    )

@@ -90,6 +90,10 @@ class Site:
         finally:
             self.client.api.remove_container(container, force=True)
 
+    def exec(self, container: str, command: str) -> str:
+        run = self.client.api.exec_create(container, ["sh", "-c", command])
+        return bytes(self.client.api.exec_start(run["Id"])).decode(errors="replace")
+
     def mountpoint(self, volume: HostVolume) -> Path:
         return self.host.root / "mnt" / volume.volume_id
 
@@ -355,6 +359,8 @@ def test_a_sync_pass_repairs_wanted_volumes_removes_deleted_ones_and_spares_stra
     run(["umount", str(here.mountpoint(rebooted))])
     here.client.api.remove_volume(engine_volume_name(exposed.volume_id))
     user = here.container(busy, "true")
+    early = here.container(rebooted, "sleep 60")  # started by the engine before the agent
+    here.client.api.start(early)
     too_small = HostVolume(str(uuid.uuid4()), MIB)
     formats = len(here.runner.formats)
 
@@ -367,6 +373,9 @@ def test_a_sync_pass_repairs_wanted_volumes_removes_deleted_ones_and_spares_stra
     assert done.held == (busy.volume_id,)
     assert done.strays == (stray.volume_id,)
     assert [volume_id for volume_id, _ in done.failed] == [too_small.volume_id]
+    assert done.stale_users == (here.client.api.inspect_container(early)["Id"],)
+    assert here.exec(early, "ls /data") == ""  # the empty mount point, until restarted
+    here.client.api.remove_container(early, force=True)
     assert len(here.runner.formats) == formats
     assert here.run(rebooted, "cat /data/note") == (0, "kept\n")
     left = {r.volume_id: r for r in here.host.realised()}
