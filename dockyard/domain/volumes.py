@@ -59,6 +59,8 @@ SYSTEM_PATHS: Final = frozenset(
 )
 #: Kernel filesystems the engine sets up itself: nothing may be mounted anywhere inside.
 KERNEL_PATHS: Final = ("/proc", "/sys", "/dev")
+#: Files the engine writes into every container at start, over anything put there.
+ENGINE_FILES: Final = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
 
 _MOUNT_KEYS: Final = frozenset({"type", "source", "destination", "size"})
 _DIGITS: Final = re.compile(r"[0-9]+")
@@ -183,6 +185,11 @@ def check_destination(value: Any) -> str:
     if path in SYSTEM_PATHS:
         raise InvalidInput(
             f"Destination {value!r} would hide the system directory {path}.", field="destination"
+        )
+    if path in ENGINE_FILES:
+        raise InvalidInput(
+            f"Destination {value!r} is written by the engine when the container starts.",
+            field="destination",
         )
     for root in KERNEL_PATHS:
         if path.startswith(root + "/"):

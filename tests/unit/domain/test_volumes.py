@@ -111,6 +111,13 @@ BAD_MOUNTS: list[tuple[Any, type[Exception], str, str]] = [
     ({"size": 1, "destination": "/proc/sys/kernel"}, InvalidInput, "destination", "inside /proc"),
     ({"size": 1, "destination": "/sys/fs/cgroup"}, InvalidInput, "destination", "inside /sys"),
     ({"size": 1, "destination": "/dev/shm"}, InvalidInput, "destination", "inside /dev"),
+    ({"size": 1, "destination": "/etc/hosts"}, InvalidInput, "destination", "by the engine"),
+    (
+        {"type": "bind", "source": B64, "destination": "/etc//resolv.conf"},
+        InvalidInput,
+        "destination",
+        "by the engine",
+    ),  # fmt: skip
     ({"size": 1, "destination": "/data:ro"}, InvalidInput, "destination", "':'"),
     ({"size": 1, "destination": "/a,b"}, InvalidInput, "destination", "':'"),
     ({"size": 1, "destination": "/a\nb"}, InvalidInput, "destination", "control character"),
