@@ -16,6 +16,7 @@ from dockyard.config import (
     network,
     quota,
     rpc,
+    volume,
     websocket_proxy,
 )
 
@@ -29,6 +30,7 @@ SECTIONS = (
     identity,
     rpc,
     quota,
+    volume,
     dashboard,
     network,
 )
@@ -54,6 +56,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (rpc.GROUP, list(rpc.opts)),
         (identity.GROUP, list(identity.opts)),
         (quota.GROUP, list(quota.opts)),
+        (volume.GROUP, list(volume.opts)),
         (dashboard.GROUP, list(dashboard.opts)),
         (network.GROUP, list(network.opts)),
         *libraries.list_opts(),

@@ -233,6 +233,37 @@ class LoginAttemptRow(Base):
     window_start: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
+class VolumeRow(Base):
+    """A volume of a project (a block-storage v3 volume); ``host`` holds its data."""
+
+    __tablename__ = "volumes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    size_gib: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    auto_remove: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class VolumeAttachmentRow(Base):
+    """The container holding a volume. Keyed by volume: at most one holder each."""
+
+    __tablename__ = "volume_attachments"
+
+    volume_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volumes.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    container_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    destination: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class ConsoleTokenRow(Base):
     """A single-use ticket for one terminal session (attach, or the exec ``exec_id``),
     handed out by the API and spent by the host's console proxy."""

@@ -106,6 +106,12 @@ class Base64Exception(InvalidInput):
     code = "base-64-exception"
 
 
+class VolumeUnsupported(InvalidInput):
+    """A volume this host (or deployment) cannot provide as asked, e.g. its size unenforceable."""
+
+    code = "volume-unsupported"
+
+
 class ValidationFailed(InvalidInput):
     """A value outside what this deployment is configured for (Zun's ``ValidationError``)."""
 
@@ -159,6 +165,10 @@ class SecurityGroupNotFound(NotFound):
 
 class SecurityGroupRuleNotFound(NotFound):
     code = "security-group-rule-not-found"
+
+
+class VolumeNotFound(NotFound):
+    code = "volume-not-found"
 
 
 class RequestedHostNotFound(NotFound):
@@ -250,6 +260,12 @@ class SecurityGroupRuleExists(Conflict):
     """A rule that allows exactly what a rule of the group already allows."""
 
     code = "security-group-rule-exists"
+
+
+class VolumeInUse(Conflict):
+    """A volume still attached to (or used by) a container."""
+
+    code = "volume-in-use"
 
 
 class UnsupportedMediaType(ClientError):

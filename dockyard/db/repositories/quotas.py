@@ -1,6 +1,6 @@
 """Quota limits (per project and per class) and usage, kept exact by conditional updates.
 
-A project's usage rows hold what its claimed containers use. ``reserve`` and
+A project's usage rows hold what its claimed containers and its volumes use. ``reserve`` and
 ``give_back`` run inside the caller's transaction, the one that claims or
 releases the host, so both commit together or not at all. Usage rows are created
 by ``ensure`` in a transaction of their own before any such transaction; that way
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Connection, Integer, Table, bindparam, case, delete, select, update
+from sqlalchemy import Connection, Integer, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from dockyard.db.models import ContainerRow, QuotaClassRow, QuotaRow, QuotaUsageRow
+from dockyard.db.models import ContainerRow, QuotaClassRow, QuotaRow, QuotaUsageRow, VolumeRow
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, DockyardError
 from dockyard.domain.quotas import (
@@ -35,6 +35,7 @@ C = cast(Table, ContainerRow.__table__)
 Q = cast(Table, QuotaRow.__table__)
 K = cast(Table, QuotaClassRow.__table__)
 U = cast(Table, QuotaUsageRow.__table__)
+V = cast(Table, VolumeRow.__table__)
 
 # Usage changes are built once with bound parameters: composing and cache-keying an
 # UPDATE per call cost more CPU than running it.
@@ -182,6 +183,11 @@ class QuotaRepository:
         for row in rows:
             for resource, amount in held(row.cpu, row.memory, row.disk).items():
                 total[resource] += amount
+        # Volumes count in disk too, whether or not a container holds them.
+        volumes = select(func.coalesce(func.sum(V.c.size_gib), 0)).where(
+            V.c.project_id == project_id
+        )
+        total["disk"] += int(conn.execute(volumes).scalar_one())
         return total
 
     @staticmethod
