@@ -10,8 +10,8 @@ A host's heartbeats reach the database through this very process: while the
 conductor cannot write (its database unreachable) or has just started (the
 heartbeats sent while it was down went nowhere), every host looks down though its
 agent is working. So the sweeper judges nobody until ``grace`` (a heartbeat's
-chance to land: ``service_down_time``) has passed since it started and since its
-last failed pass.
+chance to land: ``service_down_time``) has passed since it started and since it
+last failed to read the database, or read it only slowly.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import Status, TaskState
 
 LOG = logging.getLogger(__name__)
+
+#: A read of the hosts that takes this share of the grace means the database was out
+#: of reach meanwhile (it normally takes milliseconds).
+SLOW_SHARE = 0.25
 
 #: Task states of a create no agent has finished yet.
 _CREATING = frozenset({TaskState.CONTAINER_CREATING, TaskState.IMAGE_PULLING})
@@ -56,18 +60,32 @@ class DownHostSweeper:
         self._blind_at = self.clock.monotonic()
 
     def run(self) -> list[Swept]:
-        """One pass: end every create stranded on a down host; what was ended."""
-        if self.clock.monotonic() - self._blind_at < self.grace:
+        """One pass: end every create stranded on a down host; what was ended.
+
+        The hosts are read on every pass, in the grace too: a failed read, or one that
+        hung for a good part of the grace (a connection waiting for the database to
+        come back), starts the grace again.
+        """
+        started = self.clock.monotonic()
+        try:
+            hosts = self.hosts.all()
+        except Exception:
+            self._blind_at = self.clock.monotonic()
+            raise
+        read = self.clock.monotonic()
+        if read - started > self.grace * SLOW_SHARE:
+            self._blind_at = read
+        if read - self._blind_at < self.grace:
             return []
         try:
-            return self._sweep()
+            return self._sweep(hosts)
         except Exception:
             self._blind_at = self.clock.monotonic()
             raise
 
-    def _sweep(self) -> list[Swept]:
+    def _sweep(self, hosts: list[Host]) -> list[Swept]:
         swept = []
-        for host in self.hosts.all():
+        for host in hosts:
             if host.up:
                 continue
             for record in self.containers.on_host(host.name):

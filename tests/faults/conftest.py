@@ -87,17 +87,6 @@ def cluster(
             holds.release_all()
 
 
-@pytest.fixture(autouse=True)
-def logs_on_failure(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[None]:
-    failed_before = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failed_before:
-        capture = request.config.pluginmanager.getplugin("capturemanager")
-        with capture.global_and_fixture_disabled():
-            print(f"\n===== logs of the fault cloud after {request.node.name} =====")
-            print(cluster.logs(tail=12000))
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     target = os.environ.get("DOCKYARD_FAULTS_JSON")
     if target and RESULTS:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
@@ -53,6 +53,17 @@ pytestmark = pytest.mark.docker
 SETTLE_BOUND = REPAIR_AFTER + 2 * 2 + 30
 DATABASE_OUTAGE = 30
 BROKER_OUTAGE = 60
+
+
+@pytest.fixture(autouse=True)
+def logs_on_failure(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[None]:
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before:
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print(f"\n===== logs of the fault cloud after {request.node.name} =====")
+            print(cluster.logs(tail=12000))
 
 
 def wait_up(cluster: Cluster, bound: float = 60) -> None:

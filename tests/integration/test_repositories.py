@@ -47,7 +47,7 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.image_records import ImageRecord, ImageStatus, LocalImage, PullProgress
-from dockyard.domain.models import ActionEvent, Container, ContainerAction
+from dockyard.domain.models import ActionEvent, Container, ContainerAction, Host
 from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
@@ -422,6 +422,17 @@ def test_the_sweeper_judges_no_host_until_heartbeats_could_land(
     monkeypatch.setattr(hosts, "all", real_all)
     now.advance(29)
     assert sweeper.run() == []  # 29 s after the failed pass
+
+    def hanging() -> list[Host]:
+        now.advance(10)  # a connection that waited for the database to come back
+        return real_all()
+
+    now.advance(2)
+    monkeypatch.setattr(hosts, "all", hanging)
+    assert sweeper.run() == []
+    monkeypatch.setattr(hosts, "all", real_all)
+    now.advance(29)
+    assert sweeper.run() == []  # 29 s after the slow read
     now.advance(2)
     assert [s.uuid for s in sweeper.run()] == [made.uuid]
 
