@@ -152,3 +152,14 @@ def test_a_firewall_that_fails_to_apply_does_not_stop_reconciliation(
     )
 
     reconciler.run()  # logs, does not raise
+
+
+def test_an_agent_without_networking_refuses_a_create_with_ports(world: World) -> None:
+    world.control.add(record(task_state=TaskState.CONTAINER_CREATING))
+
+    world.ops.create(networked())
+
+    assert "create" not in world.runtime.call_names()
+    [failed] = [r for r in world.control.reports if r.release_claim]
+    assert failed.change.status is Status.ERROR
+    assert "cannot plug containers into networks" in str(failed.change.reason)
