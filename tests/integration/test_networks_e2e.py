@@ -123,15 +123,25 @@ def test_a_group_without_a_matching_rule_blocks_and_a_rule_added_opens_within_2_
 
     assert not reaches(service, shell, ip_of(guarded))
 
-    networks.create_rule(
-        ctx,
-        security_group_id=closed.id,
-        direction="ingress",
-        protocol="tcp",
-        port_range_min=PORT,
-        port_range_max=PORT,
-        remote_ip_prefix="0.0.0.0/0",
-    )
+    def open_port() -> str:
+        return networks.create_rule(
+            ctx,
+            security_group_id=closed.id,
+            direction="ingress",
+            protocol="tcp",
+            port_range_min=PORT,
+            port_range_max=PORT,
+            remote_ip_prefix="0.0.0.0/0",
+        ).id
+
+    rule_id = open_port()
+    assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
+
+    networks.delete_rule(ctx, rule_id)
+    began = time.monotonic()
+    while reaches(service, shell, ip_of(guarded)):
+        assert time.monotonic() - began < 2, "still open 2 s after its rule was deleted"
+    open_port()
     assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
 
 
