@@ -341,8 +341,10 @@ class NetworkService:
         if security_groups is not None:
             groups = self._port_groups(port.project_id, security_groups)
         updated = self.networks.update_port(port_id, values, groups)
-        if groups is not None and set(groups) != set(port.security_group_ids):
-            self._tell_hosts(set(groups) | set(port.security_group_ids), {port.host})
+        moved = updated.host != port.host
+        if moved or set(updated.security_group_ids) != set(port.security_group_ids):
+            groups_then_and_now = set(updated.security_group_ids) | set(port.security_group_ids)
+            self._tell_hosts(groups_then_and_now, {port.host, updated.host})
         return updated
 
     def delete_port(self, ctx: RequestContext, port_id: str) -> None:

@@ -382,3 +382,18 @@ def test_catalog_reads(world: World) -> None:
     assert {e["url"] for e in endpoints["endpoints"]} == {service.url + "/"}
     assert len(endpoints["endpoints"]) == 3
     assert world.alice.call("GET", "/v3/endpoints/nope").status_code == 404
+
+
+def test_discovery_and_unknown_paths(world: World) -> None:
+    alice = world.alice
+    resources = alice.call("GET", "/v2.0").json()["resources"]
+    assert {r["collection"] for r in resources} == {
+        "networks", "subnets", "ports", "security_groups", "security_group_rules"
+    }  # fmt: skip
+    assert alice.call("GET", "/v2.0/extensions").json() == {"extensions": []}
+    neutron_error(alice.call("GET", "/v2.0/extensions/dns-integration"), 404, "HTTPNotFound")
+    neutron_error(alice.call("GET", "/v2.0/routers"), 404, "HTTPNotFound")
+    assert alice.call("GET", "/v2.0/networks.json").status_code == 200
+    unauthenticated = world.service.session.get(world.service.url + "/v2.0/networks", timeout=30)
+    assert unauthenticated.status_code == 401
+    assert "X-OpenStack-Request-Id" in alice.call("GET", "/v2.0/networks").headers

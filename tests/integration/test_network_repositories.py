@@ -108,15 +108,23 @@ def test_overlapping_subnets_race_and_one_is_refused(db: Database) -> None:
     networks, _, service = parts(db)
     nets = [service.create_network(ALICE, name=f"n{i}") for i in range(4)]
 
+    # Pairwise overlapping, none equal: only the overlap check can refuse them.
+    cidrs = ["172.30.0.0/24", "172.30.0.0/25", "172.30.0.64/26", "172.30.0.0/23"]
+
     def add(i: int) -> Any:
         try:
-            return service.create_subnet(ALICE, network_id=nets[i].id, cidr="172.30.0.0/24")
+            return service.create_subnet(ALICE, network_id=nets[i].id, cidr=cidrs[i])
         except InvalidInput as exc:
             return exc
 
     results = in_parallel(4, add)
     assert sum(isinstance(r, InvalidInput) for r in results) == 3
-    assert [s.cidr for s in networks.subnets()] == ["172.30.0.0/24"]
+    (kept,) = networks.subnets()
+    assert kept.cidr in cidrs
+    with pytest.raises(InvalidInput, match="overlaps"):
+        service.create_subnet(ALICE, network_id=nets[0].id, cidr="172.30.0.0/22")
+    networks.delete_subnet(kept.id)
+    service.create_subnet(ALICE, network_id=nets[0].id, cidr="172.30.0.0/24")
     with pytest.raises(InvalidInput, match="overlaps"):
         service.create_subnet(ALICE, network_id=nets[0].id, cidr="172.30.0.128/25")
 

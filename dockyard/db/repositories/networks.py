@@ -16,7 +16,14 @@ from typing import Any, Final, cast
 from sqlalchemy import Connection, Row, Table, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dockyard.db.models import NetworkRow, PortAddressRow, PortRow, PortSecurityGroupRow, SubnetRow
+from dockyard.db.models import (
+    InstallationRow,
+    NetworkRow,
+    PortAddressRow,
+    PortRow,
+    PortSecurityGroupRow,
+    SubnetRow,
+)
 from dockyard.db.session import Database
 from dockyard.domain import ipam
 from dockyard.domain.errors import (
@@ -38,6 +45,7 @@ S = cast(Table, SubnetRow.__table__)
 P = cast(Table, PortRow.__table__)
 A = cast(Table, PortAddressRow.__table__)
 PSG = cast(Table, PortSecurityGroupRow.__table__)
+INSTALLATION = cast(Table, InstallationRow.__table__)
 
 #: Tries of a port create that lost an address race (each sees the winner's address).
 ATTEMPTS: Final = 8
@@ -85,6 +93,13 @@ def _visible(table: Table, project_id: str | None) -> Any:
     return or_(table.c.project_id == project_id, column.in_(shared))
 
 
+def _serialise_subnets(conn: Connection) -> None:
+    """Hold the installation's one row until commit: subnet creates then run one at a
+    time, so an overlap check cannot miss a subnet another transaction is adding
+    (row locks cannot see rows not yet inserted). SQLite's writes are serial anyway."""
+    conn.execute(select(INSTALLATION.c.id).with_for_update())
+
+
 def _lost_race(exc: IntegrityError | OperationalError) -> bool:
     # MariaDB answers a deadlock or lock wait (1213/1205) where others raise
     # IntegrityError; both mean "try again".
@@ -100,9 +115,14 @@ class NetworkRepository:
     # networks
 
     def create_network(
-        self, network: Network, subnets: Sequence[Subnet] = (), default_for: str | None = None
+        self,
+        network: Network,
+        subnets: Sequence[Subnet] = (),
+        default_for: str | None = None,
+        check: Callable[[list[Subnet]], None] | None = None,
     ) -> Network:
-        """Insert the network and its subnets together.
+        """Insert the network and its subnets together, after ``check`` passed on every
+        subnet of the installation, read in the same transaction (the overlap check).
 
         With ``default_for`` this is that project's own network: when another
         transaction made it first, that network is returned instead. A CIDR
@@ -111,6 +131,10 @@ class NetworkRepository:
         now = self.db.clock.now()
         try:
             with self.db.write() as conn:
+                if subnets:
+                    _serialise_subnets(conn)
+                    if check is not None:
+                        check([_subnet(r) for r in conn.execute(select(S)).all()])
                 conn.execute(
                     insert(N).values(
                         id=network.id,
@@ -217,9 +241,8 @@ class NetworkRepository:
         read in the same transaction (the overlap check); the network must exist."""
         try:
             with self.db.write() as conn:
-                found = conn.execute(
-                    select(N.c.id).where(N.c.id == subnet.network_id).with_for_update()
-                ).first()
+                _serialise_subnets(conn)
+                found = conn.execute(select(N.c.id).where(N.c.id == subnet.network_id)).first()
                 if found is None:
                     raise NetworkNotFound(f"Network {subnet.network_id} could not be found.")
                 check([_subnet(r) for r in conn.execute(select(S)).all()])

@@ -235,3 +235,18 @@ def test_the_project_pool_runs_out_with_a_clear_error(world: World) -> None:
         world.driver.project_network(project)
     with pytest.raises(IpAddressGenerationFailure, match="project_network_pool"):
         world.driver.project_network("p3")
+
+
+def test_a_port_changing_groups_or_host_tells_the_old_and_new_hosts(world: World) -> None:
+    s, driver = world.service, world.driver
+    web = s.create_group(ALICE, name="web")
+    (attachment,) = driver.resolve(Caller("alice"), [])
+    (port,) = driver.make_ports("c1", "host-1", [attachment], [])
+    s.update_port(ALICE, port.id, {"name": "renamed"})
+    assert world.told == []
+    s.update_port(ALICE, port.id, {}, security_groups=[web.id])
+    assert world.told == [["host-1"]]
+    with pytest.raises(Forbidden):
+        s.update_port(ALICE, port.id, {"host": "host-2"})
+    s.update_port(ADMIN, port.id, {"host": "host-2"})
+    assert world.told[-1] == ["host-1", "host-2"]

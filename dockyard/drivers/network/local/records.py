@@ -7,6 +7,7 @@ Both are made once even when two requests race (the stores keep them unique).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import uuid
@@ -32,6 +33,7 @@ from dockyard.domain.networks import (
     Network,
     Port,
     Subnet,
+    ensure_no_overlap,
     first_of_each_version,
     new_subnet,
     parse_address,
@@ -105,9 +107,14 @@ class LocalNetworkDriver(NetworkDriver):
                 name=f"{self.settings.name}-subnet",
             )
             try:
-                return self.networks.create_network(network, [subnet], default_for=project_id)
+                return self.networks.create_network(
+                    network,
+                    [subnet],
+                    default_for=project_id,
+                    check=functools.partial(_no_overlap, subnet.cidr),
+                )
             except InvalidInput:
-                # Another project's network took this subnet in the meantime.
+                # Another subnet took (part of) this range in the meantime.
                 LOG.debug("subnet %s was taken concurrently; trying the next one", candidate)
         raise IpAddressGenerationFailure(
             f"No /{self.settings.prefix} is left in the project network pool {pool} "
@@ -294,6 +301,10 @@ class LocalNetworkDriver(NetworkDriver):
         }
         members = self.networks.ports_in_groups(remote)
         return host_firewall(host_ports, groups, members)
+
+
+def _no_overlap(cidr: str, existing: list[Subnet]) -> None:
+    ensure_no_overlap(cidr, existing)
 
 
 def _wanted(attachment: Attachment) -> list[tuple[Subnet, str | None]]:

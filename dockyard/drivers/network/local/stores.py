@@ -6,7 +6,7 @@ composition root hands it the repositories, which fit these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from dockyard.domain.networks import Network, Port, Subnet
@@ -15,7 +15,11 @@ from dockyard.domain.security_groups import SecurityGroup
 
 class NetworkStore(Protocol):
     def create_network(
-        self, network: Network, subnets: Sequence[Subnet] = (), default_for: str | None = None
+        self,
+        network: Network,
+        subnets: Sequence[Subnet] = (),
+        default_for: str | None = None,
+        check: Callable[[list[Subnet]], None] | None = None,
     ) -> Network: ...
 
     def project_network(self, project_id: str) -> Network | None: ...
