@@ -24,7 +24,7 @@ import requests
 import websocket
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import LATEST, TEST_IMAGE, free_port
+from tests.conftest import LATEST, TEST_IMAGE, free_port, private_network_pool
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.databases import fresh_database
 
@@ -132,6 +132,8 @@ def cloud(
             *database,
             "[api]",
             f"port = {port}",
+            "[network]",
+            f"project_network_pool = {private_network_pool(docker_client)}",
             rpc_section,
         )
         conductor_conf = write_config(
@@ -172,6 +174,8 @@ def cloud(
             filters = {"label": f"{LABEL_HOST}={host}"}
             for container in docker_client.containers.list(all=True, filters=filters):
                 container.remove(force=True)
+            for network in docker_client.networks.list(filters=filters):
+                network.remove()
             service.session.close()
 
 

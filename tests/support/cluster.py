@@ -28,7 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ import requests
 import sqlalchemy as sa
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import LATEST, TEST_IMAGE, free_port, require
+from tests.conftest import LATEST, TEST_IMAGE, free_port, private_network_pool, require
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.databases import fresh_database
 
@@ -230,6 +230,10 @@ class Cluster:
                             removed += 1
                         except docker.errors.NotFound:
                             pass
+                    # Its project networks' bridges too, once their containers are gone.
+                    for network in client.networks(filters={"label": f"{LABEL_HOST}={name}"}):
+                        with suppress(docker.errors.APIError):
+                            client.remove_network(network["Id"])
             finally:
                 client.close()
         return removed
@@ -355,7 +359,7 @@ def running_cluster(
         if repair_after is not None:
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        network_pool = f"10.{secrets.randbelow(150) + 100}.0.0/16"
+        network_pool = private_network_pool()
         cluster = Cluster(root, run_id, database_url, urls[0], {}, urls=urls)
         # One key for every API process: each must read what another stored.
         encryption_key = secrets.token_hex(32)
