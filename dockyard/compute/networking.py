@@ -58,6 +58,13 @@ class HostNetworkSteps:
         #: Held from reading the records' firewall to applying it, so that a pass that
         #: read before a change cannot apply after one that read after it.
         self._rules = threading.Lock()
+        #: Two creates realising one network at once: the engine refuses the second
+        #: one's bridge ("pool overlaps") before the first one's can be looked up.
+        self._realising = threading.Lock()
+
+    def _realise(self, network: HostNetwork) -> None:
+        with self._realising:
+            self.networking.realise(network)
 
     @contextlib.contextmanager
     def using(self, network_ids: Iterable[str]) -> Iterator[None]:
@@ -79,7 +86,7 @@ class HostNetworkSteps:
     ) -> ContainerSpec:
         """Realise the networks; ``spec`` made to create the container on the first port."""
         for network in networks:
-            self.networking.realise(network)
+            self._realise(network)
         if not ports:
             return spec
         return dataclasses.replace(spec, network=endpoint(ports[0], aliases_of(spec)))
@@ -100,7 +107,7 @@ class HostNetworkSteps:
         self, container: str, network: HostNetwork, port: Port, aliases: Sequence[str]
     ) -> None:
         """Plug an existing container into one more network (realised here if need be)."""
-        self.networking.realise(network)
+        self._realise(network)
         self.networking.plug(container, network, port, aliases)
 
     def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
