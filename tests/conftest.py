@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import random
 import socket
@@ -156,7 +157,7 @@ def start_dockyard(
         # Installations share the engine, which refuses overlapping bridges: each run
         # carves its project networks from a pool of its own.
         "[network]",
-        f"project_network_pool = {private_network_pool()}",
+        f"project_network_pool = {private_network_pool(client)}",
         *extra_config,
     ]
     conf_file.write_text("\n".join(lines) + "\n")
@@ -170,9 +171,24 @@ def start_dockyard(
     return Dockyard(f"http://127.0.0.1:{port}", host, node, requests.Session(), client)
 
 
-def private_network_pool() -> str:
-    """A /16 for one test installation's project networks, unlikely to meet another's."""
-    return f"10.{random.randint(100, 249)}.0.0/16"
+def private_network_pool(client: docker.DockerClient | None = None) -> str:
+    """A /20 (16 project networks) for one test installation, apart from every subnet
+    the engine holds now (the engine refuses overlapping bridges) and from the
+    default pool 10.100.0.0/16; concurrent runs rarely pick the same of ~2300."""
+    client = client or docker.from_env()
+    taken = [
+        ipaddress.ip_network(config["Subnet"], strict=False)
+        for network in client.api.networks()
+        for config in (network.get("IPAM") or {}).get("Config") or []
+        if config.get("Subnet")
+    ]
+    default = ipaddress.ip_network("10.100.0.0/16")
+    while True:
+        pool = ipaddress.ip_network(
+            f"10.{random.randint(101, 250)}.{16 * random.randint(0, 15)}.0/20"
+        )
+        if not pool.overlaps(default) and not any(pool.overlaps(t) for t in taken):
+            return str(pool)
 
 
 def stop_dockyard(service: Dockyard) -> None:

@@ -55,6 +55,16 @@ class HostNetworkSteps:
         #: loop leaves them alone (they may hold no container yet).
         self._using: Counter[str] = Counter()
         self._guard = threading.Lock()
+        #: Held from reading the records' firewall to applying it, so that a pass that
+        #: read before a change cannot apply after one that read after it.
+        self._rules = threading.Lock()
+        #: Two creates realising one network at once: the engine refuses the second
+        #: one's bridge ("pool overlaps") before the first one's can be looked up.
+        self._realising = threading.Lock()
+
+    def _realise(self, network: HostNetwork) -> None:
+        with self._realising:
+            self.networking.realise(network)
 
     @contextlib.contextmanager
     def using(self, network_ids: Iterable[str]) -> Iterator[None]:
@@ -76,7 +86,7 @@ class HostNetworkSteps:
     ) -> ContainerSpec:
         """Realise the networks; ``spec`` made to create the container on the first port."""
         for network in networks:
-            self.networking.realise(network)
+            self._realise(network)
         if not ports:
             return spec
         return dataclasses.replace(spec, network=endpoint(ports[0], aliases_of(spec)))
@@ -97,7 +107,7 @@ class HostNetworkSteps:
         self, container: str, network: HostNetwork, port: Port, aliases: Sequence[str]
     ) -> None:
         """Plug an existing container into one more network (realised here if need be)."""
-        self.networking.realise(network)
+        self._realise(network)
         self.networking.plug(container, network, port, aliases)
 
     def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
@@ -110,7 +120,12 @@ class HostNetworkSteps:
 
     def enforce(self, firewall: HostFirewall | None) -> None:
         if firewall is not None:
-            self.networking.apply_firewall(firewall)
+            with self._rules:
+                self.networking.apply_firewall(firewall)
+
+    def _apply_current(self) -> None:
+        with self._rules:
+            self.networking.apply_firewall(self.control.host_firewall(self.host))
 
     def unplug(self, container: str, ports: Sequence[Port]) -> None:
         """Take a failed container off its networks; what cannot be undone is logged."""
@@ -123,13 +138,13 @@ class HostNetworkSteps:
     def refresh_firewall(self) -> None:
         """Enforce what the records say now (after ports of this host went away)."""
         try:
-            self.networking.apply_firewall(self.control.host_firewall(self.host))
+            self._apply_current()
         except DockyardError as exc:
             LOG.warning("could not refresh the firewall of host %s: %s", self.host, exc)
 
     def reconcile(self) -> None:
         """Re-apply the firewall and remove engine networks no record explains."""
-        self.networking.apply_firewall(self.control.host_firewall(self.host))
+        self._apply_current()
         # Listed before the records are read: a network realised meanwhile is explained.
         realised_now = self.networking.realised()
         wanted = {network.network_id for network in self.control.host_networks(self.host)}

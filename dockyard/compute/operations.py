@@ -20,7 +20,7 @@ from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
-from dockyard.domain.errors import DockyardError, InvalidImage, NotFound
+from dockyard.domain.errors import DockyardError, DriverError, InvalidImage, NotFound
 from dockyard.domain.image_records import PullProgress
 from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
 from dockyard.domain.networks import HostNetwork
@@ -245,8 +245,14 @@ class Operations:
 
     def _network_spec(self, msg: CreateContainer) -> ContainerSpec:
         """The spec to create: on the first port's network, realised here first."""
-        if self.networks is None or not msg.ports:
+        if not msg.ports:
             return msg.spec
+        if self.networks is None:
+            # Created on the engine's default bridge it would have none of its addresses
+            # and none of its rules: refuse rather than pretend.
+            raise DriverError(
+                f"Host {self.host} cannot plug containers into networks (no nft command)."
+            )
         return self.networks.prepare(msg.spec, msg.networks, msg.ports)
 
     def _plug(self, container: str, spec: ContainerSpec, msg: CreateContainer) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import free_port, private_network_pool
 
 SERVING = "Dockyard is serving the Zun v1 API"
 DOCKYARD = Path(sys.executable).parent / "dockyard"
@@ -59,6 +59,9 @@ class Instance:
             "sync_interval = 2",
             "[websocket_proxy]",
             "wsproxy_port = 0",
+            # Installations share the engine, which refuses overlapping bridges.
+            "[network]",
+            f"project_network_pool = {private_network_pool()}",
             *extra_config,
         ]
         instance.config.write_text("\n".join(lines) + "\n")

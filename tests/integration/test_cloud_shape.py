@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import LATEST, TEST_IMAGE, free_port
+from tests.conftest import LATEST, TEST_IMAGE, free_port, private_network_pool
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.databases import fresh_database
 
@@ -136,6 +136,8 @@ def cloud(
             *database,
             "[api]",
             f"port = {port}",
+            "[network]",
+            f"project_network_pool = {private_network_pool(docker_client)}",
             rpc_section,
         )
         conductor_conf = write_config(
@@ -177,6 +179,8 @@ def cloud(
             filters = {"label": f"{LABEL_HOST}={host}"}
             for container in docker_client.containers.list(all=True, filters=filters):
                 container.remove(force=True)
+            for network in docker_client.networks.list(filters=filters):
+                network.remove()
             service.session.close()
 
 

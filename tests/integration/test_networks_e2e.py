@@ -7,6 +7,7 @@ same in-process services the API uses: `noauth` knows one project). Traffic is
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -123,15 +124,25 @@ def test_a_group_without_a_matching_rule_blocks_and_a_rule_added_opens_within_2_
 
     assert not reaches(service, shell, ip_of(guarded))
 
-    networks.create_rule(
-        ctx,
-        security_group_id=closed.id,
-        direction="ingress",
-        protocol="tcp",
-        port_range_min=PORT,
-        port_range_max=PORT,
-        remote_ip_prefix="0.0.0.0/0",
-    )
+    def open_port() -> str:
+        return networks.create_rule(
+            ctx,
+            security_group_id=closed.id,
+            direction="ingress",
+            protocol="tcp",
+            port_range_min=PORT,
+            port_range_max=PORT,
+            remote_ip_prefix="0.0.0.0/0",
+        ).id
+
+    rule_id = open_port()
+    assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
+
+    networks.delete_rule(ctx, rule_id)
+    began = time.monotonic()
+    while reaches(service, shell, ip_of(guarded)):
+        assert time.monotonic() - began < 2, "still open 2 s after its rule was deleted"
+    open_port()
     assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
 
 
@@ -242,6 +253,49 @@ def test_attach_with_a_fixed_ip_then_detach_on_the_running_container(
     engine_nets = engine(service, shell["uuid"]).attrs["NetworkSettings"]["Networks"]
     assert list(engine_nets) == [f"dockyard-{project_net}"]
     assert networks.list_ports(ctx, network_id=extra.id) == []
+
+
+def test_a_create_failing_after_its_port_was_made_leaves_no_port_rule_or_attachment(
+    service: Dockyard,
+) -> None:
+    response = service.create({"name": "broken", "command": ["/no/such/binary"]})
+    assert response.status_code == 202, response.text
+    failed = service.wait_for(response.json()["uuid"], "Error")
+    ctx = RequestContext("req-broken", failed["user_id"], failed["project_id"])
+    # The record shows Error as the agent's report lands; the ports go in the same call
+    # and the agent re-applies the rules right after it.
+    deadline = time.monotonic() + 2
+    while service.node.services.networks.list_ports(ctx, device_id=failed["uuid"]):
+        assert time.monotonic() < deadline, "the failed create's port is still there"
+    time.sleep(0.5)
+
+    assert service.show(failed["uuid"])["addresses"] is None
+    # The engine container stays (in Error, as Zun's does) but on no network of ours.
+    engine_nets = engine_all(service, failed["uuid"]).attrs["NetworkSettings"]["Networks"]
+    assert not [name for name in engine_nets if name.startswith("dockyard-")]
+    # The kernel guards exactly the addresses of the ports still bound to this host.
+    everyone = RequestContext("req-all", "admin", failed["project_id"], is_admin=True)
+    bound = {
+        fixed.ip_address
+        for port in service.node.services.networks.list_ports(everyone)
+        if port.host == service.host and port.security_group_ids
+        for fixed in port.fixed_ips
+    }
+    assert set(re.findall(r"(\d+\.\d+\.\d+\.\d+) : jump i_", nft_table(service))) == bound
+
+
+def engine_all(service: Dockyard, uuid: str) -> Any:
+    [found] = service.docker.containers.list(
+        all=True, filters={"label": f"{LABEL_CONTAINER_ID}={uuid}"}
+    )
+    return found
+
+
+def nft_table(service: Dockyard) -> str:
+    table = NftablesFirewall(installation_of(service), service.host).names.table
+    return subprocess.run(
+        ["nft", "list", "table", "inet", table], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_removing_a_container_removes_its_port_rules_and_attachment(

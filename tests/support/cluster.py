@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ import requests
 import sqlalchemy as sa
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import LATEST, TEST_IMAGE, free_port, require
+from tests.conftest import LATEST, TEST_IMAGE, free_port, private_network_pool, require
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
 from tests.support.databases import fresh_database
 
@@ -234,6 +234,10 @@ class Cluster:
                             removed += 1
                         except docker.errors.NotFound:
                             pass
+                    # Its project networks' bridges too, once their containers are gone.
+                    for network in client.networks(filters={"label": f"{LABEL_HOST}={name}"}):
+                        with suppress(docker.errors.APIError):
+                            client.remove_network(network["Id"])
             finally:
                 client.close()
         return removed
@@ -364,7 +368,7 @@ def running_cluster(
         if repair_after is not None:
             compute += [f"lost_create_after = {repair_after}", f"stuck_task_after = {repair_after}"]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        network_pool = f"10.{secrets.randbelow(150) + 100}.0.0/16"
+        network_pool = private_network_pool()
         cluster = Cluster(
             root, run_id, database_url, urls[0], {}, urls=urls, environment=dict(environment or {})
         )

@@ -3,6 +3,9 @@ give everything back on failure and delete, and reconcile networks and rules."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from dockyard.compute.networking import HostNetworkSteps
@@ -152,3 +155,44 @@ def test_a_firewall_that_fails_to_apply_does_not_stop_reconciliation(
     )
 
     reconciler.run()  # logs, does not raise
+
+
+def test_an_agent_without_networking_refuses_a_create_with_ports(world: World) -> None:
+    world.control.add(record(task_state=TaskState.CONTAINER_CREATING))
+
+    world.ops.create(networked())
+
+    assert "create" not in world.runtime.call_names()
+    [failed] = [r for r in world.control.reports if r.release_claim]
+    assert failed.change.status is Status.ERROR
+    assert "cannot plug containers into networks" in str(failed.change.reason)
+
+
+def test_two_creates_never_realise_a_network_at_the_same_time(world: World) -> None:
+    """The engine refuses a second bridge for a pool before the first can be looked up."""
+    net = FakeHostNetworking()
+    inside, overlaps = [0], []
+    realise = net.realise
+
+    def slow_realise(network: HostNetwork) -> str:
+        inside[0] += 1
+        if inside[0] > 1:
+            overlaps.append(network.network_id)
+        time.sleep(0.05)
+        inside[0] -= 1
+        return realise(network)
+
+    net.realise = slow_realise  # type: ignore[method-assign]
+    steps = HostNetworkSteps(HOST, net, world.control)
+    threads = [
+        threading.Thread(
+            target=steps.prepare, args=(spec(uuid=u, image=IMAGE), (NET_A,), (PORT_A,))
+        )
+        for u in ("u1", "u2", "u3")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert overlaps == []
