@@ -181,12 +181,12 @@ export async function securityGroupsView(main) {
     await refresh();
   }
 
-  function groupCard(group) {
+  function groupCard(group, names) {
     return h("section", { class: "card group", dataset: { group: group.name },
       "aria-labelledby": `group-${group.id}` },
     h("div", { class: "section-head" },
       h("h3", { id: `group-${group.id}` }, group.name),
-      h("button", { type: "button", class: "danger", "aria-label": `Delete the group ${group.name}`,
+      h("button", { type: "button", class: "danger", "aria-label": `Delete group ${group.name}`,
         onclick: () => confirm(`Delete the security group ${group.name}?`)
           && attempt(`Deleting ${group.name}`, () => net.del(`/security-groups/${group.id}`)) },
       "Delete group")),
@@ -195,7 +195,8 @@ export async function securityGroupsView(main) {
       ["Direction", "Ether type", "Protocol", "Ports", "Remote",
         h("span", { class: "visually-hidden" }, "Actions")],
       group.security_group_rules.map((r) => [r.direction, r.ethertype, r.protocol ?? "any",
-        ports(r), r.remote_ip_prefix ?? (r.remote_group_id ? `group ${r.remote_group_id}` : "anywhere"),
+        ports(r), r.remote_ip_prefix ?? (r.remote_group_id
+          ? `group ${names.get(r.remote_group_id) || r.remote_group_id}` : "anywhere"),
         h("button", { type: "button", "aria-label": `Delete the ${r.direction} ${r.protocol ?? "any"} rule`
           + ` (ports ${ports(r)}) of ${group.name}`,
         onclick: () => attempt("Deleting the rule", () => net.del(`/security-group-rules/${r.id}`)) },
@@ -209,7 +210,8 @@ export async function securityGroupsView(main) {
       const chosen = groupSelect.value;
       replace(groupSelect, groups.map((g) => h("option", { value: g.id }, g.name)));
       if (groups.some((g) => g.id === chosen)) groupSelect.value = chosen;
-      replace(list, groups.length ? groups.map(groupCard)
+      const names = new Map(groups.map((g) => [g.id, g.name]));
+      replace(list, groups.length ? groups.map((g) => groupCard(g, names))
         : h("p", { class: "empty" }, "No security group yet."));
     } catch (error) {
       listError.textContent = error.message;
