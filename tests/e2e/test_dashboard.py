@@ -9,7 +9,9 @@ are written there too (the ones the README shows).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import shlex
 import shutil
 import subprocess
@@ -28,7 +30,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import TEST_IMAGE
+from tests.conftest import TEST_IMAGE, private_network_pool
 from tests.e2e.browser import axe_violations, chromium, describe, wait_for
 from tests.e2e.process import Instance, stop
 
@@ -98,6 +100,8 @@ def cloud(
         prefix="dash",
         auth_strategy=None,
         split_output=True,
+        # The engine refuses overlapping bridges and other installations share it.
+        extra_config=("[network]", f"project_network_pool = {private_network_pool()}"),
     )
     process = instance.start()
     try:
@@ -112,6 +116,9 @@ def cloud(
         labels = {"label": f"{LABEL_HOST}={instance.host}"}
         for container in docker_client.containers.list(all=True, filters=labels):
             container.remove(force=True)
+        for network in docker_client.networks.list(filters=labels):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
         if instance.log.exists():
             sys.stderr.write(f"\n===== dockyard log =====\n{instance.log.read_text()[-3000:]}")
 
@@ -398,10 +405,12 @@ def test_networks_groups_a_container_on_them_and_images(
     cloud: Cloud, browser: webdriver.Chrome
 ) -> None:
     token = cloud.token("admin", cloud.admin_password, "admin")
+    # Below the pools test installations carve theirs from (10.100 to 10.249).
+    net = f"10.{random.randint(20, 99)}.0"
     open_route(browser, cloud, "/networks")
     wait_title(browser, "Networks")
     # A CIDR with host bits set: the network API's 400 beside the CIDR, nothing left behind.
-    fill(browser, {"net-name": "dash-net", "subnet-cidr": "10.77.0.9/24"})
+    fill(browser, {"net-name": "dash-net", "subnet-cidr": f"{net}.9/24"})
     browser.find_element(By.CSS_SELECTOR, "#network-form button[type=submit]").click()
     error = wait_for(
         "the CIDR error", lambda: browser.find_element(By.ID, "subnet-cidr-error").text
@@ -410,10 +419,10 @@ def test_networks_groups_a_container_on_them_and_images(
     assert browser.find_element(By.ID, "subnet-cidr").get_attribute("aria-invalid") == "true"
     networks = cloud.api(token, "GET", "/v2.0/networks").json()["networks"]
     assert "dash-net" not in [n["name"] for n in networks]
-    fill(browser, {"subnet-cidr": "10.77.0.0/24", "subnet-gateway": "10.77.0.1"})
+    fill(browser, {"subnet-cidr": f"{net}.0/24", "subnet-gateway": f"{net}.1"})
     browser.find_element(By.CSS_SELECTOR, "#network-form button[type=submit]").click()
     listed = browser.find_element(By.ID, "network-list")
-    wait_for("the new network", lambda: "10.77.0.0/24 gateway 10.77.0.1" in listed.text)
+    wait_for("the new network", lambda: f"{net}.0/24 gateway {net}.1" in listed.text)
     assert browser.find_element(By.ID, "subnet-cidr-error").text == ""
     check_page(browser, cloud, "networks")
 
@@ -430,13 +439,12 @@ def test_networks_groups_a_container_on_them_and_images(
         ),
     )
     browser.find_element(By.ID, "rule-protocol").send_keys("TCP")
-    fill(browser, {"rule-port-min": "8080", "rule-remote": "10.77.0.0/24"})
+    fill(browser, {"rule-port-min": "8080", "rule-remote": f"{net}.0/24"})
     browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]").click()
     wait_for(
         "the rule in its group",
         lambda: (
-            "ingress IPv4 tcp 8080 10.77.0.0/24"
-            in browser.find_element(By.CSS_SELECTOR, group).text
+            f"ingress IPv4 tcp 8080 {net}.0/24" in browser.find_element(By.CSS_SELECTOR, group).text
         ),
     )
     check_page(browser, cloud, "security-groups")
@@ -456,7 +464,7 @@ def test_networks_groups_a_container_on_them_and_images(
     wait_title(browser, "Container dash-netbox")
     details = browser.find_element(By.ID, "details")
     wait_for("dash-netbox Running", lambda: "Running" in details.text, timeout=60)
-    wait_for("its address on dash-net", lambda: "dash-net: 10.77.0." in details.text)
+    wait_for("its address on dash-net", lambda: f"dash-net: {net}." in details.text)
     assert "dash-sg" in details.text
     uuid = browser.current_url.rsplit("/", 1)[1]
     shown = cloud.api(token, "GET", f"/v1/containers/{uuid}").json()
