@@ -9,7 +9,9 @@ are written there too (the ones the README shows).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import shlex
 import shutil
 import subprocess
@@ -28,7 +30,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from dockyard.domain.models import LABEL_HOST
-from tests.conftest import TEST_IMAGE
+from tests.conftest import TEST_IMAGE, private_network_pool
 from tests.e2e.browser import axe_violations, chromium, describe, wait_for
 from tests.e2e.process import Instance, stop
 
@@ -98,6 +100,8 @@ def cloud(
         prefix="dash",
         auth_strategy=None,
         split_output=True,
+        # The engine refuses overlapping bridges and other installations share it.
+        extra_config=("[network]", f"project_network_pool = {private_network_pool()}"),
     )
     process = instance.start()
     try:
@@ -112,6 +116,9 @@ def cloud(
         labels = {"label": f"{LABEL_HOST}={instance.host}"}
         for container in docker_client.containers.list(all=True, filters=labels):
             container.remove(force=True)
+        for network in docker_client.networks.list(filters=labels):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
         if instance.log.exists():
             sys.stderr.write(f"\n===== dockyard log =====\n{instance.log.read_text()[-3000:]}")
 
@@ -304,7 +311,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     check_page(browser, cloud, "container")
 
 
-def test_admin_pages_quotas_and_placeholders(cloud: Cloud, browser: webdriver.Chrome) -> None:
+def test_admin_pages_quotas_and_a_placeholder(cloud: Cloud, browser: webdriver.Chrome) -> None:
     open_route(browser, cloud, "/hosts")
     wait_title(browser, "Hosts")
     wait_for("this host", lambda: cloud.instance.host in browser.find_element(By.ID, "main").text)
@@ -320,15 +327,9 @@ def test_admin_pages_quotas_and_placeholders(cloud: Cloud, browser: webdriver.Ch
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
     assert "Containers 1 40" in rows and "Memory (MiB) 64 51200" in rows, rows
     check_page(browser, cloud, "quotas")
-    for route, name in (
-        ("/networks", "Networks"),
-        ("/security-groups", "Security groups"),
-        ("/images", "Images"),
-        ("/volumes", "Volumes"),
-    ):
-        open_route(browser, cloud, route)
-        wait_title(browser, name)
-        assert "does not exist yet" in browser.find_element(By.ID, "main").text
+    open_route(browser, cloud, "/volumes")
+    wait_title(browser, "Volumes")
+    assert "does not exist yet" in browser.find_element(By.ID, "main").text
     check_page(browser, cloud, "placeholder")
 
 
@@ -398,6 +399,102 @@ def test_the_list_filters_sorts_updates_live_and_stops_and_deletes_in_bulk(
     assert browser.execute_script("return window.notReloaded") is True
     names = [c["name"] for c in cloud.api(token, "GET", "/v1/containers").json()["containers"]]
     assert "dash-web" not in names and "dash-worker" not in names
+
+
+def test_networks_groups_a_container_on_them_and_images(
+    cloud: Cloud, browser: webdriver.Chrome
+) -> None:
+    token = cloud.token("admin", cloud.admin_password, "admin")
+    # Below the pools test installations carve theirs from (10.100 to 10.249).
+    net = f"10.{random.randint(20, 99)}.0"
+    open_route(browser, cloud, "/networks")
+    wait_title(browser, "Networks")
+    # A CIDR with host bits set: the network API's 400 beside the CIDR, nothing left behind.
+    fill(browser, {"net-name": "dash-net", "subnet-cidr": f"{net}.9/24"})
+    browser.find_element(By.CSS_SELECTOR, "#network-form button[type=submit]").click()
+    error = wait_for(
+        "the CIDR error", lambda: browser.find_element(By.ID, "subnet-cidr-error").text
+    )
+    assert "host bits" in error, error
+    assert browser.find_element(By.ID, "subnet-cidr").get_attribute("aria-invalid") == "true"
+    networks = cloud.api(token, "GET", "/v2.0/networks").json()["networks"]
+    assert "dash-net" not in [n["name"] for n in networks]
+    fill(browser, {"subnet-cidr": f"{net}.0/24", "subnet-gateway": f"{net}.1"})
+    browser.find_element(By.CSS_SELECTOR, "#network-form button[type=submit]").click()
+    listed = browser.find_element(By.ID, "network-list")
+    wait_for("the new network", lambda: f"{net}.0/24 gateway {net}.1" in listed.text)
+    assert browser.find_element(By.ID, "subnet-cidr-error").text == ""
+    check_page(browser, cloud, "networks")
+
+    open_route(browser, cloud, "/security-groups")
+    wait_title(browser, "Security groups")
+    fill(browser, {"group-name": "dash-sg"})
+    browser.find_element(By.CSS_SELECTOR, "#group-form button[type=submit]").click()
+    group = "section.group[data-group='dash-sg']"
+    wait_for("the new group", lambda: browser.find_elements(By.CSS_SELECTOR, group))
+    wait_for(
+        "the group chosen for a rule",
+        lambda: (
+            "dash-sg" in browser.find_element(By.CSS_SELECTOR, "#rule-group option:checked").text
+        ),
+    )
+    browser.find_element(By.ID, "rule-protocol").send_keys("TCP")
+    fill(browser, {"rule-port-min": "8080", "rule-remote": f"{net}.0/24"})
+    browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]").click()
+    wait_for(
+        "the rule in its group",
+        lambda: (
+            f"ingress IPv4 tcp 8080 {net}.0/24" in browser.find_element(By.CSS_SELECTOR, group).text
+        ),
+    )
+    check_page(browser, cloud, "security-groups")
+
+    open_route(browser, cloud, "/containers/new")
+    wait_title(browser, "Run a container")
+    fill(
+        browser,
+        {"name": "dash-netbox", "image": TEST_IMAGE, "command": "sleep 300", "memory": "32"},
+    )
+    wait_for("dash-net offered", lambda: "dash-net" in browser.find_element(By.ID, "nets").text)
+    browser.find_element(By.ID, "nets").send_keys("dash-net")
+    for option in browser.find_elements(By.CSS_SELECTOR, "#security_groups option"):
+        if option.text == "dash-sg":
+            option.click()
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    wait_title(browser, "Container dash-netbox")
+    details = browser.find_element(By.ID, "details")
+    wait_for("dash-netbox Running", lambda: "Running" in details.text, timeout=60)
+    wait_for("its address on dash-net", lambda: f"dash-net: {net}." in details.text)
+    assert "dash-sg" in details.text
+    uuid = browser.current_url.rsplit("/", 1)[1]
+    shown = cloud.api(token, "GET", f"/v1/containers/{uuid}").json()
+    (addresses,) = shown["addresses"].values()
+    assert addresses[0]["addr"] in details.text
+
+    open_route(browser, cloud, "/images")
+    wait_title(browser, "Images")
+    repo, tag = TEST_IMAGE.rsplit(":", 1)
+    rows = browser.find_element(By.ID, "image-rows")
+    wait_for("the container's image", lambda: f"{repo} {tag} {cloud.instance.host}" in rows.text)
+    fill(browser, {"repo": "x", "tag": "latest"})  # too short for the API's schema
+    browser.find_element(By.CSS_SELECTOR, "#pull-form button[type=submit]").click()
+    error = wait_for("the repo error", lambda: browser.find_element(By.ID, "repo-error").text)
+    assert "repo" in error, error
+    assert browser.find_element(By.ID, "repo").get_attribute("aria-invalid") == "true"
+    check_page(browser, cloud, "images")
+
+    # The network is in use by the container: its 409 is shown, and the network stays.
+    open_route(browser, cloud, "/networks")
+    wait_title(browser, "Networks")
+    wait_for(
+        "dash-net listed",
+        lambda: browser.find_elements(By.CSS_SELECTOR, "button[data-network='dash-net']"),
+    )
+    browser.find_element(By.CSS_SELECTOR, "button[data-network='dash-net']").click()
+    browser.switch_to.alert.accept()
+    refused = wait_for("the 409", lambda: browser.find_element(By.ID, "networks-error").text)
+    assert "in use" in refused, refused
+    assert cloud.api(token, "DELETE", f"/v1/containers/{uuid}?force=true").status_code == 204
 
 
 def test_a_phone_sized_screen_by_keyboard_in_the_dark_theme(

@@ -1,5 +1,6 @@
-// The dashboard's only way to the server: the public API under ./api/v1 (the token rides
-// in an HttpOnly cookie) and the dashboard's own login, logout and session endpoints.
+// The dashboard's only way to the server: the public API under ./api/v1 and the network
+// subset under ./api/v2.0 (the token rides in an HttpOnly cookie) and the dashboard's own
+// login, logout and session endpoints.
 
 export const API_VERSION = "container 1.40";
 
@@ -33,6 +34,8 @@ async function failure(response) {
       detail = body.errors[0].detail || body.errors[0].title || detail;
     } else if (body && body.error) {
       detail = body.error.message || detail;
+    } else if (body && body.NeutronError) {
+      detail = body.NeutronError.message || detail;
     }
   } catch (_) { /* not JSON */ }
   return new ApiError(response.status, detail, fieldOf(detail));
@@ -72,6 +75,13 @@ export const api = {
     { "OpenStack-API-Version": API_VERSION }),
   del: (path, params) => send("DELETE", `api/v1${path}${query(params)}`, undefined,
     { "OpenStack-API-Version": API_VERSION }),
+};
+
+// The Neutron v2.0 subset: networks, subnets, ports, security groups and their rules.
+export const net = {
+  get: (path, params) => send("GET", `api/v2.0${path}${query(params)}`),
+  post: (path, body) => send("POST", `api/v2.0${path}`, body),
+  del: (path) => send("DELETE", `api/v2.0${path}`),
 };
 
 export const auth = {

@@ -8,6 +8,8 @@ import { createView } from "./views/create.js";
 import { containerView } from "./views/container.js";
 import { hostsView, servicesView } from "./views/admin.js";
 import { quotasView } from "./views/quotas.js";
+import { imagesView } from "./views/images.js";
+import { networksView, securityGroupsView } from "./views/networks.js";
 import { placeholderView } from "./views/placeholder.js";
 
 const state = { session: null, cleanup: null };
@@ -21,10 +23,9 @@ const ROUTES = [
   [/^\/hosts$/, () => hostsView(main, state.session)],
   [/^\/services$/, () => servicesView(main, state.session)],
   [/^\/quotas$/, () => quotasView(main, state.session)],
-  [/^\/networks$/, () => placeholderView(main, "Networks", "the networks API")],
-  [/^\/security-groups$/, () => placeholderView(main, "Security groups",
-    "the security groups API")],
-  [/^\/images$/, () => placeholderView(main, "Images", "the images API")],
+  [/^\/networks$/, () => networksView(main, state.session)],
+  [/^\/security-groups$/, () => securityGroupsView(main, state.session)],
+  [/^\/images$/, () => imagesView(main, state.session)],
   [/^\/volumes$/, () => placeholderView(main, "Volumes", "the volumes API")],
 ];
 

@@ -1,7 +1,7 @@
 // One container: details, actions, logs that follow, a live stats chart, the action log and
 // a terminal through the console proxy.
 
-import { api } from "../api.js";
+import { api, net } from "../api.js";
 import { h, heading, replace, svg, table, toast } from "../dom.js";
 import { removeContainer, statusBadge } from "./containers.js";
 import { openTerminal } from "./terminal.js";
@@ -14,12 +14,24 @@ function quoted(word) {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-function details(c) {
+// "net-a: 10.0.0.5, fd00::5" a network, with the network's name when it is known.
+function addresses(c, names) {
+  const entries = Object.entries(c.addresses || {});
+  if (!entries.length) return null;
+  return h("ul", { class: "plain", id: "addresses" }, entries.map(([netId, list]) =>
+    h("li", {}, `${names.get(netId) || netId}: `,
+      (list || []).map((a) => a.addr).join(", "))));
+}
+
+function details(c, names) {
   const rows = [
     ["UUID", c.uuid], ["Status", statusBadge(c.status)], ["Status detail", c.status_detail],
     ["Reason", c.status_reason], ["Task", c.task_state], ["Image", c.image],
     ["Command", Array.isArray(c.command) ? c.command.map(quoted).join(" ") : c.command],
     ["CPUs", c.cpu], ["Memory (MiB)", c.memory], ["Host", c.host],
+    ["Addresses", addresses(c, names)],
+    ["Security groups", c.security_groups && c.security_groups.length
+      ? c.security_groups.map((g) => names.get(g) || g).join(", ") : null],
     ["Ports", c.ports && c.ports.length ? c.ports.join(", ") : null],
     ["Restart policy", c.restart_policy ? c.restart_policy.Name : null],
     ["Environment", c.environment && Object.keys(c.environment).length
@@ -57,7 +69,8 @@ function chart(samples) {
 }
 
 export async function containerView(main, session, ident) {
-  const page = { gone: false, timers: [], samples: [], terminal: null, container: null };
+  const page = { gone: false, timers: [], samples: [], terminal: null, container: null,
+    names: new Map() };
   const title = heading("Container");
   const info = h("section", { "aria-labelledby": "details-title", class: "card" },
     h("h2", { id: "details-title" }, "Details"), h("div", { id: "details" }));
@@ -130,7 +143,8 @@ export async function containerView(main, session, ident) {
       const c = await api.get(`/containers/${ident}`);
       page.container = c;
       replace(title.querySelector("h1"), `Container ${c.name}`);
-      replace(info.querySelector("#details"), details(c));
+      await learnNames(c);
+      replace(info.querySelector("#details"), details(c, page.names));
       updateButtons(c);
       return c;
     } catch (error) {
@@ -142,6 +156,19 @@ export async function containerView(main, session, ident) {
       }
       return null;
     }
+  }
+
+  // Names of the networks and groups the container uses, looked up once each.
+  async function learnNames(c) {
+    const missing = (ids, path, key) => ids.filter((id) => !page.names.has(id)).map(async (id) => {
+      page.names.set(id, id);
+      try {
+        const found = await net.get(`/${path}/${encodeURIComponent(id)}`);
+        if (found[key].name) page.names.set(id, found[key].name);
+      } catch (_) { /* not visible: the id stays */ }
+    });
+    await Promise.all([...missing(Object.keys(c.addresses || {}), "networks", "network"),
+      ...missing(c.security_groups || [], "security-groups", "security_group")]);
   }
 
   async function refreshLogs() {

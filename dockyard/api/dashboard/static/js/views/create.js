@@ -1,7 +1,7 @@
 // The create form: the common fields, sent as the API takes them; the API's 400 goes
 // beside the field it names.
 
-import { api } from "../api.js";
+import { api, net } from "../api.js";
 import { h, heading, replace, toast } from "../dom.js";
 
 const FIELDS = [
@@ -81,12 +81,42 @@ export function bodyFrom(form) {
     body.restart_policy = { Name: restart };
     if (restart === "on-failure" && value("retries")) body.restart_policy.MaximumRetryCount = value("retries");
   }
+  const network = form.elements.nets.value;
+  if (network) body.nets = [{ network }];
+  const groups = [...form.elements.security_groups.selectedOptions].map((o) => o.value);
+  if (groups.length) body.security_groups = groups;
   body.interactive = form.elements.interactive.checked;
   body.tty = form.elements.interactive.checked;
   return body;
 }
 
-export function createView(main) {
+// The project's networks and security groups, offered by the form (the API's own defaults
+// apply when none is chosen).
+async function fillNetworking(nets, groups) {
+  try {
+    const [{ networks }, { security_groups: found }] = await Promise.all([
+      net.get("/networks"), net.get("/security-groups")]);
+    nets.append(...networks.map((n) => h("option", { value: n.id }, n.name || n.id)));
+    groups.append(...found.map((g) => h("option", { value: g.id }, g.name)));
+    groups.size = Math.min(Math.max(found.length, 2), 5);
+  } catch (_) { /* the defaults still apply */ }
+}
+
+export async function createView(main) {
+  const networkSelect = h("select", { id: "nets", name: "nets", "aria-describedby": "nets-error" },
+    h("option", { value: "" }, "The default network"));
+  const groupSelect = h("select", { id: "security_groups", name: "security_groups", multiple: true,
+    "aria-describedby": "security_groups-hint security_groups-error" });
+  const networking = [
+    h("div", { class: "field", dataset: { field: "nets" } },
+      h("label", { for: "nets" }, "Network"), networkSelect,
+      h("p", { class: "field-error", id: "nets-error" })),
+    h("div", { class: "field", dataset: { field: "security_groups" } },
+      h("label", { for: "security_groups" }, "Security groups"), groupSelect,
+      h("p", { class: "hint", id: "security_groups-hint" },
+        "None chosen: the project's default. Not together with exposed ports."),
+      h("p", { class: "field-error", id: "security_groups-error" })),
+  ];
   const general = h("p", { id: "form-error", class: "field-error", role: "alert" });
   const restart = h("div", { class: "field", dataset: { field: "restart_policy" } },
     h("label", { for: "restart_policy" }, "Restart policy"),
@@ -103,7 +133,7 @@ export function createView(main) {
       "aria-describedby": "retries-error" }),
     h("p", { class: "field-error", id: "retries-error" }));
   const form = h("form", { id: "create-form", class: "card form-grid", novalidate: true },
-    FIELDS.map(field), restart, retries,
+    FIELDS.map(field), restart, retries, networking,
     h("div", { class: "field checks" },
       h("label", { class: "inline" }, h("input", { type: "checkbox", id: "interactive",
         name: "interactive", checked: true }), " Keep a terminal (interactive, tty)"),
@@ -161,4 +191,5 @@ export function createView(main) {
     }
   });
   replace(main, heading("Run a container"), form);
+  await fillNetworking(networkSelect, groupSelect);
 }
