@@ -15,6 +15,7 @@ from dockyard.api.services import Services
 from dockyard.cmd.authentication import api_app
 from dockyard.cmd.host_agent import DriverChoice, build_agent, choose_drivers
 from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
+from dockyard.cmd.network_pool import keep_network_pool
 from dockyard.cmd.services import api_services, control_service, keep_encryption_key
 from dockyard.cmd.serving import start_server
 from dockyard.cmd.signals import wait_for_signal
@@ -66,6 +67,7 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
     drivers = choose_drivers(conf)  # an unknown driver stops the process before any I/O
     db = open_local_database(conf, Clock())  # the process's one clock, as db.clock
     keep_encryption_key(conf)
+    keep_network_pool(conf)
     repos = repositories(conf, db, every_writer_here=True)
     if rpc_config.view(conf).rpc_transport == "messaging":
         return _build_over_broker(conf, drivers, db, repos)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from oslo_config import cfg
 
+from dockyard.domain.network_pools import DEFAULT_POOL
+
 GROUP = "network"
 
 opts = [
@@ -18,10 +20,13 @@ opts = [
     ),
     cfg.StrOpt(
         "project_network_pool",
-        default="10.100.0.0/16",
+        default="",
         help="IPv4 range the subnets of projects' own networks (made on a project's first "
         "container without `nets`) are carved from. It must not overlap networks the hosts "
-        "already use.",
+        "already use. Empty: `dockyard up` picks, at first start, a /16 of 10.64.0.0/10 "
+        "that no network of its engine overlaps and keeps it in data_dir (network-pool), "
+        "so installations sharing an engine never collide; the cloud shape uses "
+        "10.100.0.0/16.",
     ),
     cfg.IntOpt(
         "project_network_prefix",
@@ -71,4 +76,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def view(conf: cfg.ConfigOpts) -> NetworkConfig:
-    return NetworkConfig(**{o.dest: conf[GROUP][o.dest] for o in opts})
+    values = {o.dest: conf[GROUP][o.dest] for o in opts}
+    values["project_network_pool"] = values["project_network_pool"] or str(DEFAULT_POOL)
+    return NetworkConfig(**values)

@@ -42,9 +42,11 @@ class Instance:
         extra_config: Sequence[str] = (),
         split_output: bool = False,
         default_host: bool = False,
+        own_network_pool: bool = True,
     ) -> Instance:
         """``auth_strategy`` None leaves Dockyard's default (local) in force;
-        ``default_host`` leaves ``[DEFAULT] host`` at its default, the machine's name."""
+        ``default_host`` leaves ``[DEFAULT] host`` at its default, the machine's name;
+        ``own_network_pool`` False leaves the project-network range to Dockyard's choice."""
         host = socket.gethostname() if default_host else f"{prefix}-{uuid.uuid4().hex[:12]}"
         instance = cls(root, host, free_port(), split_output)
         strategy = [f"auth_strategy = {auth_strategy}"] if auth_strategy else []
@@ -61,7 +63,7 @@ class Instance:
             "wsproxy_port = 0",
             # Installations share the engine, which refuses overlapping bridges.
             "[network]",
-            f"project_network_pool = {private_network_pool()}",
+            *([f"project_network_pool = {private_network_pool()}"] if own_network_pool else []),
             *extra_config,
         ]
         instance.config.write_text("\n".join(lines) + "\n")

@@ -19,6 +19,8 @@ import docker.errors
 import pytest
 import requests
 
+from dockyard.cmd.network_pool import POOL_FILE
+from dockyard.domain.labels import LABEL_INSTALLATION
 from tests.conftest import LATEST, TEST_IMAGE, free_port
 from tests.e2e.process import DOCKYARD, Instance, stop
 
@@ -35,10 +37,16 @@ PERIODS = 5  # reconcile periods to let pass at each check
 def made(docker_client: docker.DockerClient) -> Iterator[list[str]]:
     """UUIDs of the containers the test creates; removed from the engine afterwards."""
     uuids: list[str] = []
+    networks = {n.id for n in docker_client.networks.list()}
     yield uuids
     for uuid in uuids:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.containers.get(f"dockyard-{uuid}").remove(force=True)
+    # The project networks the installations made (no other test's: those were there).
+    for network in docker_client.networks.list(filters={"label": LABEL_INSTALLATION}):
+        if network.id not in networks and not network.attrs.get("Containers"):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
 
 
 def _run(instance: Instance, made: list[str]) -> str:
@@ -87,18 +95,23 @@ def test_two_installations_on_one_engine_keep_every_container(
 ) -> None:
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
-    first = Instance.new(tmp_path / "first", default_host=True, extra_config=FAST)
-    second = Instance.new(tmp_path / "second", default_host=True, extra_config=FAST)
+    # Defaults all round, project-network range included: each chooses its own.
+    first = Instance.new(
+        tmp_path / "first", default_host=True, extra_config=FAST, own_network_pool=False
+    )
+    second = Instance.new(
+        tmp_path / "second", default_host=True, extra_config=FAST, own_network_pool=False
+    )
     assert first.host == second.host  # both the machine's name
     a = first.start()
-    b = second.start()
+    b = None
     try:
-        owned = {
-            "first": (first, [_run(first, made), _run(first, made)]),
-            "second": (second, [_run(second, made), _run(second, made)]),
-        }
-        for instance, uuids in owned.values():
-            _wait_running(instance, uuids)
+        owned = {"first": (first, [_run(first, made), _run(first, made)])}
+        _wait_running(first, owned["first"][1])
+        # The second starts beside a running first, as a test instance beside a real one.
+        b = second.start()
+        owned["second"] = (second, [_run(second, made), _run(second, made)])
+        _wait_running(second, owned["second"][1])
         time.sleep(PERIODS)
         _assert_all_there(docker_client, owned)
 
@@ -111,7 +124,10 @@ def test_two_installations_on_one_engine_keep_every_container(
         _assert_all_there(docker_client, owned)
     finally:
         stop(a)
-        stop(b)
+        if b is not None:
+            stop(b)
+    pools = {(i.root / "data" / POOL_FILE).read_text() for i in (first, second)}
+    assert len(pools) == 2, pools  # each chose its own range, apart from the other's
     for instance in (first, second):
         assert "removing orphan" not in instance.log.read_text()
 

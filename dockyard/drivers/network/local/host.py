@@ -240,3 +240,21 @@ class BridgeHost(HostNetworking):
 
     def apply_firewall(self, firewall: HostFirewall) -> None:
         self.firewall.apply(firewall)
+
+
+def engine_subnets(
+    engine_url: str, timeout: int
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The subnets of every network the engine holds, whoever made it."""
+    client = docker.DockerClient(base_url=engine_url, timeout=timeout)
+    try:
+        with engine_errors():
+            listed = client.api.networks()
+    finally:
+        client.close()
+    return [
+        ipaddress.ip_network(config["Subnet"], strict=False)
+        for item in listed
+        for config in (item.get("IPAM") or {}).get("Config") or []
+        if config.get("Subnet")
+    ]
