@@ -398,6 +398,17 @@ def test_pull_and_images_over_the_images_api(cli: Cli) -> None:
     cli.docker.images.remove(f"{repo}:v1")
 
 
+def test_run_on_a_named_network_gets_an_address_there(cli: Cli) -> None:
+    # The project's own network, made by the first run without --net.
+    cli.ok("run", "--rm", TEST_IMAGE, "true")
+    cli.ok("run", "-d", "--name", "on-net", "--net", "private", TEST_IMAGE, "sleep", "300")
+    [record] = json.loads(cli.ok("inspect", "on-net"))
+    [(network, [address])] = record["addresses"].items()
+    shown = cli.ok("exec", "on-net", "ip", "-4", "-o", "addr")
+    assert address["addr"] in shown, (address, shown)
+    cli.ok("rm", "-f", "on-net")
+
+
 def test_refusals_are_passed_through_with_dockers_exit_codes(cli: Cli) -> None:
     absent = cli.call("stop", "no-such-box")
     assert absent.returncode == 1
