@@ -221,7 +221,8 @@ def settled_in(status: str) -> Callable[[dict[str, Any]], bool]:
     return lambda shown: shown["status"] == status and shown["task_state"] is None
 
 
-def create(http: KeepAlive) -> tuple[str, str]:
+def create(http: KeepAlive) -> tuple[str, str, str]:
+    """Create and run a container; its uuid, settled status and status reason."""
     body = {"image": IMAGE, "command": COMMAND, "memory": MEMORY_MIB, "cpu": CPU}
     status, created = http.call("POST", "/v1/containers?run=true", body)
     if status != 202:
@@ -230,7 +231,7 @@ def create(http: KeepAlive) -> tuple[str, str]:
     shown = wait_for(http, ident, settled_in("Running"))
     if shown is None:
         raise Failed(f"{ident} vanished while being created")
-    return ident, str(shown["status"])
+    return ident, str(shown["status"]), str(shown.get("status_reason"))
 
 
 def action(http: KeepAlive, ident: str, name: str, status: str) -> str:
@@ -256,7 +257,7 @@ def run_one(http: KeepAlive, population: Population, tally: Tally, rng: random.R
     start = time.monotonic()
     if op == "create":
         try:
-            made, status = create(http)
+            made, status, reason = create(http)
         except Failed as exc:
             tally.error(op, str(exc))
             population.created(None, None)
@@ -266,7 +267,7 @@ def run_one(http: KeepAlive, population: Population, tally: Tally, rng: random.R
             population.created(None, None)
             return
         if status == "Error":
-            tally.error(op, f"{made} went to Error")
+            tally.error(op, f"{made} went to Error: {reason}")
             population.created(made, "Error")  # deleted later like any other
         else:
             tally.ok(op, time.monotonic() - start)
@@ -309,13 +310,13 @@ def fill(cluster: Cluster, population: Population, tally: Tally, clients: int) -
             population.creating += 1
         start = time.monotonic()
         try:
-            made, status = create(local.http)
+            made, status, reason = create(local.http)
         except Exception as exc:  # noqa: BLE001 - reported
             tally.error("fill create", f"{type(exc).__name__}: {exc}")
             population.created(None, None)
             return
         if status == "Error":
-            tally.error("fill create", f"{made} went to Error")
+            tally.error("fill create", f"{made} went to Error: {reason}")
         else:
             tally.ok("fill create", time.monotonic() - start)
         population.created(made, status)
@@ -498,13 +499,17 @@ def main(argv: list[str] | None = None) -> int:
 
         warm_at = args.warmup * 60
         every_minute = {60.0 * k for k in range(1, int(args.minutes) + 1)}
-        moments = sorted(t for t in every_minute | {warm_at} if t < args.minutes * 60)
+        # The end reading is taken under churn as the warm-up one was: afterwards the
+        # clients' connections are closed and the processes idle, a different state.
+        end_at = args.minutes * 60 - 5
+        moments = sorted(t for t in every_minute | {warm_at} if t < end_at) + [end_at]
 
         def sampler() -> None:
             for moment in moments:
                 if stop_sampling.wait(max(0.0, churn_start + moment - time.monotonic())):
                     return
                 label = "warm-up" if moment == warm_at else f"churn {moment / 60:g} min"
+                label = "end" if moment == end_at else label
                 sample(cluster, label)
 
         churn_thread = threading.Thread(
@@ -523,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"churn over after {churn_seconds:.0f} s: {dict(tally.done)}")
 
         records = settle(cluster)
-        end = sample(cluster, "end")
+        sample(cluster, "settled")
+        end = next((s for s in samples if s.label == "end"), samples[-1])
         problems = compare(cluster, records)
         if problems:
             # A difference the agents' reconciliation is about to repair is not a
