@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 import json
 import os
 import random
@@ -144,7 +145,7 @@ class Population:
             if wanted == "create":
                 self.creating += 1
                 return "create", None
-            pool = {"stop": running, "start": stopped}.get(wanted, running + stopped)
+            pool = {"stop": running, "start": stopped}.get(wanted, list(self.idle))
             if not pool:
                 self.creating += 1
                 return "create", None
@@ -394,6 +395,27 @@ def labelled(engine: str, host: str) -> list[dict[str, Any]]:
         client.close()
 
 
+def free_pool(specs: list[HostSpec]) -> str:
+    """A 10.N.0.0/16 no network on the engines overlaps: the harness's pool is random,
+    and a /21 in it is more likely than its /24 to meet another run's network."""
+    used: list[ipaddress.IPv4Network] = []
+    for engine in {spec.engine for spec in specs}:
+        client = docker.APIClient(base_url=engine, timeout=60)
+        try:
+            for network in client.networks():
+                for config in (network.get("IPAM") or {}).get("Config") or []:
+                    subnet = ipaddress.ip_network(config.get("Subnet", "::/128"), strict=False)
+                    if isinstance(subnet, ipaddress.IPv4Network):
+                        used.append(subnet)
+        finally:
+            client.close()
+    for second in random.sample(range(100, 250), 150):
+        pool = ipaddress.IPv4Network(f"10.{second}.0.0/16")
+        if not any(pool.overlaps(subnet) for subnet in used):
+            return str(pool)
+    raise RuntimeError("no free 10.N.0.0/16 for the project network")
+
+
 def compare(cluster: Cluster, records: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Every difference between the records and the engines, by kind."""
     engines = engine_containers(cluster)
@@ -484,7 +506,10 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             # Lands in the API's [network]: a /24 project network has 254 addresses,
             # fewer than the population plus the churn's creates in flight.
-            api_config=[f"project_network_prefix = {NETWORK_PREFIX}"],
+            api_config=[
+                f"project_network_prefix = {NETWORK_PREFIX}",
+                f"project_network_pool = {free_pool(specs)}",
+            ],
         ) as cluster,
     ):
         log(f"cluster up: {', '.join(cluster.hosts)} at {cluster.url}")
