@@ -421,6 +421,20 @@ def free_pool(specs: list[HostSpec]) -> str:
     raise RuntimeError("no free 10.N.0.0/16 for the project network")
 
 
+def remove_networks(hosts: dict[str, HostSpec]) -> None:
+    """Remove the engine networks the cluster's agents made (the harness leaves them)."""
+    for host, spec in hosts.items():
+        client = docker.APIClient(base_url=spec.engine, timeout=60)
+        try:
+            for network in client.networks(filters={"label": f"{LABEL_HOST}={host}"}):
+                try:
+                    client.remove_network(network["Id"])
+                except docker.errors.APIError as exc:
+                    log(f"network {network['Name']} on {host} stays: {exc}")
+        finally:
+            client.close()
+
+
 def compare(cluster: Cluster, records: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Every difference between the records and the engines, by kind."""
     engines = engine_containers(cluster)
@@ -575,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster.delete_all(timeout=900)
         hosts = dict(cluster.hosts)
     left = {host: len(labelled(spec.engine, host)) for host, spec in hosts.items()}
+    remove_networks(hosts)
 
     warm = next((s for s in samples if s.label == "warm-up"), None)
     rows: list[dict[str, Any]] = []
