@@ -19,7 +19,7 @@ then let them go on into it. The points:
 
 =====================  ==============================================================
 ``create.before_claim`` API: placed, image checked, before the claiming transaction
-``create.after_claim``  API: record, claim and quota stored, before the cast to the agent
+``create.after_claim``  API: record, claim, quota and ports stored, before the cast to the agent
 ``create.pulling``      agent: ``image_pulling`` reported, before the engine's pull
 ``create.before_start`` agent: engine container created, before it is started
 ``create.before_report`` agent: container started, before the final report

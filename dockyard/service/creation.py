@@ -114,8 +114,8 @@ class ContainerCreator:
                 limits,
             )
             if created is not None:
-                failpoints.hit("create.after_claim", record.name)
                 plan = self._ports(created, attachments, group_ids)
+                failpoints.hit("create.after_claim", record.name)
                 return self._dispatch(ctx, plan, image, pull_policy, run, auth)
         if placement.candidates:
             # Concurrent creates took the room first: say what ran out, not "ok".
