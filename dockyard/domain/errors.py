@@ -319,7 +319,10 @@ class DriverError(DockyardError):
     status = 502
 
 
-class RegistryUnreachable(DriverError):
-    """An image registry could not be talked to: the client can act on that."""
+class RegistryUnreachable(InvalidInput):
+    """A search named a registry that could not be talked to: the client can act on that
+    (another registry, or later), and it is not a fault of this service (400)."""
+
+    code = "registry-unreachable"
 
     public = True

@@ -600,9 +600,10 @@ def test_the_network_api_takes_keystone_tokens_and_scopes_by_project(cloud: Clou
         refused = cloud.call("a-reader", method, where, json=body)
         assert refused.status_code == 403, refused.text
         assert refused.json()["NeutronError"]["type"] == "PolicyNotAuthorized"
-    assert [
-        n["id"] for n in cloud.call("a-member", "GET", "/v2.0/networks").json()["networks"]
-    ] == [network["id"]]
+    # Hers, and her project's own network if a container made it: only project A's.
+    listed = cloud.call("a-member", "GET", "/v2.0/networks").json()["networks"]
+    assert network["id"] in [n["id"] for n in listed]
+    assert {n["project_id"] for n in listed} == {network["project_id"]}
     hidden = cloud.call("b-member", "GET", path)
     assert hidden.status_code == 404 and hidden.json()["NeutronError"]["type"] == "NetworkNotFound"
     assert cloud.call("b-member", "GET", "/v2.0/networks").json()["networks"] == []

@@ -327,7 +327,11 @@ def test_the_firewall_comes_back_after_the_rules_are_lost(
 ) -> None:
     _, shell = pair
     firewall = NftablesFirewall(installation_of(service), service.host)
-    firewall.clear()
+    # The agent's own loop may put the table back between the clear and the look.
+    for _ in range(5):
+        firewall.clear()
+        if not firewall.present():
+            break
     assert not firewall.present()
 
     service.node.agent.reconciler.run(after_restart=True)
