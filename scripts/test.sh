@@ -20,5 +20,50 @@ echo "==> mypy --strict"
 .venv/bin/mypy dockyard
 echo "==> import-linter"
 .venv/bin/lint-imports
-echo "==> pytest"
-.venv/bin/pytest "$@"
+if [ "$#" -gt 0 ]; then
+    echo "==> pytest $*"
+    exec .venv/bin/pytest "$@"
+fi
+
+# Two groups at once, then one test alone. The first group holds every test that
+# uses or restarts the shared RabbitMQ, and the fault suite (its own dockerd, its
+# own proxies): nothing in the second group talks to the broker. The database
+# outage test stops the shared PostgreSQL, so it runs when nothing else does.
+ISOLATED=(
+    tests/faults
+    tests/integration/test_multihost.py
+    tests/integration/test_cloud_shape.py
+    tests/integration/test_agent_composition.py
+    tests/contract/test_rpc_transports.py
+)
+ALONE=(tests/integration/test_database_outage.py)
+ignores=()
+for path in "${ISOLATED[@]}" "${ALONE[@]}"; do ignores+=(--ignore "$path"); done
+logs=test-logs
+mkdir -p "$logs"
+PYTEST=(.venv/bin/pytest -p no:cacheprovider --durations=15)
+
+echo "==> pytest, two groups in parallel (output in $logs/)"
+began=$SECONDS
+"${PYTEST[@]}" "${ISOLATED[@]}" >"$logs/isolated.log" 2>&1 &
+isolated=$!
+"${PYTEST[@]}" tests "${ignores[@]}" >"$logs/rest.log" 2>&1 &
+rest=$!
+status=0
+wait "$isolated" || status=$?
+echo "    isolated group done after $((SECONDS - began)) s (exit $status)"
+rest_status=0
+wait "$rest" || rest_status=$?
+echo "    other group done after $((SECONDS - began)) s (exit $rest_status)"
+echo "==> pytest, alone: ${ALONE[*]}"
+alone_status=0
+"${PYTEST[@]}" "${ALONE[@]}" >"$logs/alone.log" 2>&1 || alone_status=$?
+for log in isolated rest alone; do
+    echo "================================ $log ================================"
+    cat "$logs/$log.log"
+done
+echo "==> pytest took $((SECONDS - began)) s"
+if [ "$status" -ne 0 ] || [ "$rest_status" -ne 0 ] || [ "$alone_status" -ne 0 ]; then
+    echo "==> FAILED: isolated exit $status, others exit $rest_status, alone exit $alone_status"
+    exit 1
+fi

@@ -37,15 +37,21 @@ PERIODS = 5  # reconcile periods to let pass at each check
 def made(docker_client: docker.DockerClient) -> Iterator[list[str]]:
     """UUIDs of the containers the test creates; removed from the engine afterwards."""
     uuids: list[str] = []
-    networks = {n.id for n in docker_client.networks.list()}
     yield uuids
+    # The project networks these containers were on: never another test's, which may be
+    # running beside this one and about to plug a container into a network of its own.
+    theirs: set[str] = set()
     for uuid in uuids:
         with contextlib.suppress(docker.errors.NotFound):
-            docker_client.containers.get(f"dockyard-{uuid}").remove(force=True)
-    # The project networks the installations made (no other test's: those were there).
-    for network in docker_client.networks.list(filters={"label": LABEL_INSTALLATION}):
-        if network.id not in networks and not network.attrs.get("Containers"):
-            with contextlib.suppress(docker.errors.APIError):
+            container = docker_client.containers.get(f"dockyard-{uuid}")
+            theirs.update(container.attrs["NetworkSettings"]["Networks"])
+            container.remove(force=True)
+    for name in theirs:
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network = docker_client.networks.get(name)
+            if LABEL_INSTALLATION in network.attrs.get("Labels", {}) and not network.attrs.get(
+                "Containers"
+            ):
                 network.remove()
 
 
