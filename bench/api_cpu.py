@@ -62,7 +62,7 @@ def cpu_ms_per_call(
     thread, process = time.thread_time(), time.process_time()
     for _ in range(n):
         fn()
-    if profiler:
+    if profiler and profile:
         profiler.disable()
         profiler.dump_stats(profile)
     return (

@@ -22,6 +22,7 @@ Prints JSON: the median of each stage in ms. Standalone (no ``bench`` imports), 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                     user_id="admin",
                     image="dockyard-test/busybox:latest",
                     status=Status.CREATED,
-                    command=list(COMMAND),
+                    command=tuple(COMMAND),
                     cpu=0.1,
                     memory=16,
                     host="bench-breakdown",
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             return repo.page(project_id="dockyard", filters={}, limit=args.rows)
 
         found = stage_page()
-        items = [views.container(c, frozenset(), None) for c in found]
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        items = [views.container(c, frozenset(), None, now) for c in found]
 
         def whole_app() -> None:
             environ = EnvironBuilder(
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 "2_sqlalchemy_execute_all": median_ms(stage_core, args.reps),
                 "3_repository_page_incl_to_domain": median_ms(stage_page, args.reps),
                 "4_views_container_per_row": median_ms(
-                    lambda: [views.container(c, frozenset(), None) for c in found], args.reps
+                    lambda: [views.container(c, frozenset(), None, now) for c in found], args.reps
                 ),
                 "5_json_dumps": median_ms(
                     lambda: json.dumps({"containers": items, "next": None}), args.reps

@@ -16,8 +16,8 @@ bash scripts/ensure-chromium.sh
 echo "==> ruff"
 .venv/bin/ruff check dockyard tests bench
 .venv/bin/ruff format --check dockyard tests bench
-echo "==> mypy --strict"
-.venv/bin/mypy dockyard
+echo "==> mypy --strict (the package and the benchmarks)"
+.venv/bin/mypy dockyard bench
 echo "==> import-linter"
 .venv/bin/lint-imports
 if [ "$#" -gt 0 ]; then
