@@ -7,7 +7,6 @@ error body with the right status and type and change nothing.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +15,11 @@ import docker
 import pytest
 import requests
 
-from dockyard.cmd.configuration import load_config
-from dockyard.cmd.identity import bootstrap_admin, identity_admin
 from tests.conftest import Dockyard, start_dockyard, stop_dockyard
+from tests.support.projects import LOCAL_IDENTITY, two_projects
 
 pytestmark = pytest.mark.docker
 
-CONFIG = ["[DEFAULT]", "auth_strategy = local", "[identity]", "password_hash_rounds = 4"]
 COLLECTIONS = ("networks", "subnets", "ports", "security-groups", "security-group-rules")
 
 
@@ -56,45 +53,19 @@ class World:
     admin: User
 
 
-def _login(service: Dockyard, user: str, password: str, project: str) -> User:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
-                },
-            },
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-        }
-    }
-    response = service.session.post(service.url + "/v3/auth/tokens", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    project_id = response.json()["token"]["project"]["id"]
-    return User(service, response.headers["X-Subject-Token"], project_id)
-
-
 @pytest.fixture(scope="module")
 def world(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("network-api")
-    service = start_dockyard(tmp, docker_client, extra_config=CONFIG)
+    service = start_dockyard(tmp, docker_client, extra_config=LOCAL_IDENTITY)
     try:
-        conf = load_config([f"--config-file={tmp / 'dockyard.conf'}"])
-        created = bootstrap_admin(conf, service.node.db)
-        assert created is not None
-        lines = [line.removeprefix("export ") for line in created[1].splitlines() if line]
-        env = dict(line.split("=", 1) for line in lines)
-        identities = identity_admin(conf, service.node.db)
-        for project, user in (("team-a", "alice"), ("team-b", "bob")):
-            identities.create_project(project)
-            identities.create_user(user, f"{user}-login-pw", project, "member")
+        logins = two_projects(service, tmp)
         yield World(
             service,
-            _login(service, "alice", "alice-login-pw", "team-a"),
-            _login(service, "bob", "bob-login-pw", "team-b"),
-            _login(service, "admin", shlex.split(env["OS_PASSWORD"])[0], "admin"),
+            User(service, logins.alice.token, logins.alice.project_id),
+            User(service, logins.bob.token, logins.bob.project_id),
+            User(service, logins.admin.token, logins.admin.project_id),
         )
     finally:
         stop_dockyard(service)

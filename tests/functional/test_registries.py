@@ -8,7 +8,6 @@ Projects: team-a (alice), team-b (bob), admin (admin).
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,8 +19,6 @@ import docker
 import pytest
 import requests
 
-from dockyard.cmd.configuration import load_config
-from dockyard.cmd.identity import bootstrap_admin, identity_admin
 from dockyard.domain.models import LABEL_CONTAINER_ID
 from tests.conftest import (
     PRIVATE_IMAGE,
@@ -35,6 +32,7 @@ from tests.conftest import (
     start_dockyard,
     stop_dockyard,
 )
+from tests.support.projects import two_projects
 
 pytestmark = pytest.mark.docker
 
@@ -112,24 +110,6 @@ class World:
     bodies: list[str] = field(default_factory=list)
 
 
-def _login(service: Dockyard, user: str, password: str, project: str) -> User:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
-                },
-            },
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-        }
-    }
-    response = service.session.post(service.url + "/v3/auth/tokens", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    project_id = response.json()["token"]["project"]["id"]
-    return User(service, response.headers["X-Subject-Token"], project_id)
-
-
 @pytest.fixture(scope="module")
 def world(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
@@ -145,21 +125,12 @@ def world(
     root.setLevel(logging.DEBUG)
     service = start_dockyard(tmp, docker_client, extra_config=CONFIG)
     try:
-        conf = load_config([f"--config-file={tmp / 'dockyard.conf'}"])
-        created = bootstrap_admin(conf, service.node.db)
-        assert created is not None
-        lines = [line.removeprefix("export ") for line in created[1].splitlines() if line]
-        env = dict(line.split("=", 1) for line in lines)
-        admin_password = shlex.split(env["OS_PASSWORD"])[0]
-        identities = identity_admin(conf, service.node.db)
-        for project, user in (("team-a", "alice"), ("team-b", "bob")):
-            identities.create_project(project)
-            identities.create_user(user, f"{user}-login-pw", project, "member")
+        logins = two_projects(service, tmp)
         world = World(
             service,
-            _login(service, "alice", "alice-login-pw", "team-a"),
-            _login(service, "bob", "bob-login-pw", "team-b"),
-            _login(service, "admin", admin_password, "admin"),
+            User(service, logins.alice.token, logins.alice.project_id),
+            User(service, logins.bob.token, logins.bob.project_id),
+            User(service, logins.admin.token, logins.admin.project_id),
             log,
         )
         service.session.hooks["response"].append(
