@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow
 from tests.conftest import LATEST, TEST_IMAGE, Dockyard
+from tests.support.quiet import quiet_agent
 
 pytestmark = pytest.mark.docker
 
@@ -664,25 +665,8 @@ def targets(dockyard: Dockyard) -> Iterator[Targets]:
 
 @pytest.fixture(scope="module")
 def quiet(dockyard: Dockyard) -> Iterator[threading.Lock]:
-    """A lock the agent's periodic sync must hold, so it never runs during one case.
-
-    The sync legitimately rewrites ``status_detail`` ("Up 3 seconds") and
-    ``updated_at``; holding the lock from the first snapshot to the second keeps
-    that out of the comparison without weakening it.
-    """
-    lock = threading.Lock()
-    agent = dockyard.node.agent
-
-    def serialised(original: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-
-        return call
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(agent.reconciler, "run", serialised(agent.reconciler.run))
-        patch.setattr(agent, "report_host", serialised(agent.report_host))
+    """The agent's sync waits while one case is compared (tests/support/quiet.py)."""
+    with quiet_agent(dockyard) as lock:
         yield lock
 
 

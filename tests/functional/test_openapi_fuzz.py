@@ -47,6 +47,7 @@ from dockyard.db.models import (
 )
 from dockyard.domain.models import LABEL_HOST
 from tests.conftest import Dockyard
+from tests.support.quiet import quiet_agent
 
 pytestmark = pytest.mark.docker
 
@@ -113,19 +114,7 @@ def _unfinished(dockyard: Dockyard) -> int:
 @pytest.fixture(scope="module")
 def quiet(dockyard: Dockyard) -> Iterator[threading.Lock]:
     """The agent's periodic sync and host reports wait while one request is compared."""
-    lock = threading.Lock()
-    agent = dockyard.node.agent
-
-    def serialised(original: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-
-        return call
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(agent.reconciler, "run", serialised(agent.reconciler.run))
-        patch.setattr(agent, "report_host", serialised(agent.report_host))
+    with quiet_agent(dockyard) as lock:
         yield lock
 
 
