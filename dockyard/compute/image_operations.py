@@ -4,6 +4,7 @@ and keeping its host's image records true."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from dockyard.compute.pull_reports import ThrottledProgress
@@ -28,6 +29,10 @@ class ImageOperations:
         self.images = images
         self.control = control
         self.clock = clock
+        #: Held from listing the engine to the control side applying that list, and
+        #: around a pull's final report: a list taken before a pull landed must not be
+        #: applied after its READY (the record would go as "removed from the engine").
+        self._sync_or_report = threading.Lock()
 
     def pull(self, msg: PullImage) -> None:
         """Pull for the record ``msg.uuid``, reporting progress, then the image's id and
@@ -49,7 +54,8 @@ class ImageOperations:
             report = ImageReport(
                 msg.uuid, ImageStatus.READY, image_id=local.image_id, size=local.size
             )
-        self.control.report_image(report)
+        with self._sync_or_report:
+            self.control.report_image(report)
 
     def remove(self, reference: str) -> None:
         self.images.remove(reference)
@@ -59,4 +65,5 @@ class ImageOperations:
 
     def sync(self) -> None:
         """Send the engine's tags, so the control side can make the records match."""
-        self.control.sync_images(HostImages(self.host, tuple(self.images.local_images())))
+        with self._sync_or_report:
+            self.control.sync_images(HostImages(self.host, tuple(self.images.local_images())))

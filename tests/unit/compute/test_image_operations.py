@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from dockyard.domain.errors import DriverError, InvalidImage, ServiceBusy
 from dockyard.domain.image_records import ImageStatus, PullProgress
 from dockyard.domain.states import TaskState
 from dockyard.drivers.image.progress import PullStream
-from dockyard.rpc.messages import CreateContainer, PullImage
+from dockyard.rpc.messages import CreateContainer, HostImages, ImageReport, PullImage
 from tests.fakes.clock import FakeClock
 from tests.unit.compute.helpers import IMAGE, World, record
 
@@ -174,3 +175,38 @@ def test_sync_sends_every_tag_of_the_engine(world: World) -> None:
     (sent,) = world.control.host_images
     assert sent.host == "node-1"
     assert [(i.repo, i.tag) for i in sent.images] == [tuple(IMAGE.split(":"))]
+
+
+def test_a_listing_taken_before_a_pull_landed_is_applied_before_its_ready(
+    world: World,
+) -> None:
+    """Else the sync, seeing no such tag, would drop the record the pull just made ready."""
+    ops = image_ops(world)
+    world.control.pulling.add(RECORD)
+    syncing, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    inner_sync, inner_report = world.control.sync_images, world.control.report_image
+
+    def slow_sync(message: HostImages) -> None:
+        syncing.set()
+        release.wait(5)
+        order.append(f"sync of {len(message.images)} tags")
+        inner_sync(message)
+
+    def report(message: ImageReport) -> bool:
+        order.append(str(message.status))
+        return inner_report(message)
+
+    world.control.sync_images = slow_sync  # type: ignore[method-assign]
+    world.control.report_image = report  # type: ignore[method-assign]
+    sync = threading.Thread(target=ops.sync)
+    sync.start()
+    assert syncing.wait(5)
+    pull = threading.Thread(target=ops.pull, args=(PullImage(RECORD, *OTHER.rsplit(":", 1)),))
+    pull.start()
+    pull.join(0.3)
+    assert pull.is_alive() and order == []  # the READY waits for the sync in flight
+    release.set()
+    sync.join(5)
+    pull.join(5)
+    assert order == ["sync of 1 tags", str(ImageStatus.READY)]
