@@ -26,6 +26,7 @@ from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
 from dockyard.config.websocket_proxy import WebsocketProxyConfig
+from dockyard.domain import failpoints
 from dockyard.domain.clock import Clock
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
@@ -287,6 +288,7 @@ class ComputeAgent:
         return self.image_ops.search(term, exact, auth)
 
     def apply_firewall(self, firewall: HostFirewall) -> None:
+        failpoints.hit("rules", self.host)
         self._networks().enforce(firewall)
 
     def attach_network(self, message: AttachNetwork) -> None:

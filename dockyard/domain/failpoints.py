@@ -25,6 +25,8 @@ then let them go on into it. The points:
 ``create.before_report`` agent: container started, before the final report
 ``delete``              agent: before the engine container is stopped/removed
 ``stop``                agent: before the engine container is stopped
+``rules``               agent: a pushed rule or membership change, before the kernel's
+                        rules are replaced (subject: the host's name)
 =====================  ==============================================================
 """
 
@@ -43,6 +45,7 @@ POINTS = frozenset(
         "create.before_report",
         "delete",
         "stop",
+        "rules",
     }
 )
 

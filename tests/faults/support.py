@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,7 +15,9 @@ import requests
 import sqlalchemy as sa
 
 from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
+from dockyard.domain.networks import DEVICE_OWNER
 from dockyard.domain.states import from_engine
+from dockyard.drivers.network.local.firewall import NftablesFirewall, kernel_tools_present
 from tests.support.cluster import Cluster
 
 #: The steps at which a case holds an operation, in the order of the table.
@@ -24,11 +28,13 @@ CREATE_STEPS = (
     "create.before_start",
     "create.before_report",
 )
-STEPS = (*CREATE_STEPS, "stop", "delete")
+STEPS = (*CREATE_STEPS, "stop", "delete", "rules")
 #: Held in the API process (the POST waits), not in the agent.
 API_STEPS = frozenset({"create.before_claim", "create.after_claim"})
 #: The registry's copy of the test image, pulled (policy ``always``) at create.pulling.
 PULLED_IMAGE = "127.0.0.1:5001/dockyard-test/busybox:latest"
+#: The port the rule-change case opens in the project's ``default`` group.
+RULE_PORT = 4711
 
 
 class Holds:
@@ -149,6 +155,24 @@ def violations(cluster: Cluster) -> list[str]:
                     sa.text("SELECT project_id, resource, in_use FROM quota_usages")
                 ).mappings()
             }
+            ports = [
+                dict(row)
+                for row in conn.execute(
+                    sa.text("SELECT id, device_id, device_owner, host FROM ports")
+                ).mappings()
+            ]
+            guarded = [
+                (row["host"], row["ip_address"])
+                for row in conn.execute(
+                    sa.text(
+                        "SELECT p.host, a.ip_address FROM ports p "
+                        "JOIN port_addresses a ON a.port_id = p.id "
+                        "WHERE EXISTS (SELECT 1 FROM port_security_groups g "
+                        "WHERE g.port_id = p.id)"
+                    )
+                ).mappings()
+            ]
+            installation = conn.execute(sa.text("SELECT id FROM installation")).scalar_one()
     finally:
         engine.dispose()
     on_engine = engine_containers(cluster)
@@ -196,7 +220,49 @@ def violations(cluster: Cluster) -> list[str]:
             in_use = usages.get((project, resource), 0)
             if in_use != value:
                 found.append(f"project {project} {resource} in use {in_use}, claimed {value}")
+    found += leaked_ports(ports, owned)
+    if kernel_tools_present():
+        for host in cluster.hosts:
+            wanted = {address for on, address in guarded if on == host}
+            enforced = guarded_addresses(installation, host)
+            if enforced != wanted:
+                found.append(
+                    f"host {host} guards {sorted(enforced)} in the kernel, "
+                    f"its ports {sorted(wanted)}"
+                )
     return found
+
+
+def leaked_ports(ports: list[dict[str, Any]], containers: set[str]) -> list[str]:
+    """Ports Dockyard made (and so their addresses) whose container has no record."""
+    return [
+        f"port {port['id'][:8]} ({port['host']}) outlived its container {port['device_id'][:8]}"
+        for port in ports
+        if port["device_owner"] == DEVICE_OWNER and port["device_id"] not in containers
+    ]
+
+
+def firewall_table(installation: str, host: str) -> str:
+    """The host's nftables table as ``nft`` lists it; "" when it is not there."""
+    table = NftablesFirewall(installation, host).names.table
+    listed = subprocess.run(
+        ["nft", "list", "table", "inet", table], capture_output=True, text=True, timeout=60
+    )
+    return listed.stdout if listed.returncode == 0 else ""
+
+
+def guarded_addresses(installation: str, host: str) -> set[str]:
+    """The addresses whose ingress the host's table guards."""
+    return set(re.findall(r"([0-9a-f.:]+) : jump i_", firewall_table(installation, host)))
+
+
+def installation_of(cluster: Cluster) -> str:
+    engine = sa.create_engine(cluster.database_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SELECT id FROM installation")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def wait_clean(cluster: Cluster, bound: float) -> float:

@@ -1,13 +1,16 @@
-"""Faults injected while operations are held at every step of a create, a stop and a delete.
+"""Faults injected while operations are held at every step of a create, a stop, a delete
+and a security-group rule change.
 
-Each test is one fault. It first holds seven operations at once, one at each step
+Each test is one fault. It first holds eight operations at once, one at each step
 (tests/faults/support.py STEPS, dockyard/domain/failpoints.py), then injects the fault
 once, lets every held operation go on into it, lifts the fault, and waits until:
 
 - every held operation has a definite record (or none, for a refused create or a
   finished delete), within the repair window's bound;
 - ``violations`` is empty: records match their engine containers, no task state is
-  left, no engine container lacks a record, claims and quota usage equal the records'.
+  left, no engine container lacks a record, claims and quota usage equal the records',
+  no port (so no address) outlives its container, and each host's kernel table guards
+  exactly the addresses of its ports; the held rule change is in force on its host.
 
 Per case it records the outcome and the seconds from the fault's end until that
 operation's record was definite (``settle_s``), and the seconds until the whole cloud
@@ -30,14 +33,16 @@ from tests.faults.conftest import RESULTS
 from tests.faults.support import (
     API_STEPS,
     PULLED_IMAGE,
+    RULE_PORT,
     STEPS,
     Case,
     Holds,
     by_name,
     definite,
     describe,
+    firewall_table,
+    installation_of,
     record,
-    violations,
     wait_clean,
 )
 from tests.support.cluster import REPAIR_AFTER, Cluster
@@ -120,9 +125,64 @@ def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
             answer = cluster.create(body, run=True)
             assert answer.status_code == 202, answer.text
             case.uuid = answer.json()["uuid"]
+    # Last: a create's own push could otherwise be the one held here.
+    rules = cases["rules"]
+    rules.extra["host"] = cluster.show(cases["stop"].uuid)["host"]
+    holds.arm("rules", rules.extra["host"])
+    rules.thread = threading.Thread(target=_add_rule, args=(cluster, rules), daemon=True)
+    rules.thread.start()
     for case in cases.values():
-        holds.wait_reached(case.step, case.uuid if case.step in ("stop", "delete") else case.name)
+        holds.wait_reached(case.step, _subject(case))
     return list(cases.values())
+
+
+def _subject(case: Case) -> str:
+    if case.step == "rules":
+        return str(case.extra["host"])
+    return str(case.uuid if case.step in ("stop", "delete") else case.name)
+
+
+def default_group(cluster: Cluster) -> str:
+    listed = cluster.request("GET", "/v2.0/security-groups?name=default")
+    assert listed.status_code == 200, listed.text
+    [group] = listed.json()["security_groups"]
+    return str(group["id"])
+
+
+def _add_rule(cluster: Cluster, case: Case) -> None:
+    """Opens RULE_PORT in the project's default group: the push to the host is held."""
+    rule = {
+        "security_group_id": default_group(cluster),
+        "direction": "ingress",
+        "ethertype": "IPv4",
+        "protocol": "tcp",
+        "port_range_min": RULE_PORT,
+        "port_range_max": RULE_PORT,
+        "remote_ip_prefix": "192.0.2.0/24",
+    }
+    with requests.Session() as session:
+        try:
+            case.answer = session.post(
+                f"{cluster.url}/v2.0/security-group-rules",
+                json={"security_group_rule": rule},
+                timeout=SETTLE_BOUND + 120,
+            )
+        except requests.RequestException as exc:
+            case.error = f"{type(exc).__name__}"
+
+
+def rule_in_force(cluster: Cluster, case: Case) -> bool:
+    table = firewall_table(installation_of(cluster), str(case.extra["host"]))
+    return f"dport {RULE_PORT} " in table
+
+
+def remove_rule(cluster: Cluster) -> None:
+    group = default_group(cluster)
+    listed = cluster.request("GET", f"/v2.0/security-group-rules?security_group_id={group}")
+    for rule in listed.json()["security_group_rules"]:
+        if rule["port_range_min"] == RULE_PORT:
+            gone = cluster.request("DELETE", f"/v2.0/security-group-rules/{rule['id']}")
+            assert gone.status_code == 204, gone.text
 
 
 def _post(cluster: Cluster, case: Case, body: dict[str, Any]) -> None:
@@ -141,7 +201,10 @@ def settle(cluster: Cluster, cases: list[Case], lifted: float) -> float:
         if case.thread is not None:
             case.thread.join(timeout=max(deadline - time.monotonic(), 1))
             assert not case.thread.is_alive(), f"{case.step}: the POST never answered"
-            if case.answer is not None and case.answer.status_code == 202:
+            if case.step == "rules":
+                code = case.answer.status_code if case.answer is not None else case.error
+                case.extra["answer"] = code
+            elif case.answer is not None and case.answer.status_code == 202:
                 case.uuid = case.answer.json()["uuid"]
             else:
                 code = case.answer.status_code if case.answer is not None else case.error
@@ -149,6 +212,12 @@ def settle(cluster: Cluster, cases: list[Case], lifted: float) -> float:
     pending = list(cases)
     while pending:
         for case in list(pending):
+            if case.step == "rules":
+                if rule_in_force(cluster, case):
+                    case.outcome = f"rule in force ({case.extra.get('answer')})"
+                    case.settled_after = max(time.monotonic() - lifted, 0.0)
+                    pending.remove(case)
+                continue
             if case.uuid is None:
                 found = by_name(cluster, case.name)
                 if not found:
@@ -178,7 +247,7 @@ def run_fault(
     lift: Callable[[], None],
 ) -> list[Case]:
     wait_up(cluster)
-    assert violations(cluster) == [], "the cloud was not clean before the fault"
+    wait_clean(cluster, 10)  # the last fault's deletes' rules go within seconds
     cases = hold_every_step(cluster, holds, group)
     injected = time.monotonic()
     inject()
@@ -202,6 +271,7 @@ def run_fault(
     for case in cases:
         print(f"  {case.step:22} {case.outcome} after {case.settled_after:.1f} s")
     cluster.delete_all()
+    remove_rule(cluster)
     return cases
 
 

@@ -36,5 +36,5 @@ def test_every_fault_and_step_was_recorded() -> None:
     faults = {item["fault"] for item in results}
     assert len(faults) == 6, faults
     held = [item for item in results if item["fault"] != "image store disk full"]
-    assert len(held) == 5 * 7
+    assert len(held) == 5 * 8
     assert all(item["outcome"] for item in results)
