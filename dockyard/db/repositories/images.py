@@ -28,8 +28,12 @@ LOG = logging.getLogger(__name__)
 
 I = cast(Table, ImageRow.__table__)  # noqa: E741 - the table, as elsewhere
 
-#: Columns a list may be sorted by.
-SORTABLE = frozenset(c.name for c in I.columns) - {"progress", "pulled_by_dockyard"}
+#: Columns a list may be sorted by: those the API shows.
+SORTABLE = frozenset(c.name for c in I.columns) - {
+    "progress",
+    "pulled_by_dockyard",
+    "last_used_at",
+}
 
 
 def _is_uuid(ident: str) -> bool:
