@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import docker.errors
 import pytest
 import requests
 
+from dockyard.drivers.image.docker import DockerImages
 from dockyard.observability import metrics
 from tests.conftest import TEST_IMAGE, Dockyard, require, start_dockyard, stop_dockyard
 
@@ -148,3 +150,23 @@ def test_the_least_recently_used_unused_image_dockyard_pulled_goes_and_nothing_e
         assert metrics.IMAGE_GC_REMOVED.labels(service.host)._value.get() == removed_before + 1
     finally:
         stop_dockyard(service)
+
+
+def test_the_engine_tells_its_store_and_the_images_its_containers_use(
+    docker_client: docker.DockerClient,
+) -> None:
+    images = DockerImages(docker_client)
+    usage = images.store_usage()
+    root = docker_client.api.info()["DockerRootDir"]
+    fs = os.statvfs(root)
+    assert usage is not None and usage.capacity == fs.f_blocks * fs.f_frsize
+    assert 0 < usage.used <= usage.capacity
+    # An engine reached over TCP may be on another machine: its data root is not ours.
+    remote = DockerImages(docker.DockerClient(base_url="tcp://127.0.0.1:1", version="1.41"))
+    assert remote.store_usage() is None
+
+    container = docker_client.containers.create(TEST_IMAGE, ["true"])
+    try:
+        assert docker_client.images.get(TEST_IMAGE).id in images.images_in_use()
+    finally:
+        container.remove(force=True)
