@@ -169,6 +169,17 @@ def budget_usage(found: Sequence[GcCandidate], budget: int) -> StoreUsage:
     return StoreUsage(sum(c.size for c in found if c.owned), budget)
 
 
+def _pinned(references: Sequence[str]) -> frozenset[str]:
+    keys = set()
+    for text in references:
+        key = reference_key(text)
+        if key is None:
+            LOG.warning("[compute] image_gc_pinned: %r is not a repo:tag reference; ignored", text)
+        else:
+            keys.add(key)
+    return frozenset(keys)
+
+
 class ImageCollector:
     """Runs the policy of ``dockyard.domain.image_gc`` against one host's engine."""
 
@@ -189,9 +200,7 @@ class ImageCollector:
         self.policy = GcPolicy(
             high_percent=settings.image_gc_high_percent,
             low_percent=settings.image_gc_low_percent,
-            pinned=frozenset(
-                key for p in settings.image_gc_pinned if (key := reference_key(p)) is not None
-            ),
+            pinned=_pinned(settings.image_gc_pinned),
             min_age=dt.timedelta(seconds=settings.image_gc_min_age),
         )
         self.notes = UseNotes(clock)
