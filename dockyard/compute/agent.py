@@ -16,6 +16,7 @@ from typing import Any
 from dockyard.compute.console_host import HostConsole
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.host_claim import HostClaim, this_process
+from dockyard.compute.image_gc import ImageCollector
 from dockyard.compute.image_operations import ImageOperations
 from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.operations import Operations
@@ -106,6 +107,8 @@ class ComputeAgent:
         self.execute_timeout = docker.execute_timeout
         self.max_archive_size = compute.max_archive_size
         self.freshness = Freshness()
+        self.image_gc = ImageCollector(host, images, control, clock, compute)
+        images = self.image_gc.watch(images)
         self.networks = None if networking is None else HostNetworkSteps(host, networking, control)
         self.ops = Operations(
             host,
@@ -117,7 +120,7 @@ class ComputeAgent:
             self.freshness,
             networks=self.networks,
         )
-        self.image_ops = ImageOperations(host, images, control, clock)
+        self.image_ops = ImageOperations(host, images, control, clock, self.image_gc.notes)
         self.reconciler = Reconciler(
             host,
             runtime,
@@ -197,12 +200,23 @@ class ComputeAgent:
             except Exception:
                 LOG.exception("periodic sync of host %s failed", self.host)
             self._sync_images()
+            self._collect_images()
 
     def _sync_images(self) -> None:
         try:
             self.image_ops.sync()
         except Exception:
             LOG.exception("image sync of host %s failed", self.host)
+
+    def _collect_images(self) -> None:
+        try:
+            removed = self.image_gc.run_if_due()
+        except Exception:
+            LOG.exception("image garbage collection of host %s failed", self.host)
+            return
+        if removed:
+            # Their records go now rather than at the next sync.
+            self._sync_images()
 
     def stop(self, timeout: float) -> bool:
         """Refuse new work, then wait up to ``timeout`` s for running operations.
@@ -226,6 +240,7 @@ class ComputeAgent:
     # -- ComputeAPIEndpoint ------------------------------------------------
 
     def create(self, message: CreateContainer) -> None:
+        self.image_gc.note_use(message.spec.image)
         create = functools.partial(self.ops.create, received=time.monotonic())
         self._submit(message.spec.uuid, create, message)
 
@@ -248,6 +263,7 @@ class ComputeAgent:
         self._submit(message.uuid, self.ops.resize, message)
 
     def rebuild(self, message: RebuildContainer) -> None:
+        self.image_gc.note_use(message.spec.image)
         self._submit(message.spec.uuid, self.ops.rebuild, message)
 
     def commit(self, message: CommitContainer) -> str:

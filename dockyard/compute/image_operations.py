@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+from dockyard.compute.image_gc import UseNotes
 from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError
@@ -24,11 +25,20 @@ def failure_reason(exc: Exception) -> str:
 
 
 class ImageOperations:
-    def __init__(self, host: str, images: ImageDriver, control: ControlAPI, clock: Clock) -> None:
+    def __init__(
+        self,
+        host: str,
+        images: ImageDriver,
+        control: ControlAPI,
+        clock: Clock,
+        notes: UseNotes | None = None,
+    ) -> None:
         self.host = host
         self.images = images
         self.control = control
         self.clock = clock
+        #: Pulls and uses to carry to the records with the next sync.
+        self.notes = notes
         #: Held from listing the engine to the control side applying that list, and
         #: around a pull's final report: a list taken before a pull landed must not be
         #: applied after its READY (the record would go as "removed from the engine").
@@ -64,6 +74,15 @@ class ImageOperations:
         return self.images.search(term, exact, auth)
 
     def sync(self) -> None:
-        """Send the engine's tags, so the control side can make the records match."""
+        """Send the engine's tags, so the control side can make the records match, with
+        the pulls and uses noted since the last sync."""
         with self._sync_or_report:
-            self.control.sync_images(HostImages(self.host, tuple(self.images.local_images())))
+            # Taken before listing: a tag a noted pull brought is then in the list.
+            uses = self.notes.drain() if self.notes is not None else ()
+            try:
+                local = tuple(self.images.local_images())
+                self.control.sync_images(HostImages(self.host, local, uses))
+            except Exception:
+                if self.notes is not None:
+                    self.notes.restore(uses)
+                raise

@@ -16,6 +16,7 @@ from typing import TypeVar
 from dockyard.domain.errors import Unavailable
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
 from dockyard.observability.metrics import RPC_RETRIES
@@ -105,6 +106,10 @@ class PatientControl:
     def sync_images(self, message: HostImages) -> None:
         # Periodic: the next reconciliation sends the whole inventory again.
         self.inner.sync_images(message)
+
+    def image_records(self, host: str) -> list[ImageRecord]:
+        # Periodic too: a garbage collection that cannot ask waits for its next turn.
+        return self.inner.image_records(host)
 
     def host_networks(self, host: str) -> list[HostNetwork]:
         return self._call("host_networks", lambda: self.inner.host_networks(host))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
@@ -103,6 +103,54 @@ opts = [
         help="Address dockyard-compute's metrics listener binds (see metrics_port); "
         "0.0.0.0 lets a Prometheus server on another machine scrape it.",
     ),
+    cfg.IntOpt(
+        "image_gc_interval",
+        default=300,
+        min=0,
+        help="Seconds between two image garbage collections of an agent (checked in its "
+        "periodic loop, so at most every sync_interval); 0 turns collection off. "
+        "Collection removes only images Dockyard pulled on that host that no container "
+        "of the engine uses and that are not pinned (docs/images.md).",
+    ),
+    cfg.IntOpt(
+        "image_gc_high_percent",
+        default=85,
+        min=1,
+        max=100,
+        help="Collection starts when the image store is fuller than this percentage: of "
+        "the filesystem holding the engine's data root, or of image_gc_max_bytes.",
+    ),
+    cfg.IntOpt(
+        "image_gc_low_percent",
+        default=75,
+        min=0,
+        max=99,
+        help="Collection removes least recently used images until the store is at most "
+        "this full (same measure as image_gc_high_percent, which it must be below).",
+    ),
+    cfg.IntOpt(
+        "image_gc_max_bytes",
+        default=0,
+        min=0,
+        help="When set, collection measures the images Dockyard pulled on the host (their "
+        "sizes as `docker image ls` shows them, each image once) against this many bytes, "
+        "an image cache budget, instead of the filesystem holding the engine's data root. "
+        "0: the filesystem, measurable only when the engine is reached through a local "
+        "socket; otherwise collection does nothing.",
+    ),
+    cfg.ListOpt(
+        "image_gc_pinned",
+        default=[],
+        help="Image references (repo:tag; a missing tag means latest) that collection "
+        "never removes.",
+    ),
+    cfg.IntOpt(
+        "image_gc_min_age",
+        default=120,
+        min=0,
+        help="Seconds after a pull or a container create during which collection keeps "
+        "that image, so a create that just found it present still finds it.",
+    ),
 ]
 
 
@@ -123,6 +171,12 @@ class ComputeConfig:
     image_driver: str = "docker"
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    image_gc_interval: int = 300
+    image_gc_high_percent: int = 85
+    image_gc_low_percent: int = 75
+    image_gc_max_bytes: int = 0
+    image_gc_pinned: list[str] = field(default_factory=list)
+    image_gc_min_age: int = 120
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -143,6 +143,9 @@ class ImageRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     status_reason: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Dockyard's pull brought it onto the host: image garbage collection may remove it.
+    pulled_by_dockyard: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

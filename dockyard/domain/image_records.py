@@ -52,6 +52,11 @@ class ImageRecord:
     status: ImageStatus = ImageStatus.PULLING
     status_reason: str | None = None
     progress: PullProgress | None = None
+    #: Whether Dockyard's own pull brought the image onto the host (garbage collection
+    #: removes only such images).
+    pulled_by_dockyard: bool = False
+    #: When Dockyard last pulled it or created a container from it on the host.
+    last_used_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     id: int | None = None
@@ -69,6 +74,16 @@ class LocalImage:
     tag: str
     image_id: str
     size: int
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """An agent's note that it pulled ``reference`` or created a container from it."""
+
+    reference: str
+    at: dt.datetime
+    #: The pull brought a tag the engine did not hold before.
+    pulled: bool = False
 
 
 _HUB_DOMAINS = ("docker.io", "index.docker.io", "registry-1.docker.io")

@@ -71,6 +71,16 @@ AGENT_REJECTED = Counter(
     "Operations an agent refused (503) because its workers and queue were full or it was stopping.",
     ["host"],
 )
+IMAGE_GC_REMOVED = Counter(
+    "dockyard_image_gc_removed_images",
+    "Images an agent's image garbage collection removed from its engine.",
+    ["host"],
+)
+IMAGE_GC_FREED = Counter(
+    "dockyard_image_gc_removed_bytes",
+    "Bytes of the images an agent's image garbage collection removed (the engine's sizes).",
+    ["host"],
+)
 ENGINE_CALL_SECONDS = Histogram(
     "dockyard_engine_call_duration_seconds",
     "Time a call of a runtime or image driver (the container engine) took, by driver, "

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -161,6 +162,9 @@ class ControlAPI(Protocol):
 
     def sync_images(self, message: HostImages) -> None:
         """Make a host's image records match what its engine holds."""
+
+    def image_records(self, host: str) -> list[ImageRecord]:
+        """The image records of ``host``, for its image garbage collection."""
 
     def host_networks(self, host: str) -> list[HostNetwork]:
         """The networks ``host`` must hold (those with a port bound to it); none when

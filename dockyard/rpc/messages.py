@@ -10,7 +10,7 @@ from typing import Any
 
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.firewall import HostFirewall
-from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
+from dockyard.domain.image_records import ImageStatus, ImageUse, LocalImage, PullProgress
 from dockyard.domain.models import ActionEvent, ContainerSpec
 from dockyard.domain.networks import HostNetwork, Port
 from dockyard.domain.registries import RegistryAuth
@@ -172,8 +172,10 @@ class ImageReport:
 
 @dataclass(frozen=True)
 class HostImages:
-    """Every tagged image a host's engine holds."""
+    """Every tagged image a host's engine holds, and the agent's pulls and uses since
+    its last report."""
 
     host: str
     images: tuple[LocalImage, ...]
+    uses: tuple[ImageUse, ...] = ()
     version: str = VERSION

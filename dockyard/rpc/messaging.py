@@ -23,6 +23,7 @@ from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy, Unavailable
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import (
     Archive,
     Container,
@@ -348,6 +349,10 @@ class MessagingControlAPI:
 
     def sync_images(self, message: HostImages) -> None:
         self._send("sync_images", message=message)
+
+    def image_records(self, host: str) -> list[ImageRecord]:
+        result: list[ImageRecord] = self._send("image_records", host=host)
+        return result
 
     def host_networks(self, host: str) -> list[HostNetwork]:
         result: list[HostNetwork] = self._send("host_networks", host=host)

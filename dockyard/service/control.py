@@ -11,6 +11,7 @@ from dockyard.domain.addresses import held_ports
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
 from dockyard.drivers.network.base import NetworkDriver
@@ -127,3 +128,6 @@ class ControlService:
     def sync_images(self, message: HostImages) -> None:
         if self.images is not None:
             self.images.sync(message)
+
+    def image_records(self, host: str) -> list[ImageRecord]:
+        return self.images.on_host(host) if self.images is not None else []

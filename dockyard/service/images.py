@@ -197,7 +197,10 @@ class ImageRecordKeeper:
                 continue
             repo, tag = canonical(ref.repository, ref.tag)
             owners.setdefault(f"{repo}:{tag}", (container.project_id, container.user_id))
-        self.images.sync(message.host, list(message.images), owners, STALE_PULL)
+        self.images.sync(message.host, list(message.images), owners, STALE_PULL, message.uses)
+
+    def on_host(self, host: str) -> list[ImageRecord]:
+        return self.images.on_host(host)
 
 
 def _uses(image: str, record: ImageRecord) -> bool:

@@ -65,7 +65,7 @@ from tests.fakes.agent import (
 )
 from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
-from tests.support.rpc_samples import CONTAINER, FIREWALL, MESSAGES, NETWORK, UUID
+from tests.support.rpc_samples import CONTAINER, FIREWALL, IMAGE_RECORD, MESSAGES, NETWORK, UUID
 
 HOST = "contract-node"
 CALL_TIMEOUT = 2
@@ -456,3 +456,9 @@ def test_host_images_arrive_whole(wired: Wired) -> None:
     message = sample(HostImages)
     assert wired.control.sync_images(message) is None
     assert wired.recorder.host_images == [message]
+
+
+def test_image_records_arrive_whole(wired: Wired) -> None:
+    wired.recorder.records["node-1"] = [IMAGE_RECORD]
+    assert wired.control.image_records("node-1") == [IMAGE_RECORD]
+    assert wired.control.image_records("node-2") == []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dockyard.domain.clock import Clock
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
+from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.reports import ANY_TASK, TaskGuard
@@ -61,6 +62,8 @@ class RecordingControl:
         self.image_reports: list[ImageReport] = []
         self.pulling: set[str] = set()
         self.host_images: list[HostImages] = []
+        #: What ``image_records`` answers, per host.
+        self.records: dict[str, list[ImageRecord]] = {}
         #: host -> what the records say it must hold and enforce.
         self.networks: dict[str, list[HostNetwork]] = {}
         self.firewalls: dict[str, HostFirewall] = {}
@@ -183,6 +186,10 @@ class RecordingControl:
     def sync_images(self, message: HostImages) -> None:
         with self._lock:
             self.host_images.append(message)
+
+    def image_records(self, host: str) -> list[ImageRecord]:
+        with self._lock:
+            return list(self.records.get(host, []))
 
     def host_networks(self, host: str) -> list[HostNetwork]:
         with self._lock:

@@ -28,6 +28,7 @@ from dockyard.domain.clock import Clock
 from dockyard.domain.errors import (
     Conflict,
     DockyardError,
+    ImageInUse,
     InvalidImage,
     InvalidInput,
     InvalidRequest,
@@ -35,6 +36,7 @@ from dockyard.domain.errors import (
     PayloadTooLarge,
     RegistryAuthFailed,
 )
+from dockyard.domain.image_gc import StoreUsage
 from dockyard.domain.image_records import LocalImage, PullProgress, canonical
 from dockyard.domain.images import parse_image
 from dockyard.domain.models import (
@@ -690,6 +692,12 @@ class FakeImages(ImageDriver):
         self.fail_on: dict[str, DockyardError] = {}
         #: What ``pull`` tells its progress callback, in order.
         self.pull_steps: list[PullProgress] = []
+        #: Image ids that containers of "the engine" use (``images_in_use``).
+        self.in_use: set[str] = set()
+        #: What ``store_usage`` answers (None: not measurable).
+        self.usage: StoreUsage | None = None
+        #: References ``remove`` removed, in order.
+        self.removed: list[str] = []
         self._lock = threading.Lock()
 
     def _fail(self, name: str) -> None:
@@ -751,7 +759,17 @@ class FakeImages(ImageDriver):
         with self._lock:
             if _normalise(reference) not in self.local:
                 raise NotFound(f"The engine has no image {reference}.")
+            if _local(_normalise(reference)).image_id in self.in_use:
+                raise ImageInUse(f"Image {reference} is used by a container.", image=reference)
             self.local.discard(_normalise(reference))
+            self.removed.append(reference)
+
+    def images_in_use(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self.in_use)
+
+    def store_usage(self) -> StoreUsage | None:
+        return self.usage
 
     def search(
         self, term: str, exact: bool, auth: RegistryAuth | None = None

@@ -46,7 +46,13 @@ from dockyard.domain.errors import (
     RegistryNotFound,
 )
 from dockyard.domain.host_agent import HostAgent
-from dockyard.domain.image_records import ImageRecord, ImageStatus, LocalImage, PullProgress
+from dockyard.domain.image_records import (
+    ImageRecord,
+    ImageStatus,
+    ImageUse,
+    LocalImage,
+    PullProgress,
+)
 from dockyard.domain.models import ActionEvent, Container, ContainerAction, Host
 from dockyard.domain.registries import Registry
 from dockyard.domain.reports import ContainerChange, RuntimeFields
@@ -97,7 +103,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0012_volumes"
+    assert migrate.current(db) == "0013_image_gc"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:
@@ -662,6 +668,49 @@ def test_image_records_are_scoped_paged_reported_and_synced(db: Database) -> Non
     repo.delete(b1.uuid)
     with pytest.raises(ImageNotFound):
         repo.delete(b1.uuid)
+
+
+def test_image_sync_notes_dockyards_pulls_and_the_last_use(db: Database) -> None:
+    repo = ImageRepository(db)
+    t0 = dt.datetime(2026, 1, 1, 12, 0, 0)
+    engine = [
+        LocalImage("pulled/here", "1", "sha256:aa", 7),
+        LocalImage("found/before", "1", "sha256:bb", 8),
+    ]
+    uses = [
+        ImageUse("pulled/here:1", t0, pulled=True),
+        ImageUse("found/before:1", t0 + dt.timedelta(minutes=1)),
+        ImageUse("pulled/here:1", t0 + dt.timedelta(minutes=2)),
+        ImageUse("not/on/engine:1", t0, pulled=True),  # nothing to note it on
+    ]
+    repo.sync("h1", engine, {}, dt.timedelta(minutes=5), uses)
+    by_ref = {i.reference: i for i in repo.on_host("h1")}
+    assert set(by_ref) == {"pulled/here:1", "found/before:1"}
+    assert (by_ref["pulled/here:1"].pulled_by_dockyard, by_ref["pulled/here:1"].last_used_at) == (
+        True, t0 + dt.timedelta(minutes=2),
+    )  # fmt: skip
+    assert (by_ref["found/before:1"].pulled_by_dockyard, by_ref["found/before:1"].last_used_at) == (
+        False, t0 + dt.timedelta(minutes=1),
+    )  # fmt: skip
+
+    # A later use moves the time on, an older one (a slow agent) does not; a re-pull of
+    # a tag the engine held (pulled=False) never makes it Dockyard's.
+    repo.sync("h1", engine, {}, dt.timedelta(minutes=5), [ImageUse("found/before:1", t0)])
+    repo.sync(
+        "h1",
+        engine,
+        {},
+        dt.timedelta(minutes=5),
+        [ImageUse("pulled/here:1", t0 + dt.timedelta(hours=1))],
+    )
+    by_ref = {i.reference: i for i in repo.on_host("h1")}
+    assert by_ref["found/before:1"].last_used_at == t0 + dt.timedelta(minutes=1)
+    assert by_ref["found/before:1"].pulled_by_dockyard is False
+    assert by_ref["pulled/here:1"].last_used_at == t0 + dt.timedelta(hours=1)
+    # Kept for garbage collection, not shown by the API: no sort key either.
+    for hidden in ("pulled_by_dockyard", "last_used_at"):
+        with pytest.raises(InvalidParameterValue):
+            repo.page(None, 10, sort_key=hidden)
 
 
 def test_racing_claims_of_one_idempotency_key_record_it_once(db: Database) -> None:

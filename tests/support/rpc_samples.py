@@ -15,7 +15,13 @@ from dockyard.domain.container_request import (
     RestartPolicyName,
 )
 from dockyard.domain.firewall import GuardedPort, HostFirewall
-from dockyard.domain.image_records import ImageStatus, LocalImage, PullProgress
+from dockyard.domain.image_records import (
+    ImageRecord,
+    ImageStatus,
+    ImageUse,
+    LocalImage,
+    PullProgress,
+)
 from dockyard.domain.models import (
     ActionEvent,
     Archive,
@@ -87,6 +93,19 @@ SPEC = ContainerSpec(
     disk_gib=2,
 )
 
+IMAGE_RECORD = ImageRecord(
+    uuid=UUID,
+    repo="127.0.0.1:5001/team/app",
+    tag="1.0",
+    host="node-1",
+    project_id="p",
+    image_id="sha256:" + "ef" * 32,
+    size=4_261_000,
+    status=ImageStatus.READY,
+    pulled_by_dockyard=True,
+    last_used_at=WHEN,
+    created_at=WHEN,
+)
 CONTAINER = Container(
     uuid=UUID,
     name="web",
@@ -233,6 +252,10 @@ MESSAGES = [
             LocalImage("busybox", "latest", "sha256:" + "ab" * 32, 4_261_000),
             LocalImage("127.0.0.1:5001/team/app", "1.0", "sha256:" + "ef" * 32, 0),
         ),
+        (
+            ImageUse("busybox:latest", WHEN, pulled=True),
+            ImageUse("127.0.0.1:5001/team/app:1.0", WHEN),
+        ),
     ),
     # On a network: what the agent realises, the port it is created on, the rules.
     CreateContainer(
@@ -261,4 +284,5 @@ RESULTS = [
     FIREWALL,
     HostFirewall(),
     NETWORK,
+    IMAGE_RECORD,
 ]

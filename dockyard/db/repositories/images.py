@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, case, delete, insert, or_, select, update
@@ -16,14 +16,24 @@ from sqlalchemy.exc import IntegrityError
 from dockyard.db.models import ImageRow
 from dockyard.db.session import Database
 from dockyard.domain.errors import ImageAlreadyExists, ImageNotFound, InvalidParameterValue
-from dockyard.domain.image_records import ImageRecord, ImageStatus, LocalImage, PullProgress
+from dockyard.domain.image_records import (
+    ImageRecord,
+    ImageStatus,
+    ImageUse,
+    LocalImage,
+    PullProgress,
+)
 
 LOG = logging.getLogger(__name__)
 
 I = cast(Table, ImageRow.__table__)  # noqa: E741 - the table, as elsewhere
 
-#: Columns a list may be sorted by.
-SORTABLE = frozenset(c.name for c in I.columns) - {"progress"}
+#: Columns a list may be sorted by: those the API shows.
+SORTABLE = frozenset(c.name for c in I.columns) - {
+    "progress",
+    "pulled_by_dockyard",
+    "last_used_at",
+}
 
 
 def _is_uuid(ident: str) -> bool:
@@ -57,6 +67,8 @@ def _to_domain(row: Row[Any]) -> ImageRecord:
         status=ImageStatus(row.status),
         status_reason=row.status_reason,
         progress=_progress(row.progress),
+        pulled_by_dockyard=bool(row.pulled_by_dockyard),
+        last_used_at=row.last_used_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -184,6 +196,7 @@ class ImageRepository:
         engine: list[LocalImage],
         owners: Mapping[str, tuple[str, str]],
         stale_pull: dt.timedelta,
+        uses: Sequence[ImageUse] = (),
     ) -> None:
         """Make ``host``'s records match its engine's tags.
 
@@ -191,10 +204,13 @@ class ImageRepository:
         uses it, else by nobody) and its id and size kept current; a record whose
         image left the engine goes. A pull in progress is left alone unless no
         report has come for ``stale_pull``: then it failed. Failed pulls stay, to
-        say why, until pulled again or deleted.
+        say why, until pulled again or deleted. ``uses`` (the agent's pulls and
+        container creates) move records' ``last_used_at`` forward and mark the tags
+        Dockyard's own pulls brought.
         """
         try:
             self._sync(host, engine, owners, stale_pull)
+            self._note_uses(host, uses)
         except IntegrityError:
             # A pull recorded one of these tags meanwhile: the next sync sees it.
             LOG.info("image sync of host %s raced with a pull; done again next time", host)
@@ -255,6 +271,29 @@ class ImageRepository:
                         created_at=now,
                     )
                 )
+
+    def _note_uses(self, host: str, uses: Sequence[ImageUse]) -> None:
+        latest: dict[str, ImageUse] = {}
+        for use in uses:
+            seen = latest.get(use.reference)
+            pulled = use.pulled or (seen is not None and seen.pulled)
+            at = use.at if seen is None else max(seen.at, use.at)
+            latest[use.reference] = ImageUse(use.reference, at, pulled)
+        if not latest:
+            return
+        with self.db.write() as conn:
+            rows = conn.execute(select(I).where(I.c.host == host)).all()
+            for row in rows:
+                noted = latest.get(f"{row.repo}:{row.tag}")
+                if noted is None:
+                    continue
+                values: dict[str, Any] = {}
+                if row.last_used_at is None or row.last_used_at < noted.at:
+                    values["last_used_at"] = noted.at
+                if noted.pulled and not row.pulled_by_dockyard:
+                    values["pulled_by_dockyard"] = True
+                if values:
+                    conn.execute(update(I).where(I.c.id == row.id).values(**values))
 
     @staticmethod
     def _fail_stale(conn: Connection, row_id: int, now: dt.datetime) -> None:

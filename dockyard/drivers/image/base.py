@@ -6,6 +6,7 @@ import abc
 from collections.abc import Callable
 from typing import Any
 
+from dockyard.domain.image_gc import StoreUsage
 from dockyard.domain.image_records import LocalImage, PullProgress
 from dockyard.domain.registries import RegistryAuth
 
@@ -54,6 +55,17 @@ class ImageDriver(abc.ABC):
     def remove(self, reference: str) -> None:
         """Untag (and delete when untagged) ``reference``; ``NotFound`` when absent,
         ``ImageInUse`` while a container uses it."""
+
+    def images_in_use(self) -> frozenset[str]:
+        """The ids of the images any container of the engine (Dockyard's or not, in any
+        state) was made from. Drivers that cannot tell leave this unimplemented: image
+        garbage collection then removes nothing."""
+        raise NotImplementedError(f"{type(self).__name__} cannot tell which images are in use")
+
+    def store_usage(self) -> StoreUsage | None:
+        """Bytes used and available on the filesystem holding the engine's images, or
+        None when the agent cannot measure it (an engine on another machine)."""
+        return None
 
     @abc.abstractmethod
     def search(

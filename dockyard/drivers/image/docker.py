@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, NoReturn
 
 import docker
@@ -15,6 +16,7 @@ from dockyard.domain.errors import (
     RegistryAuthFailed,
     RegistryUnreachable,
 )
+from dockyard.domain.image_gc import StoreUsage
 from dockyard.domain.image_records import LocalImage, canonical
 from dockyard.domain.images import DEFAULT_DOMAIN, ImageRef, parse_image
 from dockyard.domain.registries import RegistryAuth
@@ -142,6 +144,26 @@ class DockerImages(ImageDriver):
                     f"Image {reference} is used by a container of the engine ({explanation(exc)}).",
                     image=reference,
                 ) from None
+
+    def images_in_use(self) -> frozenset[str]:
+        with engine_errors():
+            listed = self.api.containers(all=True)
+        return frozenset(str(c["ImageID"]) for c in listed if c.get("ImageID"))
+
+    def store_usage(self) -> StoreUsage | None:
+        """The filesystem of the engine's ``DockerRootDir``, when the engine is reached
+        through a local socket (so that path is on this machine)."""
+        if not str(self.api.base_url).startswith("http+docker://"):
+            return None
+        with engine_errors():
+            root = str(self.api.info().get("DockerRootDir") or "")
+        try:
+            fs = os.statvfs(root)
+        except OSError:
+            # Not visible from here (the engine runs in another mount namespace).
+            return None
+        capacity = fs.f_blocks * fs.f_frsize
+        return StoreUsage(used=capacity - fs.f_bfree * fs.f_frsize, capacity=capacity)
 
     def search(
         self, term: str, exact: bool, auth: RegistryAuth | None = None

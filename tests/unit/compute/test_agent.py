@@ -221,6 +221,18 @@ def test_a_create_runs_on_the_pool(host: Node) -> None:
     assert c.status is Status.RUNNING
 
 
+def test_creates_and_image_pulls_are_noted_for_the_next_image_sync(host: Node) -> None:
+    c = host.control.add(record(uuid(1), task_state=TaskState.CONTAINER_CREATING))
+    host.agent.create(CreateContainer(c.spec(), run=True, pull_policy="never", request_id="r"))
+    assert host.agent.stop(WAIT) is True
+
+    host.agent.image_ops.sync()
+
+    [sent] = host.control.host_images
+    assert sent.uses[0].reference == IMAGE  # noted when the create came in
+    assert not any(u.pulled for u in sent.uses)  # the engine held it already
+
+
 def test_refuses_work_when_pool_and_queue_are_full(host: Node) -> None:
     gate = host.block("stop")
     for n in (1, 2, 3):
