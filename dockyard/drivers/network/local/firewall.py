@@ -42,12 +42,29 @@ class NftablesFirewall:
         self.names = TableNames(installation, host)
         self._run = run
         self._lock = threading.Lock()
+        #: The script this object last applied successfully (None: none, or unknown).
+        self._applied: str | None = None
 
-    def apply(self, firewall: HostFirewall) -> None:
-        """Make the kernel enforce exactly ``firewall`` (idempotent; safe to repeat)."""
+    def apply(self, firewall: HostFirewall, only_if_changed: bool = False) -> bool:
+        """Make the kernel enforce exactly ``firewall`` (idempotent; safe to repeat).
+
+        ``only_if_changed`` (the periodic pass): skip when this is what was last
+        applied and the table is where it should be. Every apply replaces the
+        table, and each replacement makes any ``nft`` reading the ruleset at that
+        moment start its read again: a loop re-applying the same rules on many
+        hosts of one kernel only slows everyone's ``nft`` down. A table lost
+        (deleted, flushed with the ruleset, a reboot) is put back. Returns
+        whether the kernel was written.
+        """
         script = render(firewall, self.names)
         with self._lock:
+            unchanged = only_if_changed and script == self._applied
+            if unchanged and self.present() == bool(firewall.ports):
+                return False
+            self._applied = None
             self._run([NFT, "-f", "-"], script)
+            self._applied = script
+            return True
 
     def clear(self) -> None:
         """Remove this installation and host's table (and so every rule it held)."""
@@ -55,7 +72,8 @@ class NftablesFirewall:
 
     def present(self) -> bool:
         """Whether this installation and host's table is in the kernel."""
-        return self.names.table in dockyard_tables(self._run)
+        listed = self._run([NFT, "list", "tables", "inet"], None)
+        return f"table inet {self.names.table}" in listed.splitlines()
 
 
 def dockyard_tables(run: Runner = run_command) -> list[str]:
