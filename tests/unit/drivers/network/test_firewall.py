@@ -52,3 +52,46 @@ def test_a_failing_nft_is_a_driver_error() -> None:
 
     with pytest.raises(DriverError, match="not permitted"):
         NftablesFirewall("inst", "host", run=refuse).clear()
+
+
+GUARDED = HostFirewall((GuardedPort("p1", "c1", ("10.0.0.2",), ()),))
+
+
+def test_the_periodic_pass_leaves_an_unchanged_table_alone() -> None:
+    firewall = NftablesFirewall("inst", "host", run=Commands())
+    firewall.apply(GUARDED)
+    commands = Commands(f"table inet {firewall.names.table}\n")
+    firewall._run = commands
+
+    assert firewall.apply(GUARDED, only_if_changed=True) is False
+    assert commands.ran == [(["nft", "list", "tables", "inet"], None)]
+
+
+def test_the_periodic_pass_puts_a_lost_table_back() -> None:
+    firewall = NftablesFirewall("inst", "host", run=Commands())
+    firewall.apply(GUARDED)
+    commands = Commands("table inet filter\n")  # ours was deleted (or the ruleset flushed)
+    firewall._run = commands
+
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert [argv for argv, _ in commands.ran][-1] == ["nft", "-f", "-"]
+
+
+def test_a_change_is_always_written_and_a_failed_write_is_retried() -> None:
+    commands = Commands()
+    firewall = NftablesFirewall("inst", "host", run=commands)
+    commands.answer = f"table inet {firewall.names.table}\n"  # the table is there
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert firewall.apply(HostFirewall(), only_if_changed=True) is True
+
+    def refuse(argv: Sequence[str], stdin: str | None) -> str:
+        raise DriverError("nft -f - failed (1)")
+
+    firewall._run = refuse
+    with pytest.raises(DriverError):
+        firewall.apply(GUARDED)
+    firewall._run = commands
+    commands.ran.clear()
+    # Unknown after a failure: written again though it is what was asked last.
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert [argv for argv, _ in commands.ran] == [["nft", "-f", "-"]]
