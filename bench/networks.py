@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
@@ -33,6 +34,9 @@ from bench.clients import CPU, DOCKER_URL, IMAGE, MEMORY_MIB, ApiClient, RawClie
 from bench.run import machine_info, timed
 from bench.service import DockyardService, ServiceConfig
 from bench.stats import Row, format_table, summarize
+from dockyard.domain.firewall import GuardedPort, HostFirewall
+from dockyard.domain.security_groups import SecurityGroupRule, default_rules, new_rule
+from dockyard.drivers.network.local.firewall import NftablesFirewall
 from dockyard.drivers.network.local.nftables import TABLE_PREFIX, TableNames
 
 OUT_DIR = Path(__file__).parent / "out"
@@ -189,6 +193,36 @@ def rule_changes(
     return {"added": added, "removed": removed}
 
 
+def kernel_apply(ports: int, repeats: int = 10) -> list[float]:
+    """Seconds to render and apply (``nft -f``, whole table) ``ports`` guarded ports of one
+    ``default`` group, one rule more or less each time: the agent's part of a change.
+    On a scratch table, addresses in 198.18.0.0/15 (a benchmarking range nothing uses)."""
+    numbers = itertools.count()
+    rules = default_rules("g", "p", lambda: f"r{next(numbers)}")
+    extra = new_rule(
+        id="x", security_group_id="g", project_id="p", direction="ingress", protocol="tcp",
+        port_range_min=80, port_range_max=80, remote_ip_prefix="0.0.0.0/0",
+    )  # fmt: skip
+    addresses = [f"198.18.{i // 250}.{i % 250 + 2}" for i in range(ports)]
+    members = {"g": tuple(addresses)}
+
+    def firewall(more: tuple[SecurityGroupRule, ...]) -> HostFirewall:
+        guarded = (
+            GuardedPort(f"p{i}", f"c{i}", (a,), rules + more) for i, a in enumerate(addresses)
+        )
+        return HostFirewall(tuple(guarded), members)
+
+    scratch = NftablesFirewall("bench", f"scratch-{uuidlib.uuid4().hex[:8]}")
+    try:
+        scratch.apply(firewall(()))
+        return [
+            timed(lambda i=i: scratch.apply(firewall((extra,) if i % 2 == 0 else ())))[0]
+            for i in range(repeats)
+        ]
+    finally:
+        scratch.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=20)
@@ -217,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                 list(pool.map(lambda c: ApiClient(service.url).delete(c["uuid"]), containers))
         finally:
             service.stop()
+    log(f"(c) the kernel part alone: {args.containers} ports, whole table")
+    kernel = summarize(kernel_apply(args.containers))
     added, removed = summarize(changes["added"]), summarize(changes["removed"])
     result = {
         "started": started.isoformat(),
@@ -229,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         "table_lines": len(rules_script.splitlines()),
         "rule_added_ms": added.as_dict(),
         "rule_removed_ms": removed.as_dict(),
+        "kernel_apply_ms": kernel.as_dict(),
         "targets": {
             "create_ratio_p50": {"target": TARGET_CREATE_RATIO, "value": row.ratio_p50},
             "rule_change_p95_s": {
@@ -239,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"rule added → in nft: p50 {added.p50:.0f} ms, p95 {added.p95:.0f} ms")
     print(f"rule removed → gone: p50 {removed.p50:.0f} ms, p95 {removed.p95:.0f} ms")
+    print(f"render + nft -f alone: p50 {kernel.p50:.0f} ms, p95 {kernel.p95:.0f} ms")
     print(f"load average before {load_before}, after {result['load_after']}")
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"networks-{started:%Y%m%dT%H%M%SZ}.json"

@@ -82,8 +82,10 @@ class ContainerCreator:
     def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
         image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
         caller = Caller(ctx.project_id, may_attach_external=ctx.is_admin)
-        # With exposed_ports, the container's own group, made with its ports (below).
-        group_ids = () if new.exposed_ports else self._security_groups(caller, new)
+        # With exposed_ports, the container's own group is made with its ports (below)
+        # and stands in for the project's default group.
+        named = not new.exposed_ports or new.security_groups
+        group_ids = self._security_groups(caller, new) if named else ()
         record = dataclasses.replace(
             self._record(ctx, new), registry_id=registry_id, security_groups=list(group_ids)
         )

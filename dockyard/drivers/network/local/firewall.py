@@ -16,6 +16,8 @@ from dockyard.drivers.network.local.nftables import TABLE_PREFIX, TableNames, re
 Runner = Callable[[Sequence[str], str | None], str]
 
 NFT: Final = "nft"
+#: What ``nft`` says of a table that is not there.
+_ABSENT: Final = "No such file or directory"
 
 
 def run_command(argv: Sequence[str], stdin: str | None) -> str:
@@ -71,13 +73,27 @@ class NftablesFirewall:
         self.apply(HostFirewall())
 
     def present(self) -> bool:
-        """Whether this installation and host's table is in the kernel."""
-        listed = self._run([NFT, "list", "tables", "inet"], None)
-        return f"table inet {self.names.table}" in listed.splitlines()
+        """Whether this installation and host's table is in the kernel.
+
+        Asks for this table alone: ``nft list tables`` (nft 1.0.6) reads the whole
+        ruleset first, every table's rules and set elements included — 2–7 s here
+        beside one 1,500-port table, and started over whenever another writer
+        changes the ruleset meanwhile — where this reads only ours (~20 ms).
+        """
+        try:
+            self._run([NFT, "list", "table", "inet", self.names.table], None)
+        except DriverError as exc:
+            if _ABSENT in exc.detail:
+                return False
+            raise
+        return True
 
 
 def dockyard_tables(run: Runner = run_command) -> list[str]:
-    """Names of every Dockyard table in the kernel (any installation, any host)."""
+    """Names of every Dockyard table in the kernel (any installation, any host).
+
+    Slow beside big tables (nft reads the whole ruleset): not for periodic use.
+    """
     listed = run([NFT, "list", "tables", "inet"], None)
     names = (line.split()[-1] for line in listed.splitlines() if line.startswith("table inet "))
     return sorted(name for name in names if name.startswith(TABLE_PREFIX))
