@@ -248,7 +248,11 @@ def main(argv: list[str] | None = None) -> int:
             changes = rule_changes(service, containers, args.changes)
             rules_script = nft("list", "table", "inet", table_of(service.host))
             with ThreadPoolExecutor(6) as pool:
-                list(pool.map(lambda c: ApiClient(service.url).delete(c["uuid"]), containers))
+                # Waited for: a service stopped amid deletes leaves containers behind.
+                done = pool.map(
+                    lambda c: ApiClient(service.url).delete_and_wait(c["uuid"]), containers
+                )
+                list(done)
         finally:
             service.stop()
     log(f"(c) the kernel part alone: {args.containers} ports, whole table")
