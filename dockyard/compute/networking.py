@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 from dockyard.domain.errors import DockyardError, NetworkInUse
-from dockyard.domain.firewall import HostFirewall
+from dockyard.domain.firewall import HostFirewall, without_container
 from dockyard.domain.models import ContainerSpec
 from dockyard.domain.networks import Endpoint, HostNetwork, Port
 from dockyard.drivers.network.base import HostNetworking, network_name
@@ -123,9 +123,22 @@ class HostNetworkSteps:
             with self._rules:
                 self.networking.apply_firewall(firewall)
 
-    def _apply_current(self) -> None:
+    def _apply_current(self, only_if_changed: bool = False) -> None:
         with self._rules:
-            self.networking.apply_firewall(self.control.host_firewall(self.host))
+            self.networking.apply_firewall(self.control.host_firewall(self.host), only_if_changed)
+
+    def forget_rules_of(self, container: str) -> None:
+        """Stop guarding a removed container's addresses, before its record and ports go.
+
+        Applied from the records' view minus that container, so the rules are
+        gone by the time the removal is reported (and anyone sees it done).
+        """
+        try:
+            with self._rules:
+                current = self.control.host_firewall(self.host)
+                self.networking.apply_firewall(without_container(current, container), True)
+        except DockyardError as exc:
+            LOG.warning("could not drop the rules of %s on %s: %s", container, self.host, exc)
 
     def unplug(self, container: str, ports: Sequence[Port]) -> None:
         """Take a failed container off its networks; what cannot be undone is logged."""
@@ -138,13 +151,14 @@ class HostNetworkSteps:
     def refresh_firewall(self) -> None:
         """Enforce what the records say now (after ports of this host went away)."""
         try:
-            self._apply_current()
+            self._apply_current(only_if_changed=True)
         except DockyardError as exc:
             LOG.warning("could not refresh the firewall of host %s: %s", self.host, exc)
 
     def reconcile(self) -> None:
-        """Re-apply the firewall and remove engine networks no record explains."""
-        self._apply_current()
+        """Re-apply the firewall (when it changed, or was lost) and remove engine
+        networks no record explains."""
+        self._apply_current(only_if_changed=True)
         # Listed before the records are read: a network realised meanwhile is explained.
         realised_now = self.networking.realised()
         wanted = {network.network_id for network in self.control.host_networks(self.host)}

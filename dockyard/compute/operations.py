@@ -343,9 +343,13 @@ class Operations:
             self.runtime.stop(msg.uuid, self._timeout(msg))
         self.runtime.remove(msg.uuid, force=msg.force)
         self.freshness.mark(msg.uuid)
+        if self.networks is not None:
+            # The container took its engine attachments along; its rules go before the
+            # record does, so a delete seen done has no rule left.
+            self.networks.forget_rules_of(msg.uuid)
         self.control.container_removed(msg.uuid)
         if self.networks is not None:
-            # The container took its engine attachments along; its rules go now.
+            # Anything else that changed meanwhile (usually nothing: then no write).
             self.networks.refresh_firewall()
 
     # -- resources, images ---------------------------------------------------

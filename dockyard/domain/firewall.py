@@ -75,3 +75,18 @@ def host_firewall(
         ports=tuple(guarded),
         members={group_id: tuple(sorted(set(a))) for group_id, a in sorted(members.items())},
     )
+
+
+def without_container(firewall: HostFirewall, container_id: str) -> HostFirewall:
+    """``firewall`` as the records will say once ``container_id``'s ports are gone:
+    its ports unguarded, its addresses out of every group's members."""
+    gone = {
+        a for port in firewall.ports if port.container_id == container_id for a in port.addresses
+    }
+    return HostFirewall(
+        ports=tuple(port for port in firewall.ports if port.container_id != container_id),
+        members={
+            group_id: tuple(a for a in addresses if a not in gone)
+            for group_id, addresses in firewall.members.items()
+        },
+    )

@@ -8,6 +8,7 @@ and the remote end: a CIDR, the members of a group, or anyone. Pure: no I/O.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,8 @@ from typing import Final, TypeVar
 from dockyard.domain.errors import Conflict, InvalidInput
 
 DEFAULT_GROUP_NAME: Final = "default"
+#: Namespace of the ids of containers' own ``exposed_ports`` groups (see ``exposed_ports_group``).
+_EXPOSED_NAMESPACE: Final = uuid.UUID("5b0f0c1e-7a47-4d0e-9a51-0d8a3c6f2e91")
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -266,4 +269,40 @@ def exposed_ports_rules(
         )
         for port, protocol in sorted(set(ports))
         for ethertype in EtherType
+    )
+
+
+def exposed_ports_group_id(container_id: str) -> str:
+    """The id of a container's own ``exposed_ports`` group: derived from the container's,
+    so every path that removes the container finds it without a lookup, and a retried
+    create makes the same one. (User groups have random ids: they cannot collide.)"""
+    return str(uuid.uuid5(_EXPOSED_NAMESPACE, container_id))
+
+
+def exposed_ports_group(
+    container_id: str,
+    container_name: str,
+    project_id: str,
+    ports: Iterable[tuple[int, Protocol]],
+    new_id: Callable[[], str],
+) -> SecurityGroup:
+    """A container's own group: all egress (a new group's rules), and ingress from
+    anywhere to exactly its ``exposed_ports``. It is the container's only group."""
+    group_id = exposed_ports_group_id(container_id)
+    egress = tuple(
+        SecurityGroupRule(
+            id=new_id(),
+            security_group_id=group_id,
+            project_id=project_id,
+            direction=Direction.EGRESS,
+            ethertype=ethertype,
+        )
+        for ethertype in EtherType
+    )
+    return SecurityGroup(
+        id=group_id,
+        project_id=project_id,
+        name=f"{container_name}-exposed-ports",
+        description=(f"The exposed_ports of container {container_id}: made and removed with it."),
+        rules=egress + exposed_ports_rules(group_id, project_id, ports, new_id),
     )

@@ -243,10 +243,13 @@ class ContainerService:
         return reserved
 
     def _release_ports(self, container: Container) -> None:
-        if self.networks is None or not container.addresses:
+        if self.networks is None:
             return
-        held = held_ports(container.project_id, container.addresses)
-        self.networks.release_ports(container.uuid, [h.port for h in held])
+        if container.addresses:
+            held = held_ports(container.project_id, container.addresses)
+            self.networks.release_ports(container.uuid, [h.port for h in held])
+        if container.exposed_ports:
+            self.networks.release_exposed_ports_group(container.uuid)
 
     def _auth(self, container: Container) -> RegistryAuth | None:
         if self.registries is None or container.registry_id is None:

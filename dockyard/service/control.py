@@ -58,19 +58,23 @@ class ControlService:
         return applied
 
     def _release_ports(self, uuid: str, forget: bool) -> None:
-        """Give back the ports of a container whose create failed or that is gone.
+        """Give back the ports (and own group) of a container whose create failed or
+        that is gone.
 
         ``forget``: clear the record's ``addresses`` (it stays, in Error).
         """
         if self.networks is None:
             return
         record = self.containers.find(uuid)
-        if record is None or not record.addresses:
+        if record is None:
             return
-        held = held_ports(record.project_id or "", record.addresses)
-        self.networks.release_ports(uuid, [h.port for h in held])
-        if forget:
-            self.containers.update(uuid, {"addresses": None})
+        if record.addresses:
+            held = held_ports(record.project_id or "", record.addresses)
+            self.networks.release_ports(uuid, [h.port for h in held])
+            if forget:
+                self.containers.update(uuid, {"addresses": None})
+        if record.exposed_ports:
+            self.networks.release_exposed_ports_group(uuid)
 
     def record_event(self, message: EventReport) -> None:
         self.actions.record_event(

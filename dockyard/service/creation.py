@@ -22,6 +22,7 @@ from dockyard.domain.names import generate_name
 from dockyard.domain.networks import Attachment, HostNetwork, Port
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth, in_registry
+from dockyard.domain.security_groups import Protocol as GroupProtocol
 from dockyard.domain.states import Status, TaskState
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.rpc.api import ComputeAPI
@@ -81,7 +82,10 @@ class ContainerCreator:
     def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
         image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
         caller = Caller(ctx.project_id, may_attach_external=ctx.is_admin)
-        group_ids = self._security_groups(caller, new)
+        # With exposed_ports, the container's own group is made with its ports (below)
+        # and stands in for the project's default group.
+        named = not new.exposed_ports or new.security_groups
+        group_ids = self._security_groups(caller, new) if named else ()
         record = dataclasses.replace(
             self._record(ctx, new), registry_id=registry_id, security_groups=list(group_ids)
         )
@@ -159,6 +163,8 @@ class ContainerCreator:
         assert record.host is not None
         ports: tuple[Port, ...] = ()
         try:
+            if record.exposed_ports:
+                group_ids = (*self._exposed_ports_group(record), *group_ids)
             ports = self.networks.make_ports(record.uuid, record.host, attachments, group_ids)
             preserved = {
                 port.id
@@ -166,7 +172,9 @@ class ContainerCreator:
                 if attachment.preserve_on_delete
             }
             addresses = addresses_of(ports, preserved)
-            noted = self.containers.update(record.uuid, {"addresses": addresses})
+            noted = self.containers.update(
+                record.uuid, {"addresses": addresses, "security_groups": list(group_ids)}
+            )
             firewall = self.networks.firewall_for_host(record.host)
         except Exception:
             self._forget(record, ports)
@@ -174,11 +182,23 @@ class ContainerCreator:
         networks = tuple(HostNetwork(a.network.id, a.subnets, a.network.mtu) for a in attachments)
         return _Plan(noted or record, networks, ports, firewall)
 
+    def _exposed_ports_group(self, record: Container) -> tuple[str]:
+        """Make the group that opens exactly the container's ``exposed_ports``; its id."""
+        assert self.networks is not None
+        ports = [(p.number, GroupProtocol(str(p.protocol))) for p in record.exposed_ports]
+        group = self.networks.make_exposed_ports_group(
+            record.uuid, record.name or record.uuid, record.project_id, ports
+        )
+        return (group.id,)
+
     def _forget(self, record: Container, ports: tuple[Port, ...] = ()) -> None:
-        """Undo a create the agent never got: ports, record, claim and quota."""
+        """Undo a create the agent never got: ports, own group, record, claim and quota."""
         try:
-            if ports and self.networks is not None:
-                self.networks.release_ports(record.uuid, ports)
+            if self.networks is not None:
+                if ports:
+                    self.networks.release_ports(record.uuid, ports)
+                if record.exposed_ports:
+                    self.networks.release_exposed_ports_group(record.uuid)
         finally:
             self.containers.destroy(record.uuid)
 

@@ -28,8 +28,10 @@ from dockyard.domain.networks import (
 from dockyard.domain.security_groups import (
     Direction,
     EtherType,
+    Protocol,
     SecurityGroup,
     SecurityGroupRule,
+    exposed_ports_group,
 )
 from dockyard.drivers.network.base import Caller, HostNetworking, NetworkDriver, RealisedNetwork
 from tests.fakes.runtime import Call
@@ -44,6 +46,9 @@ class FakeNetworks(NetworkDriver):
         self.released: list[tuple[str, tuple[str, ...]]] = []
         #: Set to make ``make_ports`` fail (after nothing was made).
         self.refuse_ports: Exception | None = None
+        #: Set to make ``make_exposed_ports_group`` fail.
+        self.refuse_groups: Exception | None = None
+        self.released_groups: list[str] = []
         self._ids = itertools.count(1)
 
     # -- test helpers -----------------------------------------------------
@@ -213,6 +218,26 @@ class FakeNetworks(NetworkDriver):
             else:
                 self.ports[port.id] = dataclasses.replace(port, device_id="", host="")
 
+    def make_exposed_ports_group(
+        self,
+        container_id: str,
+        container_name: str,
+        project_id: str,
+        ports: Sequence[tuple[int, Protocol]],
+    ) -> SecurityGroup:
+        if self.refuse_groups is not None:
+            raise self.refuse_groups
+        group = exposed_ports_group(
+            container_id, container_name, project_id, ports, lambda: f"r-{next(self._ids)}"
+        )
+        return self.groups.setdefault(group.id, group)
+
+    def release_exposed_ports_group(self, container_id: str) -> None:
+        self.released_groups.append(container_id)
+        for group_id, group in list(self.groups.items()):
+            if container_id in group.description:
+                del self.groups[group_id]
+
     def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
         ids = sorted({p.network_id for p in self.ports.values() if p.host == host})
         return tuple(HostNetwork(i, self._subnets(i), self.networks[i].mtu) for i in ids)
@@ -275,6 +300,8 @@ class FakeHostNetworking(HostNetworking):
             for network_id, network in sorted(self.realised_networks.items())
         )
 
-    def apply_firewall(self, firewall: HostFirewall) -> None:
+    def apply_firewall(self, firewall: HostFirewall, only_if_changed: bool = False) -> None:
+        if only_if_changed and firewall == self.firewall:
+            return
         self._step("apply_firewall", firewall)
         self.firewall = firewall

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.networks import Attachment, HostNetwork, NetRequest, Port
-from dockyard.domain.security_groups import SecurityGroup
+from dockyard.domain.security_groups import Protocol, SecurityGroup
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,30 @@ class NetworkDriver(abc.ABC):
         """
 
     @abc.abstractmethod
+    def make_exposed_ports_group(
+        self,
+        container_id: str,
+        container_name: str,
+        project_id: str,
+        ports: Sequence[tuple[int, Protocol]],
+    ) -> SecurityGroup:
+        """Make the container's own group for its ``exposed_ports`` (Zun's behaviour).
+
+        A real group of the container's project, named after the container, that
+        allows all egress and ingress from anywhere to exactly ``ports``; the
+        container's ports get it as their only group. Idempotent per container.
+        Removed by ``release_exposed_ports_group``.
+        """
+
+    @abc.abstractmethod
+    def release_exposed_ports_group(self, container_id: str) -> None:
+        """Remove the container's own group, once its ports are released.
+
+        None (or already gone) → success; still in use (a port kept it) → left,
+        logged. Called on every path that ends a container or a failed create.
+        """
+
+    @abc.abstractmethod
     def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
         """Every network that has a port bound to ``host``, with its subnets.
 
@@ -175,12 +199,14 @@ class HostNetworking(abc.ABC):
         """The engine networks of this installation and host (for the reconcile loop)."""
 
     @abc.abstractmethod
-    def apply_firewall(self, firewall: HostFirewall) -> None:
+    def apply_firewall(self, firewall: HostFirewall, only_if_changed: bool = False) -> None:
         """Enforce exactly ``firewall`` on this host, replacing what was enforced before.
 
         Atomic per address family, idempotent, and quick enough to run on every
         change (one rule change with 200 guarded containers: well under 2 s).
         ``HostFirewall()`` removes every rule of this installation and host.
+        ``only_if_changed``: the kernel may be left alone when it already
+        enforces exactly this (the periodic pass; rules lost are still restored).
         """
 
 

@@ -115,6 +115,32 @@ def test_a_delete_refreshes_the_rules_once_the_container_is_gone(
     assert world.runtime.call_names()[-2:] == ["remove", "apply_firewall"]
 
 
+def test_a_delete_drops_the_containers_rules_before_it_reports_the_removal(
+    world: World, host_net: FakeHostNetworking
+) -> None:
+    """Whoever sees the delete done (its record gone) finds no rule of it left."""
+    world.control.add(record(status=Status.RUNNING))
+    world.runtime.add(spec(uuid=UUID, image=IMAGE))
+    other = GuardedPort("port-b", "someone-else", ("10.1.0.6",), ())
+    # The records still hold the container's port until the removal is reported.
+    world.control.firewalls[HOST] = HostFirewall((*FIREWALL.ports, other))
+    enforced_at_report: list[HostFirewall | None] = []
+    report = world.control.container_removed
+
+    def removed(uuid: str) -> None:
+        enforced_at_report.append(host_net.firewall)
+        world.control.firewalls[HOST] = HostFirewall((other,))
+        report(uuid)
+
+    world.control.container_removed = removed  # type: ignore[method-assign]
+
+    world.ops.operate(ContainerOperation(UUID, "delete", "req-2", force=True))
+
+    assert enforced_at_report == [HostFirewall((other,))]
+    # The pass after the removal finds nothing new to write.
+    assert world.runtime.call_names()[-2:] == ["remove", "apply_firewall"]
+
+
 def test_reconcile_restores_the_rules_and_removes_unexplained_networks(
     world: World, host_net: FakeHostNetworking
 ) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dockyard.domain.firewall import host_firewall
+from dockyard.domain.firewall import host_firewall, without_container
 from dockyard.domain.networks import FixedIP, Port
 from dockyard.domain.security_groups import SecurityGroup, default_rules, new_rule
 
@@ -66,3 +66,14 @@ def test_remote_groups_resolve_to_members_on_every_host() -> None:
     result = host_firewall(here, {"web": WEB, "dflt": DEFAULT}, everywhere)
     assert result.members == {"dflt": ("10.0.0.2", "10.0.0.9")}
     assert [gp.port_id for gp in result.ports] == ["a", "b"]
+
+
+def test_without_a_container_its_ports_and_member_addresses_go() -> None:
+    groups = {DEFAULT.id: DEFAULT}
+    ports = [port("a", "10.0.0.2", DEFAULT.id), port("b", "10.0.0.3", DEFAULT.id)]
+    firewall = host_firewall(ports, groups, ports)
+
+    left = without_container(firewall, "c-a")
+
+    assert left == host_firewall(ports[1:], groups, ports[1:])
+    assert without_container(firewall, "nobody") == firewall

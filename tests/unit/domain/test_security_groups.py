@@ -13,6 +13,8 @@ from dockyard.domain.security_groups import (
     SecurityGroupRule,
     default_rules,
     ensure_new,
+    exposed_ports_group,
+    exposed_ports_group_id,
     exposed_ports_rules,
     new_rule,
     parse_protocol,
@@ -165,3 +167,17 @@ def test_exposed_ports_open_exactly_those_ports_for_both_families() -> None:
         (80, 80, Protocol.TCP, "::/0"),
     }
     assert all(r.direction is Direction.INGRESS for r in rules)
+
+
+def test_a_containers_exposed_ports_group_is_its_own_and_allows_all_egress() -> None:
+    group = exposed_ports_group("c-1", "web", "p1", [(8080, Protocol.TCP)], ids())
+    again = exposed_ports_group("c-1", "web", "p1", [(8080, Protocol.TCP)], ids())
+    assert group.id == again.id == exposed_ports_group_id("c-1") != exposed_ports_group_id("c-2")
+    assert (group.name, group.project_id) == ("web-exposed-ports", "p1")
+    assert "c-1" in group.description
+    assert all(r.security_group_id == group.id for r in group.rules)
+    egress = [r for r in group.rules if r.direction is Direction.EGRESS]
+    assert {r.ethertype for r in egress} == set(EtherType)
+    assert all(r.protocol is None and r.remote_ip_prefix is None for r in egress)
+    ingress = {(r.protocol, r.port_range_min) for r in group.rules if r not in egress}
+    assert ingress == {(Protocol.TCP, 8080)}

@@ -6,10 +6,12 @@ import dataclasses
 from typing import Any, cast
 
 from dockyard.domain.addresses import addresses_of
+from dockyard.domain.container_request import ExposedPort
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Container
 from dockyard.domain.networks import NetRequest
 from dockyard.domain.reports import ContainerChange
+from dockyard.domain.security_groups import Protocol
 from dockyard.drivers.network.base import Caller
 from dockyard.rpc.messages import ContainerReport
 from dockyard.service.control import ControlService
@@ -104,3 +106,42 @@ def test_without_networking_the_host_holds_nothing() -> None:
     service = ControlService(cast(Any, Records()), cast(Any, None), cast(Any, None))
 
     assert (service.host_networks("h1"), service.host_firewall("h1")) == ([], HostFirewall())
+
+
+def exposing() -> tuple[ControlService, Records, FakeNetworks]:
+    """A container with exposed_ports: its own group, and a port in it."""
+    networks = FakeNetworks()
+    group = networks.make_exposed_ports_group(UUID, "web", "p", [(80, Protocol.TCP)])
+    ports = networks.make_ports(UUID, "h1", networks.resolve(Caller("p"), ()), (group.id,))
+    record = Container(
+        uuid=UUID,
+        name="web",
+        project_id="p",
+        user_id="u",
+        image="busybox",
+        host="h1",
+        addresses=addresses_of(ports, set()),
+        exposed_ports=(ExposedPort(80),),
+        security_groups=[group.id],
+    )
+    records = Records(record)
+    service = ControlService(
+        cast(Any, records), cast(Any, None), cast(Any, None), networks=networks
+    )
+    return service, records, networks
+
+
+def test_a_failed_create_removes_the_containers_own_group_after_its_ports() -> None:
+    service, _, networks = exposing()
+
+    service.report(ContainerReport(UUID, ContainerChange.failed("boom"), release_claim=True))
+
+    assert (networks.ports, networks.groups, networks.released_groups) == ({}, {}, [UUID])
+
+
+def test_a_removed_container_takes_its_own_group_along() -> None:
+    service, records, networks = exposing()
+
+    service.container_removed(UUID)
+
+    assert (records.records, networks.ports, networks.groups) == ({}, {}, {})

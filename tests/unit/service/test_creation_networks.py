@@ -11,10 +11,12 @@ from typing import Any, cast
 
 import pytest
 
-from dockyard.domain.container_request import PullPolicy
+from dockyard.domain.container_request import ExposedPort, Protocol, PullPolicy
 from dockyard.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from dockyard.domain.models import Container, RequestContext
 from dockyard.domain.networks import NetRequest
+from dockyard.domain.security_groups import Direction
+from dockyard.domain.security_groups import Protocol as GroupProtocol
 from dockyard.service.creation import ContainerCreator, CreateDefaults
 from tests.factories import asked
 from tests.fakes.clock import FakeClock
@@ -213,3 +215,63 @@ def test_without_networking_a_container_gets_no_ports() -> None:
 
     [(_, msg)] = compute.created
     assert (msg.ports, msg.networks, msg.firewall) == ((), (), None)
+
+
+# --- exposed_ports: the container's own group ------------------------------------------
+
+
+def test_exposed_ports_give_the_ports_the_containers_own_group_only(
+    networks: FakeNetworks,
+) -> None:
+    made, containers, compute = creator(networks)
+    exposed = (ExposedPort(8080), ExposedPort(53, Protocol.UDP))
+
+    record = made.create(CTX, asked(name="web", exposed_ports=exposed), True)
+
+    [(_, msg)] = compute.created
+    [port] = msg.ports
+    [group] = networks.groups.values()  # no default group was made
+    assert (group.name, group.project_id) == ("web-exposed-ports", "project-1")
+    assert port.security_group_ids == (group.id,)
+    assert containers.stored[0].security_groups == [group.id]
+    assert record.security_groups == [group.id]
+    opened = {
+        (r.protocol, r.port_range_min) for r in group.rules if r.direction is Direction.INGRESS
+    }
+    assert opened == {(GroupProtocol.TCP, 8080), (GroupProtocol.UDP, 53)}
+    # The firewall the agent gets already holds it.
+    assert msg.firewall is not None
+    [guarded] = msg.firewall.ports
+    assert any(r.port_range_min == 8080 for r in guarded.rules)
+
+
+def test_a_create_whose_ports_fail_takes_its_own_group_back(networks: FakeNetworks) -> None:
+    networks.refuse_ports = Conflict("No more IP addresses available on subnet s.")
+    made, containers, _ = creator(networks)
+
+    with pytest.raises(Conflict):
+        made.create(CTX, asked(exposed_ports=(ExposedPort(80),)), True)
+
+    assert (containers.stored, networks.groups) == ([], {})
+
+
+def test_a_create_the_agent_cannot_get_takes_its_own_group_back(
+    networks: FakeNetworks,
+) -> None:
+    made, containers, compute = creator(networks)
+    compute.unreachable = Unavailable("The agent of host h1 is not reachable.")
+
+    with pytest.raises(Unavailable):
+        made.create(CTX, asked(exposed_ports=(ExposedPort(80),)), True)
+
+    assert (containers.stored, networks.ports, networks.groups) == ([], {}, {})
+
+
+def test_a_group_that_cannot_be_made_leaves_nothing(networks: FakeNetworks) -> None:
+    networks.refuse_groups = Unavailable("The network service is not reachable.")
+    made, containers, compute = creator(networks)
+
+    with pytest.raises(Unavailable):
+        made.create(CTX, asked(exposed_ports=(ExposedPort(80),)), True)
+
+    assert (containers.stored, compute.created, networks.ports) == ([], [], {})

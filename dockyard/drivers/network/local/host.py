@@ -64,7 +64,7 @@ def _port_addresses(port: Port) -> tuple[str | None, str | None]:
 
 
 class BridgeHost(HostNetworking):
-    """Dockyard networks as Docker bridge networks on one engine, and iptables rules."""
+    """Dockyard networks as Docker bridge networks on one engine, and nftables rules."""
 
     def __init__(
         self,
@@ -238,8 +238,8 @@ class BridgeHost(HostNetworking):
             )
         return tuple(sorted(found, key=lambda r: r.network_id))
 
-    def apply_firewall(self, firewall: HostFirewall) -> None:
-        self.firewall.apply(firewall)
+    def apply_firewall(self, firewall: HostFirewall, only_if_changed: bool = False) -> None:
+        self.firewall.apply(firewall, only_if_changed)
 
 
 def engine_subnets(

@@ -6,6 +6,10 @@ One table per (installation, host), family ``inet`` (IPv4 and IPv6 at once):
   ESTABLISHED,RELATED) and IPv6 neighbour discovery pass; then a verdict map
   sends a packet from a guarded address to that port's egress chain, and
   (on return) one to a guarded address to its ingress chain;
+- a base chain on the ``output`` hook, the same but ingress only: what the host
+  itself sends to a container (the engine's ``docker-proxy`` relaying a
+  published port, or a hairpin-NATed connection, which leave the host and
+  never cross ``forward``) passes the container's ingress rules too;
 - per port, ``o_<hex>`` and ``i_<hex>``: one ``return`` per allowing rule, then
   ``drop``;
 - per remote group and family, a set of member addresses, so a rule naming a
@@ -40,6 +44,8 @@ _PRIORITY: Final = "filter - 10"
 _NDP: Final = "nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert"
 _UNQUOTED: Final = re.compile(r"[^A-Za-z0-9 ._:@/-]")
 _FAMILY: Final = {4: ("ip", "ipv4", "ipv4_addr"), 6: ("ip6", "ipv6", "ipv6_addr")}
+_BOTH_WAYS: Final = ("saddr", "daddr")
+_TO_GUARDED: Final = ("daddr",)
 
 
 def _hex(text: str, length: int) -> str:
@@ -125,9 +131,11 @@ def _vmap(family: str, side: str, pairs: list[tuple[str, str]]) -> list[str]:
     return [f"{family} {side} vmap {{ {entries} }}"]
 
 
-def _base_chain(firewall: HostFirewall, names: TableNames) -> list[str]:
+def _base_chain(
+    firewall: HostFirewall, names: TableNames, hook: str, sides: tuple[str, ...]
+) -> list[str]:
     lines = [
-        f"type filter hook forward priority {_PRIORITY}; policy accept;",
+        f"type filter hook {hook} priority {_PRIORITY}; policy accept;",
         "ct state established,related accept",
         f"icmpv6 type {{ {_NDP} }} accept",
     ]
@@ -141,7 +149,7 @@ def _base_chain(firewall: HostFirewall, names: TableNames) -> list[str]:
                 jumps.setdefault((version, "daddr"), []).append(
                     (address, names.ingress(port.port_id))
                 )
-    for side in ("saddr", "daddr"):  # every egress check before any ingress check
+    for side in sides:  # every egress check before any ingress check
         for version in (4, 6):
             lines += _vmap(_FAMILY[version][0], side, jumps.get((version, side), []))
     return lines
@@ -185,7 +193,8 @@ def render(firewall: HostFirewall, names: TableNames) -> str:
     about = _UNQUOTED.sub("_", f"{names.installation} on {names.host}")
     body = [f'comment "Dockyard security groups of {about}"']
     body += _sets(firewall, names)
-    body += _block("chain forward", _base_chain(firewall, names), "")
+    body += _block("chain forward", _base_chain(firewall, names, "forward", _BOTH_WAYS), "")
+    body += _block("chain output", _base_chain(firewall, names, "output", _TO_GUARDED), "")
     for port in firewall.ports:
         body += _block(
             f"chain {names.egress(port.port_id)}", _port_chain(port, Direction.EGRESS, names), ""

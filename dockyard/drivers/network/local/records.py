@@ -23,6 +23,8 @@ from dockyard.domain.errors import (
     IpAddressGenerationFailure,
     NetworkNotFound,
     PortNotFound,
+    SecurityGroupInUse,
+    SecurityGroupNotFound,
 )
 from dockyard.domain.firewall import HostFirewall, host_firewall
 from dockyard.domain.networks import (
@@ -39,7 +41,14 @@ from dockyard.domain.networks import (
     parse_address,
     subnet_of,
 )
-from dockyard.domain.security_groups import DEFAULT_GROUP_NAME, SecurityGroup, default_rules
+from dockyard.domain.security_groups import (
+    DEFAULT_GROUP_NAME,
+    Protocol,
+    SecurityGroup,
+    default_rules,
+    exposed_ports_group,
+    exposed_ports_group_id,
+)
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.drivers.network.local.stores import NetworkStore, SecurityGroupStore
 
@@ -276,6 +285,28 @@ class LocalNetworkDriver(NetworkDriver):
                 self.networks.unbind_port(port.id, container_id)
             else:
                 self.networks.delete_port(port.id, device_id=container_id)
+
+    def make_exposed_ports_group(
+        self,
+        container_id: str,
+        container_name: str,
+        project_id: str,
+        ports: Sequence[tuple[int, Protocol]],
+    ) -> SecurityGroup:
+        group = exposed_ports_group(container_id, container_name, project_id, ports, self.make_id)
+        existing = self.groups.groups_by_id([group.id])
+        if group.id in existing:
+            return existing[group.id]
+        return self.groups.create_group(group)
+
+    def release_exposed_ports_group(self, container_id: str) -> None:
+        group_id = exposed_ports_group_id(container_id)
+        try:
+            self.groups.delete_group(group_id)
+        except SecurityGroupNotFound:
+            return
+        except SecurityGroupInUse as exc:
+            LOG.warning("kept the exposed_ports group of %s: %s", container_id, exc)
 
     def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
         ids = sorted({port.network_id for port in self.networks.ports(host=host)})

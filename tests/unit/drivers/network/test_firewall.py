@@ -52,3 +52,69 @@ def test_a_failing_nft_is_a_driver_error() -> None:
 
     with pytest.raises(DriverError, match="not permitted"):
         NftablesFirewall("inst", "host", run=refuse).clear()
+
+
+GUARDED = HostFirewall((GuardedPort("p1", "c1", ("10.0.0.2",), ()),))
+ABSENT = "nft list table inet t failed (1): Error: No such file or directory"
+
+
+class Kernel(Commands):
+    """Answers ``nft list table`` as the kernel would, with or without the table."""
+
+    def __init__(self, has_table: bool) -> None:
+        super().__init__()
+        self.has_table = has_table
+
+    def __call__(self, argv: Sequence[str], stdin: str | None) -> str:
+        answer = super().__call__(argv, stdin)
+        if argv[1:3] == ["list", "table"] and not self.has_table:
+            raise DriverError(ABSENT)
+        return answer
+
+
+def test_the_periodic_pass_leaves_an_unchanged_table_alone() -> None:
+    firewall = NftablesFirewall("inst", "host", run=Commands())
+    firewall.apply(GUARDED)
+    kernel = Kernel(has_table=True)
+    firewall._run = kernel
+
+    assert firewall.apply(GUARDED, only_if_changed=True) is False
+    # Only our table is read: ``list tables`` would read every table's rules first.
+    assert kernel.ran == [(["nft", "list", "table", "inet", firewall.names.table], None)]
+
+
+def test_the_periodic_pass_puts_a_lost_table_back() -> None:
+    firewall = NftablesFirewall("inst", "host", run=Commands())
+    firewall.apply(GUARDED)
+    kernel = Kernel(has_table=False)  # deleted, or the ruleset flushed
+    firewall._run = kernel
+
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert [argv for argv, _ in kernel.ran][-1] == ["nft", "-f", "-"]
+
+
+def test_an_unanswered_presence_check_is_an_error_not_an_absence() -> None:
+    def broken(argv: Sequence[str], stdin: str | None) -> str:
+        raise DriverError("nft could not run: timed out")
+
+    with pytest.raises(DriverError, match="timed out"):
+        NftablesFirewall("inst", "host", run=broken).present()
+
+
+def test_a_change_is_always_written_and_a_failed_write_is_retried() -> None:
+    kernel = Kernel(has_table=True)
+    firewall = NftablesFirewall("inst", "host", run=kernel)
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert firewall.apply(HostFirewall(), only_if_changed=True) is True
+
+    def refuse(argv: Sequence[str], stdin: str | None) -> str:
+        raise DriverError("nft -f - failed (1)")
+
+    firewall._run = refuse
+    with pytest.raises(DriverError):
+        firewall.apply(GUARDED)
+    firewall._run = kernel
+    kernel.ran.clear()
+    # Unknown after a failure: written again though it is what was asked last.
+    assert firewall.apply(GUARDED, only_if_changed=True) is True
+    assert [argv for argv, _ in kernel.ran] == [["nft", "-f", "-"]]

@@ -178,3 +178,19 @@ def test_the_same_rule_from_two_groups_is_rendered_once() -> None:
 def test_quotes_cannot_leave_the_comment() -> None:
     script = render(HostFirewall((guarded("a", "10.0.0.2"),)), TableNames('x"; flush ruleset', "h"))
     assert 'comment "Dockyard security groups of x__ flush ruleset on h"' in script
+
+
+def test_what_the_host_itself_sends_to_a_guarded_address_passes_its_ingress_chain() -> None:
+    """docker-proxy (a published port) and hairpin NAT reach a container from the host:
+    the ``output`` hook, never ``forward``. Only ingress: the host is no guarded port."""
+    firewall = HostFirewall((guarded("a", "10.0.0.2", "fd00::2"),))
+    output = chain(render(firewall, NAMES), "output")
+    ia = NAMES.ingress("a")
+    assert output == [
+        "type filter hook output priority filter - 10; policy accept;",
+        "ct state established,related accept",
+        "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+        "nd-neighbor-advert } accept",
+        f"ip daddr vmap {{ 10.0.0.2 : jump {ia} }}",
+        f"ip6 daddr vmap {{ fd00::2 : jump {ia} }}",
+    ]
