@@ -147,6 +147,7 @@ def test_default_filters_in_order() -> None:
         "ram",
         "dedicated_cpu",
         "disk_quota",
+        "volumes",
         "disk",
     ]
 
