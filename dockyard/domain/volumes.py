@@ -134,10 +134,14 @@ class HostVolume:
 
     volume_id: str
     size_bytes: int
+    #: Dockyard just created it and no host ever realised it: the only case in which
+    #: a host may make (and format) its filesystem. Data missing for any other volume
+    #: is a conflict, never silently replaced by an empty filesystem.
+    new: bool = False
 
     @classmethod
-    def of(cls, volume: Volume) -> HostVolume:
-        return cls(volume.id, volume.size_gib * GIB)
+    def of(cls, volume: Volume, new: bool = False) -> HostVolume:
+        return cls(volume.id, volume.size_gib * GIB, new)
 
 
 @dataclass(frozen=True)

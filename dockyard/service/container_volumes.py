@@ -10,6 +10,7 @@ is claimed on a host, records the volumes it creates and the attachments
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dockyard.domain.volumes import (
     MountType,
     Volume,
     VolumeAttachment,
+    VolumeStatus,
     ensure_attachable,
 )
 from dockyard.drivers.volume.base import VolumeDriver
@@ -41,6 +43,15 @@ class VolumePlan:
     def new_gib(self) -> int:
         """GiB of the volumes the create makes: its host's disk and the project's quota."""
         return sum(m.size_gib or 0 for m, v in self.volumes if v is None)
+
+    @property
+    def host_gib(self) -> int:
+        """GiB the create takes on its host's disk: every volume not placed yet."""
+        return sum(
+            m.size_gib or 0 if v is None else v.size_gib
+            for m, v in self.volumes
+            if v is None or not v.host
+        )
 
     @property
     def host(self) -> str | None:
@@ -69,7 +80,13 @@ class ContainerVolumes:
                 volumes.append((mount, None))
                 continue
             found = self.driver.find(project_id, mount.source)
-            ensure_attachable(found, project_id)
+            # A volume no host realised yet (made through the block-storage API) is
+            # realised on the container's host.
+            unplaced = not found.host and found.status is VolumeStatus.CREATING
+            checked = (
+                dataclasses.replace(found, status=VolumeStatus.AVAILABLE) if unplaced else found
+            )
+            ensure_attachable(checked, project_id)
             volumes.append((mount, found))
         plan = VolumePlan(tuple(volumes), tuple(m for m in mounts if m.type is MountType.BIND))
         hosts = sorted({v.host for _, v in plan.volumes if v is not None and v.host})
@@ -104,11 +121,14 @@ class ContainerVolumes:
                 if volume is None:
                     volume = self.driver.create(project_id, mount.size_gib or 0, auto_remove=True)
                     made.append(volume)
+                # Never realised: its first host makes (and formats) it.
+                new = not volume.host
+                if new:
                     volume = self.driver.placed(volume.id, host)
                 attachment = VolumeAttachment(container_id, host, mount.destination)
                 volume = self.driver.attach(project_id, volume.id, attachment)
                 attached.append(volume.id)
-                mounts.append(HostMount(HostVolume.of(volume), mount.destination))
+                mounts.append(HostMount(HostVolume.of(volume, new), mount.destination))
         except Exception:
             for volume_id in attached:
                 self.driver.detach(volume_id, container_id)

@@ -99,7 +99,7 @@ class ContainerCreator:
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
             memory_mib=record.memory or 0,
-            disk_gib=(record.disk or 0) + volumes.new_gib,
+            disk_gib=(record.disk or 0) + volumes.host_gib,
             runtime=new.runtime,
             availability_zone=new.availability_zone,
             requested_host=volumes.host or new.host,

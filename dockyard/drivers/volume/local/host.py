@@ -99,6 +99,12 @@ class LoopVolumeHost(VolumeHost):
             self._check_reusable(existing, volume.volume_id, mountpoint)
         self.root.mkdir(parents=True, exist_ok=True)
         if not image.exists():
+            if not volume.new:
+                raise Conflict(
+                    f"The data of volume {volume.volume_id} is missing on host "
+                    f"{self.owner.host}; only a volume Dockyard just created is formatted.",
+                    volume=volume.volume_id,
+                )
             self.filesystems.make(image, volume.size_bytes)
         held = image.stat().st_size
         if held != volume.size_bytes:
