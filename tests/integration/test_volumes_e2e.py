@@ -119,6 +119,11 @@ def image_file(service: Dockyard, volume_id: str) -> Path:
     return root / f"{volume_id}.img"
 
 
+def host_disk_used(service: Dockyard) -> int:
+    [host] = [h for h in service.node.services.creator.hosts.all() if h.name == service.host]
+    return host.disk_used
+
+
 def engine_volume_exists(service: Dockyard, volume_id: str) -> bool:
     try:
         service.docker.volumes.get(engine_volume_name(volume_id))
@@ -156,6 +161,7 @@ def test_a_created_volume_is_sized_by_the_kernel_and_goes_with_its_container(
     service: Dockyard,
 ) -> None:
     content = base64.b64encode(b"answer=42\n").decode()
+    disk_before = host_disk_used(service)
     made = run(
         service,
         "scratch",
@@ -167,6 +173,7 @@ def test_a_created_volume_is_sized_by_the_kernel_and_goes_with_its_container(
     )
     [volume] = held_by(service, made["uuid"])
     assert volume.auto_remove and volume.size_gib == 1
+    assert host_disk_used(service) == disk_before + 1
     assert in_container(service, made["uuid"], "cat /etc/app/app.conf") == (0, "answer=42\n")
     # 1100 MiB into a 1 GiB volume: the filesystem is full before the end.
     code, output = in_container(
@@ -180,6 +187,7 @@ def test_a_created_volume_is_sized_by_the_kernel_and_goes_with_its_container(
     eventually(lambda: record(service, volume.id) is None)
     assert not image_file(service, volume.id).exists()
     assert not engine_volume_exists(service, volume.id)
+    assert host_disk_used(service) == disk_before
 
 
 def test_a_rebuilt_container_keeps_its_volumes_and_their_data(
