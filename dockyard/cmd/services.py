@@ -81,7 +81,9 @@ def container_volumes(conf: cfg.ConfigOpts, repos: Repositories) -> ContainerVol
     settings = volume.view(conf)
     if settings.driver != "local":
         raise SystemExit(f"[volume] driver {settings.driver!r} is not available; use local")
-    return ContainerVolumes(LocalVolumeDriver(repos.volumes, settings.mount_limits()))
+    return ContainerVolumes(
+        LocalVolumeDriver(repos.volumes, settings.mount_limits()), repos.container_files
+    )
 
 
 def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:

@@ -12,6 +12,7 @@ from dockyard.config import api, database, default, quota
 from dockyard.db import migrate
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
+from dockyard.db.repositories.container_files import ContainerFileRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.idempotency import IdempotencyRepository
@@ -71,6 +72,7 @@ class Repositories:
     networks: NetworkRepository
     security_groups: SecurityGroupRepository
     volumes: VolumeRepository
+    container_files: ContainerFileRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -96,4 +98,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         NetworkRepository(db),
         SecurityGroupRepository(db),
         VolumeRepository(db, quotas),
+        ContainerFileRepository(db),
     )

@@ -36,6 +36,7 @@ from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange, TaskGuard
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
+from dockyard.domain.volumes import MountRequest
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.observability.metrics import CREATE_TO_RUNNING_SECONDS
@@ -216,7 +217,7 @@ class Operations:
                         self._pull(msg, at)
                     created = self.runtime.create(spec)
                 self._plug(created, spec, msg)
-            self._inject(uuid, msg)
+            self._inject(uuid, msg.binds)
             failpoints.hit("create.before_start", msg.spec.name, uuid)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
@@ -265,9 +266,9 @@ class Operations:
             )
         self.volumes.prepare(spec.volumes)
 
-    def _inject(self, uuid: str, msg: CreateContainer) -> None:
+    def _inject(self, uuid: str, binds: Sequence[MountRequest]) -> None:
         """Write the create's ``bind`` files into the container before it starts."""
-        archive = bind_archive(msg.binds, self.clock.now().timestamp())
+        archive = bind_archive(binds, self.clock.now().timestamp())
         if archive is not None:
             self.runtime.put_archive(uuid, "/", archive)
 
@@ -433,6 +434,7 @@ class Operations:
                 created = self.runtime.create(spec)
                 if self.networks is not None and msg.ports:
                     self.networks.replug(created, spec, msg.ports)
+            self._inject(uuid, msg.binds)
             if msg.run:
                 self.runtime.start(uuid)
         except Exception as exc:

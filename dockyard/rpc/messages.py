@@ -121,6 +121,8 @@ class RebuildContainer:
     auth: RegistryAuth | None = None
     #: The container's ports: the new container takes them over, on networks realised here.
     ports: tuple[Port, ...] = ()
+    #: The files its create injected, injected again into the new container.
+    binds: tuple[MountRequest, ...] = ()
     version: str = VERSION
 
 

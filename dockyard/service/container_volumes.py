@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from dockyard.db.repositories.container_files import ContainerFileRepository
 from dockyard.domain.errors import InvalidState
 from dockyard.domain.volumes import (
     HostMount,
@@ -65,8 +66,10 @@ class VolumePlan:
 
 
 class ContainerVolumes:
-    def __init__(self, driver: VolumeDriver) -> None:
+    def __init__(self, driver: VolumeDriver, files: ContainerFileRepository | None = None) -> None:
         self.driver = driver
+        #: Where a container's injected files are kept for its rebuilds.
+        self.files = files
 
     def plan(
         self, project_id: str, mounts: Sequence[MountRequest], requested_host: str | None
@@ -135,6 +138,8 @@ class ContainerVolumes:
             for volume in made:
                 self.driver.forget(volume.id)
             raise
+        if plan.binds and self.files is not None:
+            self.files.keep(container_id, plan.binds)
         return tuple(mounts)
 
     def mounts_of(self, container_id: str) -> tuple[HostMount, ...]:
@@ -146,10 +151,16 @@ class ContainerVolumes:
             if attachment.container_id == container_id
         )
 
+    def files_of(self, container_id: str) -> tuple[MountRequest, ...]:
+        """The files the container's create injected (a rebuild injects them again)."""
+        return self.files.of(container_id) if self.files is not None else ()
+
     def release(self, container_id: str, realised: bool = True) -> None:
         """The container is gone (or its create failed): detach its volumes; those it
         created are removed. ``realised``: their data may exist on the host, whose agent
         removes it (the records are marked ``deleting``); otherwise the records go now."""
+        if self.files is not None:
+            self.files.forget(container_id)
         for volume in self.driver.held_by(container_id):
             self.driver.detach(volume.id, container_id)
             if not volume.auto_remove:

@@ -249,6 +249,7 @@ class ContainerService:
             ctx.request_id,
             auth=auth,
             ports=ports,
+            binds=self.volumes.files_of(container.uuid) if self.volumes is not None else (),
         )
         self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
         return reserved

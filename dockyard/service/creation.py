@@ -149,7 +149,7 @@ class ContainerCreator:
         self, ctx: RequestContext, volumes: VolumePlan, record: Container
     ) -> tuple[HostMount, ...]:
         """Record the claimed container's volumes; a failure leaves neither them nor it."""
-        if self.volumes is None or not volumes.needs_volumes:
+        if self.volumes is None or not (volumes.needs_volumes or volumes.binds):
             return ()
         assert record.host is not None
         try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.db.repositories.container_files import ContainerFileRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.db.session import Database
@@ -34,8 +35,8 @@ def records(db: Database) -> VolumeRepository:
 
 
 @pytest.fixture
-def step(records: VolumeRepository) -> ContainerVolumes:
-    return ContainerVolumes(LocalVolumeDriver(records))
+def step(records: VolumeRepository, db: Database) -> ContainerVolumes:
+    return ContainerVolumes(LocalVolumeDriver(records), ContainerFileRepository(db))
 
 
 def named(step: ContainerVolumes, name: str, host: str = "", project: str = "p") -> Volume:
@@ -137,3 +138,20 @@ def test_releasing_detaches_named_volumes_and_removes_created_ones(
     step.claim(step.plan("p", [mount(size=1)], None), "p", "c-2", "h1")
     step.release("c-2", realised=False)
     assert [v.id for v in records.list_volumes("p")] == [kept.id]
+
+
+def test_injected_files_are_kept_for_rebuilds_and_go_with_the_container(
+    step: ContainerVolumes,
+) -> None:
+    files = (
+        MountRequest(MountType.BIND, "/etc/a.conf", content=b"a=1\n"),
+        MountRequest(MountType.BIND, "/srv/blob", content=bytes(range(256)) * 4096),
+    )
+    plan = step.plan("p", files, None)
+
+    step.claim(plan, "p", "c-1", "h1")
+
+    assert step.files_of("c-1") == files
+    assert step.files_of("c-2") == ()
+    step.release("c-1")
+    assert step.files_of("c-1") == ()

@@ -201,6 +201,7 @@ def test_a_rebuilt_container_keeps_its_volumes_and_their_data(
         mounts=[
             {"source": volume.name, "destination": "/data"},
             {"size": 1, "destination": "/cache"},
+            {"type": "bind", "source": base64.b64encode(b"x=1").decode(), "destination": "/a.c"},
         ],
     )
     script = "echo one > /data/a && echo two > /cache/b"
@@ -215,6 +216,7 @@ def test_a_rebuilt_container_keeps_its_volumes_and_their_data(
     assert engine_container(service, made["uuid"]).id != old
     assert {v.id for v in held_by(service, made["uuid"])} == before
     assert in_container(service, made["uuid"], "cat /data/a /cache/b") == (0, "one\ntwo\n")
+    assert in_container(service, made["uuid"], "cat /a.c") == (0, "x=1")
     delete(service, made["uuid"])
 
 

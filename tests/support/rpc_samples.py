@@ -263,7 +263,13 @@ MESSAGES = [
         "req-11",
         binds=(MountRequest(MountType.BIND, "/etc/app.conf", content=b"a=1\n\x00\xff"),),
     ),
-    RebuildContainer(VOLUMES_SPEC, True, PullPolicy.NEVER, "req-12"),
+    RebuildContainer(
+        VOLUMES_SPEC,
+        True,
+        PullPolicy.NEVER,
+        "req-12",
+        binds=(MountRequest(MountType.BIND, "/etc/a", content=b"x"),),
+    ),
 ]
 
 RESULTS = [
