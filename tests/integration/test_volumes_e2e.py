@@ -30,7 +30,8 @@ from tests.conftest import Dockyard, require, start_dockyard, stop_dockyard
 
 pytestmark = pytest.mark.docker
 
-IDLE = ["sleep", "3600"]
+#: Ends at once on SIGTERM (a restart or stop does not wait for the engine's kill).
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 
 
 @pytest.fixture(scope="module")
@@ -175,11 +176,16 @@ def test_a_created_volume_is_sized_by_the_kernel_and_goes_with_its_container(
     assert volume.auto_remove and volume.size_gib == 1
     assert host_disk_used(service) == disk_before + 1
     assert in_container(service, made["uuid"], "cat /etc/app/app.conf") == (0, "answer=42\n")
-    # 1100 MiB into a 1 GiB volume: the filesystem is full before the end.
-    code, output = in_container(
-        service, made["uuid"], "dd if=/dev/zero of=/scratch/big bs=1M count=1100 2>&1"
+    # Nearly all the free room taken at once, then 10 MiB written: the write fails.
+    fill = (
+        "free=$(df -k /scratch | awk 'NR==2 {print $4}'); "
+        "fallocate -l $(( (free - 1024) * 1024 )) /scratch/fill && "
+        "dd if=/dev/zero of=/scratch/more bs=1M count=10 2>&1"
     )
+    code, output = in_container(service, made["uuid"], fill)
     assert code != 0 and "No space left" in output, output
+    size = in_container(service, made["uuid"], "df -k /scratch | awk 'NR==2 {print $2}'")[1]
+    assert 900 * 1024 < int(size) <= 1024 * 1024
     assert image_file(service, volume.id).stat().st_size == 1024**3
 
     delete(service, made["uuid"])
