@@ -18,17 +18,10 @@ from dockyard.domain.container_request import (
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.images import parse_image
 from dockyard.domain.networks import NetRequest
-
-#: Accepted by the schema but backed by services this deployment does not run yet.
-UNSUPPORTED = {
-    "mounts": "volumes are not supported yet",
-}
+from dockyard.domain.volumes import MountLimits, parse_mounts
 
 
 def _reject_unsupported(body: dict[str, Any]) -> None:
-    for key, why in UNSUPPORTED.items():
-        if body.get(key):
-            raise InvalidInput(f"{key}: {why}.", field=key)
     if body.get("image_driver") == "glance":
         raise InvalidInput("image_driver: glance is not configured; use docker.")
 
@@ -99,7 +92,9 @@ def _healthcheck(value: dict[str, Any] | None) -> Healthcheck | None:
     )
 
 
-def container_request(body: dict[str, Any], version: Version) -> ContainerRequest:
+def container_request(
+    body: dict[str, Any], version: Version, mount_limits: MountLimits | None = None
+) -> ContainerRequest:
     _reject_unsupported(body)
     image = body["image"]
     image_ref = parse_image(image)
@@ -136,4 +131,5 @@ def container_request(body: dict[str, Any], version: Version) -> ContainerReques
         registry=body.get("registry") or None,
         nets=_nets(body.get("nets")),
         security_groups=_security_groups(body.get("security_groups")),
+        mounts=parse_mounts(body.get("mounts"), mount_limits or MountLimits()),
     )

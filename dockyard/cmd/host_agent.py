@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from oslo_config import cfg
 
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import api, compute, default, websocket_proxy
+from dockyard.config import api, compute, default, volume, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
-from dockyard.drivers.docker_factories import host_networking
+from dockyard.drivers.docker_factories import host_networking, volume_host
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.drivers.timing import instrument
@@ -111,4 +111,5 @@ def build_agent(
         installation=installation,
         description=description,
         networking=host_networking(context),
+        volumes=volume_host(context, volume.view(conf).directory(defaults.data_dir)),
     )

@@ -12,7 +12,7 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import Repositories
-from dockyard.config import api, default, network, websocket_proxy
+from dockyard.config import api, default, network, volume, websocket_proxy
 from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
@@ -20,6 +20,7 @@ from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
 from dockyard.service.container_networks import ContainerNetworks
+from dockyard.service.container_volumes import ContainerVolumes
 from dockyard.service.containers import ContainerService
 from dockyard.service.control import ControlService
 from dockyard.service.creation import ContainerCreator, CreateDefaults
@@ -31,6 +32,7 @@ from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
+from dockyard.service.volumes import LocalVolumeDriver
 
 #: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
 ENCRYPTION_KEY_FILE = "registry.key"
@@ -70,6 +72,17 @@ def control_service(conf: cfg.ConfigOpts, repos: Repositories) -> ControlService
         installation=repos.installation,
         images=ImageRecordKeeper(repos.images, repos.containers),
         networks=network_driver(conf, repos),
+        volumes=container_volumes(conf, repos),
+    )
+
+
+def container_volumes(conf: cfg.ConfigOpts, repos: Repositories) -> ContainerVolumes:
+    """Containers' volumes over the configured volume driver (``[volume] driver``)."""
+    settings = volume.view(conf)
+    if settings.driver != "local":
+        raise SystemExit(f"[volume] driver {settings.driver!r} is not available; use local")
+    return ContainerVolumes(
+        LocalVolumeDriver(repos.volumes, settings.mount_limits()), repos.container_files
     )
 
 
@@ -109,6 +122,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
     networks = network_driver(conf, repos)
     network_records = network_service(repos, networks, compute_api)
     registries = RegistryService(repos.registries, secret_box(conf), api_cfg.max_limit)
+    volumes = container_volumes(conf, repos)
     container_service = ContainerService(
         containers,
         actions,
@@ -118,6 +132,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         hosts=hosts,
         registries=registries,
         networks=networks,
+        volumes=volumes,
     )
     token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
     services = Services(
@@ -134,6 +149,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             ),
             registries=registries,
             networks=networks,
+            volumes=volumes,
         ),
         idempotent=IdempotentCreates(
             repos.idempotency,
@@ -148,6 +164,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             max_memory=defaults.maximum_memory,
             min_disk=defaults.minimum_disk,
             max_disk=defaults.maximum_disk,
+            mounts=volume.view(conf).mount_limits(),
         ),
         authorizer=Authorizer.from_conf(conf),
         hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),

@@ -12,6 +12,7 @@ from dockyard.config import api, database, default, quota
 from dockyard.db import migrate
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
+from dockyard.db.repositories.container_files import ContainerFileRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.idempotency import IdempotencyRepository
@@ -21,6 +22,7 @@ from dockyard.db.repositories.networks import NetworkRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.repositories.security_groups import SecurityGroupRepository
+from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.db.session import Database
 from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
@@ -69,6 +71,8 @@ class Repositories:
     idempotency: IdempotencyRepository
     networks: NetworkRepository
     security_groups: SecurityGroupRepository
+    volumes: VolumeRepository
+    container_files: ContainerFileRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -93,4 +97,6 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         IdempotencyRepository(db),
         NetworkRepository(db),
         SecurityGroupRepository(db),
+        VolumeRepository(db, quotas),
+        ContainerFileRepository(db),
     )

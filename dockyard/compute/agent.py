@@ -23,6 +23,7 @@ from dockyard.compute.operations import Operations
 from dockyard.compute.patient_control import PatientControl
 from dockyard.compute.reconcile import Reconciler
 from dockyard.compute.resources import inventory
+from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.compute.watch import EventWatcher
 from dockyard.config.compute import ComputeConfig
 from dockyard.config.docker import DockerConfig
@@ -34,9 +35,11 @@ from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.volumes import VOLUMES_UNSUPPORTED
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.network.base import HostNetworking
 from dockyard.drivers.runtime.base import RuntimeDriver
+from dockyard.drivers.volume.base import VolumeHost
 from dockyard.observability import metrics
 from dockyard.observability.context import RequestScope, bound, current
 from dockyard.rpc.api import ControlAPI
@@ -94,6 +97,7 @@ class ComputeAgent:
         installation: str,
         description: str = "a Dockyard agent",
         networking: HostNetworking | None = None,
+        volumes: VolumeHost | None = None,
     ) -> None:
         self.host = host
         self.installation = installation
@@ -110,6 +114,7 @@ class ComputeAgent:
         self.image_gc = ImageCollector(host, images, control, clock, compute)
         images = self.image_gc.watch(images)
         self.networks = None if networking is None else HostNetworkSteps(host, networking, control)
+        self.volumes = None if volumes is None else HostVolumeSteps(host, volumes, control, runtime)
         self.ops = Operations(
             host,
             runtime,
@@ -119,6 +124,7 @@ class ComputeAgent:
             clock,
             self.freshness,
             networks=self.networks,
+            volumes=self.volumes,
         )
         self.image_ops = ImageOperations(host, images, control, clock, self.image_gc.notes)
         self.reconciler = Reconciler(
@@ -131,6 +137,7 @@ class ComputeAgent:
             lost_create_after=dt.timedelta(seconds=compute.lost_create_after),
             stuck_task_after=dt.timedelta(seconds=compute.stuck_task_after),
             networks=self.networks,
+            volumes=self.volumes,
         )
         self.watcher = EventWatcher(
             host, runtime, self.reconciler, self.freshness, busy=self._is_busy
@@ -142,6 +149,8 @@ class ComputeAgent:
         self._busy: Counter[str] = Counter()
         self._idle = threading.Condition()
         self._stopping = threading.Event()
+        #: Why this host cannot provide volumes ("" when it can); checked once, at start.
+        self._volume_support = "" if self.volumes is None else self.volumes.unsupported()
         self._loop: threading.Thread | None = None
         self._heartbeat: threading.Thread | None = None
         #: The console proxy serving attach and interactive exec sessions of this host.
@@ -177,6 +186,9 @@ class ComputeAgent:
         inv = inventory(info, self.cfg)
         if self.console is not None and (url := self.console.url) is not None:
             inv["info"][CONSOLE_URL] = url
+        inv["info"][VOLUMES_UNSUPPORTED] = (
+            "no volume support is configured" if self.volumes is None else self._volume_support
+        )
         self.control.report_host(HostReport(self.host, inv))
 
     def _heartbeats(self) -> None:

@@ -18,9 +18,17 @@ from collections.abc import Callable, Sequence
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.networking import HostNetworkSteps
 from dockyard.compute.pull_reports import ThrottledProgress
+from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.domain import failpoints
+from dockyard.domain.bind_files import bind_archive
 from dockyard.domain.clock import Clock
-from dockyard.domain.errors import DockyardError, DriverError, InvalidImage, NotFound
+from dockyard.domain.errors import (
+    DockyardError,
+    DriverError,
+    InvalidImage,
+    NotFound,
+    VolumeUnsupported,
+)
 from dockyard.domain.image_records import PullProgress
 from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
 from dockyard.domain.networks import HostNetwork
@@ -28,6 +36,7 @@ from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange, TaskGuard
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
+from dockyard.domain.volumes import MountRequest
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.observability.metrics import CREATE_TO_RUNNING_SECONDS
@@ -82,9 +91,11 @@ class Operations:
         clock: Clock,
         freshness: Freshness | None = None,
         networks: HostNetworkSteps | None = None,
+        volumes: HostVolumeSteps | None = None,
     ) -> None:
         self.host = host
         self.networks = networks
+        self.volumes = volumes
         self.runtime = runtime
         self.images = images
         self.control = control
@@ -192,6 +203,7 @@ class Operations:
         try:
             if self._needs_pull(msg.spec.image, msg.pull_policy):
                 self._pull(msg, at)
+            self._prepare_volumes(msg.spec)
             with self._networks_used(msg.networks):
                 spec = self._network_spec(msg)
                 try:
@@ -205,6 +217,7 @@ class Operations:
                         self._pull(msg, at)
                     created = self.runtime.create(spec)
                 self._plug(created, spec, msg)
+            self._inject(uuid, msg.binds)
             failpoints.hit("create.before_start", msg.spec.name, uuid)
             if msg.run:
                 at.step(TaskState.CONTAINER_STARTING)
@@ -223,6 +236,10 @@ class Operations:
             LOG.warning("create of %s failed: %s", uuid, exc)
             if created is not None and self.networks is not None:
                 self.networks.unplug(created, msg.ports)
+            if created is not None and msg.spec.volumes:
+                # It would hold its volumes: the ones this create made must go with it.
+                with contextlib.suppress(DockyardError):
+                    self.runtime.remove(uuid, force=True)
             change = ContainerChange.failed(_failure(exc))
             if at.task == TaskState.IMAGE_PULLING:
                 change = dataclasses.replace(change, detail="")
@@ -235,6 +252,33 @@ class Operations:
             )
             if msg.ports and self.networks is not None:
                 self.networks.refresh_firewall()
+            if msg.spec.volumes:
+                # The control side marked the volumes it made for removal: remove them now.
+                self._sync_volumes()
+
+    def _prepare_volumes(self, spec: ContainerSpec) -> None:
+        """Realise the container's volumes (never formatting existing data) before it exists."""
+        if not spec.volumes:
+            return
+        if self.volumes is None:
+            raise VolumeUnsupported(
+                f"mounts: host {self.host} has no volume support configured.", field="mounts"
+            )
+        self.volumes.prepare(spec.volumes)
+
+    def _inject(self, uuid: str, binds: Sequence[MountRequest]) -> None:
+        """Write the create's ``bind`` files into the container before it starts."""
+        archive = bind_archive(binds, self.clock.now().timestamp())
+        if archive is not None:
+            self.runtime.put_archive(uuid, "/", archive)
+
+    def _sync_volumes(self) -> None:
+        if self.volumes is None:
+            return
+        try:
+            self.volumes.sync()
+        except DockyardError as exc:
+            LOG.warning("volume pass of host %s failed: %s", self.host, exc.detail)
 
     def _networks_used(
         self, networks: Sequence[HostNetwork]
@@ -351,6 +395,8 @@ class Operations:
         if self.networks is not None:
             # Anything else that changed meanwhile (usually nothing: then no write).
             self.networks.refresh_firewall()
+        # The volumes it made are now marked for removal, and nothing uses them.
+        self._sync_volumes()
 
     # -- resources, images ---------------------------------------------------
 
@@ -383,6 +429,7 @@ class Operations:
         task = TaskState.CONTAINER_REBUILDING
         try:
             self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
+            self._prepare_volumes(msg.spec)
             self.runtime.remove(uuid, force=True)
             spec = msg.spec
             with self._networks_used([HostNetwork(p.network_id, ()) for p in msg.ports]):
@@ -391,6 +438,7 @@ class Operations:
                 created = self.runtime.create(spec)
                 if self.networks is not None and msg.ports:
                     self.networks.replug(created, spec, msg.ports)
+            self._inject(uuid, msg.binds)
             if msg.run:
                 self.runtime.start(uuid)
         except Exception as exc:

@@ -19,6 +19,7 @@ from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
+from dockyard.domain.volumes import HostVolumes
 from dockyard.observability.metrics import RPC_RETRIES
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
@@ -116,3 +117,9 @@ class PatientControl:
 
     def host_firewall(self, host: str) -> HostFirewall:
         return self._call("host_firewall", lambda: self.inner.host_firewall(host))
+
+    def host_volumes(self, host: str) -> HostVolumes:
+        return self._call("host_volumes", lambda: self.inner.host_volumes(host))
+
+    def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
+        self._call("volumes_removed", lambda: self.inner.volumes_removed(host, volume_ids))

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Collection
 
 from dockyard.compute.networking import HostNetworkSteps
+from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotFound
 from dockyard.domain.labels import Owner
@@ -43,9 +44,11 @@ class Reconciler:
         *,
         installation: str,
         networks: HostNetworkSteps | None = None,
+        volumes: HostVolumeSteps | None = None,
     ) -> None:
         self.host = host
         self.networks = networks
+        self.volumes = volumes
         self.owner = Owner(installation, host)
         self.runtime = runtime
         self.control = control
@@ -66,6 +69,13 @@ class Reconciler:
             RECONCILE_CORRECTIONS.labels(self.host, kind).inc()
 
     def _pass(self, after_restart: bool) -> None:
+        if self.volumes is not None:
+            # Volumes first: after a reboot they must be mounted again before the
+            # containers using them are looked at (or restarted onto them).
+            try:
+                self.volumes.sync()
+            except DockyardError as exc:
+                LOG.warning("could not reconcile the volumes of %s: %s", self.host, exc)
         # Busy first: an operation that ends meanwhile shows in the records read after.
         busy = self.busy()
         listed = self.runtime.list_managed(self.host)

@@ -14,10 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dockyard.domain.errors import DockyardError, VolumeInUse
-from dockyard.domain.volumes import HostVolume
+from dockyard.domain.states import Status
+from dockyard.domain.volumes import HostMount, HostVolume
+from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.drivers.volume.base import VolumeHost
+from dockyard.rpc.api import ControlAPI
 
 log = logging.getLogger(__name__)
+
+#: Seconds a container restarted onto its remounted volume gets to stop.
+STALE_RESTART_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,48 @@ def sync_volumes(
     return VolumeSync(
         tuple(repaired), tuple(removed), tuple(held), strays, tuple(failed), tuple(sorted(stale))
     )
+
+
+class HostVolumeSteps:
+    """The agent's volume steps: realise a container's volumes, keep the host's in line."""
+
+    def __init__(
+        self, host: str, volumes: VolumeHost, control: ControlAPI, runtime: RuntimeDriver
+    ) -> None:
+        self.host = host
+        self.volumes = volumes
+        self.control = control
+        self.runtime = runtime
+
+    def unsupported(self) -> str:
+        """Why this host cannot provide volumes of an enforced size ("" when it can)."""
+        try:
+            self.volumes.check()
+        except DockyardError as exc:
+            return exc.detail
+        return ""
+
+    def prepare(self, mounts: Sequence[HostMount]) -> None:
+        """Make each volume's data exist and be mounted, before a container uses it."""
+        for mount in mounts:
+            self.volumes.realise(mount.volume)
+
+    def sync(self) -> VolumeSync:
+        """One pass against the records; removed volumes' records go, containers the
+        engine started on an unmounted volume are restarted onto the mounted one."""
+        state = self.control.host_volumes(self.host)
+        done = sync_volumes(self.volumes, state.wanted, state.deleting)
+        if done.removed:
+            self.control.volumes_removed(self.host, list(done.removed))
+        if done.stale_users:
+            self._restart(set(done.stale_users))
+        return done
+
+    def _restart(self, runtime_ids: set[str]) -> None:
+        for container in self.runtime.list_managed(self.host):
+            if container.runtime_id in runtime_ids and container.status is Status.RUNNING:
+                log.info("restarting %s: it started before its volume was mounted", container.uuid)
+                try:
+                    self.runtime.restart(container.uuid, STALE_RESTART_TIMEOUT)
+                except DockyardError as exc:
+                    log.warning("could not restart %s: %s", container.uuid, exc.detail)

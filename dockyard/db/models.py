@@ -16,10 +16,12 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -264,6 +266,23 @@ class VolumeAttachmentRow(Base):
     container_uuid: Mapped[str] = mapped_column(String(36), index=True)
     host: Mapped[str] = mapped_column(String(255))
     destination: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+#: Up to 16 MiB (MariaDB's BLOB stops at 64 KiB); bind files are at most ``maximum_bind_size``.
+FILE_CONTENT = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
+
+
+class ContainerFileRow(Base):
+    """A file a create injected into its container (a ``bind`` mount), kept so a rebuild
+    injects it again."""
+
+    __tablename__ = "container_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    container_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    destination: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(FILE_CONTENT)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.images import ImageRef
 from dockyard.domain.networks import NetRequest
+from dockyard.domain.volumes import MountRequest
 
 
 class PullPolicy(StrEnum):
@@ -130,9 +131,20 @@ class ContainerRequest:
     nets: tuple[NetRequest, ...] = ()
     #: Security group names or ids, de-duplicated; none: the project's ``default``.
     security_groups: tuple[str, ...] = ()
+    #: Checked ``mounts`` entries: volumes to attach or create, files to inject.
+    mounts: tuple[MountRequest, ...] = ()
 
 
 #: Request fields that steer the create and are not kept on the record as asked.
 STEERING_FIELDS = frozenset(
-    {"image_ref", "name", "availability_zone", "host", "registry", "nets", "security_groups"}
+    {
+        "image_ref",
+        "name",
+        "availability_zone",
+        "host",
+        "registry",
+        "nets",
+        "security_groups",
+        "mounts",
+    }
 )

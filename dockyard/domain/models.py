@@ -19,6 +19,7 @@ from dockyard.domain.labels import LABEL_HOST as LABEL_HOST
 from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.status_detail import health_of
+from dockyard.domain.volumes import HostMount
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class ContainerSpec:
     disk_gib: int | None = None
     #: The network it is created on; None: the engine's default bridge.
     network: Endpoint | None = None
+    #: Volumes mounted into it (realised on the host before it is created).
+    volumes: tuple[HostMount, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from dockyard.domain.errors import (
 )
 
 GIB: Final = 1024**3
+#: The key of a host's reported ``info`` saying why it cannot provide volumes ("": it can).
+VOLUMES_UNSUPPORTED: Final = "volumes_unsupported"
 
 #: Where a mount would hide what the image needs to run, or the kernel's own views.
 SYSTEM_PATHS: Final = frozenset(
@@ -132,10 +134,30 @@ class HostVolume:
 
     volume_id: str
     size_bytes: int
+    #: Dockyard just created it and no host ever realised it: the only case in which
+    #: a host may make (and format) its filesystem. Data missing for any other volume
+    #: is a conflict, never silently replaced by an empty filesystem.
+    new: bool = False
 
     @classmethod
-    def of(cls, volume: Volume) -> HostVolume:
-        return cls(volume.id, volume.size_gib * GIB)
+    def of(cls, volume: Volume, new: bool = False) -> HostVolume:
+        return cls(volume.id, volume.size_gib * GIB, new)
+
+
+@dataclass(frozen=True)
+class HostMount:
+    """A volume a host realises and mounts into one container at ``destination``."""
+
+    volume: HostVolume
+    destination: str
+
+
+@dataclass(frozen=True)
+class HostVolumes:
+    """What one host must keep (realised volumes) and remove (volumes being deleted)."""
+
+    wanted: tuple[HostVolume, ...] = ()
+    deleting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dockyard.drivers.loading import DriverContext
 from dockyard.drivers.network.local.firewall import kernel_tools_present
 from dockyard.drivers.network.local.host import BridgeHost
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
+from dockyard.drivers.volume.local.host import LoopVolumeHost
 
 
 def _client(ctx: DriverContext) -> docker.DockerClient:
@@ -34,3 +35,8 @@ def host_networking(ctx: DriverContext) -> BridgeHost | None:
     if not kernel_tools_present():
         return None
     return BridgeHost(_client(ctx), ctx.host, ctx.installation)
+
+
+def volume_host(ctx: DriverContext, volumes_dir: str) -> LoopVolumeHost:
+    """Volumes as loop-mounted files under ``volumes_dir``, exposed as engine volumes."""
+    return LoopVolumeHost(_client(ctx), ctx.host, ctx.installation, volumes_dir)

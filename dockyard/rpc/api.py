@@ -19,6 +19,7 @@ from dockyard.domain.models import (
 )
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.volumes import HostVolumes
 from dockyard.rpc.messages import (
     AttachNetwork,
     CommitContainer,
@@ -172,6 +173,12 @@ class ControlAPI(Protocol):
 
     def host_firewall(self, host: str) -> HostFirewall:
         """What ``host`` must enforce now (empty when the installation has no networking)."""
+
+    def host_volumes(self, host: str) -> HostVolumes:
+        """The volumes ``host`` must keep realised and those whose data it must remove."""
+
+    def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
+        """``host`` removed these volumes' data: their records (and GiB) go."""
 
 
 class ComputeAPIEndpoint(Protocol):

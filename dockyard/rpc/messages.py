@@ -15,6 +15,7 @@ from dockyard.domain.models import ActionEvent, ContainerSpec
 from dockyard.domain.networks import HostNetwork, Port
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, TaskGuard
+from dockyard.domain.volumes import MountRequest
 
 #: The protocol's version; its major changes when a message changes incompatibly
 #: (2.0: reports carry a typed ``ContainerChange`` and events an ``ActionEvent``).
@@ -35,6 +36,9 @@ class CreateContainer:
     ports: tuple[Port, ...] = ()
     #: What the host must enforce once the ports exist, in force before the process starts.
     firewall: HostFirewall | None = None
+    #: Files to inject before the container starts (``type: bind`` mounts); the volumes
+    #: to realise and mount are in ``spec.volumes``.
+    binds: tuple[MountRequest, ...] = ()
     version: str = VERSION
 
 
@@ -117,6 +121,8 @@ class RebuildContainer:
     auth: RegistryAuth | None = None
     #: The container's ports: the new container takes them over, on networks realised here.
     ports: tuple[Port, ...] = ()
+    #: The files its create injected, injected again into the new container.
+    binds: tuple[MountRequest, ...] = ()
     version: str = VERSION
 
 

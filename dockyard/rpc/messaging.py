@@ -34,6 +34,7 @@ from dockyard.domain.models import (
 )
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
+from dockyard.domain.volumes import HostVolumes
 from dockyard.observability.context import RequestScope, bound, current
 from dockyard.observability.metrics import RPC_ERRORS
 from dockyard.rpc import codec
@@ -361,6 +362,13 @@ class MessagingControlAPI:
     def host_firewall(self, host: str) -> HostFirewall:
         result: HostFirewall = self._send("host_firewall", host=host)
         return result
+
+    def host_volumes(self, host: str) -> HostVolumes:
+        result: HostVolumes = self._send("host_volumes", host=host)
+        return result
+
+    def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
+        self._send("volumes_removed", host=host, volume_ids=volume_ids)
 
 
 # -- servers ---------------------------------------------------------------------

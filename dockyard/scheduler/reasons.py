@@ -16,3 +16,4 @@ class Reason(StrEnum):
     DISK = "disk"
     DEDICATED_CPU = "dedicated_cpu"
     DISK_QUOTA = "disk_quota"
+    VOLUMES = "volumes"

@@ -17,3 +17,5 @@ class PlacementRequest:
     dedicated_cpus: int = 0
     #: Whether ``disk_gib`` must be enforced by the host's storage driver.
     disk_quota: bool = False
+    #: Whether the container mounts volumes (the host must be able to enforce their size).
+    volumes: bool = False

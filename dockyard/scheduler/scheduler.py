@@ -19,6 +19,7 @@ from dockyard.scheduler.filters.resources import (
     DiskFilter,
     DiskQuotaFilter,
     RamFilter,
+    VolumeSupportFilter,
 )
 from dockyard.scheduler.filters.runtime import RuntimeFilter
 from dockyard.scheduler.reasons import Reason
@@ -41,6 +42,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     RamFilter(),
     DedicatedCpuFilter(),
     DiskQuotaFilter(),
+    VolumeSupportFilter(),
     DiskFilter(),
 )
 DEFAULT_WEIGHERS: tuple[Weigher, ...] = (SpreadWeigher(),)

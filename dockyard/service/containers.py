@@ -47,6 +47,7 @@ from dockyard.rpc.messages import (
     RebuildContainer,
     ResizeContainer,
 )
+from dockyard.service.container_volumes import ContainerVolumes
 from dockyard.service.registries import RegistryService
 
 
@@ -120,8 +121,11 @@ class ContainerService:
         registries: RegistryService | None = None,
         clock: Clock | None = None,
         networks: NetworkDriver | None = None,
+        volumes: ContainerVolumes | None = None,
     ) -> None:
         self.containers = containers
+        #: Detaches or removes the volumes of a record removed without its agent.
+        self.volumes = volumes
         #: Gives back the ports of a record removed without its agent.
         self.networks = networks
         self.clock = clock or containers.db.clock
@@ -178,6 +182,7 @@ class ContainerService:
         key = "delete_after_stop" if stop else "delete_force" if force else "delete"
         _require_state(key, container)
         if container.host is None:
+            self._release_volumes(container, realised=False)
             self.containers.destroy(container.uuid)
             return
         down = self._down_reason(container.host)  # one look at the host, not two
@@ -187,6 +192,7 @@ class ContainerService:
             # record, at its first reconciliation once it is back; its rules go with the
             # ports at the same time.
             self._release_ports(container)
+            self._release_volumes(container, realised=True)
             self.containers.destroy(container.uuid)
             return
         if down is not None:
@@ -227,7 +233,12 @@ class ContainerService:
         own_image = str(parse_image(container.image))
         if auth is not None:
             own_image = in_registry(own_image, auth.domain)
-        spec = dataclasses.replace(reserved.spec(), image=reference or own_image)
+        spec = dataclasses.replace(
+            reserved.spec(),
+            image=reference or own_image,
+            # The same volumes, data and all: they are held by the record, not the engine.
+            volumes=self.volumes.mounts_of(container.uuid) if self.volumes is not None else (),
+        )
         # Started again iff it was running when the rebuild was asked for.
         # On the same ports: same addresses, same rules (the MAC is the engine's anew).
         ports = tuple(h.port for h in held_ports(container.project_id, container.addresses))
@@ -238,9 +249,14 @@ class ContainerService:
             ctx.request_id,
             auth=auth,
             ports=ports,
+            binds=self.volumes.files_of(container.uuid) if self.volumes is not None else (),
         )
         self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
         return reserved
+
+    def _release_volumes(self, container: Container, realised: bool) -> None:
+        if self.volumes is not None:
+            self.volumes.release(container.uuid, realised=realised)
 
     def _release_ports(self, container: Container) -> None:
         if self.networks is None:

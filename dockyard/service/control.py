@@ -14,6 +14,7 @@ from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
+from dockyard.domain.volumes import HostVolumes
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.rpc.messages import (
     ContainerReport,
@@ -22,6 +23,7 @@ from dockyard.rpc.messages import (
     HostReport,
     ImageReport,
 )
+from dockyard.service.container_volumes import ContainerVolumes
 from dockyard.service.images import ImageRecordKeeper
 
 
@@ -35,7 +37,9 @@ class ControlService:
         installation: InstallationRepository | None = None,
         images: ImageRecordKeeper | None = None,
         networks: NetworkDriver | None = None,
+        volumes: ContainerVolumes | None = None,
     ) -> None:
+        self.volumes = volumes
         self.images = images
         self.containers = containers
         self.hosts = hosts
@@ -55,6 +59,9 @@ class ControlService:
         if applied and message.release_claim:
             self.containers.release_claim(message.uuid)
             self._release_ports(message.uuid, forget=True)
+            if self.volumes is not None:
+                # A failed create: the volumes it made go, named ones are free again.
+                self.volumes.release(message.uuid)
         return applied
 
     def _release_ports(self, uuid: str, forget: bool) -> None:
@@ -83,6 +90,8 @@ class ControlService:
 
     def container_removed(self, uuid: str) -> None:
         self._release_ports(uuid, forget=False)
+        if self.volumes is not None:
+            self.volumes.release(uuid)
         self.containers.destroy(uuid)
 
     def report_host(self, message: HostReport) -> None:
@@ -120,6 +129,15 @@ class ControlService:
         if self.networks is None:
             return HostFirewall()
         return self.networks.firewall_for_host(host)
+
+    def host_volumes(self, host: str) -> HostVolumes:
+        if self.volumes is None:
+            return HostVolumes()
+        return self.volumes.for_host(host)
+
+    def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
+        if self.volumes is not None:
+            self.volumes.removed(volume_ids)
 
     def _installation_repository(self) -> InstallationRepository:
         if self._installation is None:

@@ -24,11 +24,13 @@ from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.security_groups import Protocol as GroupProtocol
 from dockyard.domain.states import Status, TaskState
+from dockyard.domain.volumes import HostMount, MountRequest
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import place
+from dockyard.service.container_volumes import ContainerVolumes, VolumePlan
 from dockyard.service.registries import RegistryService
 
 LOG = logging.getLogger(__name__)
@@ -55,7 +57,9 @@ class ContainerCreator:
         clock: Clock | None = None,
         registries: RegistryService | None = None,
         networks: NetworkDriver | None = None,
+        volumes: ContainerVolumes | None = None,
     ) -> None:
+        self.volumes = volumes
         self.containers = containers
         self.hosts = hosts
         self.compute = compute
@@ -89,19 +93,23 @@ class ContainerCreator:
         record = dataclasses.replace(
             self._record(ctx, new), registry_id=registry_id, security_groups=list(group_ids)
         )
-        # Early 403 for the common case; create_claimed reserves atomically.
-        limits = self.containers.check_quota(record)
+        volumes = self._plan_volumes(ctx, new)
+        # Early 403 for the common case (new volumes' GiB count in disk); create_claimed
+        # and the volume records reserve atomically.
+        with_volumes = dataclasses.replace(record, disk=(record.disk or 0) + volumes.new_gib)
+        limits = self.containers.check_quota(with_volumes if volumes.new_gib else record)
         attachments = self._attachments(caller, new)
         dedicated = record.cpu_policy is CpuPolicy.DEDICATED
         request = PlacementRequest(
             cpu=record.cpu or 0.0,
             memory_mib=record.memory or 0,
-            disk_gib=record.disk or 0,
+            disk_gib=(record.disk or 0) + volumes.host_gib,
             runtime=new.runtime,
             availability_zone=new.availability_zone,
-            requested_host=new.host,
+            requested_host=volumes.host or new.host,
             dedicated_cpus=whole_cpus(record.cpu or 0.0) if dedicated else 0,
             disk_quota=record.disk is not None,
+            volumes=volumes.needs_volumes,
         )
         placement = place(request, self.hosts.all(), self.rng)
         if placement.refusal is not None:
@@ -118,7 +126,9 @@ class ContainerCreator:
                 limits,
             )
             if created is not None:
+                mounts = self._claim_volumes(ctx, volumes, created)
                 plan = self._ports(created, attachments, group_ids)
+                plan = dataclasses.replace(plan, volumes=mounts, binds=volumes.binds)
                 failpoints.hit("create.after_claim", record.name)
                 return self._dispatch(ctx, plan, image, pull_policy, run, auth)
         if placement.candidates:
@@ -130,6 +140,27 @@ class ContainerCreator:
             record, status=Status.ERROR, task_state=None, status_reason=reason
         )
         return self.containers.create(failed)
+
+    def _plan_volumes(self, ctx: RequestContext, new: ContainerRequest) -> VolumePlan:
+        """The create's mounts resolved against the caller's volumes; nothing is made."""
+        if not new.mounts:
+            return VolumePlan()
+        if self.volumes is None:
+            raise InvalidInput("mounts: volumes are not configured.", field="mounts")
+        return self.volumes.plan(ctx.project_id, new.mounts, new.host)
+
+    def _claim_volumes(
+        self, ctx: RequestContext, volumes: VolumePlan, record: Container
+    ) -> tuple[HostMount, ...]:
+        """Record the claimed container's volumes; a failure leaves neither them nor it."""
+        if self.volumes is None or not (volumes.needs_volumes or volumes.binds):
+            return ()
+        assert record.host is not None
+        try:
+            return self.volumes.claim(volumes, ctx.project_id, record.uuid, record.host)
+        except Exception:
+            self.containers.destroy(record.uuid)
+            raise
 
     def _security_groups(self, caller: Caller, new: ContainerRequest) -> tuple[str, ...]:
         """Ids of the groups the container's ports get (none without networking)."""
@@ -192,13 +223,17 @@ class ContainerCreator:
         return (group.id,)
 
     def _forget(self, record: Container, ports: tuple[Port, ...] = ()) -> None:
-        """Undo a create the agent never got: ports, own group, record, claim and quota."""
+        """Undo a create the agent never got: ports, own group, volumes, record, claim and
+        quota."""
         try:
             if self.networks is not None:
                 if ports:
                     self.networks.release_ports(record.uuid, ports)
                 if record.exposed_ports:
                     self.networks.release_exposed_ports_group(record.uuid)
+            if self.volumes is not None:
+                # Never realised: the volumes it made go at once, named ones are detached.
+                self.volumes.release(record.uuid, realised=False)
         finally:
             self.containers.destroy(record.uuid)
 
@@ -261,7 +296,7 @@ class ContainerCreator:
     ) -> Container:
         record = plan.record
         assert record.host is not None
-        spec = dataclasses.replace(record.spec(), image=image)
+        spec = dataclasses.replace(record.spec(), image=image, volumes=plan.volumes)
         message = CreateContainer(
             spec,
             run,
@@ -271,6 +306,7 @@ class ContainerCreator:
             networks=plan.networks,
             ports=plan.ports,
             firewall=plan.firewall,
+            binds=plan.binds,
         )
         try:
             self.compute.create(record.host, message)
@@ -291,3 +327,6 @@ class _Plan:
     networks: tuple[HostNetwork, ...] = ()
     ports: tuple[Port, ...] = ()
     firewall: HostFirewall | None = None
+    volumes: tuple[HostMount, ...] = ()
+    #: Files to inject (``type: bind`` mounts).
+    binds: tuple[MountRequest, ...] = ()

@@ -45,6 +45,9 @@ class LocalVolumeDriver(VolumeDriver):
     def attach(self, project_id: str, volume_id: str, attachment: VolumeAttachment) -> Volume:
         return self.volumes.attach(project_id, volume_id, attachment)
 
+    def held_by(self, container_id: str) -> tuple[Volume, ...]:
+        return self.volumes.attachments_of(container_id)
+
     def detach(self, volume_id: str, container_id: str) -> None:
         self.volumes.detach(volume_id, container_id)
 

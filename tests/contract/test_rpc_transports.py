@@ -36,6 +36,7 @@ from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ANY_TASK, ContainerChange, RuntimeFields
 from dockyard.domain.states import Status, TaskState
+from dockyard.domain.volumes import HostVolumes
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messages import (
@@ -65,7 +66,15 @@ from tests.fakes.agent import (
 )
 from tests.fakes.control import INSTALLATION, RecordingControl
 from tests.support.broker import TRANSPORT_URL, private_rpc_section, require_rabbitmq
-from tests.support.rpc_samples import CONTAINER, FIREWALL, IMAGE_RECORD, MESSAGES, NETWORK, UUID
+from tests.support.rpc_samples import (
+    CONTAINER,
+    FIREWALL,
+    HOST_VOLUMES,
+    IMAGE_RECORD,
+    MESSAGES,
+    NETWORK,
+    UUID,
+)
 
 HOST = "contract-node"
 CALL_TIMEOUT = 2
@@ -364,6 +373,14 @@ def test_a_hosts_networks_and_firewall_come_back_typed(wired: Wired) -> None:
     assert wired.control.host_firewall("node-1") == FIREWALL
     assert wired.control.host_networks("elsewhere") == []
     assert wired.control.host_firewall("elsewhere") == HostFirewall()
+
+
+def test_a_hosts_volumes_come_back_typed_and_removals_reach_the_control(wired: Wired) -> None:
+    wired.recorder.volumes["node-1"] = HOST_VOLUMES
+    assert wired.control.host_volumes("node-1") == HOST_VOLUMES
+    assert wired.control.host_volumes("elsewhere") == HostVolumes()
+    wired.control.volumes_removed("node-1", ["vol-3"])
+    assert wired.recorder.removed_volumes == ["vol-3"]
 
 
 def test_console_tokens_are_spent_once_and_only_for_their_session(wired: Wired) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import os
 import subprocess
 import threading
@@ -65,7 +66,7 @@ class Site:
     runner: CountingRunner
 
     def volume(self, size_mib: int = 16) -> HostVolume:
-        return HostVolume(str(uuid.uuid4()), size_mib * MIB)
+        return HostVolume(str(uuid.uuid4()), size_mib * MIB, new=True)
 
     def container(self, volume: HostVolume, command: str) -> str:
         """A created (not started) container with ``volume`` at /data."""
@@ -246,6 +247,19 @@ def test_a_volume_asked_with_another_size_is_a_conflict(here: Site) -> None:
     with pytest.raises(Conflict, match="holds 16777216 bytes"):
         here.host.realise(HostVolume(volume.volume_id, 32 * MIB))
     assert here.image(volume).stat().st_size == 16 * MIB
+
+
+def test_a_volume_whose_data_is_missing_is_not_made_again_empty(here: Site) -> None:
+    volume = here.volume()
+    here.host.realise(volume)
+    here.host.remove(volume.volume_id)
+    formats = len(here.runner.formats)
+
+    with pytest.raises(Conflict, match="missing"):
+        here.host.realise(dataclasses.replace(volume, new=False))
+
+    assert len(here.runner.formats) == formats
+    assert volume.volume_id not in {r.volume_id for r in here.host.realised()}
 
 
 def test_a_volume_too_small_for_a_filesystem_is_refused(here: Site) -> None:

@@ -20,6 +20,7 @@ from dockyard.domain.image_records import ImageRecord
 from dockyard.domain.models import Container
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.reports import ANY_TASK, TaskGuard
+from dockyard.domain.volumes import HostVolumes
 from dockyard.rpc.messages import (
     ContainerReport,
     EventReport,
@@ -67,6 +68,8 @@ class RecordingControl:
         #: host -> what the records say it must hold and enforce.
         self.networks: dict[str, list[HostNetwork]] = {}
         self.firewalls: dict[str, HostFirewall] = {}
+        self.volumes: dict[str, HostVolumes] = {}
+        self.removed_volumes: list[str] = []
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -198,3 +201,11 @@ class RecordingControl:
     def host_firewall(self, host: str) -> HostFirewall:
         with self._lock:
             return self.firewalls.get(host, HostFirewall())
+
+    def host_volumes(self, host: str) -> HostVolumes:
+        with self._lock:
+            return self.volumes.get(host, HostVolumes())
+
+    def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
+        with self._lock:
+            self.removed_volumes.extend(volume_ids)

@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dockyard.db.models import ActionEventRow, ActionRow, ContainerRow, HostRow
+from dockyard.db.models import (
+    ActionEventRow,
+    ActionRow,
+    ContainerRow,
+    HostRow,
+    VolumeAttachmentRow,
+    VolumeRow,
+)
+from dockyard.domain.labels import LABEL_HOST
+from dockyard.domain.volumes import VolumeAttachment
 from tests.conftest import LATEST, TEST_IMAGE, Dockyard
 from tests.support.quiet import quiet_agent
 
@@ -71,6 +80,10 @@ def create(
     full = {"image": TEST_IMAGE, "memory": 32, "cpu": 0.1} if base else {}
     full.update(body or {})
     return Case("POST", "/v1/containers" + query, status, code, detail, json=full, version=version)
+
+
+#: The statuses of the slugs that are not 400s.
+STATUS_OF = {"volume-not-found": 404, "volume-in-use": 409}
 
 
 def v(minor: int) -> str:
@@ -565,6 +578,116 @@ CASES: list[Any] = [
         ),
         id="rename-at-1.14",
     ),
+    # -- create: mounts (§8.1; docs/volumes.md) -----------------------------------------
+    *(
+        pytest.param(
+            create({"mounts": mounts}, STATUS_OF.get(code, 400), code, detail), id=f"mounts-{name}"
+        )
+        for name, mounts, code, detail in [
+            (
+                "source-and-size",
+                [{"source": "x", "size": 1, "destination": "/d"}],
+                "invalid-value",
+                ("either source", "not both"),
+            ),
+            ("relative", [{"size": 1, "destination": "data"}], "invalid-value", ("relative",)),
+            ("dot-dot", [{"size": 1, "destination": "/srv/../etc"}], "invalid-value", ("'..'",)),
+            ("root", [{"size": 1, "destination": "/"}], "invalid-value", ("system directory /",)),
+            ("proc", [{"size": 1, "destination": "/proc"}], "invalid-value", ("/proc",)),
+            ("inside-sys", [{"size": 1, "destination": "/sys/fs/x"}], "invalid-value", ("/sys",)),
+            ("dev", [{"size": 1, "destination": "/dev/"}], "invalid-value", ("/dev",)),
+            ("usr", [{"size": 1, "destination": "/usr"}], "invalid-value", ("/usr",)),
+            ("etc-hosts", [{"size": 1, "destination": "/etc/hosts"}], "invalid-value", ("engine",)),
+            ("colon", [{"size": 1, "destination": "/a:b"}], "invalid-value", ("':'",)),
+            ("size-zero", [{"size": 0, "destination": "/d"}], "invalid-value", ("at least 1",)),
+            ("size-negative", [{"size": -1, "destination": "/d"}], "invalid-value", ("size",)),
+            ("size-neg-text", [{"size": "-2", "destination": "/d"}], "invalid-value", ("size",)),
+            ("size-fraction", [{"size": "1.5", "destination": "/d"}], "invalid-value", ("size",)),
+            ("size-float", [{"size": 1.5, "destination": "/d"}], "schema-validation-error", ()),
+            ("size-word", [{"size": "big", "destination": "/d"}], "invalid-value", ("size",)),
+            ("size-over-max", [{"size": 5000, "destination": "/d"}], "invalid-value", ("1024",)),
+            (
+                "unknown-source",
+                [{"source": "no-such-volume", "destination": "/d"}],
+                "volume-not-found",
+                ("no-such-volume",),
+            ),
+            (
+                "other-projects-volume",
+                [{"source": "bad-req-foreign", "destination": "/d"}],
+                "volume-not-found",
+                ("bad-req-foreign",),
+            ),
+            (
+                "volume-in-use",
+                [{"source": "bad-req-held", "destination": "/d"}],
+                "volume-in-use",
+                ("in use",),
+            ),
+            (
+                "bind-not-base64",
+                [{"type": "bind", "source": "not base64!", "destination": "/etc/app.conf"}],
+                "base-64-exception",
+                ("base64",),
+            ),
+            (
+                "bind-with-size",
+                [{"type": "bind", "source": "aGk=", "size": 1, "destination": "/etc/a"}],
+                "invalid-value",
+                ("no size",),
+            ),
+            (
+                "duplicate-destination",
+                [{"size": 1, "destination": "/d"}, {"size": 2, "destination": "/d/"}],
+                "invalid-value",
+                ("share the destination /d",),
+            ),
+            (
+                "same-volume-twice",
+                [{"source": "v", "destination": "/a"}, {"source": "v", "destination": "/b"}],
+                "invalid-value",
+                ("mounted twice",),
+            ),
+            (
+                "type-unknown",
+                [{"type": "tmpfs", "size": 1, "destination": "/d"}],
+                "invalid-value",
+                ("'volume' or 'bind'",),
+            ),
+            ("no-destination", [{"size": 1}], "schema-validation-error", ()),
+            (
+                "unknown-key",
+                [{"size": 1, "destination": "/d", "mode": "ro"}],
+                "schema-validation-error",
+                (),
+            ),
+            ("not-a-list", {"size": 1, "destination": "/d"}, "schema-validation-error", ()),
+            (
+                "too-many",
+                [{"size": 1, "destination": f"/d{n}"} for n in range(17)],
+                "invalid-value",
+                ("At most 16",),
+            ),
+        ]
+    ),
+    pytest.param(
+        create(
+            {"mounts": [{"type": "volume", "size": 1, "destination": "/d"}]},
+            code="invalid-param-in-version",
+            detail=("mounts.type", "1.23"),
+            version=v(22),
+        ),
+        id="mounts-type-at-1.22",
+    ),
+    pytest.param(
+        create(
+            {"mounts": [{"size": 1, "destination": "/d"}]},
+            code="invalid-param-in-version",
+            detail=("mounts", "1.11"),
+            version=v(10),
+        ),
+        id="mounts-at-1.10",
+    ),
     # -- update (§8.4) --------------------------------------------------------------
     pytest.param(
         Case(
@@ -655,6 +778,14 @@ def targets(dockyard: Dockyard) -> Iterator[Targets]:
     response = dockyard.request("POST", f"/v1/containers/{stopped}/stop?timeout=0")
     assert response.status_code == 202, response.text
     dockyard.wait_for(stopped, "Stopped")
+    # Volumes the mounts cases name: another project's, and one a container holds.
+    volumes = dockyard.node.services.creator.volumes
+    assert volumes is not None
+    project = dockyard.show(running)["project_id"]
+    volumes.driver.create("other-project", 1, "bad-req-foreign")
+    held = volumes.driver.create(project, 1, "bad-req-held")
+    volumes.driver.placed(held.id, dockyard.host)
+    volumes.driver.attach(project, held.id, VolumeAttachment(running, dockyard.host, "/held"))
     # The agent records an operation's event just after it settles the container.
     deadline = time.monotonic() + 30
     while (counts := _counts(dockyard))[0] != counts[1] or counts[2]:
@@ -687,7 +818,22 @@ def snapshot(dockyard: Dockyard) -> dict[str, Any]:
             )
         ]
     engine = sorted((c.id, c.status) for c in dockyard.engine_containers())
+    with dockyard.node.db.engine.connect() as conn:
+        volumes = [tuple(row) for row in conn.execute(select(VolumeRow).order_by(VolumeRow.id))]
+        holders = [
+            tuple(row)
+            for row in conn.execute(
+                select(VolumeAttachmentRow).order_by(VolumeAttachmentRow.volume_uuid)
+            )
+        ]
+    engine_volumes = sorted(
+        v.name
+        for v in dockyard.docker.volumes.list(filters={"label": f"{LABEL_HOST}={dockyard.host}"})
+    )
     return {
+        "volumes": volumes,
+        "volume_attachments": holders,
+        "engine_volumes": engine_volumes,
         "containers": containers,
         "container_actions": actions,
         "container_action_events": events,

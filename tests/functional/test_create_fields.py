@@ -436,21 +436,6 @@ def test_disk_placement_is_refused_when_no_host_has_the_room(
     assert uuid not in labels
 
 
-# --- what stays unsupported -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "version"),
-    [({"mounts": [{"source": "data", "destination": "/data"}]}, "container 1.40")],
-    ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
-)
-def test_unsupported_fields_are_refused_by_name(
-    dockyard: Dockyard, body: dict[str, Any], version: str
-) -> None:
-    (field,) = body
-    assert refused(dockyard, body, version=version).startswith(f"{field}:")
-
-
 @pytest.mark.parametrize(
     ("body", "status"),
     [

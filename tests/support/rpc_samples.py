@@ -50,6 +50,7 @@ from dockyard.domain.security_groups import (
 )
 from dockyard.domain.security_groups import Protocol as RuleProtocol
 from dockyard.domain.states import Status, TaskState
+from dockyard.domain.volumes import HostMount, HostVolume, HostVolumes, MountRequest, MountType
 from dockyard.rpc.messages import (
     AttachNetwork,
     CommitContainer,
@@ -191,6 +192,15 @@ NETWORKED_SPEC = dataclasses.replace(
     network=Endpoint("dockyard-net-1", "10.100.3.7", "fd00:3::7", PORT.mac_address, ("web",)),
 )
 
+VOLUMES_SPEC = dataclasses.replace(
+    SPEC,
+    volumes=(
+        HostMount(HostVolume("vol-1", 2 * 1024**3), "/data"),
+        HostMount(HostVolume("vol-2", 1024**3), "/var/lib/app"),
+    ),
+)
+HOST_VOLUMES = HostVolumes((HostVolume("vol-1", 2 * 1024**3),), ("vol-3", "vol-4"))
+
 MESSAGES = [
     CreateContainer(SPEC, run=True, pull_policy=PullPolicy.IF_NOT_PRESENT, request_id="req-1"),
     CreateContainer(
@@ -268,9 +278,26 @@ MESSAGES = [
         firewall=FIREWALL,
     ),
     AttachNetwork(UUID, NETWORK, PORT, ("web", "web-1"), FIREWALL),
+    # With volumes to realise and mount, and a file to inject.
+    CreateContainer(
+        VOLUMES_SPEC,
+        True,
+        PullPolicy.IF_NOT_PRESENT,
+        "req-11",
+        binds=(MountRequest(MountType.BIND, "/etc/app.conf", content=b"a=1\n\x00\xff"),),
+    ),
+    RebuildContainer(
+        VOLUMES_SPEC,
+        True,
+        PullPolicy.NEVER,
+        "req-12",
+        binds=(MountRequest(MountType.BIND, "/etc/a", content=b"x"),),
+    ),
 ]
 
 RESULTS = [
+    HOST_VOLUMES,
+    HostVolumes(),
     ExecResult("hello\nwörld\n", 0),
     ExecResult("", None),
     ProcessTable(("UID", "PID", "CMD"), (("root", "1", "sleep 60"), ("root", "7", "sh"))),

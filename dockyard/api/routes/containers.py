@@ -50,7 +50,7 @@ def create(req: ApiRequest) -> Response:
     for key, rule in _CREATE_RULES.items():
         if body.get(key) is not None and (key != "image_pull_policy" or body[key]):
             req.authorize(rule)
-    request = parse.container_request(body, req.version)
+    request = parse.container_request(body, req.version, req.services.limits.mounts)
     run = parse_bool(query.get("run", False))
     given_key = idempotency.key(req.http.headers.get(idempotency.HEADER))
     headers: dict[str, str] = {}

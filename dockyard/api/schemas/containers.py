@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from dockyard.api.schemas.validation import BOOL, BOOL_EXT, parse_all_projects
 from dockyard.domain.errors import InvalidInput, InvalidParamInVersion, SchemaValidationError
+from dockyard.domain.volumes import MountLimits
 
 __all__ = [
     "HOST_PATTERN",
@@ -49,6 +50,8 @@ class Limits:
     max_memory: int = 8192
     min_disk: int = 1
     max_disk: int = 160
+    #: Bounds of ``mounts`` (``[volume]`` options).
+    mounts: MountLimits = MountLimits()
 
 
 NAME_PATTERN: Final = "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$"
@@ -77,6 +80,9 @@ _VERSION_GATES: Final[tuple[tuple[str, Version, bool], ...]] = (
     ("exposed_ports", (1, 24), True),
     ("registry", (1, 31), False),
 )
+
+#: ``mounts[].type`` (file injection) came after ``mounts`` themselves.
+MOUNT_TYPE_VERSION: Final = (1, 23)
 
 #: Exact-match filters of the list endpoint, in the order their policies are checked.
 FILTER_KEYS: Final[tuple[str, ...]] = (
@@ -271,6 +277,14 @@ def version_gates(version: Version, body: Mapping[str, Any]) -> None:
                 f"{version[0]}.{version[1]}; it needs version {first[0]}.{first[1]} or later.",
                 field=key,
             )
+    if version < MOUNT_TYPE_VERSION and any(
+        isinstance(m, Mapping) and "type" in m for m in body.get("mounts") or ()
+    ):
+        raise InvalidParamInVersion(
+            f"Parameter 'mounts.type' is not supported at API version {version[0]}.{version[1]}; "
+            f"it needs version {MOUNT_TYPE_VERSION[0]}.{MOUNT_TYPE_VERSION[1]} or later.",
+            field="mounts",
+        )
 
 
 def run_query() -> dict[str, Any]:

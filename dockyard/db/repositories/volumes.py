@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dockyard.db.models import VolumeAttachmentRow, VolumeRow
+from dockyard.db.models import HostRow, VolumeAttachmentRow, VolumeRow
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import Conflict, VolumeInUse, VolumeNotFound
@@ -30,6 +30,7 @@ from dockyard.domain.volumes import (
 
 V = cast(Table, VolumeRow.__table__)
 A = cast(Table, VolumeAttachmentRow.__table__)
+H = cast(Table, HostRow.__table__)
 
 
 def _is_uuid(ident: str) -> bool:
@@ -139,11 +140,34 @@ class VolumeRepository:
                     f"Volume {volume_id} lives on host {volume.host}, not {host}.",
                     volume=volume_id,
                 )
+            if not volume.host:
+                self._claim_disk(conn, volume, host)
             values: dict[str, Any] = {"host": host, "updated_at": self.db.clock.now()}
             if volume.status is VolumeStatus.CREATING:
                 values["status"] = VolumeStatus.AVAILABLE.value
             conn.execute(update(V).where(V.c.uuid == volume_id).values(**values))
             return self._load(conn, [conn.execute(select(V).where(V.c.uuid == volume_id)).one()])[0]
+
+    @staticmethod
+    def _claim_disk(conn: Connection, volume: Volume, host: str) -> None:
+        """The volume's GiB join its host's claimed disk, as a container's ``disk`` does.
+
+        A host that is not registered claims nothing (nothing schedules onto it).
+        """
+        row = conn.execute(
+            select(H.c.disk_used, H.c.disk_gib).where(H.c.name == host).with_for_update()
+        ).first()
+        if row is None:
+            return
+        if row.disk_used + volume.size_gib > row.disk_gib:
+            raise Conflict(
+                f"Host {host} has no room for volume {volume.id} of {volume.size_gib} GiB "
+                f"({row.disk_used} of {row.disk_gib} GiB claimed).",
+                volume=volume.id,
+            )
+        conn.execute(
+            update(H).where(H.c.name == host).values(disk_used=H.c.disk_used + volume.size_gib)
+        )
 
     def attach(self, project_id: str, volume_id: str, attachment: VolumeAttachment) -> Volume:
         """Record the container holding the volume (``in-use``); idempotent per container."""
@@ -223,6 +247,12 @@ class VolumeRepository:
                 raise VolumeInUse(f"Volume {volume_id} is still attached.", volume=volume_id)
             conn.execute(delete(V).where(V.c.uuid == volume_id))
             self.quotas.give_back(conn, volume.project_id, {"disk": volume.size_gib})
+            if volume.host:
+                conn.execute(
+                    update(H)
+                    .where(H.c.name == volume.host, H.c.disk_used >= volume.size_gib)
+                    .values(disk_used=H.c.disk_used - volume.size_gib)
+                )
 
     def volumes_for_host(self, host: str) -> tuple[HostVolume, ...]:
         """The volumes whose data ``host`` must keep realised (all but those being deleted)."""

@@ -131,6 +131,10 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
+    def held_by(self, container_id: str) -> tuple[Volume, ...]:
+        """The volumes the container holds (what its delete detaches, or removes)."""
+
+    @abc.abstractmethod
     def detach(self, volume_id: str, container_id: str) -> None:
         """Forget that the container holds the volume (``available`` again when no one does).
 

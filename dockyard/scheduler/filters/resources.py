@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.domain.errors import DockyardError, InvalidInput
+from dockyard.domain.errors import DockyardError, InvalidInput, VolumeUnsupported
 from dockyard.domain.models import Host
+from dockyard.domain.volumes import VOLUMES_UNSUPPORTED
 from dockyard.scheduler.reasons import Reason
 from dockyard.scheduler.request import PlacementRequest
 
@@ -70,4 +71,26 @@ class DiskQuotaFilter:
         return InvalidInput(
             f"disk: the storage driver ({drivers}) of the hosts cannot limit container disk size.",
             field="disk",
+        )
+
+
+class VolumeSupportFilter:
+    """A container with volumes only goes where volume sizes can be enforced."""
+
+    name = "volumes"
+
+    def reject(self, host: Host, request: PlacementRequest) -> Reason | None:
+        refused = request.volumes and bool(host.info.get(VOLUMES_UNSUPPORTED))
+        return Reason.VOLUMES if refused else None
+
+    def refusal(self, request: PlacementRequest, hosts: Sequence[Host]) -> DockyardError | None:
+        if not hosts:
+            return None
+        reasons = "; ".join(
+            f"{h.name}: {h.info.get(VOLUMES_UNSUPPORTED)}"
+            for h in hosts
+            if h.info.get(VOLUMES_UNSUPPORTED)
+        )
+        return VolumeUnsupported(
+            f"mounts: no host can enforce volume sizes ({reasons}).", field="mounts"
         )

@@ -20,6 +20,7 @@ from dockyard.domain.container_request import (
 from dockyard.domain.errors import InvalidImage, InvalidInput
 from dockyard.domain.images import ImageRef
 from dockyard.domain.networks import NetRequest
+from dockyard.domain.volumes import MountLimits, MountRequest, MountType
 
 LATEST = (1, 40)
 
@@ -210,17 +211,31 @@ def test_the_rest_is_passed_on_as_given() -> None:
     assert (request.availability_zone, request.host, request.registry) == ("nova", "node-1", "mine")
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"mounts": [{"source": "data", "destination": "/data"}]}],
-    ids=lambda body: next(iter(body)),
-)
-def test_unsupported_fields_are_refused_by_name(body: dict[str, Any]) -> None:
-    (field,) = body
-    with pytest.raises(InvalidInput) as raised:
-        parsed(**body)
+def test_mounts_become_typed_requests_in_order() -> None:
+    request = parsed(
+        mounts=[
+            {"source": "data", "destination": "/data"},
+            {"size": "2", "destination": "/scratch/"},
+            {"type": "bind", "source": "aGk=", "destination": "/etc/app.conf"},
+        ]
+    )
 
-    assert raised.value.detail.startswith(f"{field}:")
+    assert request.mounts == (
+        MountRequest(MountType.VOLUME, "/data", source="data"),
+        MountRequest(MountType.VOLUME, "/scratch", size_gib=2),
+        MountRequest(MountType.BIND, "/etc/app.conf", content=b"hi"),
+    )
+
+
+def test_mounts_are_checked_against_the_configured_limits() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse.container_request(
+            {"image": "nginx", "mounts": [{"size": 3, "destination": "/d"}]},
+            (1, 40),
+            MountLimits(max_size_gib=2),
+        )
+
+    assert raised.value.fields.get("field") == "size"
 
 
 def test_nets_become_typed_requests_in_order() -> None:

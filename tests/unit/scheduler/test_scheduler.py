@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.domain.errors import InvalidInput, RequestedHostNotFound
+from dockyard.domain.errors import InvalidInput, RequestedHostNotFound, VolumeUnsupported
 from dockyard.domain.models import Host
+from dockyard.domain.volumes import VOLUMES_UNSUPPORTED
 from dockyard.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from dockyard.scheduler.filters.compute import ComputeFilter
 from dockyard.scheduler.filters.requested_host import RequestedHostFilter
@@ -147,6 +148,7 @@ def test_default_filters_in_order() -> None:
         "ram",
         "dedicated_cpu",
         "disk_quota",
+        "volumes",
         "disk",
     ]
 
@@ -429,6 +431,19 @@ def test_a_disk_quota_no_storage_driver_enforces_is_refused() -> None:
     placement = place(request(disk_gib=1, disk_quota=True), limited, random.Random(0))
     assert placement.refusal is None, "d could take it once it has room"
     assert placement.rejected["d"] is Reason.DISK
+
+
+def test_volumes_go_only_where_sizes_can_be_enforced_else_400_naming_why() -> None:
+    hosts = [host("a", info={VOLUMES_UNSUPPORTED: "no loop devices"}), host("b", info={})]
+
+    placement = place(request(volumes=True), hosts, random.Random(0))
+    assert placement.refusal is None
+    assert placement.rejected == {"a": Reason.VOLUMES}
+    assert place(request(), hosts[:1], random.Random(0)).refusal is None
+
+    refusal = place(request(volumes=True), hosts[:1], random.Random(0)).refusal
+    assert isinstance(refusal, VolumeUnsupported) and refusal.status == 400
+    assert refusal.detail == "mounts: no host can enforce volume sizes (a: no loop devices)."
 
 
 def test_lasting_refusals_come_in_filter_order() -> None:

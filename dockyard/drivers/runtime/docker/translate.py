@@ -18,6 +18,7 @@ from dockyard.domain.models import (
 from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status, from_engine
 from dockyard.domain.status_detail import health_of, human_duration, with_health
+from dockyard.drivers.volume.base import engine_volume_name
 
 NAME_PREFIX = "dockyard-"
 _MIB = 2**20
@@ -86,6 +87,12 @@ def host_config_kwargs(
         kwargs["cpuset_cpus"] = spec.cpuset_cpus
     if spec.disk_gib is not None:
         kwargs["storage_opt"] = {"size": f"{spec.disk_gib}G"}
+    if spec.volumes:
+        # By engine volume name: the engine then knows which containers use each volume.
+        kwargs["binds"] = {
+            engine_volume_name(m.volume.volume_id): {"bind": m.destination, "mode": "rw"}
+            for m in spec.volumes
+        }
     policy = spec.restart_policy
     if policy is not None and policy.name != "no":
         kwargs["restart_policy"] = {

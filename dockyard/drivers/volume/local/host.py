@@ -99,6 +99,12 @@ class LoopVolumeHost(VolumeHost):
             self._check_reusable(existing, volume.volume_id, mountpoint)
         self.root.mkdir(parents=True, exist_ok=True)
         if not image.exists():
+            if not volume.new:
+                raise Conflict(
+                    f"The data of volume {volume.volume_id} is missing on host "
+                    f"{self.owner.host}; only a volume Dockyard just created is formatted.",
+                    volume=volume.volume_id,
+                )
             self.filesystems.make(image, volume.size_bytes)
         held = image.stat().st_size
         if held != volume.size_bytes:
@@ -109,8 +115,10 @@ class LoopVolumeHost(VolumeHost):
             )
         self.filesystems.mount(image, mountpoint)
         if existing is None:
-            self._expose(volume.volume_id, mountpoint)
-        return self._describe(volume.volume_id)
+            # Just made: no container can use it yet, and the engine has just described it.
+            made = self._expose(volume.volume_id, mountpoint)
+            return self._describe(volume.volume_id, made, users=())
+        return self._describe(volume.volume_id, existing)
 
     def _inspect(self, volume_id: str) -> dict[str, Any] | None:
         with engine_errors():
@@ -136,7 +144,7 @@ class LoopVolumeHost(VolumeHost):
                 volume=volume_id,
             )
 
-    def _expose(self, volume_id: str, mountpoint: Path) -> None:
+    def _expose(self, volume_id: str, mountpoint: Path) -> dict[str, Any]:
         name = engine_volume_name(volume_id)
         with engine_errors():
             try:
@@ -156,6 +164,7 @@ class LoopVolumeHost(VolumeHost):
         if made is None:
             raise Conflict(f"Engine volume {name} vanished as it was made.", volume=volume_id)
         self._check_reusable(made, volume_id, mountpoint)
+        return made
 
     def _users(self, volume_id: str) -> tuple[str, ...]:
         """Runtime ids of the containers, started or only created, that mount the volume."""
@@ -215,8 +224,15 @@ class LoopVolumeHost(VolumeHost):
             ids |= {name for name in names if _SAFE_NAME.fullmatch(name)}
         return tuple(self._describe(volume_id) for volume_id in sorted(ids))
 
-    def _describe(self, volume_id: str) -> RealisedVolume:
-        inspected = self._inspect(volume_id)
+    def _describe(
+        self,
+        volume_id: str,
+        inspected: dict[str, Any] | None = None,
+        users: tuple[str, ...] | None = None,
+    ) -> RealisedVolume:
+        """``inspected``/``users``: what the caller has just learnt from the engine."""
+        if inspected is None:
+            inspected = self._inspect(volume_id)
         exposed = inspected is not None and self._is_ours(inspected, volume_id)
         image = self._image(volume_id)
         return RealisedVolume(
@@ -224,5 +240,5 @@ class LoopVolumeHost(VolumeHost):
             engine_name=engine_volume_name(volume_id) if exposed else "",
             size_bytes=image.stat().st_size if image.exists() else 0,
             mounted=self._mountpoint(volume_id).is_mount(),
-            containers=self._users(volume_id) if exposed else (),
+            containers=(self._users(volume_id) if users is None else users) if exposed else (),
         )

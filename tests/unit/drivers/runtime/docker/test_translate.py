@@ -17,6 +17,7 @@ from dockyard.domain.models import (
 from dockyard.domain.networks import Endpoint
 from dockyard.domain.states import Status
 from dockyard.domain.status_detail import human_duration
+from dockyard.domain.volumes import HostMount, HostVolume
 from dockyard.drivers.runtime.docker import events, translate
 
 UUID = "0b7a3f4e-1111-4c2d-9e3f-000000000001"
@@ -467,9 +468,18 @@ def test_signal_name(given: str | None, expected: str | None) -> None:
         ),
         ({"cpuset_cpus": "0,1"}, None, {"cpuset_cpus": "0,1"}),
         ({"disk_gib": 10}, None, {"storage_opt": {"size": "10G"}}),
-        ({}, None, {"port_bindings": None, "cpuset_cpus": None, "storage_opt": None}),
+        (
+            {"volumes": (HostMount(HostVolume("v-1", 1), "/data"),)},
+            None,
+            {"binds": {"dockyard-volume-v-1": {"bind": "/data", "mode": "rw"}}},
+        ),
+        (
+            {},
+            None,
+            {"port_bindings": None, "cpuset_cpus": None, "storage_opt": None, "binds": None},
+        ),
     ],
-    ids=["tcp-and-udp", "default-tcp", "cpuset", "disk", "none"],
+    ids=["tcp-and-udp", "default-tcp", "cpuset", "disk", "volumes", "none"],
 )
 def test_create_kwargs_ports_cpuset_and_disk(
     overrides: dict[str, Any], ports: Any, host_config: dict[str, Any]
