@@ -12,10 +12,11 @@ from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import Repositories
-from dockyard.config import api, default, network, websocket_proxy
+from dockyard.config import api, default, network, volume, websocket_proxy
 from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
+from dockyard.drivers.volume.base import VolumeDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
@@ -31,6 +32,7 @@ from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
+from dockyard.service.volumes import LocalVolumeDriver
 
 #: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
 ENCRYPTION_KEY_FILE = "registry.key"
@@ -88,6 +90,14 @@ def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
             mtu=settings.mtu,
         ),
     )
+
+
+def volume_driver(conf: cfg.ConfigOpts, repos: Repositories) -> VolumeDriver:
+    """The control side of the configured volume backend (``[volume] driver``)."""
+    settings = volume.view(conf)
+    if settings.driver != "local":
+        raise SystemExit(f"[volume] driver {settings.driver!r} is not available; use local")
+    return LocalVolumeDriver(repos.volumes, settings.mount_limits())
 
 
 def network_service(
@@ -164,5 +174,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         networks=network_records,
         container_groups=ContainerGroups(containers, networks, network_records),
         container_networks=ContainerNetworks(containers, networks, compute_api),
+        volumes=volume_driver(conf, repos),
     )
     return services

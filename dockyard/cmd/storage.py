@@ -21,6 +21,7 @@ from dockyard.db.repositories.networks import NetworkRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.registries import RegistryRepository
 from dockyard.db.repositories.security_groups import SecurityGroupRepository
+from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.db.session import Database
 from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
@@ -69,6 +70,7 @@ class Repositories:
     idempotency: IdempotencyRepository
     networks: NetworkRepository
     security_groups: SecurityGroupRepository
+    volumes: VolumeRepository
 
 
 def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) -> Repositories:
@@ -93,4 +95,5 @@ def repositories(conf: cfg.ConfigOpts, db: Database, every_writer_here: bool) ->
         IdempotencyRepository(db),
         NetworkRepository(db),
         SecurityGroupRepository(db),
+        VolumeRepository(db, quotas),
     )

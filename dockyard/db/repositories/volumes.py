@@ -54,6 +54,9 @@ def _to_domain(row: Row[Any], attachments: tuple[VolumeAttachment, ...]) -> Volu
         host=row.host or "",
         attachments=attachments,
         auto_remove=row.auto_remove,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -90,6 +93,7 @@ class VolumeRepository:
                     status=volume.status.value,
                     host=volume.host or None,
                     auto_remove=volume.auto_remove,
+                    description=volume.description,
                     created_at=now,
                 )
             )
@@ -243,3 +247,9 @@ class VolumeRepository:
                     .order_by(V.c.id)
                 ).scalars()
             )
+
+    def list_all_volumes(self) -> tuple[Volume, ...]:
+        """Every project's volumes, oldest first (an admin's ``all_tenants`` list)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(V).order_by(V.c.id)).all()
+            return tuple(self._load(conn, list(rows)))

@@ -166,6 +166,31 @@ class VolumeDriver(abc.ABC):
         when data may go.
         """
 
+    # The block-storage API's requests (``dockyard.api.block_storage``).
+
+    @abc.abstractmethod
+    def create_available(
+        self, project_id: str, size_gib: int, name: str = "", description: str = ""
+    ) -> Volume:
+        """Record a volume no container holds yet: ``available`` at once, on no host.
+
+        Checked and counted in ``disk`` as ``create``. Its data is made on the
+        host of the first container that mounts it (``attach`` places it there).
+        """
+
+    @abc.abstractmethod
+    def discard(self, project_id: str, volume_id: str) -> Volume:
+        """Delete the project's volume (by id) as a block-storage delete asks.
+
+        Refused as ``delete`` is (404, 409 while held). A volume whose data no
+        host holds yet is gone at once; one placed on a host is ``deleting``
+        until that host has removed its data. Returns the volume as it was marked.
+        """
+
+    @abc.abstractmethod
+    def list_all_volumes(self) -> tuple[Volume, ...]:
+        """Every project's volumes, oldest first (for an admin)."""
+
 
 class VolumeHost(abc.ABC):
     """Volume data on one host, exposed to its engine: the host side.
