@@ -52,6 +52,13 @@ interfaces, calling a cloud's block-storage v3 API with a service user:
   connection information and the ``connect_volume`` answer. The
   ``HostVolume`` it receives would then also carry the ``connection_info``.
 
+The block-storage API's methods would map the same way: ``create_available``
+→ the same ``POST`` (the volume needs no home host, any host reaching the backend
+can connect it); ``discard`` → the attachment check, then the ``DELETE``;
+``list_volumes``/``list_all_volumes`` → ``GET /v3/{project_id}/volumes/detail``
+(``all_tenants=1`` for all). With this backend the all-in-one would not serve its
+own ``/volume/v3``: the cloud's Cinder is in the cloud's catalog.
+
 Every value crossing between the halves is a ``domain`` dataclass, so it can
 travel in an RPC message. Errors are domain errors: ``InvalidInput`` (400),
 ``VolumeUnsupported`` (400: this host cannot provide the volume as asked),
