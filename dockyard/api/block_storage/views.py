@@ -7,6 +7,7 @@ that feature has (no snapshot, no image, no encryption, no replication).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, Final
 
 from dockyard.api.block_storage import microversion
@@ -48,6 +49,11 @@ def _links(volume: Volume, host_url: str) -> list[dict[str, str]]:
     ]
 
 
+def _attachment_id(volume_id: str, container_id: str) -> str:
+    """A stable id for a container's hold on a volume (Dockyard keeps no attachment ids)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dockyard:attachment:{volume_id}:{container_id}"))
+
+
 def summary(volume: Volume, host_url: str) -> dict[str, Any]:
     return {"id": volume.id, "name": volume.name, "links": _links(volume, host_url)}
 
@@ -65,7 +71,7 @@ def detail(volume: Volume, host_url: str, zone: str, admin: bool) -> dict[str, A
         "attachments": [
             {
                 "id": volume.id,
-                "attachment_id": f"{volume.id}:{a.container_id}",
+                "attachment_id": _attachment_id(volume.id, a.container_id),
                 "volume_id": volume.id,
                 "server_id": a.container_id,
                 "host_name": a.host,
