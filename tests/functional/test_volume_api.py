@@ -189,6 +189,7 @@ def test_volume_gigabytes_count_in_the_disk_quota(world: World) -> None:
     try:
         over = alice.call("POST", f"{alice.base}/volumes", json={"volume": {"size": 2}})
         assert "VolumeSizeExceedsAvailableQuota" in cinder_error(over, 413, "overLimit")
+        assert over.json()["overLimit"]["retryAfter"] == "0"
         assert len(alice.detail("?name=counted")) == 1 and len(alice.detail()) == 1
     finally:
         world.quotas.delete_limits(alice.project_id)
@@ -348,8 +349,8 @@ def test_malformed_requests(world: World) -> None:
     cinder_error(refused, 405, "badMethod")
     assert "GET" in refused.headers["Allow"]
     for version, status, fault in (
-        ("volume 3.61", 406, "notAcceptable"),
-        ("volume 2.0", 406, "notAcceptable"),
+        ("volume 3.61", 406, "computeFault"),
+        ("volume 2.0", 406, "computeFault"),
         ("volume three", 400, "badRequest"),
     ):
         response = alice.call("GET", volumes, headers={"OpenStack-API-Version": version})

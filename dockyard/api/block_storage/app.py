@@ -40,7 +40,6 @@ FAULTS: Final = {
     403: "forbidden",
     404: "itemNotFound",
     405: "badMethod",
-    406: "notAcceptable",
     409: "conflictingRequest",
     413: "overLimit",
     415: "badMediaType",
@@ -51,8 +50,12 @@ _PROJECT: Final = f"{VERSION_PATH}/<project_id>"
 
 
 def error_response(status: int, message: str) -> Response:
-    body = {FAULTS.get(status, "computeFault"): {"code": status, "message": message}}
-    return json_response(body, status=status)
+    """Cinder's fault body; a status without a name of its own (406, 500) is a
+    ``computeFault``, and a 413 says when to retry."""
+    fault: dict[str, Any] = {"code": status, "message": message}
+    if status == 413:
+        fault["retryAfter"] = "0"
+    return json_response({FAULTS.get(status, "computeFault"): fault}, status=status)
 
 
 class BlockStorageApp:
