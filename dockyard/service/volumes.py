@@ -89,3 +89,6 @@ class LocalVolumeDriver(VolumeDriver):
 
     def list_all_volumes(self) -> tuple[Volume, ...]:
         return self.volumes.list_all_volumes()
+
+    def get(self, volume_id: str) -> Volume:
+        return self.volumes.get(volume_id)

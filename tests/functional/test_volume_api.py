@@ -228,8 +228,12 @@ def test_projects_see_only_their_own_volumes(world: World) -> None:
         assert everyone[0]["os-vol-host-attr:host"] is None
         # A non-admin's all_tenants is ignored, as Cinder ignores it.
         assert bob.detail("?all_tenants=1") == []
+        # An admin reads and deletes any project's volume by id, through their own path.
+        shown = admin.call("GET", f"{admin.base}/volumes/{mine['id']}")
+        assert shown.status_code == 200 and shown.json()["volume"]["name"] == "private"
     finally:
-        assert alice.call("DELETE", f"{alice.base}/volumes/{mine['id']}").status_code == 202
+        assert admin.call("DELETE", f"{admin.base}/volumes/{mine['id']}").status_code == 202
+    assert alice.detail("?name=private") == []
 
 
 def test_a_reader_reads_and_may_not_write(world: World) -> None:

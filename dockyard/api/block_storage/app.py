@@ -10,6 +10,7 @@ the status (``badRequest``, ``itemNotFound``, ``conflictingRequest``, ...).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
@@ -163,7 +164,8 @@ class BlockStorageApp:
             return json_response({"volume": self._detail(ctx, volume, host_url)}, status=202)
         if endpoint == "delete":
             parse.delete_query({k: http.args.getlist(k) for k in http.args})
-            self.volumes.discard(ctx.project_id, self._own(ctx, args["ident"]).id)
+            volume = self._own(ctx, args["ident"])
+            self.volumes.discard(volume.project_id, volume.id)
             return Response(status=202)
         if endpoint == "extensions":
             return json_response({"extensions": []})
@@ -174,11 +176,15 @@ class BlockStorageApp:
         )
 
     def _own(self, ctx: RequestContext, ident: str) -> Volume:
-        """The caller's volume by id (Cinder's paths take ids; names are found by listing)."""
-        try:
+        """The caller's volume by id (Cinder's paths take ids; names are found by listing);
+        an admin's, any project's, as in Cinder."""
+        volume: Volume | None = None
+        # Conflict: a name several volumes share, so not an id either.
+        with contextlib.suppress(NotFoundError, Conflict):
             volume = self.volumes.find(ctx.project_id, ident)
-        except (NotFoundError, Conflict):  # Conflict: a name several share, not an id either
-            volume = None
+        if (volume is None or volume.id != ident) and ctx.is_admin:
+            with contextlib.suppress(NotFoundError):
+                volume = self.volumes.get(ident)
         if volume is None or volume.id != ident:
             raise NotFoundError(f"Volume {ident} could not be found.")
         return volume

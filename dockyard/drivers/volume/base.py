@@ -198,6 +198,10 @@ class VolumeDriver(abc.ABC):
     def list_all_volumes(self) -> tuple[Volume, ...]:
         """Every project's volumes, oldest first (for an admin)."""
 
+    @abc.abstractmethod
+    def get(self, volume_id: str) -> Volume:
+        """Any project's volume by id (for an admin); missing → ``VolumeNotFound``."""
+
 
 class VolumeHost(abc.ABC):
     """Volume data on one host, exposed to its engine: the host side.
