@@ -16,6 +16,7 @@ from dockyard.domain.volumes import (
     Volume,
     VolumeAttachment,
     VolumeStatus,
+    check_volume_name,
     new_volume,
 )
 from dockyard.drivers.volume.base import VolumeDriver
@@ -92,3 +93,8 @@ class LocalVolumeDriver(VolumeDriver):
 
     def get(self, volume_id: str) -> Volume:
         return self.volumes.get(volume_id)
+
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        if name:
+            check_volume_name(name)
+        return self.volumes.describe(volume_id, name, description)

@@ -90,7 +90,9 @@ def test_catalog_and_volume_create_list_show_delete(cloud: Cloud) -> None:
         (made["id"], "__DEFAULT__", False, {})
     ]
     assert shown["id"] == made["id"] and shown["description"] == "web-content"
-    errors, left = then_list(cloud, ["volume", "delete", "data"])
+    errors, left = then_list(cloud, ["volume", "set", "--name", "site", "data"])
+    assert not errors.strip() and [(v["ID"], v["Name"]) for v in left] == [(made["id"], "site")]
+    errors, left = then_list(cloud, ["volume", "delete", "site"])
     assert not errors.strip() and left == []
 
 

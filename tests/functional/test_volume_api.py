@@ -349,7 +349,7 @@ def test_malformed_requests(world: World) -> None:
     cinder_error(alice.call("DELETE", f"{volumes}/x?purge=1"), 400, "badRequest")
     cinder_error(alice.call("GET", f"{volumes}/not-a-volume"), 404, "itemNotFound")
     cinder_error(alice.call("GET", f"{alice.base}/snapshots"), 404, "itemNotFound")
-    refused = alice.call("PATCH", volumes)
+    refused = alice.call("PUT", volumes)
     cinder_error(refused, 405, "badMethod")
     assert "GET" in refused.headers["Allow"]
     for version, status, fault in (
@@ -379,3 +379,33 @@ def test_the_catalog_lists_block_storage(world: World) -> None:
     token = alice.call("GET", "/v3/auth/tokens", headers={"X-Subject-Token": alice.token})
     [entry] = [s for s in token.json()["token"]["catalog"] if s["type"] == "block-storage"]
     assert {e["url"] for e in entry["endpoints"]} == {f"{service.url}{alice.base}"}
+
+
+def test_update_renames_and_describes(world: World) -> None:
+    alice, bob, carol = world.alice, world.bob, world.carol
+    made = alice.create(size=1, name="old", description="before")
+    path = f"{alice.base}/volumes/{made['id']}"
+    try:
+        renamed = alice.call("PUT", path, json={"volume": {"name": "new"}})
+        assert renamed.status_code == 200, renamed.text
+        volume = renamed.json()["volume"]
+        assert (volume["name"], volume["description"]) == ("new", "before")
+        assert volume["updated_at"] is not None
+        described = alice.call("PUT", path, json={"volume": {"display_description": "after"}})
+        assert described.json()["volume"]["description"] == "after"
+        for body, words in (
+            ({"volume": {"name": "x" * 256}}, "255"),
+            ({"volume": {"name": "a:b"}}, "':'"),
+            ({"volume": {"size": 2}}, "'size'"),
+            ({"volume": {"metadata": {"k": "v"}}}, "'metadata'"),
+            ({"volume": {}}, "new name or description"),
+            ({"volumes": {"name": "n"}}, "'volume'"),
+        ):
+            assert words in cinder_error(alice.call("PUT", path, json=body), 400, "badRequest")
+        cinder_error(carol.call("PUT", path, json={"volume": {"name": "r"}}), 403, "forbidden")
+        theirs = f"{bob.base}/volumes/{made['id']}"
+        cinder_error(bob.call("PUT", theirs, json={"volume": {"name": "b"}}), 404, "itemNotFound")
+        [now] = alice.detail("?name=new")
+        assert (now["description"], now["size"]) == ("after", 1)
+    finally:
+        alice.call("DELETE", path)

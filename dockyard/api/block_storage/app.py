@@ -84,6 +84,7 @@ class BlockStorageApp:
                 Rule(f"{_PROJECT}/volumes/detail", endpoint="detail", methods=["GET"]),
                 Rule(f"{_PROJECT}/volumes/<ident>", endpoint="show", methods=["GET"]),
                 Rule(f"{_PROJECT}/volumes/<ident>", endpoint="delete", methods=["DELETE"]),
+                Rule(f"{_PROJECT}/volumes/<ident>", endpoint="update", methods=["PUT"]),
                 Rule(f"{_PROJECT}/extensions", endpoint="extensions", methods=["GET"]),
                 Rule(f"{_PROJECT}/limits", endpoint="limits", methods=["GET"]),
             ],
@@ -167,6 +168,15 @@ class BlockStorageApp:
             volume = self._own(ctx, args["ident"])
             self.volumes.discard(volume.project_id, volume.id)
             return Response(status=202)
+        if endpoint == "update":
+            volume = self._own(ctx, args["ident"])
+            change = parse.update(http.get_data())
+            volume = self.volumes.describe(
+                volume.id,
+                volume.name if change.name is None else change.name,
+                volume.description if change.description is None else change.description,
+            )
+            return json_response({"volume": self._detail(ctx, volume, host_url)})
         if endpoint == "extensions":
             return json_response({"extensions": []})
         usage = self.quotas.usages(ctx.project_id)["disk"]

@@ -207,3 +207,38 @@ def delete_query(query: Mapping[str, Sequence[str]]) -> None:
     for key, values in query.items():
         for value in values:
             _bool(key, value)
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """What an update changes: ``None`` leaves the value as it is."""
+
+    name: str | None
+    description: str | None
+
+
+def update(data: bytes) -> UpdateRequest:
+    """The ``{"volume": {...}}`` body of an update: ``name`` and ``description`` (or their
+    old spellings); anything else → 400, as Dockyard keeps no metadata."""
+    parsed = parse_json(data) if data.strip() else None
+    if not isinstance(parsed, dict) or set(parsed) != {"volume"}:
+        raise InvalidInput("Missing required element 'volume' in request body.")
+    fields = parsed["volume"]
+    if not isinstance(fields, dict) or not fields:
+        raise InvalidInput("An update names the volume's new name or description.")
+    fields = dict(fields)
+    for old, new in _OLD_NAMES.items():
+        if old in fields:
+            fields.setdefault(new, fields.pop(old))
+    unknown = sorted(set(fields) - {"name", "description"})
+    if unknown:
+        raise InvalidInput(
+            f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
+            "were unexpected)"
+        )
+    return UpdateRequest(
+        name=_text(fields, "name", 255) if "name" in fields else None,
+        description=(
+            _text(fields, "description", MAX_DESCRIPTION) if "description" in fields else None
+        ),
+    )

@@ -253,3 +253,16 @@ class VolumeRepository:
         with self.db.read() as conn:
             rows = conn.execute(select(V).order_by(V.c.id)).all()
             return tuple(self._load(conn, list(rows)))
+
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        """Set the volume's name and description (checked by the caller)."""
+        with self.db.write() as conn:
+            found = conn.execute(
+                update(V)
+                .where(V.c.uuid == volume_id)
+                .values(name=name, description=description, updated_at=self.db.clock.now())
+            ).rowcount
+            if not found:
+                raise VolumeNotFound(f"Volume {volume_id} not found.", volume=volume_id)
+            row = conn.execute(select(V).where(V.c.uuid == volume_id)).one()
+            return self._load(conn, [row])[0]

@@ -202,6 +202,14 @@ class VolumeDriver(abc.ABC):
     def get(self, volume_id: str) -> Volume:
         """Any project's volume by id (for an admin); missing → ``VolumeNotFound``."""
 
+    @abc.abstractmethod
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        """Give the volume (by id, found by the caller) a new name and description.
+
+        The name is checked as ``create`` checks it (400); a volume being deleted may
+        still be renamed (its record goes anyway).
+        """
+
 
 class VolumeHost(abc.ABC):
     """Volume data on one host, exposed to its engine: the host side.
