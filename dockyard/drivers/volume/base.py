@@ -56,8 +56,10 @@ The block-storage API's methods would map the same way: ``create_available``
 → the same ``POST`` (the volume needs no home host, any host reaching the backend
 can connect it); ``discard`` → the attachment check, then the ``DELETE``;
 ``list_volumes``/``list_all_volumes`` → ``GET /v3/{project_id}/volumes/detail``
-(``all_tenants=1`` for all). With this backend the all-in-one would not serve its
-own ``/volume/v3``: the cloud's Cinder is in the cloud's catalog.
+(``all_tenants=1`` for all); ``get`` → ``GET .../volumes/{id}``; ``describe`` →
+``PUT .../volumes/{id}`` with the name and description. With this backend the
+all-in-one would not serve its own ``/volume/v3``: the cloud's Cinder is in the
+cloud's catalog.
 
 Every value crossing between the halves is a ``domain`` dataclass, so it can
 travel in an RPC message. Errors are domain errors: ``InvalidInput`` (400),
