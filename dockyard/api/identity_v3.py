@@ -3,7 +3,8 @@
 Served under ``/v3``: the version document keystoneauth discovers, and
 ``/v3/auth/tokens`` to issue (password method, project scope), validate and
 revoke tokens. The catalog in each token points the ``container`` service at this
-server's ``/v1``. Errors use Keystone's ``{"error": {code, title, message}}`` body.
+server's ``/v1``, ``network`` at its root and ``block-storage`` at
+``/volume/v3/{project}``. Errors use Keystone's ``{"error": {code, title, message}}`` body.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from dockyard.api.block_storage.views import VERSION_PATH as VOLUME_API
 from dockyard.api.json_body import parse_json
 from dockyard.api.request import json_response
 from dockyard.domain.errors import DockyardError, InvalidInput, Unauthorized
@@ -95,17 +97,24 @@ def token_body(info: TokenInfo, base: str, catalog: bool = True) -> dict[str, An
         "roles": [{"id": _stable_id("role", r), "name": r} for r in info.roles],
     }
     if catalog:
-        token["catalog"] = service_catalog(base)
+        token["catalog"] = service_catalog(base, info.project.id)
     return {"token": token}
 
 
-def service_catalog(base: str) -> list[dict[str, Any]]:
+#: How Keystone spells the scoped project in an endpoint's URL until a token fills it in.
+PROJECT_TEMPLATE = "%(project_id)s"
+
+
+def service_catalog(base: str, project_id: str = PROJECT_TEMPLATE) -> list[dict[str, Any]]:
     """The services this server offers. The network endpoint is the server's root, as
-    Neutron's is: clients append ``/v2.0``."""
+    Neutron's is: clients append ``/v2.0``. The block-storage endpoint names the project,
+    as Cinder's does: a token's catalog has the token's project there, the endpoint list
+    Keystone's template."""
     return [
         _service("container", "zun", f"{base}/v1"),
         _service("identity", "keystone", f"{base}/v3"),
         _service("network", "neutron", f"{base}/"),
+        _service("block-storage", "cinder", f"{base}{VOLUME_API}/{project_id}"),
     ]
 
 

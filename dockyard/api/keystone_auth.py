@@ -1,7 +1,8 @@
 """auth_strategy = keystone: keystonemiddleware's auth_token in front of the API.
 
 Only the two discovery documents (``/`` and ``/v1``, with a trailing ``/`` or
-``.json``) and the OpenAPI document are served without a token; every other request goes through
+``.json``), the block-storage version documents (``/volume``, ``/volume/v3``) and
+the OpenAPI document are served without a token; every other request goes through
 auth_token, which answers 401 itself (JSON body, ``WWW-Authenticate``) or sets
 the identity headers ``HeaderAuth`` reads.
 """
@@ -16,10 +17,12 @@ from oslo_config import cfg
 
 from dockyard.api.app import OPENAPI_PATHS, DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
+from dockyard.api.block_storage.mount import with_volume_api
+from dockyard.api.block_storage.views import VERSION_DOCUMENTS
 from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 
-_PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json", *OPENAPI_PATHS})
+_PUBLIC = frozenset({"/", "/v1", "/.json", "/v1.json", *OPENAPI_PATHS, *VERSION_DOCUMENTS})
 
 
 def is_public(path: str) -> bool:
@@ -44,6 +47,6 @@ def keystone_app(conf: cfg.ConfigOpts, services: Services) -> WSGIApp:
     """The API behind token validation configured in ``[keystone_authtoken]``."""
     auth = HeaderAuth(services.authorizer.is_admin)
     app = DockyardApp(services, auth)
-    apis = with_network_api(app, services, auth)
+    apis = with_volume_api(with_network_api(app, services, auth), services, auth)
     protected = auth_token.AuthProtocol(apis, {"oslo_config_config": conf})
-    return PublicBypass(app, protected)
+    return PublicBypass(apis, protected)

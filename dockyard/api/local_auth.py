@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.wsgi import get_current_url
 
 from dockyard.api.app import OPENAPI_PATHS, WSGIApp
+from dockyard.api.block_storage.views import VERSION_DOCUMENTS as VOLUME_VERSION_PATHS
 from dockyard.api.identity_v3 import error_response
 from dockyard.domain.errors import DockyardError, Unauthorized
 from dockyard.domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME
@@ -38,11 +39,11 @@ AUTH_REQUIRED = "The request you have made requires authentication."
 
 def is_public(path: str) -> bool:
     """The unauthenticated routes: ``/`` and ``/v1`` (with ``/`` or ``.json``), ``/v3...``,
-    and the OpenAPI document."""
+    the block-storage version documents and the OpenAPI document."""
     if path == "/v3" or path.startswith("/v3/"):
         return True
     path = path.rstrip("/") or "/"
-    if path in OPENAPI_PATHS:
+    if path in OPENAPI_PATHS or path in VOLUME_VERSION_PATHS:
         return True
     if path.endswith(".json"):
         path = path[: -len(".json")] or "/"

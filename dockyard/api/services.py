@@ -8,6 +8,7 @@ from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
 from dockyard.domain.changes import ChangeFeed
 from dockyard.domain.clock import Clock
+from dockyard.drivers.volume.base import VolumeDriver
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
 from dockyard.service.container_networks import ContainerNetworks
@@ -40,3 +41,5 @@ class Services:
     networks: NetworkService
     container_groups: ContainerGroups
     container_networks: ContainerNetworks
+    #: The control side of the volume backend (``[volume] driver``).
+    volumes: VolumeDriver

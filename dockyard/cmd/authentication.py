@@ -6,6 +6,7 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.block_storage.mount import with_volume_api
 from dockyard.api.body_limit import BodyLimit
 from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.api.dashboard.server import mount
@@ -77,7 +78,8 @@ def _strategy_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSG
     defaults = default.view(conf)
     if defaults.auth_strategy == "noauth":
         auth = NoAuth(defaults.noauth_user_id, defaults.noauth_project_id)
-        return with_network_api(DockyardApp(services, auth), services, auth)
+        apis = with_network_api(DockyardApp(services, auth), services, auth)
+        return with_volume_api(apis, services, auth)
     if defaults.auth_strategy == "keystone":
         return keystone_app(conf, services)
     if defaults.auth_strategy == "local":

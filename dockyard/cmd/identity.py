@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
+from dockyard.api.block_storage.mount import with_volume_api
 from dockyard.api.identity_v3 import REGION, IdentityApp
 from dockyard.api.local_auth import LocalTokenMiddleware, PrefixDispatcher
 from dockyard.api.neutron.mount import with_network_api
@@ -97,12 +98,13 @@ def identity_service(conf: cfg.ConfigOpts, db: Database) -> IdentityService:
 
 
 def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
-    """``/v3`` to Dockyard's Keystone subset; the Zun API and the ``/v2.0`` network subset
-    behind the token middleware."""
+    """``/v3`` to Dockyard's Keystone subset; the Zun API, the ``/v2.0`` network subset and
+    the ``/volume`` block-storage subset behind the token middleware."""
     tokens = identity_service(conf, db)
     # Admin is whoever passes the policy rule context_is_admin (default role:admin).
     auth = HeaderAuth(services.authorizer.is_admin)
     apis = with_network_api(DockyardApp(services, auth), services, auth)
+    apis = with_volume_api(apis, services, auth)
     return PrefixDispatcher("/v3", IdentityApp(tokens), LocalTokenMiddleware(apis, tokens))
 
 

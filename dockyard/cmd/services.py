@@ -16,6 +16,7 @@ from dockyard.config import api, default, network, volume, websocket_proxy
 from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
+from dockyard.drivers.volume.base import VolumeDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
 from dockyard.service.container_groups import ContainerGroups
@@ -103,6 +104,14 @@ def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
     )
 
 
+def volume_driver(conf: cfg.ConfigOpts, repos: Repositories) -> VolumeDriver:
+    """The control side of the configured volume backend (``[volume] driver``)."""
+    settings = volume.view(conf)
+    if settings.driver != "local":
+        raise SystemExit(f"[volume] driver {settings.driver!r} is not available; use local")
+    return LocalVolumeDriver(repos.volumes, settings.mount_limits())
+
+
 def network_service(
     repos: Repositories, driver: NetworkDriver, compute_api: ComputeAPI
 ) -> NetworkService:
@@ -181,5 +190,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         networks=network_records,
         container_groups=ContainerGroups(containers, networks, network_records),
         container_networks=ContainerNetworks(containers, networks, compute_api),
+        volumes=volume_driver(conf, repos),
     )
     return services

@@ -253,6 +253,7 @@ class VolumeRow(Base):
     auto_remove: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    description: Mapped[str] = mapped_column(String(255), server_default="")
 
 
 class VolumeAttachmentRow(Base):

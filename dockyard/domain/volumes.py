@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import enum
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from dockyard.domain.errors import (
@@ -118,6 +119,11 @@ class Volume:
     host: str = ""
     attachments: tuple[VolumeAttachment, ...] = ()
     auto_remove: bool = False
+    description: str = ""
+    #: When the record was made and last changed (``None`` before it is stored). Not
+    #: compared: two reads of an unchanged volume are equal whenever it was touched.
+    created_at: dt.datetime | None = field(default=None, compare=False)
+    updated_at: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def in_use(self) -> bool:

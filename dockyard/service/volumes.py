@@ -10,7 +10,15 @@ import dataclasses
 import uuid as uuidlib
 
 from dockyard.db.repositories.volumes import VolumeRepository
-from dockyard.domain.volumes import HostVolume, MountLimits, Volume, VolumeAttachment, new_volume
+from dockyard.domain.volumes import (
+    HostVolume,
+    MountLimits,
+    Volume,
+    VolumeAttachment,
+    VolumeStatus,
+    check_volume_name,
+    new_volume,
+)
 from dockyard.drivers.volume.base import VolumeDriver
 
 
@@ -62,3 +70,34 @@ class LocalVolumeDriver(VolumeDriver):
 
     def deleting_on_host(self, host: str) -> tuple[str, ...]:
         return self.volumes.deleting_on_host(host)
+
+    def create_available(
+        self, project_id: str, size_gib: int, name: str = "", description: str = ""
+    ) -> Volume:
+        volume = new_volume(
+            id=str(uuidlib.uuid4()),
+            project_id=project_id,
+            size=size_gib,
+            name=name,
+            limits=self.limits,
+        )
+        return self.volumes.create(
+            dataclasses.replace(volume, status=VolumeStatus.AVAILABLE, description=description)
+        )
+
+    def discard(self, project_id: str, volume_id: str) -> Volume:
+        volume = self.volumes.delete(project_id, volume_id)
+        if not volume.host:  # no data anywhere: nothing for a host to remove
+            self.volumes.forget(volume.id)
+        return volume
+
+    def list_all_volumes(self) -> tuple[Volume, ...]:
+        return self.volumes.list_all_volumes()
+
+    def get(self, volume_id: str) -> Volume:
+        return self.volumes.get(volume_id)
+
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        if name:
+            check_volume_name(name)
+        return self.volumes.describe(volume_id, name, description)

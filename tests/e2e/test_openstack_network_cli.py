@@ -101,9 +101,11 @@ def test_the_catalog_lists_the_network_service(cloud: Cloud) -> None:
     catalog, services, endpoints = cloud.json(
         ["catalog", "list"], ["service", "list"], ["endpoint", "list"]
     )
-    assert {entry["Type"] for entry in catalog} == {"container", "identity", "network"}
+    assert {entry["Type"] for entry in catalog} == {
+        "container", "identity", "network", "block-storage"
+    }  # fmt: skip
     network = next(s for s in services if s["Type"] == "network")
-    assert len(endpoints) == 9
+    assert len(endpoints) == 12
     assert {(e["Interface"], e["URL"]) for e in endpoints if e["Service Type"] == "network"} == {
         (interface, f"{base}/") for interface in ("public", "internal", "admin")
     }

@@ -345,7 +345,7 @@ def test_catalog_reads(world: World) -> None:
     service = world.service
     assert service.session.get(service.url + "/v3/services", timeout=30).status_code == 401
     services = world.alice.call("GET", "/v3/services").json()["services"]
-    assert {s["type"] for s in services} == {"container", "identity", "network"}
+    assert {s["type"] for s in services} == {"container", "identity", "network", "block-storage"}
     network = next(s for s in services if s["type"] == "network")
     one = world.alice.call("GET", f"/v3/services/{network['id']}")
     assert one.status_code == 200 and one.json()["service"] == network

@@ -609,3 +609,29 @@ def test_the_network_api_takes_keystone_tokens_and_scopes_by_project(cloud: Clou
     assert cloud.call("b-member", "GET", "/v2.0/networks").json()["networks"] == []
     assert cloud.call("admin", "GET", path).status_code == 200
     assert cloud.call("a-member", "DELETE", path).status_code == 204
+
+
+# -- the /volume block-storage subset -----------------------------------------
+
+
+def test_the_volume_api_takes_keystone_tokens_and_scopes_by_project(cloud: Cloud) -> None:
+    service = cloud.dockyard
+    versions = service.session.get(service.url + "/volume/", timeout=30)  # no token, as Cinder
+    assert versions.status_code == 300 and versions.json()["versions"][0]["id"] == "v3.0"
+    a_project = cloud.keystone._id("projects", "proj-a")
+    b_project = cloud.keystone._id("projects", "proj-b")
+    volumes = f"/volume/v3/{a_project}/volumes"
+    _assert_unauthorized(service.request("GET", volumes), cloud.keystone)
+    created = cloud.call("a-member", "POST", volumes, json={"volume": {"size": 1, "name": "ks"}})
+    assert created.status_code == 202, created.text
+    volume = created.json()["volume"]
+    assert volume["os-vol-tenant-attr:tenant_id"] == a_project
+    path = f"{volumes}/{volume['id']}"
+    assert cloud.call("a-reader", "GET", path).status_code == 200
+    refused = cloud.call("a-reader", "DELETE", path)
+    assert refused.status_code == 403 and "forbidden" in refused.json()
+    assert cloud.call("b-member", "GET", path).status_code == 400  # not B's project in the URL
+    theirs = f"/volume/v3/{b_project}/volumes/{volume['id']}"
+    assert cloud.call("b-member", "GET", theirs).json()["itemNotFound"]["code"] == 404
+    assert cloud.call("a-member", "DELETE", path).status_code == 202
+    assert cloud.call("a-member", "GET", f"{volumes}/detail").json()["volumes"] == []

@@ -221,3 +221,32 @@ def test_the_local_driver_checks_sizes_and_names_before_recording(
         driver.create("p", 1, "n" * 256)
     assert driver.list_volumes("p") == (made,)
     assert disk_in_use(volumes) == 2
+
+
+def test_the_block_storage_requests_through_the_local_driver(volumes: VolumeRepository) -> None:
+    driver = LocalVolumeDriver(volumes, MountLimits(max_size_gib=10))
+    made = driver.create_available("p", 3, "data", "for the web")
+    assert (made.status, made.host, made.description) == (VolumeStatus.AVAILABLE, "", "for the web")
+    assert made.created_at is not None and disk_in_use(volumes) == 3
+    other = driver.create_available("q", 1)
+    assert driver.list_all_volumes() == (made, other) and driver.get(other.id) == other
+    with pytest.raises(InvalidInput, match="':'"):
+        driver.describe(made.id, "a:b", "")
+    renamed = driver.describe(made.id, "site", "")
+    assert (renamed.name, renamed.description) == ("site", "")
+    assert renamed.updated_at is not None and driver.find("p", "site") == renamed
+    # Never placed: its record goes at once, its GiB with it.
+    with pytest.raises(VolumeNotFound):
+        driver.discard("q", made.id)
+    assert driver.discard("p", made.id).status is VolumeStatus.DELETING
+    assert driver.list_volumes("p") == () and disk_in_use(volumes) == 0
+    # Placed on a host: deleting, for that host's agent to remove; held → 409.
+    placed = driver.placed(driver.create_available("p", 1).id, "h1")
+    driver.attach("p", placed.id, held_by("c1"))
+    with pytest.raises(VolumeInUse):
+        driver.discard("p", placed.id)
+    driver.detach(placed.id, "c1")
+    assert driver.discard("p", placed.id).status is VolumeStatus.DELETING
+    assert driver.deleting_on_host("h1") == (placed.id,)
+    with pytest.raises(VolumeNotFound):
+        driver.get(str(uuid.uuid4()))

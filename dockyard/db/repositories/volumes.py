@@ -55,6 +55,9 @@ def _to_domain(row: Row[Any], attachments: tuple[VolumeAttachment, ...]) -> Volu
         host=row.host or "",
         attachments=attachments,
         auto_remove=row.auto_remove,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -91,6 +94,7 @@ class VolumeRepository:
                     status=volume.status.value,
                     host=volume.host or None,
                     auto_remove=volume.auto_remove,
+                    description=volume.description,
                     created_at=now,
                 )
             )
@@ -273,3 +277,22 @@ class VolumeRepository:
                     .order_by(V.c.id)
                 ).scalars()
             )
+
+    def list_all_volumes(self) -> tuple[Volume, ...]:
+        """Every project's volumes, oldest first (an admin's ``all_tenants`` list)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(V).order_by(V.c.id)).all()
+            return tuple(self._load(conn, list(rows)))
+
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        """Set the volume's name and description (checked by the caller)."""
+        with self.db.write() as conn:
+            found = conn.execute(
+                update(V)
+                .where(V.c.uuid == volume_id)
+                .values(name=name, description=description, updated_at=self.db.clock.now())
+            ).rowcount
+            if not found:
+                raise VolumeNotFound(f"Volume {volume_id} not found.", volume=volume_id)
+            row = conn.execute(select(V).where(V.c.uuid == volume_id)).one()
+            return self._load(conn, [row])[0]

@@ -52,6 +52,15 @@ interfaces, calling a cloud's block-storage v3 API with a service user:
   connection information and the ``connect_volume`` answer. The
   ``HostVolume`` it receives would then also carry the ``connection_info``.
 
+The block-storage API's methods would map the same way: ``create_available``
+→ the same ``POST`` (the volume needs no home host, any host reaching the backend
+can connect it); ``discard`` → the attachment check, then the ``DELETE``;
+``list_volumes``/``list_all_volumes`` → ``GET /v3/{project_id}/volumes/detail``
+(``all_tenants=1`` for all); ``get`` → ``GET .../volumes/{id}``; ``describe`` →
+``PUT .../volumes/{id}`` with the name and description. With this backend the
+all-in-one would not serve its own ``/volume/v3``: the cloud's Cinder is in the
+cloud's catalog.
+
 Every value crossing between the halves is a ``domain`` dataclass, so it can
 travel in an RPC message. Errors are domain errors: ``InvalidInput`` (400),
 ``VolumeUnsupported`` (400: this host cannot provide the volume as asked),
@@ -168,6 +177,43 @@ class VolumeDriver(abc.ABC):
         The host's agent removes their data, then the record is ``forget``-ed.
         Data without any record is reported, never removed: a record says
         when data may go.
+        """
+
+    # The block-storage API's requests (``dockyard.api.block_storage``).
+
+    @abc.abstractmethod
+    def create_available(
+        self, project_id: str, size_gib: int, name: str = "", description: str = ""
+    ) -> Volume:
+        """Record a volume no container holds yet: ``available`` at once, on no host.
+
+        Checked and counted in ``disk`` as ``create``. Its data is made on the
+        host of the first container that mounts it (``attach`` places it there).
+        """
+
+    @abc.abstractmethod
+    def discard(self, project_id: str, volume_id: str) -> Volume:
+        """Delete the project's volume (by id) as a block-storage delete asks.
+
+        Refused as ``delete`` is (404, 409 while held). A volume whose data no
+        host holds yet is gone at once; one placed on a host is ``deleting``
+        until that host has removed its data. Returns the volume as it was marked.
+        """
+
+    @abc.abstractmethod
+    def list_all_volumes(self) -> tuple[Volume, ...]:
+        """Every project's volumes, oldest first (for an admin)."""
+
+    @abc.abstractmethod
+    def get(self, volume_id: str) -> Volume:
+        """Any project's volume by id (for an admin); missing → ``VolumeNotFound``."""
+
+    @abc.abstractmethod
+    def describe(self, volume_id: str, name: str, description: str) -> Volume:
+        """Give the volume (by id, found by the caller) a new name and description.
+
+        The name is checked as ``create`` checks it (400); a volume being deleted may
+        still be renamed (its record goes anyway).
         """
 
 
