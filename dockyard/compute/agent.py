@@ -31,6 +31,7 @@ from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.domain.networks import TUNNEL_ADDRESS
 from dockyard.domain.registries import RegistryAuth
 from dockyard.drivers.image.base import ImageDriver
 from dockyard.drivers.network.base import HostNetworking
@@ -173,6 +174,8 @@ class ComputeAgent:
         inv = inventory(info, self.cfg)
         if self.console is not None and (url := self.console.url) is not None:
             inv["info"][CONSOLE_URL] = url
+        if self.networks is not None and (address := self.networks.networking.tunnel_address):
+            inv["info"][TUNNEL_ADDRESS] = address
         self.control.report_host(HostReport(self.host, inv))
 
     def _heartbeats(self) -> None:

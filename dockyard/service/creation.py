@@ -23,7 +23,7 @@ from dockyard.domain.networks import Attachment, HostNetwork, Port
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.states import Status, TaskState
-from dockyard.drivers.network.base import Caller, NetworkDriver
+from dockyard.drivers.network.base import Caller, NetworkDriver, realised_on
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
@@ -168,10 +168,10 @@ class ContainerCreator:
             addresses = addresses_of(ports, preserved)
             noted = self.containers.update(record.uuid, {"addresses": addresses})
             firewall = self.networks.firewall_for_host(record.host)
+            networks = realised_on(self.networks, record.host, attachments)
         except Exception:
             self._forget(record, ports)
             raise
-        networks = tuple(HostNetwork(a.network.id, a.subnets, a.network.mtu) for a in attachments)
         return _Plan(noted or record, networks, ports, firewall)
 
     def _forget(self, record: Container, ports: tuple[Port, ...] = ()) -> None:

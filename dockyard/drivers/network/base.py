@@ -183,7 +183,28 @@ class HostNetworking(abc.ABC):
         ``HostFirewall()`` removes every rule of this installation and host.
         """
 
+    @property
+    def tunnel_address(self) -> str | None:
+        """This host's underlay address for networks that span hosts; None: it has none."""
+        return None
+
+    def join_hosts(self, networks: Sequence[HostNetwork]) -> None:  # noqa: B027 - optional
+        """Carry ``networks`` (all this host must hold) to the other hosts with members, and
+        stop carrying any other; a backend without tunnels keeps each host's own."""
+
 
 def network_name(network_id: str) -> str:
     """The engine network's name for a Dockyard network (unique on an engine)."""
     return f"dockyard-{network_id}"
+
+
+def realised_on(
+    driver: NetworkDriver, host: str, attachments: Sequence[Attachment]
+) -> tuple[HostNetwork, ...]:
+    """The networks of ``attachments`` as ``host`` must realise them, once its ports are
+    made: with their tunnel (VXLAN id, the other hosts) where the driver gives one."""
+    on_host = {network.network_id: network for network in driver.networks_for_host(host)}
+    return tuple(
+        on_host.get(a.network.id) or HostNetwork(a.network.id, a.subnets, a.network.mtu)
+        for a in attachments
+    )
