@@ -76,6 +76,10 @@ class HostSpec:
     engine: str
     availability_zone: str
     slots: int
+    #: A network namespace (``ip netns``) the agent runs in, with its engine; "": none.
+    netns: str = ""
+    #: More lines at the end of the agent's configuration (sections may repeat).
+    config: tuple[str, ...] = ()
 
 
 DEFAULT_HOSTS = (
@@ -92,6 +96,7 @@ class Process:
     config: Path
     log: Path
     popen: subprocess.Popen[bytes] | None = None
+    netns: str = ""
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -147,8 +152,9 @@ class Cluster:
         with proc.log.open("ab") as log:
             log.write(f"\n===== starting {key} at {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
+            enter = ["nsenter", f"--net=/run/netns/{proc.netns}"] if proc.netns else []
             proc.popen = subprocess.Popen(
-                [str(BIN / proc.binary), "--config-file", str(proc.config)],
+                [*enter, str(BIN / proc.binary), "--config-file", str(proc.config)],
                 stdout=log,
                 stderr=log,
                 env={**os.environ, **self.environment} if self.environment else None,
@@ -434,10 +440,15 @@ def running_cluster(
                     "[api]",
                     "shutdown_timeout = 10",
                     rpc_section,
+                    *spec.config,
                 ],
             )
             cluster.processes[name] = Process(
-                name, "dockyard-compute", conf, root / f"compute-{spec.suffix}.log"
+                name,
+                "dockyard-compute",
+                conf,
+                root / f"compute-{spec.suffix}.log",
+                netns=spec.netns,
             )
         for index, conf in enumerate(api_confs):
             key = "api" if index == 0 else f"api-{index + 1}"
