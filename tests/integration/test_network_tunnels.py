@@ -170,8 +170,8 @@ def test_containers_of_one_network_on_two_hosts_reach_each_other(setup: Setup) -
 
 
 def test_the_gateway_stays_on_each_host(setup: Setup) -> None:
-    """Both bridges hold the gateway address: each container must resolve it to its own
-    host's bridge, never to the other host's across the tunnel."""
+    """Both bridges hold the gateway address: a container must resolve it to its own
+    host's bridge, and its ARP for it must not reach the other host's."""
     shell = setup.run("az2", "gw-check", IDLE)
     gateway = setup.exec(shell, "ip route | sed -n 's/^default via \\([^ ]*\\).*/\\1/p'")
     gateway_ip = gateway.decode().strip()
@@ -183,6 +183,9 @@ def test_the_gateway_stays_on_each_host(setup: Setup) -> None:
         if any(a.get("local") == gateway_ip for a in link.get("addr_info", []))
     ]
     assert bridge["address"] in neighbour, neighbour
+    # A host answering an ARP request for its address notes the asker: host 1 never did.
+    time.sleep(0.5)
+    assert not setup.host_of(1).ip("neigh", "show", ip_of(shell)).stdout.strip()
 
 
 def test_another_projects_container_on_the_other_host_is_unreachable(setup: Setup) -> None:
