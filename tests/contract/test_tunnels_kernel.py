@@ -67,8 +67,9 @@ def ns() -> Iterator[Namespace]:
 
 
 def network(segment: int = 42, peers: tuple[str, ...] = ()) -> HostNetwork:
-    subnet = new_subnet(id="s1", network_id="net-1", project_id="p", cidr="10.9.0.0/24")
-    return HostNetwork("net-1", (subnet,), segment=segment, peers=peers)
+    v4 = new_subnet(id="s1", network_id="net-1", project_id="p", cidr="10.9.0.0/24")
+    v6 = new_subnet(id="s2", network_id="net-1", project_id="p", cidr="fd00:9::/64")
+    return HostNetwork("net-1", (v4, v6), segment=segment, peers=peers)
 
 
 def test_a_device_is_made_plugged_in_and_given_its_peers(ns: Namespace) -> None:
@@ -86,6 +87,7 @@ def test_a_device_is_made_plugged_in_and_given_its_peers(ns: Namespace) -> None:
     table = ns.run(["nft", "list", "table", "bridge", TableNames("inst", "host-1").table], None)
     assert f'iifname "{device}" arp daddr ip 10.9.0.1 drop' in table
     assert f'oifname "{device}" arp saddr ip 10.9.0.1 drop' in table
+    assert f'iifname "{device}" ip6 saddr fd00:9::1 drop' in table
 
     # Members coming and going elsewhere: the entries follow; the same again changes nothing.
     tunnels.ensure(network(peers=("192.0.2.30", "192.0.2.40")), BRIDGE)
@@ -102,17 +104,22 @@ def test_only_the_owner_sees_and_removes_its_devices(ns: Namespace) -> None:
     other = VxlanTunnels("inst", "host-2", LOCAL, run=ns.run)
     mine.ensure(network(), BRIDGE)
     assert list(mine.tunnels()) == ["net-1"] and other.tunnels() == {}
-    other.keep_only([])
+    other.sync([])
     assert mine.names.device("net-1") in ns.links()
 
-    mine.keep_only([])
+    mine.sync([])
     assert ns.links() == {}
     assert "dockyard_" not in ns.bridge_tables()
 
 
-def test_a_name_held_by_a_link_not_ours_is_a_conflict(ns: Namespace) -> None:
+def test_a_name_held_by_a_link_not_ours_is_a_conflict_and_left_alone(ns: Namespace) -> None:
     tunnels = VxlanTunnels("inst", "host-1", LOCAL, run=ns.run)
     device = tunnels.names.device("net-1")
     ns.run(["ip", "link", "add", device, "type", "bridge"], None)
     with pytest.raises(Conflict, match="not this Dockyard's"):
         tunnels.ensure(network(), BRIDGE)
+    # The reconcile pass logs it and carries the other networks.
+    other = HostNetwork("net-2", network().subnets, segment=7, peers=("192.0.2.20",))
+    tunnels.sync([(network(), BRIDGE), (other, BRIDGE)])
+    assert list(tunnels.tunnels()) == ["net-2"]
+    assert ns.run(["ip", "-j", "link", "show", "dev", device], None)

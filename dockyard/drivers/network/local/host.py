@@ -270,14 +270,12 @@ class BridgeHost(HostNetworking):
     def join_hosts(self, networks: Sequence[HostNetwork]) -> None:
         if self.tunnels is None:
             return
-        joined = []
+        wanted = []
         for network in networks:
-            inspected = self._ours(network.network_id)
-            if network.segment is None or inspected is None:
-                continue
-            self.tunnels.ensure(network, bridge_of(inspected))
-            joined.append(network.network_id)
-        self.tunnels.keep_only(joined)
+            inspected = self._ours(network.network_id) if network.segment is not None else None
+            if inspected is not None:
+                wanted.append((network, bridge_of(inspected)))
+        self.tunnels.sync(wanted)
 
 
 def bridge_of(inspected: dict[str, Any]) -> str:

@@ -23,15 +23,18 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dockyard.domain.errors import Conflict, DriverError
+from dockyard.domain.errors import Conflict, DockyardError, DriverError
 from dockyard.domain.networks import HostNetwork
 from dockyard.drivers.network.local.firewall import NFT, Runner, run_command
 from dockyard.drivers.network.local.nftables import TableNames
+
+LOG = logging.getLogger(__name__)
 
 IP: Final = "ip"
 BRIDGE: Final = "bridge"
@@ -93,6 +96,12 @@ def _gateways(network: HostNetwork) -> tuple[str, ...]:
     return tuple(s.gateway_ip for s in network.subnets if s.gateway_ip)
 
 
+def _solicited_node(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The multicast group neighbour solicitations for ``address`` are sent to."""
+    low = int(address) & 0xFFFFFF
+    return str(ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | low))
+
+
 def render_arp_guard(names: TableNames, guarded: Mapping[str, Sequence[str]]) -> str:
     """The ``nft -f`` script keeping gateway ARP (and IPv6 ND) off the tunnel ports.
 
@@ -112,9 +121,12 @@ def render_arp_guard(names: TableNames, guarded: Mapping[str, Sequence[str]]) ->
                     rules.append(f'{side} "{device}" arp saddr ip {address} drop')
                     rules.append(f'{side} "{device}" arp daddr ip {address} drop')
                 else:
+                    # nft 1.0 cannot match an ND target: match the solicitations sent to
+                    # the gateway's solicited-node group instead.
+                    group = _solicited_node(address)
                     rules.append(f'{side} "{device}" ip6 saddr {address} drop')
-                    rules.append(f'{side} "{device}" icmpv6 type nd-neighbor-solicit '
-                                 f"icmpv6 taddr {address} drop")  # fmt: skip
+                    rules.append(f'{side} "{device}" ip6 daddr {group} '
+                                 "icmpv6 type nd-neighbor-solicit drop")  # fmt: skip
     body = ['comment "Dockyard: gateways stay on their host"']
     for hook in ("input", "forward", "output"):
         body.append(f"chain {hook} {{")
@@ -191,13 +203,35 @@ class VxlanTunnels:
         if network.segment is None:
             return
         with self._lock:
-            self._ensure(network, bridge)
+            self._ensure(network, bridge, self.tunnels().get(network.network_id))
             self._guarded[self.names.device(network.network_id)] = _gateways(network)
             self._guard()
 
-    def _ensure(self, network: HostNetwork, bridge: str) -> None:
+    def sync(self, wanted: Sequence[tuple[HostNetwork, str]]) -> None:
+        """Carry exactly the ``wanted`` networks (each with its bridge) and remove this
+        owner's other devices: the reconcile pass. A network that fails is logged and
+        kept as it is; the others go on."""
+        with self._lock:
+            current = self.tunnels()
+            guarded: dict[str, tuple[str, ...]] = {}
+            for network, bridge in wanted:
+                if network.segment is None:
+                    continue
+                device = self.names.device(network.network_id)
+                guarded[device] = _gateways(network)
+                try:
+                    self._ensure(network, bridge, current.get(network.network_id))
+                except DockyardError as exc:
+                    LOG.warning("tunnel of network %s: %s", network.network_id, exc)
+            carried = {network.network_id for network, _ in wanted if network.segment is not None}
+            for network_id, tunnel in current.items():
+                if network_id not in carried:
+                    self._run([IP, "link", "del", "dev", tunnel.device], None)
+            self._guarded = guarded
+            self._guard()
+
+    def _ensure(self, network: HostNetwork, bridge: str, current: Tunnel | None) -> None:
         device = self.names.device(network.network_id)
-        current = self.tunnels().get(network.network_id)
         if current is not None and (
             current.device != device
             or current.segment != network.segment
@@ -243,16 +277,6 @@ class VxlanTunnels:
                 self._run([IP, "link", "del", "dev", current.device], None)
             if self._guarded.pop(self.names.device(network_id), None) is not None:
                 self._guard()
-
-    def keep_only(self, network_ids: Sequence[str]) -> None:
-        """Remove this owner's devices of every other network (the reconcile pass)."""
-        with self._lock:
-            for network_id, tunnel in self.tunnels().items():
-                if network_id not in network_ids:
-                    self._run([IP, "link", "del", "dev", tunnel.device], None)
-            kept = {self.names.device(n) for n in network_ids}
-            self._guarded = {d: g for d, g in self._guarded.items() if d in kept}
-            self._guard()
 
     def _guard(self) -> None:
         self._run([NFT, "-f", "-"], render_arp_guard(self.tables, self._guarded))
