@@ -198,6 +198,10 @@ class NetworkRepository:
         Two networks given the same id at once: the unique column refuses the
         second, which tries again and sees the first's.
         """
+        with self.db.read() as conn:
+            given = conn.execute(select(N.c.segment_id).where(N.c.id == network_id)).scalar()
+        if given is not None:  # the common case, every reconcile pass: no write
+            return int(given)
         for _ in range(ATTEMPTS):
             try:
                 with self.db.write() as conn:
