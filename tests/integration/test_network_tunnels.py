@@ -115,9 +115,9 @@ def network_of(container: dict[str, Any]) -> str:
     return str(network_id)
 
 
-def _second_project_api(cluster: Cluster, root: Path) -> str:
-    """Another API process on the same database and broker, acting for another project."""
-    port = free_port()
+def _second_project_api(cluster: Cluster, root: Path, port: int) -> None:
+    """Another API process on the same database and broker, acting for another project
+    (started with the cluster)."""
     text = cluster.processes["api"].config.read_text()
     first = urllib.parse.urlparse(cluster.url).port
     conf = root / "api-other.conf"
@@ -128,9 +128,6 @@ def _second_project_api(cluster: Cluster, root: Path) -> str:
     cluster.processes["api-other"] = Process(
         "api-other", "dockyard-api", conf, root / "api-other.log"
     )
-    cluster.launch("api-other")
-    cluster.wait_ready("api-other")
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +146,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             )
             for suffix, zone, host in (("a", "az1", hosts[0]), ("b", "az2", hosts[1]))
         ]
-        with running_cluster(root, specs=specs, sync_interval=1) as cluster:
-            other = _second_project_api(cluster, root)
-            yield Setup(cluster, hosts, other)
+        port = free_port()
+        with running_cluster(
+            root,
+            specs=specs,
+            sync_interval=1,
+            before_start=lambda cluster: _second_project_api(cluster, root, port),
+        ) as cluster:
+            yield Setup(cluster, hosts, f"http://127.0.0.1:{port}")
 
 
 def test_containers_of_one_network_on_two_hosts_reach_each_other(setup: Setup) -> None:

@@ -343,6 +343,7 @@ def running_cluster(
     environment: Mapping[str, str] | None = None,
     route_database: Callable[[str], str] | None = None,
     route_broker: Callable[[str], str] | None = None,
+    before_start: Callable[[Cluster], None] | None = None,
 ) -> Iterator[Cluster]:
     """Start the cluster; stop it, remove its engine containers and drop its database after.
 
@@ -352,6 +353,7 @@ def running_cluster(
     with ``cluster.processes["api"].config``). ``environment`` is added to every
     process's; ``route_database`` and ``route_broker`` rewrite the URLs the processes
     are given (the fault suite's proxies), while ``Cluster.database_url`` stays direct.
+    ``before_start`` may add processes (an ``api-*`` key starts with the APIs).
     """
     require_rabbitmq()
     cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
@@ -460,6 +462,8 @@ def running_cluster(
             timeout=120,
         )
         assert migrated.returncode == 0, migrated.stderr
+        if before_start is not None:
+            before_start(cluster)
         try:
             cluster.start()
             yield cluster
