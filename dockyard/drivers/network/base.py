@@ -120,6 +120,12 @@ class NetworkDriver(abc.ABC):
         engine networks of its installation that are not among them.
         """
 
+    def host_network(self, host: str, attachment: Attachment) -> HostNetwork:
+        """One attached network as ``host`` realises it (as ``networks_for_host`` gives
+        it): a backend with tunnels adds the VXLAN id and the other hosts."""
+        network = attachment.network
+        return HostNetwork(network.id, attachment.subnets, network.mtu)
+
     @abc.abstractmethod
     def firewall_for_host(self, host: str) -> HostFirewall:
         """What ``host`` must enforce: its guarded ports, their rules, remote members.
@@ -203,8 +209,4 @@ def realised_on(
 ) -> tuple[HostNetwork, ...]:
     """The networks of ``attachments`` as ``host`` must realise them, once its ports are
     made: with their tunnel (VXLAN id, the other hosts) where the driver gives one."""
-    on_host = {network.network_id: network for network in driver.networks_for_host(host)}
-    return tuple(
-        on_host.get(a.network.id) or HostNetwork(a.network.id, a.subnets, a.network.mtu)
-        for a in attachments
-    )
+    return tuple(driver.host_network(host, attachment) for attachment in attachments)

@@ -278,5 +278,8 @@ def test_a_network_spans_the_hosts_with_tunnel_addresses_that_have_members(
     assert bobs.segment not in (None, on_h1.segment) and bobs.peers == ()
     [plain] = driver.networks_for_host("plain")
     assert (plain.segment, plain.peers) == (None, ())
+    # A create on a host gets the same as the host's reconcile pass.
+    assert driver.host_network("h1", alice[0]) == on_h1
+    assert driver.host_network("plain", alice[0]).segment is None
     # Given once: asked again, a network keeps its id.
     assert world.networks.segment(alice[0].network.id) == on_h1.segment

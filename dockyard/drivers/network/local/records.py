@@ -297,6 +297,11 @@ class LocalNetworkDriver(NetworkDriver):
             result.append(network)
         return tuple(result)
 
+    def host_network(self, host: str, attachment: Attachment) -> HostNetwork:
+        network = super().host_network(host, attachment)
+        addresses = self.tunnel_addresses()
+        return self._tunnelled(network, host, addresses) if host in addresses else network
+
     def _tunnelled(
         self, network: HostNetwork, host: str, addresses: Mapping[str, str]
     ) -> HostNetwork:
