@@ -90,6 +90,7 @@ class Tunnel:
     segment: int
     local: str
     master: str | None
+    up: bool = True
 
 
 def _gateways(network: HostNetwork) -> tuple[str, ...]:
@@ -187,6 +188,7 @@ class VxlanTunnels:
                 segment=int(data.get("id", -1)),
                 local=str(data.get("local") or data.get("local6") or ""),
                 master=link.get("master"),
+                up="UP" in (link.get("flags") or ()),
             )
         return found
 
@@ -217,12 +219,13 @@ class VxlanTunnels:
             for network, bridge in wanted:
                 if network.segment is None:
                     continue
-                device = self.names.device(network.network_id)
-                guarded[device] = _gateways(network)
                 try:
                     self._ensure(network, bridge, current.get(network.network_id))
                 except DockyardError as exc:
                     LOG.warning("tunnel of network %s: %s", network.network_id, exc)
+                    if isinstance(exc, Conflict):
+                        continue  # the name is another's: guard nothing of it
+                guarded[self.names.device(network.network_id)] = _gateways(network)
             carried = {network.network_id for network, _ in wanted if network.segment is not None}
             for network_id, tunnel in current.items():
                 if network_id not in carried:
@@ -241,7 +244,7 @@ class VxlanTunnels:
             current = None
         if current is None:
             self._add(device, network)
-        if current is None or current.master != bridge:
+        if current is None or current.master != bridge or not current.up:
             self._run([IP, "link", "set", "dev", device, "master", bridge, "up"], None)
         have, want = self._peers(device), set(network.peers)
         for peer in sorted(want - have):
