@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from oslo_config import cfg
 
 from dockyard.compute.agent import ComputeAgent
-from dockyard.config import api, compute, default, volume, websocket_proxy
+from dockyard.config import api, compute, default, network, volume, websocket_proxy
 from dockyard.config import docker as docker_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
@@ -90,6 +90,7 @@ def build_agent(
         publish_address=docker_cfg.publish_address,
         clock=clock,
         installation=installation,
+        tunnel_address=network.view(conf).tunnel_address,
     )
     runtime = drivers.runtime(context)
     if not isinstance(runtime, RuntimeDriver):

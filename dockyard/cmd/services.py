@@ -101,6 +101,7 @@ def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
             name=settings.project_network_name,
             mtu=settings.mtu,
         ),
+        tunnel_addresses=repos.hosts.tunnel_addresses,
     )
 
 

@@ -34,6 +34,7 @@ from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import DockyardError, InvalidInput, ServiceBusy
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
+from dockyard.domain.networks import TUNNEL_ADDRESS
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.volumes import VOLUMES_UNSUPPORTED
 from dockyard.drivers.image.base import ImageDriver
@@ -189,6 +190,8 @@ class ComputeAgent:
         inv["info"][VOLUMES_UNSUPPORTED] = (
             "no volume support is configured" if self.volumes is None else self._volume_support
         )
+        if self.networks is not None and (address := self.networks.networking.tunnel_address):
+            inv["info"][TUNNEL_ADDRESS] = address
         self.control.report_host(HostReport(self.host, inv))
 
     def _heartbeats(self) -> None:

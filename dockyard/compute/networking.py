@@ -161,7 +161,8 @@ class HostNetworkSteps:
         self._apply_current(only_if_changed=True)
         # Listed before the records are read: a network realised meanwhile is explained.
         realised_now = self.networking.realised()
-        wanted = {network.network_id for network in self.control.host_networks(self.host)}
+        networks = self.control.host_networks(self.host)
+        wanted = {network.network_id for network in networks}
         for realised in realised_now:
             if realised.network_id in wanted:
                 continue
@@ -172,3 +173,6 @@ class HostNetworkSteps:
                 # Still holding a container: a record-less one goes first, then this.
                 self.networking.remove(realised.network_id)
                 LOG.info("removed engine network of %s (no record)", realised.network_id)
+        # Restores tunnels lost to a restart and follows members coming and going elsewhere.
+        with self._realising:
+            self.networking.join_hosts(networks)

@@ -48,6 +48,16 @@ opts = [
         max=9000,
         help="MTU of the networks Dockyard makes.",
     ),
+    cfg.StrOpt(
+        "tunnel_address",
+        default="",
+        help="This host's address on the network between hosts (the underlay): each "
+        "project network with members on several hosts is carried between them by one "
+        "VXLAN tunnel (UDP 4789) per network from this address. Empty: the host's "
+        "networks stay its own (containers reach only those on the same host). Read by "
+        "the agent; needs the `ip` and `bridge` commands (iproute2) and the kernel's "
+        "vxlan module.",
+    ),
 ]
 
 
@@ -58,8 +68,16 @@ class NetworkConfig:
     project_network_prefix: int = 24
     project_network_name: str = "private"
     mtu: int = 1500
+    tunnel_address: str = ""
 
     def __post_init__(self) -> None:
+        if self.tunnel_address:
+            try:
+                ipaddress.ip_address(self.tunnel_address)
+            except ValueError:
+                raise ValueError(
+                    f"[network] tunnel_address {self.tunnel_address!r} is not an IP address"
+                ) from None
         try:
             pool = ipaddress.ip_network(self.project_network_pool)
         except ValueError as exc:

@@ -381,6 +381,9 @@ class NetworkRow(Base):
     #: The project whose own network this is (made on first use); unique, so two
     #: concurrent first uses make one network. NULL for every other network.
     default_for: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: The VXLAN id (VNI) that carries the network between hosts: given on first use by
+    #: a host, unique so that two networks never share a tunnel.
+    segment_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

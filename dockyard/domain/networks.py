@@ -99,6 +99,10 @@ class Port:
     status: str = "DOWN"
 
 
+#: Key of a host's report (``info``) holding its underlay address for tunnels.
+TUNNEL_ADDRESS: Final = "tunnel_address"
+
+
 @dataclass(frozen=True)
 class HostNetwork:
     """What a host needs to realise a network: its id, its subnets, its MTU."""
@@ -106,6 +110,10 @@ class HostNetwork:
     network_id: str
     subnets: tuple[Subnet, ...]
     mtu: int = 1500
+    #: The network's VXLAN id across hosts (unique in the installation); None: not tunnelled.
+    segment: int | None = None
+    #: Tunnel addresses of the other hosts with a port on the network.
+    peers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dockyard.drivers.image.docker import DockerImages
 from dockyard.drivers.loading import DriverContext
 from dockyard.drivers.network.local.firewall import kernel_tools_present
 from dockyard.drivers.network.local.host import BridgeHost
+from dockyard.drivers.network.local.tunnels import VxlanTunnels
 from dockyard.drivers.runtime.docker.driver import DockerRuntime
 from dockyard.drivers.volume.local.host import LoopVolumeHost
 
@@ -34,7 +35,10 @@ def host_networking(ctx: DriverContext) -> BridgeHost | None:
     (containers then stay on the engine's default bridge)."""
     if not kernel_tools_present():
         return None
-    return BridgeHost(_client(ctx), ctx.host, ctx.installation)
+    tunnels = (
+        VxlanTunnels(ctx.installation, ctx.host, ctx.tunnel_address) if ctx.tunnel_address else None
+    )
+    return BridgeHost(_client(ctx), ctx.host, ctx.installation, tunnels=tunnels)
 
 
 def volume_host(ctx: DriverContext, volumes_dir: str) -> LoopVolumeHost:

@@ -42,6 +42,8 @@ class DriverContext:
     clock: Clock
     #: The installation id everything the drivers make is labelled with.
     installation: str
+    #: This host's underlay address for networks spanning hosts ("": none).
+    tunnel_address: str = ""
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: str, make: Callable[[], T]) -> T:

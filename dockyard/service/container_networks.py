@@ -11,8 +11,8 @@ from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.domain.addresses import addresses_of, held_ports
 from dockyard.domain.errors import InvalidInput, InvalidState
 from dockyard.domain.models import Container, RequestContext
-from dockyard.domain.networks import HostNetwork, NetRequest, parse_address
-from dockyard.drivers.network.base import Caller, NetworkDriver
+from dockyard.domain.networks import NetRequest, parse_address
+from dockyard.drivers.network.base import Caller, NetworkDriver, realised_on
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import AttachNetwork
 from dockyard.service.firewall_push import FirewallPush
@@ -72,7 +72,7 @@ class ContainerNetworks:
             addresses = addresses_of([*(h.port for h in held), made], preserved)
             message = AttachNetwork(
                 container.uuid,
-                HostNetwork(attachment.network.id, attachment.subnets, attachment.network.mtu),
+                realised_on(self.driver, host, (attachment,))[0],
                 made,
                 aliases=tuple(dict.fromkeys(n for n in (container.name, container.hostname) if n)),
                 firewall=self.driver.firewall_for_host(host),

@@ -25,7 +25,7 @@ from dockyard.domain.registries import RegistryAuth, in_registry
 from dockyard.domain.security_groups import Protocol as GroupProtocol
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.volumes import HostMount, MountRequest
-from dockyard.drivers.network.base import Caller, NetworkDriver
+from dockyard.drivers.network.base import Caller, NetworkDriver, realised_on
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
@@ -207,10 +207,10 @@ class ContainerCreator:
                 record.uuid, {"addresses": addresses, "security_groups": list(group_ids)}
             )
             firewall = self.networks.firewall_for_host(record.host)
+            networks = realised_on(self.networks, record.host, attachments)
         except Exception:
             self._forget(record, ports)
             raise
-        networks = tuple(HostNetwork(a.network.id, a.subnets, a.network.mtu) for a in attachments)
         return _Plan(noted or record, networks, ports, firewall)
 
     def _exposed_ports_group(self, record: Container) -> tuple[str]:

@@ -79,6 +79,18 @@ def test_concurrent_first_uses_make_one_project_network_and_one_default_group(
     assert all(r.remote_group_id == group.id for r in ingress)
 
 
+def test_concurrent_first_tunnels_give_each_network_its_own_vxlan_id(db: Database) -> None:
+    networks, _, service = parts(db)
+    made = [service.create_network(ALICE, name=f"n{i}") for i in range(4)]
+    # Two hosts at once per network, every network at once.
+    segments = in_parallel(8, lambda i: (made[i % 4].id, networks.segment(made[i % 4].id)))
+    by_network: dict[str, set[int]] = {}
+    for network_id, segment in segments:
+        by_network.setdefault(network_id, set()).add(segment)
+    assert all(len(found) == 1 for found in by_network.values())
+    assert sorted(min(found) for found in by_network.values()) == [1, 2, 3, 4]
+
+
 def test_concurrent_ports_get_distinct_addresses_and_one_wins_a_fixed_ip(db: Database) -> None:
     networks, _, service = parts(db)
     net = service.create_network(ALICE, name="n")

@@ -103,7 +103,7 @@ def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current(db) == "0015_volume_description"
+    assert migrate.current(db) == "0016_network_segments"
 
 
 def test_host_services_switches_paging_and_zones(db: Database) -> None:

@@ -76,6 +76,10 @@ class HostSpec:
     engine: str
     availability_zone: str
     slots: int
+    #: A network namespace (``ip netns``) the agent runs in, with its engine; "": none.
+    netns: str = ""
+    #: More lines at the end of the agent's configuration (sections may repeat).
+    config: tuple[str, ...] = ()
 
 
 DEFAULT_HOSTS = (
@@ -92,6 +96,7 @@ class Process:
     config: Path
     log: Path
     popen: subprocess.Popen[bytes] | None = None
+    netns: str = ""
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -147,8 +152,9 @@ class Cluster:
         with proc.log.open("ab") as log:
             log.write(f"\n===== starting {key} at {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
+            enter = ["nsenter", f"--net=/run/netns/{proc.netns}"] if proc.netns else []
             proc.popen = subprocess.Popen(
-                [str(BIN / proc.binary), "--config-file", str(proc.config)],
+                [*enter, str(BIN / proc.binary), "--config-file", str(proc.config)],
                 stdout=log,
                 stderr=log,
                 env={**os.environ, **self.environment} if self.environment else None,
@@ -337,6 +343,7 @@ def running_cluster(
     environment: Mapping[str, str] | None = None,
     route_database: Callable[[str], str] | None = None,
     route_broker: Callable[[str], str] | None = None,
+    before_start: Callable[[Cluster], None] | None = None,
 ) -> Iterator[Cluster]:
     """Start the cluster; stop it, remove its engine containers and drop its database after.
 
@@ -346,6 +353,7 @@ def running_cluster(
     with ``cluster.processes["api"].config``). ``environment`` is added to every
     process's; ``route_database`` and ``route_broker`` rewrite the URLs the processes
     are given (the fault suite's proxies), while ``Cluster.database_url`` stays direct.
+    ``before_start`` may add processes (an ``api-*`` key starts with the APIs).
     """
     require_rabbitmq()
     cpus = {spec.engine: engine_cpus(spec.engine) for spec in specs}
@@ -434,10 +442,15 @@ def running_cluster(
                     "[api]",
                     "shutdown_timeout = 10",
                     rpc_section,
+                    *spec.config,
                 ],
             )
             cluster.processes[name] = Process(
-                name, "dockyard-compute", conf, root / f"compute-{spec.suffix}.log"
+                name,
+                "dockyard-compute",
+                conf,
+                root / f"compute-{spec.suffix}.log",
+                netns=spec.netns,
             )
         for index, conf in enumerate(api_confs):
             key = "api" if index == 0 else f"api-{index + 1}"
@@ -449,6 +462,8 @@ def running_cluster(
             timeout=120,
         )
         assert migrated.returncode == 0, migrated.stderr
+        if before_start is not None:
+            before_start(cluster)
         try:
             cluster.start()
             yield cluster

@@ -17,6 +17,7 @@ from dockyard.db.session import Database
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import HostNotFound, InvalidParameterValue
 from dockyard.domain.models import Host, service_is_up
+from dockyard.domain.networks import TUNNEL_ADDRESS
 
 H = cast(Table, HostRow.__table__)
 C = cast(Table, ContainerRow.__table__)
@@ -230,6 +231,13 @@ class HostRepository:
         with self.db.read() as conn:
             rows = conn.execute(select(H.c.runtimes)).all()
         return {rt for (runtimes,) in rows for rt in (runtimes or ())}
+
+    def tunnel_addresses(self) -> dict[str, str]:
+        """Each host's underlay address for project networks' tunnels, where it has one."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(H.c.name, H.c.info)).all()
+        found = {name: str((info or {}).get(TUNNEL_ADDRESS) or "") for name, info in rows}
+        return {name: address for name, address in found.items() if address}
 
     def count(self) -> int:
         with self.db.read() as conn:

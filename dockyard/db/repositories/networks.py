@@ -27,7 +27,9 @@ from dockyard.db.models import (
 from dockyard.db.session import Database
 from dockyard.domain import ipam
 from dockyard.domain.errors import (
+    Conflict,
     InvalidInput,
+    IpAddressGenerationFailure,
     MacAddressInUse,
     NetworkInUse,
     NetworkNotFound,
@@ -49,6 +51,8 @@ INSTALLATION = cast(Table, InstallationRow.__table__)
 
 #: Tries of a port create that lost an address race (each sees the winner's address).
 ATTEMPTS: Final = 8
+#: VXLAN ids are 24 bits.
+MAX_SEGMENT: Final = 2**24 - 1
 
 #: Columns of a network, subnet or port a caller may change.
 NETWORK_UPDATABLE: Final = frozenset({"name", "shared", "external", "admin_state_up", "mtu"})
@@ -187,6 +191,45 @@ class NetworkRepository:
         if row is None:
             raise NetworkNotFound(f"Network {network_id} could not be found.")
         return _network(row)
+
+    def segment(self, network_id: str) -> int:
+        """The network's tunnel id, given now (the lowest unused from 1) when it has none.
+
+        Two networks given the same id at once: the unique column refuses the
+        second, which tries again and sees the first's.
+        """
+        with self.db.read() as conn:
+            given = conn.execute(select(N.c.segment_id).where(N.c.id == network_id)).scalar()
+        if given is not None:  # the common case, every reconcile pass: no write
+            return int(given)
+        for _ in range(ATTEMPTS):
+            try:
+                with self.db.write() as conn:
+                    row = conn.execute(select(N.c.segment_id).where(N.c.id == network_id)).first()
+                    if row is None:
+                        raise NetworkNotFound(f"Network {network_id} could not be found.")
+                    if row.segment_id is not None:
+                        return int(row.segment_id)
+                    taken = set(conn.execute(select(N.c.segment_id)).scalars())
+                    value = next(n for n in range(1, MAX_SEGMENT + 2) if n not in taken)
+                    if value > MAX_SEGMENT:
+                        raise IpAddressGenerationFailure("Every VXLAN id is in use.")
+                    conn.execute(
+                        update(N)
+                        .where(N.c.id == network_id, N.c.segment_id.is_(None))
+                        .values(segment_id=value)
+                    )
+            except (IntegrityError, OperationalError) as exc:
+                if not _lost_race(exc):
+                    raise
+        return self._segment_now(network_id)
+
+    def _segment_now(self, network_id: str) -> int:
+        with self.db.read() as conn:
+            value = conn.execute(select(N.c.segment_id).where(N.c.id == network_id)).scalar()
+        if value is None:
+            raise Conflict(f"Network {network_id} got no VXLAN id; try again.")
+        return int(value)
 
     def update_network(self, network_id: str, values: Mapping[str, Any]) -> Network:
         unknown = set(values) - NETWORK_UPDATABLE

@@ -144,6 +144,12 @@ class NetworkDriver(abc.ABC):
         engine networks of its installation that are not among them.
         """
 
+    def host_network(self, host: str, attachment: Attachment) -> HostNetwork:
+        """One attached network as ``host`` realises it (as ``networks_for_host`` gives
+        it): a backend with tunnels adds the VXLAN id and the other hosts."""
+        network = attachment.network
+        return HostNetwork(network.id, attachment.subnets, network.mtu)
+
     @abc.abstractmethod
     def firewall_for_host(self, host: str) -> HostFirewall:
         """What ``host`` must enforce: its guarded ports, their rules, remote members.
@@ -209,7 +215,24 @@ class HostNetworking(abc.ABC):
         enforces exactly this (the periodic pass; rules lost are still restored).
         """
 
+    @property
+    def tunnel_address(self) -> str | None:
+        """This host's underlay address for networks that span hosts; None: it has none."""
+        return None
+
+    def join_hosts(self, networks: Sequence[HostNetwork]) -> None:  # noqa: B027 - optional
+        """Carry ``networks`` (all this host must hold) to the other hosts with members, and
+        stop carrying any other; a backend without tunnels keeps each host's own."""
+
 
 def network_name(network_id: str) -> str:
     """The engine network's name for a Dockyard network (unique on an engine)."""
     return f"dockyard-{network_id}"
+
+
+def realised_on(
+    driver: NetworkDriver, host: str, attachments: Sequence[Attachment]
+) -> tuple[HostNetwork, ...]:
+    """The networks of ``attachments`` as ``host`` must realise them, once its ports are
+    made: with their tunnel (VXLAN id, the other hosts) where the driver gives one."""
+    return tuple(driver.host_network(host, attachment) for attachment in attachments)

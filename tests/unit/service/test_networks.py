@@ -250,3 +250,36 @@ def test_a_port_changing_groups_or_host_tells_the_old_and_new_hosts(world: World
         s.update_port(ALICE, port.id, {"host": "host-2"})
     s.update_port(ADMIN, port.id, {"host": "host-2"})
     assert world.told[-1] == ["host-1", "host-2"]
+
+
+def test_a_network_spans_the_hosts_with_tunnel_addresses_that_have_members(
+    world: World,
+) -> None:
+    addresses = {"h1": "192.0.2.1", "h2": "192.0.2.2", "h3": "192.0.2.3"}
+    driver = LocalNetworkDriver(
+        world.networks,
+        world.groups,
+        ProjectNetworks(pool="10.200.0.0/23", prefix=24),
+        tunnel_addresses=lambda: addresses,
+    )
+    alice = driver.resolve(Caller("alice"), [])
+    bob = driver.resolve(Caller("bob"), [])
+    driver.make_ports("c1", "h1", alice, [])
+    driver.make_ports("c2", "h2", alice, [])
+    driver.make_ports("c3", "h2", bob, [])
+    driver.make_ports("c4", "plain", alice, [])  # a host without a tunnel address
+
+    [on_h1] = driver.networks_for_host("h1")
+    by_id = {n.network_id: n for n in driver.networks_for_host("h2")}
+    on_h2, bobs = by_id[alice[0].network.id], by_id[bob[0].network.id]
+    assert on_h1.peers == ("192.0.2.2",) and on_h2.peers == ("192.0.2.1",)
+    # One VXLAN id per network, the same on every host, never another network's.
+    assert on_h1.segment == on_h2.segment is not None
+    assert bobs.segment not in (None, on_h1.segment) and bobs.peers == ()
+    [plain] = driver.networks_for_host("plain")
+    assert (plain.segment, plain.peers) == (None, ())
+    # A create on a host gets the same as the host's reconcile pass.
+    assert driver.host_network("h1", alice[0]) == on_h1
+    assert driver.host_network("plain", alice[0]).segment is None
+    # Given once: asked again, a network keeps its id.
+    assert world.networks.segment(alice[0].network.id) == on_h1.segment

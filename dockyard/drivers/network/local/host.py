@@ -17,10 +17,12 @@ from dockyard.domain.networks import HostNetwork, Port
 from dockyard.drivers.docker_engine import engine_errors, explanation
 from dockyard.drivers.network.base import HostNetworking, RealisedNetwork, network_name
 from dockyard.drivers.network.local.firewall import NftablesFirewall
+from dockyard.drivers.network.local.tunnels import TunnelNames, VxlanTunnels
 
 LABEL_INSTALLATION: Final = "dockyard.installation"
 LABEL_NETWORK_ID: Final = "dockyard.network_id"
 _MTU_OPTION: Final = "com.docker.network.driver.mtu"
+_BRIDGE_NAME_OPTION: Final = "com.docker.network.bridge.name"
 
 
 def _canonical(pairs: Sequence[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
@@ -72,11 +74,14 @@ class BridgeHost(HostNetworking):
         host: str,
         installation: str,
         firewall: NftablesFirewall | None = None,
+        tunnels: VxlanTunnels | None = None,
     ) -> None:
         self.api: Any = client.api
         self.host = host
         self.installation = installation
         self.firewall = firewall or NftablesFirewall(installation, host)
+        #: Carries networks to the other hosts; None: this host's networks stay its own.
+        self.tunnels = tunnels
 
     def _labels(self, network_id: str | None = None) -> dict[str, str]:
         labels = {LABEL_INSTALLATION: self.installation, LABEL_HOST: self.host}
@@ -96,6 +101,21 @@ class BridgeHost(HostNetworking):
                 return None
 
     def realise(self, network: HostNetwork) -> str:
+        runtime_id = self._realise(network)
+        if self.tunnels is not None and network.segment is not None:
+            inspected = self._ours(network.network_id)
+            if inspected is not None:
+                self.tunnels.ensure(network, bridge_of(inspected))
+        return runtime_id
+
+    def _options(self, network: HostNetwork) -> dict[str, str]:
+        mtu = network.mtu
+        if self.tunnels is not None and network.segment is not None:
+            mtu = self.tunnels.mtu(mtu)
+        bridge = TunnelNames(self.installation, self.host).bridge(network.network_id)
+        return {_MTU_OPTION: str(mtu), _BRIDGE_NAME_OPTION: bridge}
+
+    def _realise(self, network: HostNetwork) -> str:
         name = network_name(network.network_id)
         existing = self._inspect(name)
         if existing is None:
@@ -106,7 +126,7 @@ class BridgeHost(HostNetworking):
                         driver="bridge",
                         ipam=_ipam(network),
                         enable_ipv6=any(s.ip_version == 6 for s in network.subnets),
-                        options={_MTU_OPTION: str(network.mtu)},
+                        options=self._options(network),
                         labels=self._labels(network.network_id),
                         check_duplicate=True,
                     )
@@ -206,6 +226,8 @@ class BridgeHost(HostNetworking):
                 if "active endpoints" in explanation(exc):
                     raise NetworkInUse(explanation(exc), network_id=network_id) from exc
                 raise
+        if self.tunnels is not None:
+            self.tunnels.remove(network_id)
 
     def _members(self, inspected: dict[str, Any]) -> set[str]:
         """Runtime ids of the containers on the network, started or only created.
@@ -240,6 +262,26 @@ class BridgeHost(HostNetworking):
 
     def apply_firewall(self, firewall: HostFirewall, only_if_changed: bool = False) -> None:
         self.firewall.apply(firewall, only_if_changed)
+
+    @property
+    def tunnel_address(self) -> str | None:
+        return None if self.tunnels is None else self.tunnels.local
+
+    def join_hosts(self, networks: Sequence[HostNetwork]) -> None:
+        if self.tunnels is None:
+            return
+        wanted = []
+        for network in networks:
+            inspected = self._ours(network.network_id) if network.segment is not None else None
+            if inspected is not None:
+                wanted.append((network, bridge_of(inspected)))
+        self.tunnels.sync(wanted)
+
+
+def bridge_of(inspected: dict[str, Any]) -> str:
+    """The Linux bridge of a Docker bridge network (named by Dockyard, else the engine's)."""
+    options = inspected.get("Options") or {}
+    return str(options.get(_BRIDGE_NAME_OPTION) or f"br-{str(inspected['Id'])[:12]}")
 
 
 def engine_subnets(

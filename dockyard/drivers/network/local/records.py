@@ -7,11 +7,12 @@ Both are made once even when two requests race (the stores keep them unique).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.domain import ipam
@@ -84,11 +85,14 @@ class LocalNetworkDriver(NetworkDriver):
         groups: SecurityGroupStore,
         settings: ProjectNetworks | None = None,
         make_id: Callable[[], str] = new_id,
+        tunnel_addresses: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.networks = networks
         self.groups = groups
         self.settings = settings or ProjectNetworks()
         self.make_id = make_id
+        #: Each host's underlay address (hosts without one keep their networks to themselves).
+        self.tunnel_addresses = tunnel_addresses or dict
 
     # the project's own network and default group
 
@@ -311,14 +315,36 @@ class LocalNetworkDriver(NetworkDriver):
     def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
         ids = sorted({port.network_id for port in self.networks.ports(host=host)})
         subnets = self.networks.subnets_of(ids)
+        addresses = self.tunnel_addresses()
         result = []
         for network_id in ids:
             found = self.networks.networks(None, id=network_id)
             if not found:
                 continue
             own = tuple(s for s in subnets if s.network_id == network_id)
-            result.append(HostNetwork(network_id, own, found[0].mtu))
+            network = HostNetwork(network_id, own, found[0].mtu)
+            if host in addresses:
+                network = self._tunnelled(network, host, addresses)
+            result.append(network)
         return tuple(result)
+
+    def host_network(self, host: str, attachment: Attachment) -> HostNetwork:
+        network = super().host_network(host, attachment)
+        addresses = self.tunnel_addresses()
+        return self._tunnelled(network, host, addresses) if host in addresses else network
+
+    def _tunnelled(
+        self, network: HostNetwork, host: str, addresses: Mapping[str, str]
+    ) -> HostNetwork:
+        """``network`` with its VXLAN id and the other tunnel ends: hosts with a port on it."""
+        hosts = {p.host for p in self.networks.ports(network_id=network.network_id) if p.host}
+        peers = {addresses[h] for h in hosts if h != host and h in addresses}
+        peers.discard(addresses[host])
+        return dataclasses.replace(
+            network,
+            segment=self.networks.segment(network.network_id),
+            peers=tuple(sorted(peers)),
+        )
 
     def firewall_for_host(self, host: str) -> HostFirewall:
         host_ports = self.networks.ports(host=host)
