@@ -29,8 +29,6 @@ def _reject_unsupported(body: dict[str, Any]) -> None:
     for key, why in UNSUPPORTED.items():
         if body.get(key):
             raise InvalidInput(f"{key}: {why}.", field=key)
-    if body.get("image_driver") == "glance":
-        raise InvalidInput("image_driver: glance is not configured; use docker.")
 
 
 def _restart_policy(value: dict[str, Any] | None) -> RestartPolicy | None:
@@ -121,7 +119,8 @@ def container_request(body: dict[str, Any], version: Version) -> ContainerReques
         workdir=body.get("workdir"),
         hostname=body.get("hostname"),
         image_pull_policy=PullPolicy.parse(pull_policy) if pull_policy else None,
-        image_driver="docker" if image_driver in (None, "None") else image_driver,
+        # Empty: the configured default_image_driver, chosen by the create flow.
+        image_driver="" if image_driver in (None, "None") else image_driver,
         restart_policy=_restart_policy(body.get("restart_policy")),
         interactive=parse_bool(body.get("interactive", False)),
         tty=_tty(body, version),

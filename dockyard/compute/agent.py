@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -92,6 +92,7 @@ class ComputeAgent:
         installation: str,
         description: str = "a Dockyard agent",
         networking: HostNetworking | None = None,
+        image_drivers: Mapping[str, ImageDriver] | None = None,
     ) -> None:
         self.host = host
         self.installation = installation
@@ -115,6 +116,7 @@ class ComputeAgent:
             clock,
             self.freshness,
             networks=self.networks,
+            image_drivers=image_drivers,
         )
         self.image_ops = ImageOperations(host, images, control, clock)
         self.reconciler = Reconciler(

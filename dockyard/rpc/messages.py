@@ -35,6 +35,8 @@ class CreateContainer:
     ports: tuple[Port, ...] = ()
     #: What the host must enforce once the ports exist, in force before the process starts.
     firewall: HostFirewall | None = None
+    #: The image driver that fetches ``spec.image`` ("docker", "glance").
+    image_driver: str = "docker"
     version: str = VERSION
 
 
@@ -140,6 +142,8 @@ class CommitContainer:
     repository: str
     tag: str
     request_id: str
+    #: Where the committed image goes: "glance" uploads it there, "docker" keeps it local.
+    image_driver: str = "docker"
     version: str = VERSION
 
 

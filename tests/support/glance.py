@@ -124,7 +124,9 @@ class Glance:
         return image_id
 
     def image(self, image_id: str) -> dict[str, object]:
-        answer = requests.get(f"{self.url}/v2/images/{image_id}", headers=self._headers(), timeout=30)
+        answer = requests.get(
+            f"{self.url}/v2/images/{image_id}", headers=self._headers(), timeout=30
+        )
         answer.raise_for_status()
         return dict(answer.json())
 
