@@ -35,6 +35,11 @@ def image_driver(ctx: DriverContext) -> DockerImages:
 
 def glance_image_driver(ctx: DriverContext) -> GlanceImages:
     """Glance's docker images, loaded into this host's engine."""
+    if not ctx.glance.configured:
+        raise SystemExit(
+            "[DEFAULT] image_driver_list has 'glance' but [glance] names neither auth_url "
+            "nor api_servers"
+        )
     directory = ctx.glance.images_directory or os.path.join(ctx.data_dir, "glance-images")
     return GlanceImages(
         GlanceClient(ctx.glance), DockerImages(_client(ctx)), Path(directory), ctx.host
