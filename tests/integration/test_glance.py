@@ -5,6 +5,7 @@ search, and the refusals."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from tests.conftest import (
     start_dockyard,
     stop_dockyard,
 )
+from tests.e2e.test_openstack_cli import Service
 from tests.support.glance import DOCKYARD_PASSWORD, DOCKYARD_USER, Glance
 from tests.support.glance import VENV as GLANCE_VENV
 from tests.support.keystone import VENV as KEYSTONE_VENV
@@ -197,6 +199,22 @@ def test_search_with_the_glance_driver_lists_glance_docker_images(
         "GET", f"/v1/images/{name[:-2]}/search?image_driver=glance&exact_match=true"
     )
     assert exact.json() == []
+
+
+def test_the_openstack_cli_runs_and_searches_glance_images(
+    cloud: Dockyard, glance: Glance, saved_image: Path
+) -> None:
+    name = _name("cli")
+    image_id = glance.upload(name, saved_image)
+    osc = Service(f"{cloud.url}/v1", cloud.host, Path(os.devnull), cloud.docker)
+    found = osc.json(
+        "appcontainer", "image", "search", "-f", "json", "--image-driver", "glance", name
+    )
+    assert [(i["ID"], i["Name"], i["Status"]) for i in found] == [(image_id, name, "active")]
+    made = osc.json("appcontainer", "run", "--image-driver", "glance", name, "sleep", "300")
+    running = cloud.wait_for(str(made["uuid"]), "Running", timeout=60)
+    assert (running["image"], running["image_driver"]) == (name, "glance")
+    _gone(cloud, str(made["uuid"]))
 
 
 def test_an_unreachable_glance_is_named() -> None:
