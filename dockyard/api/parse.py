@@ -100,7 +100,8 @@ def _healthcheck(value: dict[str, Any] | None) -> Healthcheck | None:
 def container_request(body: dict[str, Any], version: Version) -> ContainerRequest:
     _reject_unsupported(body)
     image = body["image"]
-    image_ref = parse_image(image)
+    # A Glance image is named by Glance's id or name, which need not be a reference.
+    image_ref = None if body.get("image_driver") == "glance" else parse_image(image)
     cpu, memory, disk = body.get("cpu"), body.get("memory"), body.get("disk")
     pull_policy = body.get("image_pull_policy")
     image_driver = body.get("image_driver")

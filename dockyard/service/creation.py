@@ -17,6 +17,7 @@ from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullP
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.firewall import HostFirewall
+from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
 from dockyard.domain.networks import Attachment, HostNetwork, Port
@@ -87,7 +88,7 @@ class ContainerCreator:
         """What the agent fetches, the registry's uuid and its auth; a Glance image is
         looked up now, so a wrong one is refused before anything is made."""
         if driver != "glance":
-            return self._registry(ctx, new, str(new.image_ref))
+            return self._registry(ctx, new, str(new.image_ref or parse_image(new.image)))
         if new.registry:
             raise InvalidInput(
                 "registry: a Glance image comes from Glance, not from a registry.",

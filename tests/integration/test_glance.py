@@ -109,7 +109,7 @@ def _gone(cloud: Dockyard, uuid_: str) -> None:
 def test_a_glance_image_runs_by_name_and_by_id_and_is_downloaded_once(
     cloud: Dockyard, glance: Glance, saved_image: Path
 ) -> None:
-    name = _name("web")
+    name = _name("Web Server")  # a Glance name need not be an image reference
     image_id = glance.upload(name, saved_image)
     first = cloud.wait_for(str(_run(cloud, name)["uuid"]), "Running", timeout=60)
     assert first["image"] == name and first["image_driver"] == "glance"

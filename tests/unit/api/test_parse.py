@@ -191,6 +191,11 @@ def test_no_image_driver_is_left_to_the_configured_default(
     assert parsed(image_driver=driver).image_driver == expected
 
 
+def test_a_glance_image_is_kept_as_named_not_parsed_as_a_reference() -> None:
+    request = parsed(image="My Image", image_driver="glance")
+    assert (request.image, request.image_ref) == ("My Image", None)
+
+
 def test_the_rest_is_passed_on_as_given() -> None:
     request = parsed(
         name="web",
