@@ -56,6 +56,11 @@ def _failure(exc: Exception) -> str:
     return exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
 
 
+def _local_key(image: str, driver: str) -> str:
+    """What ``_seen_local`` remembers: a Glance name may look like a registry reference."""
+    return image if driver == "docker" else f"{driver}:{image}"
+
+
 class _Progress:
     """The task state a create has reported so far: the guard of its next report."""
 
@@ -155,7 +160,7 @@ class Operations:
         A burst of creates from one image then asks the engine once. An image
         removed meanwhile fails the create with the engine's 'No such image'.
         """
-        key = image if driver == "docker" else f"{driver}:{image}"
+        key = _local_key(image, driver)
         if key in self._seen_local:
             return True
         found = self._driver(driver).exists_locally(image)
@@ -217,7 +222,7 @@ class Operations:
                 except NotFound:
                     # The image was trusted from memory and is gone meanwhile: pull it as
                     # the policy allows, then create once more.
-                    if not self._seen_local.forget(msg.spec.image):
+                    if not self._seen_local.forget(_local_key(msg.spec.image, msg.image_driver)):
                         raise
                     if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
                         self._pull(msg, at)
