@@ -217,7 +217,25 @@ def test_the_openstack_cli_runs_and_searches_glance_images(
     _gone(cloud, str(made["uuid"]))
 
 
-def test_an_unreachable_glance_is_named() -> None:
-    client = GlanceClient(GlanceConfig(api_servers=(f"http://127.0.0.1:{free_port()}",), timeout=5))
+def test_an_unreachable_glance_is_named(
+    docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    client = GlanceClient(GlanceConfig(api_servers=(nowhere,), timeout=5))
     with pytest.raises(DriverError, match="could not be reached"):
         client.find("anything")
+    service = start_dockyard(
+        tmp_path_factory.mktemp("dockyard-no-glance"),
+        docker_client,
+        extra_config=["[DEFAULT]", "image_driver_list = docker,glance", "[glance]",
+                      f"api_servers = {nowhere}", "timeout = 5"],
+    )  # fmt: skip
+    try:
+        made = service.create({"image": "web", "image_driver": "glance"})
+        assert made.status_code == 502, made.text
+        assert f"Glance ({nowhere}) could not be reached" in made.text
+        assert service.request("GET", "/v1/containers").json()["containers"] == []
+        found = service.request("GET", "/v1/images/web/search?image_driver=glance")
+        assert found.status_code == 502 and "could not be reached" in found.text
+    finally:
+        stop_dockyard(service)

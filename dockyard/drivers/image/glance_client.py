@@ -6,6 +6,7 @@ images, stream an image's data to a file and a file to an image.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,12 +19,17 @@ from keystoneauth1.identity import v3
 from dockyard.domain.errors import DriverError, InvalidImage, InvalidInput, NotFound
 from dockyard.domain.glance_settings import GlanceConfig
 
+LOG = logging.getLogger(__name__)
+
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 CHUNK = 1024 * 1024
 
 
 class GlanceUnreachable(DriverError):
-    """Glance (or the Keystone in front of it) could not be talked to."""
+    """Glance (or the Keystone in front of it) could not be talked to: the caller is
+    told so (502), as nothing they can change would help."""
+
+    public = True
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class GlanceClient:
         except ks_exc.EndpointNotFound as exc:
             raise GlanceUnreachable(f"no Glance endpoint in the catalog ({exc})") from None
         except (ks_exc.ConnectFailure, ks_exc.ConnectionError, ks_exc.RequestTimeout) as exc:
-            raise GlanceUnreachable(f"Glance ({self.where}) could not be reached: {exc}") from None
+            LOG.warning("Glance (%s) could not be reached: %s", self.where, exc)
+            why = "timed out" if isinstance(exc, ks_exc.RequestTimeout) else "connection failed"
+            raise GlanceUnreachable(f"Glance ({self.where}) could not be reached ({why})") from None
         except ks_exc.Unauthorized as exc:
             raise GlanceUnreachable(
                 f"Glance's Keystone refused the service user ({exc}); check [glance] username "
