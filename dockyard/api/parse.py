@@ -21,11 +21,6 @@ from dockyard.domain.networks import NetRequest
 from dockyard.domain.volumes import MountLimits, parse_mounts
 
 
-def _reject_unsupported(body: dict[str, Any]) -> None:
-    if body.get("image_driver") == "glance":
-        raise InvalidInput("image_driver: glance is not configured; use docker.")
-
-
 def _restart_policy(value: dict[str, Any] | None) -> RestartPolicy | None:
     if not value:
         return None
@@ -95,9 +90,9 @@ def _healthcheck(value: dict[str, Any] | None) -> Healthcheck | None:
 def container_request(
     body: dict[str, Any], version: Version, mount_limits: MountLimits | None = None
 ) -> ContainerRequest:
-    _reject_unsupported(body)
     image = body["image"]
-    image_ref = parse_image(image)
+    # A Glance image is named by Glance's id or name, which need not be a reference.
+    image_ref = None if body.get("image_driver") == "glance" else parse_image(image)
     cpu, memory, disk = body.get("cpu"), body.get("memory"), body.get("disk")
     pull_policy = body.get("image_pull_policy")
     image_driver = body.get("image_driver")
@@ -116,7 +111,8 @@ def container_request(
         workdir=body.get("workdir"),
         hostname=body.get("hostname"),
         image_pull_policy=PullPolicy.parse(pull_policy) if pull_policy else None,
-        image_driver="docker" if image_driver in (None, "None") else image_driver,
+        # Empty: the configured default_image_driver, chosen by the create flow.
+        image_driver="" if image_driver in (None, "None") else image_driver,
         restart_policy=_restart_policy(body.get("restart_policy")),
         interactive=parse_bool(body.get("interactive", False)),
         tty=_tty(body, version),

@@ -7,13 +7,14 @@ ControlAPI it is given, so nothing here opens a database.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
 from dockyard.compute.agent import ComputeAgent
 from dockyard.config import api, compute, default, network, volume, websocket_proxy
 from dockyard.config import docker as docker_config
+from dockyard.config import images as image_config
 from dockyard.domain.clock import Clock
 from dockyard.drivers import loading
 from dockyard.drivers.docker_factories import host_networking, volume_host
@@ -29,6 +30,8 @@ class DriverChoice:
 
     runtime: loading.Factory
     image: loading.Factory
+    #: Image drivers a create may name besides the host's own ("docker"), by name.
+    named_images: dict[str, loading.Factory] = field(default_factory=dict)
 
 
 def choose_drivers(conf: cfg.ConfigOpts) -> DriverChoice:
@@ -49,7 +52,22 @@ def choose_drivers(conf: cfg.ConfigOpts) -> DriverChoice:
                 f"[{compute.GROUP}] {option} = {name!r} is not an installed driver; "
                 f"the choices are: {choices}"
             ) from None
-    return DriverChoice(*found)
+    named = {}
+    try:
+        listed = image_config.drivers(conf).image_driver_list
+    except cfg.Error as exc:
+        raise SystemExit(str(exc)) from None
+    for name in listed:
+        if name == "docker":
+            continue
+        try:
+            named[name] = loading.factory(loading.IMAGE_GROUP, name)
+        except loading.UnknownDriver as exc:
+            raise SystemExit(
+                f"[DEFAULT] image_driver_list names {name!r}, which is not an installed "
+                f"image driver; the choices are: {', '.join(exc.choices)}"
+            ) from None
+    return DriverChoice(found[0], found[1], named)
 
 
 def _wrong_kind(factory: loading.Factory, made: object, expected: str) -> SystemExit:
@@ -91,6 +109,8 @@ def build_agent(
         clock=clock,
         installation=installation,
         tunnel_address=network.view(conf).tunnel_address,
+        data_dir=defaults.data_dir,
+        glance=image_config.view(conf),
     )
     runtime = drivers.runtime(context)
     if not isinstance(runtime, RuntimeDriver):
@@ -100,6 +120,12 @@ def build_agent(
         raise _wrong_kind(drivers.image, images, "ImageDriver")
     runtime = instrument(runtime, "runtime", RuntimeDriver)
     images = instrument(images, "image", ImageDriver)
+    named = {"docker": images}
+    for name, make in drivers.named_images.items():
+        made = make(context)
+        if not isinstance(made, ImageDriver):
+            raise _wrong_kind(make, made, "ImageDriver")
+        named[name] = instrument(made, "image", ImageDriver)
     return ComputeAgent(
         defaults.host,
         runtime,
@@ -113,4 +139,5 @@ def build_agent(
         description=description,
         networking=host_networking(context),
         volumes=volume_host(context, volume.view(conf).directory(defaults.data_dir)),
+        image_drivers=named,
     )

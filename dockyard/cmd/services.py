@@ -13,7 +13,9 @@ from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
 from dockyard.cmd.storage import Repositories
 from dockyard.config import api, default, network, volume, websocket_proxy
+from dockyard.config import images as image_config
 from dockyard.domain.container_request import PullPolicy
+from dockyard.drivers.image.glance_client import GlanceClient
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
 from dockyard.drivers.volume.base import VolumeDriver
@@ -28,6 +30,7 @@ from dockyard.service.creation import ContainerCreator, CreateDefaults
 from dockyard.service.firewall_push import FirewallPush
 from dockyard.service.hosts import HostService
 from dockyard.service.idempotency import IdempotentCreates
+from dockyard.service.image_drivers import ImageDrivers
 from dockyard.service.images import ImageRecordKeeper, ImageService
 from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
@@ -124,8 +127,26 @@ def network_service(
     )
 
 
+def image_drivers(conf: cfg.ConfigOpts) -> ImageDrivers:
+    """The drivers a request may name; a Glance client when 'glance' is among them."""
+    try:
+        chosen = image_config.drivers(conf)
+    except cfg.Error as exc:
+        raise SystemExit(str(exc)) from None
+    glance = image_config.view(conf)
+    if "glance" not in chosen.image_driver_list:
+        return ImageDrivers(chosen.image_driver_list, chosen.default_image_driver)
+    if not glance.configured:
+        raise SystemExit(
+            "[DEFAULT] image_driver_list has 'glance' but [glance] names neither auth_url "
+            "nor api_servers"
+        )
+    return ImageDrivers(chosen.image_driver_list, chosen.default_image_driver, GlanceClient(glance))
+
+
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
     """The API's use cases, reaching agents through ``compute_api``."""
+    drivers = image_drivers(conf)
     defaults = default.view(conf)
     api_cfg = api.view(conf)
     containers, hosts, actions, quotas = repos.containers, repos.hosts, repos.actions, repos.quotas
@@ -143,6 +164,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         registries=registries,
         networks=networks,
         volumes=volumes,
+        image_drivers=drivers,
     )
     token_ttl = dt.timedelta(seconds=websocket_proxy.view(conf).token_ttl)
     services = Services(
@@ -160,6 +182,7 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
             registries=registries,
             networks=networks,
             volumes=volumes,
+            image_drivers=drivers,
         ),
         idempotent=IdempotentCreates(
             repos.idempotency,
@@ -180,7 +203,13 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         hosts=HostService(hosts, api_cfg.max_limit, defaults.default_availability_zone),
         registries=registries,
         images=ImageService(
-            repos.images, hosts, containers, compute_api, registries, api_cfg.max_limit
+            repos.images,
+            hosts,
+            containers,
+            compute_api,
+            registries,
+            api_cfg.max_limit,
+            image_drivers=drivers,
         ),
         consoles=ConsoleService(
             container_service, hosts, compute_api, repos.console_tokens, token_ttl

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -99,6 +99,7 @@ class ComputeAgent:
         description: str = "a Dockyard agent",
         networking: HostNetworking | None = None,
         volumes: VolumeHost | None = None,
+        image_drivers: Mapping[str, ImageDriver] | None = None,
     ) -> None:
         self.host = host
         self.installation = installation
@@ -126,6 +127,7 @@ class ComputeAgent:
             self.freshness,
             networks=self.networks,
             volumes=self.volumes,
+            image_drivers=image_drivers,
         )
         self.image_ops = ImageOperations(host, images, control, clock, self.image_gc.notes)
         self.reconciler = Reconciler(

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from dockyard.compute.freshness import Freshness
 from dockyard.compute.networking import HostNetworkSteps
@@ -65,6 +65,11 @@ def _failure(exc: Exception) -> str:
     return exc.detail if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
 
 
+def _local_key(image: str, driver: str) -> str:
+    """What ``_seen_local`` remembers: a Glance name may look like a registry reference."""
+    return image if driver == "docker" else f"{driver}:{image}"
+
+
 class _Progress:
     """The task state a create has reported so far: the guard of its next report."""
 
@@ -92,12 +97,15 @@ class Operations:
         freshness: Freshness | None = None,
         networks: HostNetworkSteps | None = None,
         volumes: HostVolumeSteps | None = None,
+        image_drivers: Mapping[str, ImageDriver] | None = None,
     ) -> None:
         self.host = host
         self.networks = networks
         self.volumes = volumes
         self.runtime = runtime
         self.images = images
+        #: The image drivers a create may name (image_driver), "docker" being ``images``.
+        self.image_drivers = {**(image_drivers or {}), "docker": images}
         self.control = control
         self.default_stop_timeout = default_stop_timeout
         self.clock = clock
@@ -148,17 +156,27 @@ class Operations:
 
     # -- create ------------------------------------------------------------
 
-    def _local(self, image: str) -> bool:
+    def _driver(self, name: str) -> ImageDriver:
+        driver = self.image_drivers.get(name)
+        if driver is None:
+            raise DriverError(
+                f"Host {self.host} has no image driver {name!r} (its image_driver_list: "
+                f"{', '.join(sorted(self.image_drivers))})."
+            )
+        return driver
+
+    def _local(self, image: str, driver: str = "docker") -> bool:
         """Whether the engine has ``image``; a yes is trusted for LOCAL_IMAGE_TTL seconds.
 
         A burst of creates from one image then asks the engine once. An image
         removed meanwhile fails the create with the engine's 'No such image'.
         """
-        if image in self._seen_local:
+        key = _local_key(image, driver)
+        if key in self._seen_local:
             return True
-        found = self.images.exists_locally(image)
+        found = self._driver(driver).exists_locally(image)
         if found:
-            self._seen_local.add(image)
+            self._seen_local.add(key)
         return found
 
     def check_image(
@@ -174,7 +192,10 @@ class Operations:
         if pull_policy == PullPolicy.ALWAYS or not local:
             self.images.check_remote(image, auth)
 
-    def _needs_pull(self, image: str, pull_policy: PullPolicy) -> bool:
+    def _needs_pull(self, image: str, pull_policy: PullPolicy, driver: str = "docker") -> bool:
+        if driver != "docker":
+            # A catalog's image is fetched once per host, whatever the policy.
+            return not self._local(image, driver)
         if pull_policy == PullPolicy.ALWAYS or not self._local(image):
             if pull_policy == PullPolicy.NEVER:
                 raise InvalidImage(f"Image {image} is not present and may not be pulled.")
@@ -201,19 +222,21 @@ class Operations:
         at = _Progress(uuid, TaskState.CONTAINER_CREATING, self._step)
         created: str | None = None
         try:
-            if self._needs_pull(msg.spec.image, msg.pull_policy):
+            if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
                 self._pull(msg, at)
             self._prepare_volumes(msg.spec)
             with self._networks_used(msg.networks):
                 spec = self._network_spec(msg)
+                engine_image = self._driver(msg.image_driver).engine_reference(msg.spec.image)
+                spec = dataclasses.replace(spec, image=engine_image)
                 try:
                     created = self.runtime.create(spec)
                 except NotFound:
                     # The image was trusted from memory and is gone meanwhile: pull it as
                     # the policy allows, then create once more.
-                    if not self._seen_local.forget(msg.spec.image):
+                    if not self._seen_local.forget(_local_key(msg.spec.image, msg.image_driver)):
                         raise
-                    if self._needs_pull(msg.spec.image, msg.pull_policy):
+                    if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
                         self._pull(msg, at)
                     created = self.runtime.create(spec)
                 self._plug(created, spec, msg)
@@ -317,7 +340,7 @@ class Operations:
             self.control.report(ContainerReport(uuid, change, TaskState.IMAGE_PULLING))
 
         shown = ThrottledProgress(show, self.clock.monotonic)
-        self.images.pull(msg.spec.image, msg.auth, shown)
+        self._driver(msg.image_driver).pull(msg.spec.image, msg.auth, shown)
         shown.flush()
         at.step(TaskState.CONTAINER_CREATING)
 
@@ -418,6 +441,7 @@ class Operations:
         start = self.clock.now()
         try:
             image_id = self.runtime.commit(msg.uuid, msg.repository, msg.tag)
+            image_id = self._driver(msg.image_driver).publish(image_id, msg.repository, msg.tag)
         except Exception:
             self._event(msg.uuid, msg.request_id, "commit", start, traceback.format_exc())
             raise

@@ -12,6 +12,7 @@ from dockyard.config import (
     default,
     docker,
     identity,
+    images,
     libraries,
     network,
     quota,
@@ -33,6 +34,7 @@ SECTIONS = (
     volume,
     dashboard,
     network,
+    images,
 )
 
 
@@ -47,7 +49,7 @@ def register_all(conf: cfg.ConfigOpts, *, libraries_too: bool = True) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
-        ("DEFAULT", [*default.opts, *rpc.default_opts]),
+        ("DEFAULT", [*default.opts, *rpc.default_opts, *images.default_opts]),
         (api.GROUP, list(api.opts)),
         (database.GROUP, list(database.opts)),
         (docker.GROUP, list(docker.opts)),
@@ -59,5 +61,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (volume.GROUP, list(volume.opts)),
         (dashboard.GROUP, list(dashboard.opts)),
         (network.GROUP, list(network.opts)),
+        (images.GROUP, list(images.opts)),
         *libraries.list_opts(),
     ]

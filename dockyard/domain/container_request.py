@@ -99,7 +99,8 @@ class ContainerRequest:
 
     #: As the caller wrote it (and as the API shows it).
     image: str
-    image_ref: ImageRef
+    #: None for a Glance image (named by Glance's id or name).
+    image_ref: ImageRef | None
     name: str | None = None
     command: tuple[str, ...] | None = None
     entrypoint: tuple[str, ...] | None = None

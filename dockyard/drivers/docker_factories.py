@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import docker
 
 from dockyard.domain.labels import Owner
 from dockyard.drivers.image.docker import DockerImages
+from dockyard.drivers.image.glance import GlanceImages
+from dockyard.drivers.image.glance_client import GlanceClient
 from dockyard.drivers.loading import DriverContext
 from dockyard.drivers.network.local.firewall import kernel_tools_present
 from dockyard.drivers.network.local.host import BridgeHost
@@ -28,6 +33,19 @@ def runtime_driver(ctx: DriverContext) -> DockerRuntime:
 
 def image_driver(ctx: DriverContext) -> DockerImages:
     return DockerImages(_client(ctx))
+
+
+def glance_image_driver(ctx: DriverContext) -> GlanceImages:
+    """Glance's docker images, loaded into this host's engine."""
+    if not ctx.glance.configured:
+        raise SystemExit(
+            "[DEFAULT] image_driver_list has 'glance' but [glance] names neither auth_url "
+            "nor api_servers"
+        )
+    directory = ctx.glance.images_directory or os.path.join(ctx.data_dir, "glance-images")
+    return GlanceImages(
+        GlanceClient(ctx.glance), DockerImages(_client(ctx)), Path(directory), ctx.host
+    )
 
 
 def host_networking(ctx: DriverContext) -> BridgeHost | None:

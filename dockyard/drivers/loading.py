@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from dockyard.domain.clock import Clock
+from dockyard.domain.glance_settings import GlanceConfig
 
 RUNTIME_GROUP = "dockyard.drivers.runtime"
 IMAGE_GROUP = "dockyard.drivers.image"
@@ -44,6 +45,10 @@ class DriverContext:
     installation: str
     #: This host's underlay address for networks spanning hosts ("": none).
     tunnel_address: str = ""
+    #: Where the agent keeps local state ([DEFAULT] data_dir).
+    data_dir: str = ""
+    #: How to reach Glance, for the glance image driver.
+    glance: GlanceConfig = field(default_factory=GlanceConfig)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: str, make: Callable[[], T]) -> T:

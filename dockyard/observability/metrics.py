@@ -66,6 +66,12 @@ AGENT_QUEUE_DEPTH = Gauge(
     "Container operations an agent holds, queued or running on its workers.",
     ["host"],
 )
+GLANCE_DOWNLOADS = Counter(
+    "dockyard_glance_image_downloads",
+    "Glance images an agent downloaded (a create from an image the host already loaded "
+    "downloads nothing).",
+    ["host"],
+)
 AGENT_REJECTED = Counter(
     "dockyard_agent_operations_rejected",
     "Operations an agent refused (503) because its workers and queue were full or it was stopping.",

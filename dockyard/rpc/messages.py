@@ -39,6 +39,8 @@ class CreateContainer:
     #: Files to inject before the container starts (``type: bind`` mounts); the volumes
     #: to realise and mount are in ``spec.volumes``.
     binds: tuple[MountRequest, ...] = ()
+    #: The image driver that fetches ``spec.image`` ("docker", "glance").
+    image_driver: str = "docker"
     version: str = VERSION
 
 
@@ -146,6 +148,8 @@ class CommitContainer:
     repository: str
     tag: str
     request_id: str
+    #: Where the committed image goes: "glance" uploads it there, "docker" keeps it local.
+    image_driver: str = "docker"
     version: str = VERSION
 
 

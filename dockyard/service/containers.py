@@ -48,6 +48,7 @@ from dockyard.rpc.messages import (
     ResizeContainer,
 )
 from dockyard.service.container_volumes import ContainerVolumes
+from dockyard.service.image_drivers import ImageDrivers
 from dockyard.service.registries import RegistryService
 
 
@@ -122,10 +123,12 @@ class ContainerService:
         clock: Clock | None = None,
         networks: NetworkDriver | None = None,
         volumes: ContainerVolumes | None = None,
+        image_drivers: ImageDrivers | None = None,
     ) -> None:
         self.containers = containers
         #: Detaches or removes the volumes of a record removed without its agent.
         self.volumes = volumes
+        self.image_drivers = image_drivers or ImageDrivers()
         #: Gives back the ports of a record removed without its agent.
         self.networks = networks
         self.clock = clock or containers.db.clock
@@ -213,13 +216,19 @@ class ContainerService:
         self, ctx: RequestContext, ident: str, image: str | None, image_driver: str | None
     ) -> Container:
         """Recreate the engine container from ``image`` (default: its own) with the same spec."""
-        if image_driver not in (None, "docker"):
+        if image_driver is not None and self.image_drivers.choose(image_driver) != "docker":
             raise ValidationFailed(
-                f"image_driver: {image_driver} is not enabled; the only image driver is docker.",
+                "image_driver: a rebuild takes its image from a registry (docker) only.",
                 field="image_driver",
             )
         reference = str(parse_image(image)) if image is not None else None
         container = self.get(ctx, ident)
+        if container.image_driver == "glance":
+            raise ValidationFailed(
+                f"Container {container.uuid} runs a Glance image: rebuild supports registry "
+                "(docker) images only; create a new container instead.",
+                field="image_driver",
+            )
         _require_state("rebuild", container)
         host = self._host_of(container)
         pull_policy = container.image_pull_policy or self.pull_policy
@@ -279,7 +288,9 @@ class ContainerService:
         _require_state("commit", container)
         host = self._host_of(container)
         self._record_action(ctx, container, "commit")
-        message = CommitContainer(container.uuid, repository, tag, ctx.request_id)
+        # A container of a Glance image commits to Glance (its image id is the answer).
+        driver = "glance" if container.image_driver == "glance" else "docker"
+        message = CommitContainer(container.uuid, repository, tag, ctx.request_id, driver)
         return self.compute.commit(host, message)
 
     def _host_of(self, container: Container) -> str:

@@ -17,6 +17,7 @@ from dockyard.domain.container_request import ContainerRequest, CpuPolicy, PullP
 from dockyard.domain.cpusets import pick_cpus, whole_cpus
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.firewall import HostFirewall
+from dockyard.domain.images import parse_image
 from dockyard.domain.models import Container, ContainerAction, Host, RequestContext
 from dockyard.domain.names import generate_name
 from dockyard.domain.networks import Attachment, HostNetwork, Port
@@ -31,6 +32,7 @@ from dockyard.rpc.messages import CreateContainer
 from dockyard.scheduler.request import PlacementRequest
 from dockyard.scheduler.scheduler import place
 from dockyard.service.container_volumes import ContainerVolumes, VolumePlan
+from dockyard.service.image_drivers import ImageDrivers
 from dockyard.service.registries import RegistryService
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class ContainerCreator:
         registries: RegistryService | None = None,
         networks: NetworkDriver | None = None,
         volumes: ContainerVolumes | None = None,
+        image_drivers: ImageDrivers | None = None,
     ) -> None:
         self.volumes = volumes
         self.containers = containers
@@ -71,6 +74,7 @@ class ContainerCreator:
         )
         self.registries = registries
         self.networks = networks
+        self.image_drivers = image_drivers or ImageDrivers()
 
     def _registry(
         self, ctx: RequestContext, new: ContainerRequest, image: str
@@ -83,15 +87,34 @@ class ContainerCreator:
         registry, auth = self.registries.for_container(ctx, new.registry)
         return in_registry(image, registry.domain), registry.uuid, auth
 
+    def _image(
+        self, ctx: RequestContext, new: ContainerRequest, driver: str
+    ) -> tuple[str, str | None, RegistryAuth | None]:
+        """What the agent fetches, the registry's uuid and its auth; a Glance image is
+        looked up now, so a wrong one is refused before anything is made."""
+        if driver != "glance":
+            return self._registry(ctx, new, str(new.image_ref or parse_image(new.image)))
+        if new.registry:
+            raise InvalidInput(
+                "registry: a Glance image comes from Glance, not from a registry.",
+                field="registry",
+            )
+        self.image_drivers.check_glance(new.image)
+        return new.image, None, None
+
     def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
-        image, registry_id, auth = self._registry(ctx, new, str(new.image_ref))
+        driver = self.image_drivers.choose(new.image_driver)
+        image, registry_id, auth = self._image(ctx, new, driver)
         caller = Caller(ctx.project_id, may_attach_external=ctx.is_admin)
         # With exposed_ports, the container's own group is made with its ports (below)
         # and stands in for the project's default group.
         named = not new.exposed_ports or new.security_groups
         group_ids = self._security_groups(caller, new) if named else ()
         record = dataclasses.replace(
-            self._record(ctx, new), registry_id=registry_id, security_groups=list(group_ids)
+            self._record(ctx, new),
+            registry_id=registry_id,
+            security_groups=list(group_ids),
+            image_driver=driver,
         )
         volumes = self._plan_volumes(ctx, new)
         # Early 403 for the common case (new volumes' GiB count in disk); create_claimed
@@ -115,7 +138,7 @@ class ContainerCreator:
         if placement.refusal is not None:
             raise placement.refusal
         pull_policy = new.image_pull_policy or self.defaults.pull_policy
-        if placement.candidates:
+        if placement.candidates and driver == "docker":
             self._check_image(placement.candidates[0].name, image, pull_policy, auth)
         failpoints.hit("create.before_claim", record.name)
         for host in placement.candidates:
@@ -130,7 +153,7 @@ class ContainerCreator:
                 plan = self._ports(created, attachments, group_ids)
                 plan = dataclasses.replace(plan, volumes=mounts, binds=volumes.binds)
                 failpoints.hit("create.after_claim", record.name)
-                return self._dispatch(ctx, plan, image, pull_policy, run, auth)
+                return self._dispatch(ctx, plan, image, pull_policy, run, auth, driver)
         if placement.candidates:
             # Concurrent creates took the room first: say what ran out, not "ok".
             placement = place(request, self.hosts.all(), self.rng)
@@ -293,6 +316,7 @@ class ContainerCreator:
         pull_policy: PullPolicy,
         run: bool,
         auth: RegistryAuth | None = None,
+        image_driver: str = "docker",
     ) -> Container:
         record = plan.record
         assert record.host is not None
@@ -307,6 +331,7 @@ class ContainerCreator:
             ports=plan.ports,
             firewall=plan.firewall,
             binds=plan.binds,
+            image_driver=image_driver,
         )
         try:
             self.compute.create(record.host, message)

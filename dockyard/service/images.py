@@ -25,6 +25,7 @@ from dockyard.domain.models import Host, RequestContext
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import HostImages, ImageReport, PullImage
+from dockyard.service.image_drivers import ImageDrivers
 from dockyard.service.registries import RegistryService
 
 #: A pull that has reported nothing for this long was lost with its agent.
@@ -68,7 +69,9 @@ class ImageService:
         compute: ComputeAPI,
         registries: RegistryService,
         max_limit: int,
+        image_drivers: ImageDrivers | None = None,
     ) -> None:
+        self.image_drivers = image_drivers or ImageDrivers()
         self.images = images
         self.hosts = hosts
         self.containers = containers
@@ -163,7 +166,11 @@ class ImageService:
 
     # -- search ---------------------------------------------------------------
 
-    def search(self, ctx: RequestContext, term: str, exact: bool) -> list[dict[str, Any]]:
+    def search(
+        self, ctx: RequestContext, term: str, exact: bool, driver: str | None = None
+    ) -> list[dict[str, Any]]:
+        if self.image_drivers.choose(driver) == "glance":
+            return self.image_drivers.search_glance(term, exact)
         ref = reference_of(term, field="image")
         host = next((h for h in self.hosts.services() if h.up), None)
         if host is None:

@@ -439,7 +439,7 @@ BAD_READS = [
     ("search-unknown-param", "GET", "/v1/images/busybox/search?color=red", 400,
      "schema-validation-error"),
     ("search-glance", "GET", "/v1/images/busybox/search?image_driver=glance", 400,
-     "invalid-value"),
+     "validation-error"),
     ("search-bad-driver", "GET", "/v1/images/busybox/search?image_driver=rkt", 400,
      "schema-validation-error"),
     ("search-exact-maybe", "GET", "/v1/images/busybox/search?exact_match=maybe", 400,

@@ -48,6 +48,7 @@ class Keystone:
     port: int
     process: subprocess.Popen[bytes] | None = None
     session: requests.Session = field(default_factory=requests.Session)
+    admin_token: str | None = None
 
     @property
     def url(self) -> str:
@@ -128,7 +129,10 @@ class Keystone:
         return str(response.headers["X-Subject-Token"])
 
     def _admin(self, method: str, path: str, **body: Any) -> dict[str, Any]:
-        token = self.token("admin", ADMIN_PASSWORD, "admin")
+        # One admin token for all calls: issuing one costs about a second on a busy machine.
+        if self.admin_token is None:
+            self.admin_token = self.token("admin", ADMIN_PASSWORD, "admin")
+        token = self.admin_token
         response = self.session.request(
             method,
             self.url + path,

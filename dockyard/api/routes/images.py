@@ -62,5 +62,5 @@ def delete(req: ApiRequest, ident: str) -> Response:
 def search(req: ApiRequest, image: str) -> Response:
     params = req.query()
     req.authorize("image:search")
-    exact = schemas.check_search(params)
-    return json_response(req.services.images.search(req.ctx, image, exact))
+    exact, driver = schemas.check_search(params)
+    return json_response(req.services.images.search(req.ctx, image, exact, driver))

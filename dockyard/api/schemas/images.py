@@ -48,9 +48,6 @@ SEARCH: Final[dict[str, Any]] = {
     "additionalProperties": False,
 }
 
-#: Drivers whose search this installation serves.
-SEARCH_DRIVERS: Final = ("docker",)
-
 
 def check_pull(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
@@ -67,14 +64,9 @@ def check_list_query(params: Mapping[str, Any]) -> tuple[int | None, str]:
     return check_paging(params)
 
 
-def check_search(params: Mapping[str, Any]) -> bool:
-    """Whether the search is exact; 400 for unknown parameters or another driver."""
+def check_search(params: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Whether the search is exact, and the driver asked for (the service checks it is
+    enabled); 400 for unknown parameters."""
     validate(SEARCH, params, where="query")
     driver = params.get("image_driver")
-    if driver not in (None, "None", *SEARCH_DRIVERS):
-        raise InvalidInput(
-            f"image_driver: {driver} is not enabled here (image_driver_list: "
-            f"{', '.join(SEARCH_DRIVERS)}).",
-            field="image_driver",
-        )
-    return parse_bool(params.get("exact_match", False))
+    return parse_bool(params.get("exact_match", False)), driver

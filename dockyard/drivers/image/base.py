@@ -73,3 +73,12 @@ class ImageDriver(abc.ABC):
     ) -> list[dict[str, Any]]:
         """Repositories matching ``term`` in its registry, as Zun's search items;
         ``InvalidInput`` when the registry offers no search."""
+
+    def engine_reference(self, image: str) -> str:
+        """The reference the runtime creates a container of ``image`` from, once pulled."""
+        return image
+
+    def publish(self, image_id: str, repository: str, tag: str) -> str:
+        """Offer the engine's image ``image_id`` (just committed as ``repository:tag``) where
+        this driver's images come from; returns its id there. The engine itself by default."""
+        return image_id

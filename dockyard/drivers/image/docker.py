@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import docker
 import docker.errors
@@ -164,6 +164,37 @@ class DockerImages(ImageDriver):
             return None
         capacity = fs.f_blocks * fs.f_frsize
         return StoreUsage(used=capacity - fs.f_bfree * fs.f_frsize, capacity=capacity)
+
+    def load(self, source: IO[bytes]) -> str:
+        """``docker load`` of the tarball read from ``source`` (streamed); the image's id."""
+        loaded: list[str] = []
+        with engine_errors():
+            try:
+                for item in self.api.load_image(source):
+                    if "error" in item:
+                        raise DriverError(f"the engine could not load the image: {item['error']}")
+                    text = str(item.get("stream") or "").strip()
+                    for prefix in ("Loaded image ID:", "Loaded image:"):
+                        if text.startswith(prefix):
+                            loaded.append(text.removeprefix(prefix).strip())
+            except docker.errors.APIError as exc:
+                raise DriverError(
+                    f"the engine could not load the image: {explanation(exc)}"
+                ) from exc
+            if not loaded:
+                raise DriverError("the tarball holds no image the engine could load")
+            return str(self.api.inspect_image(loaded[0])["Id"])
+
+    def tag(self, image_id: str, reference: str) -> None:
+        repository, _, tag = reference.rpartition(":")
+        with engine_errors():
+            self.api.tag(image_id, repository, tag, force=True)
+
+    def save(self, image: str, sink: IO[bytes]) -> None:
+        """``docker save`` of ``image`` written to ``sink`` chunk by chunk."""
+        with engine_errors():
+            for chunk in self.api.get_image(image, chunk_size=1024 * 1024):
+                sink.write(chunk)
 
     def search(
         self, term: str, exact: bool, auth: RegistryAuth | None = None

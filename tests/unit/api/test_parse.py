@@ -184,10 +184,17 @@ def test_interactive_means_a_tty_from_1_20_to_1_35(
 
 
 @pytest.mark.parametrize(
-    ("driver", "expected"), [(None, "docker"), ("None", "docker"), ("docker", "docker")]
+    ("driver", "expected"), [(None, ""), ("None", ""), ("docker", "docker"), ("glance", "glance")]
 )
-def test_image_driver_defaults_to_docker(driver: str | None, expected: str) -> None:
+def test_no_image_driver_is_left_to_the_configured_default(
+    driver: str | None, expected: str
+) -> None:
     assert parsed(image_driver=driver).image_driver == expected
+
+
+def test_a_glance_image_is_kept_as_named_not_parsed_as_a_reference() -> None:
+    request = parsed(image="My Image", image_driver="glance")
+    assert (request.image, request.image_ref) == ("My Image", None)
 
 
 def test_the_rest_is_passed_on_as_given() -> None:

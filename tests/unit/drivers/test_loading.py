@@ -14,14 +14,15 @@ from tests.fakes.clock import FakeClock
 def test_the_docker_drivers_are_installed_under_their_names() -> None:
     assert loading.factory(loading.RUNTIME_GROUP, "docker") is docker_factories.runtime_driver
     assert loading.factory(loading.IMAGE_GROUP, "docker") is docker_factories.image_driver
+    assert loading.factory(loading.IMAGE_GROUP, "glance") is docker_factories.glance_image_driver
 
 
 def test_an_unknown_name_lists_what_is_installed() -> None:
     with pytest.raises(loading.UnknownDriver) as caught:
-        loading.factory(loading.IMAGE_GROUP, "glance")
-    assert caught.value.choices == ["docker"]
+        loading.factory(loading.IMAGE_GROUP, "podman")
+    assert caught.value.choices == ["docker", "glance"]
     assert str(caught.value) == (
-        "no dockyard.drivers.image driver is named 'glance'; the installed ones are: docker"
+        "no dockyard.drivers.image driver is named 'podman'; the installed ones are: docker, glance"
     )
 
 
@@ -53,12 +54,28 @@ def test_the_configured_drivers_are_chosen() -> None:
     chosen = choose_drivers(_conf())
     assert chosen.runtime is docker_factories.runtime_driver
     assert chosen.image is docker_factories.image_driver
+    assert chosen.named_images == {}
+
+
+def test_glance_in_the_image_driver_list_adds_its_driver() -> None:
+    conf = _conf()
+    conf.set_override("image_driver_list", ["docker", "glance"])
+    chosen = choose_drivers(conf)
+    assert chosen.named_images == {"glance": docker_factories.glance_image_driver}
+
+
+def test_a_default_image_driver_outside_the_list_stops_the_process() -> None:
+    conf = _conf()
+    conf.set_override("default_image_driver", "glance")
+    with pytest.raises(SystemExit, match="not in image_driver_list"):
+        choose_drivers(conf)
 
 
 @pytest.mark.parametrize("option", ["runtime_driver", "image_driver"])
 def test_an_unknown_driver_stops_the_process_naming_the_choices(option: str) -> None:
     with pytest.raises(SystemExit) as caught:
         choose_drivers(_conf(**{option: "podman"}))
+    choices = "docker" if option == "runtime_driver" else "docker, glance"
     assert str(caught.value) == (
-        f"[compute] {option} = 'podman' is not an installed driver; the choices are: docker"
+        f"[compute] {option} = 'podman' is not an installed driver; the choices are: {choices}"
     )
