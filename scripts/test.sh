@@ -11,6 +11,7 @@ bash scripts/ensure-private-registry.sh
 bash scripts/ensure-databases.sh
 bash scripts/ensure-rabbitmq.sh
 bash scripts/ensure-keystone.sh
+bash scripts/ensure-neutron.sh
 bash scripts/ensure-chromium.sh
 
 echo "==> ruff"

@@ -40,3 +40,5 @@ class Services:
     networks: NetworkService
     container_groups: ContainerGroups
     container_networks: ContainerNetworks
+    #: Whether ``/v2.0`` (Dockyard's Neutron subset) is served: not under the neutron driver.
+    serve_network_api: bool = True

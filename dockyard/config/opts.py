@@ -14,6 +14,7 @@ from dockyard.config import (
     identity,
     libraries,
     network,
+    neutron,
     quota,
     rpc,
     volume,
@@ -33,6 +34,7 @@ SECTIONS = (
     volume,
     dashboard,
     network,
+    neutron,
 )
 
 
@@ -59,5 +61,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (volume.GROUP, list(volume.opts)),
         (dashboard.GROUP, list(dashboard.opts)),
         (network.GROUP, list(network.opts)),
+        (neutron.GROUP, list(neutron.opts)),
         *libraries.list_opts(),
     ]
