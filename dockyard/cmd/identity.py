@@ -103,7 +103,8 @@ def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp
     # Admin is whoever passes the policy rule context_is_admin (default role:admin).
     auth = HeaderAuth(services.authorizer.is_admin)
     apis = with_network_api(DockyardApp(services, auth), services, auth)
-    return PrefixDispatcher("/v3", IdentityApp(tokens), LocalTokenMiddleware(apis, tokens))
+    identity = IdentityApp(tokens, network=services.serve_network_api)
+    return PrefixDispatcher("/v3", identity, LocalTokenMiddleware(apis, tokens))
 
 
 def auth_url(conf: cfg.ConfigOpts) -> str:

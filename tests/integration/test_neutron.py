@@ -335,3 +335,7 @@ def test_deleting_the_containers_leaves_no_port_of_dockyard(
         time.sleep(0.2)
     assert own_ports(cloud, service) == []
     assert ports(cloud, device_owner=DEVICE_OWNER, **{"binding:host_id": service.host}) == []
+
+
+def test_dockyard_serves_no_network_api_of_its_own(service: Dockyard) -> None:
+    assert service.request("GET", "/v2.0/networks").status_code == 404

@@ -50,6 +50,8 @@ class FakeNeutron:
 
     def _matches(self, record: dict[str, Any], query: Query) -> bool:
         for key, wanted in query.items():
+            if key == "fields":
+                continue
             if key == "fixed_ips":
                 address = str(wanted).split("=", 1)[1]
                 if all(ip["ip_address"] != address for ip in record.get("fixed_ips", ())):

@@ -16,7 +16,7 @@ import hashlib
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from dockyard.domain.errors import (
@@ -404,36 +404,51 @@ class NeutronNetworkDriver(NetworkDriver):
         )
 
     def firewall_for_host(self, host: str) -> HostFirewall:
-        return self.firewalls({host}).get(host, HostFirewall())
+        ports = self.installation_ports(host)
+        groups = self.groups_by_id(group_ids_of(ports))
+        members = self.members(remote_groups(groups.values()))
+        return host_firewall(ports, groups, members)
 
-    def firewalls(self, hosts: Collection[str] | None = None) -> dict[str, HostFirewall]:
-        """Every host's firewall (or those of ``hosts``), from three calls to Neutron."""
-        ports = self.installation_ports()
-        if hosts is not None:
-            ports = [p for p in ports if p.host in hosts]
-        group_ids = sorted({g for port in ports for g in port.security_group_ids})
-        groups: dict[str, SecurityGroup] = {}
-        if group_ids:
-            found = self.api.get("/security-groups", {"id": group_ids})["security_groups"]
-            groups = {g.id: g for g in map(convert.security_group, found)}
-        remote = sorted(
-            {r.remote_group_id for g in groups.values() for r in g.rules if r.remote_group_id}
-        )
-        members: list[Port] = []
-        if remote:
-            found = self.api.get("/ports", {"security_groups": remote})["ports"]
-            members = [convert.port(r, preserved=False) for r in found]
-        by_host: dict[str, list[Port]] = {host: [] for host in hosts or ()}
-        for port in ports:
-            by_host.setdefault(port.host, []).append(port)
-        return {host: host_firewall(own, groups, members) for host, own in by_host.items() if host}
+    def groups_by_id(self, group_ids: Collection[str]) -> dict[str, SecurityGroup]:
+        """The groups with their rules (one call)."""
+        if not group_ids:
+            return {}
+        found = self.api.get("/security-groups", {"id": sorted(group_ids)})["security_groups"]
+        return {g.id: g for g in map(convert.security_group, found)}
+
+    def members(self, group_ids: Collection[str]) -> list[Port]:
+        """Every port in any of the groups, Dockyard's or not (one call)."""
+        if not group_ids:
+            return []
+        found = self.api.get("/ports", {"security_groups": sorted(group_ids)})["ports"]
+        return [convert.port(r, preserved=False) for r in found]
 
     def orphan_ports(self, live: Callable[[Iterable[str]], Collection[str]]) -> list[Port]:
-        """Ports this installation made whose container ``live`` does not know."""
-        found = self.api.get("/ports", {"device_owner": DEVICE_OWNER, "description": self.mark})
-        ports = [self._convert(r) for r in found["ports"]]
+        """Ports this installation made or bound whose container ``live`` does not know."""
+        ports = self.installation_ports()
         known = set(live([p.device_id for p in ports if p.device_id]))
         return [p for p in ports if p.device_id not in known]
+
+
+def group_ids_of(ports: Iterable[Port]) -> set[str]:
+    return {group for port in ports for group in port.security_group_ids}
+
+
+def remote_groups(groups: Iterable[SecurityGroup]) -> set[str]:
+    """Groups whose members the rules of ``groups`` name as their remote end."""
+    return {rule.remote_group_id for g in groups for rule in g.rules if rule.remote_group_id}
+
+
+def firewalls_of(
+    ports: Iterable[Port], groups: Mapping[str, SecurityGroup], members: Iterable[Port]
+) -> dict[str, HostFirewall]:
+    """Each host's firewall, for the installation's ``ports`` (every host's)."""
+    by_host: dict[str, list[Port]] = {}
+    for port in ports:
+        if port.host:
+            by_host.setdefault(port.host, []).append(port)
+    members = list(members)
+    return {host: host_firewall(own, groups, members) for host, own in by_host.items()}
 
 
 def digest(firewall: HostFirewall) -> str:

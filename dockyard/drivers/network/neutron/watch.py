@@ -1,11 +1,14 @@
 """Keeps hosts' firewalls true to Neutron, and Neutron free of this installation's dead ports.
 
 Neutron tells no one when a rule changes (there are no agents here), so the
-control side reads the security groups of this installation's ports every
-``poll_interval`` (three list calls, whatever the number of hosts), and pushes a
-host's firewall only when its fingerprint changed. Every ``sweep_every`` passes it
-also deletes the ports this installation made whose container no record knows
-(a create or delete that died half-way).
+control side reads, every ``poll_interval``, the installation's ports and the
+groups (with their rules) they are in: two list calls, whatever the number of
+hosts. When either differs from the last read, each host's firewall is worked out
+again (with the remote groups' members read again if ports changed) and pushed to the hosts whose
+firewall changed. Every ``full_every`` passes the members are read again too, for
+ports that joined or left a remote group outside Dockyard. Every ``sweep_every``
+passes the ports this installation made whose container no record knows (a create
+or delete that died half-way) are deleted.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from collections.abc import Callable, Collection, Iterable
 
 from dockyard.domain.errors import DockyardError
 from dockyard.domain.firewall import HostFirewall
-from dockyard.drivers.network.neutron.driver import NeutronNetworkDriver, digest
+from dockyard.domain.networks import Port
+from dockyard.domain.security_groups import SecurityGroup
+from dockyard.drivers.network.neutron.driver import (
+    NeutronNetworkDriver,
+    digest,
+    firewalls_of,
+    group_ids_of,
+    remote_groups,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -25,25 +36,62 @@ Live = Callable[[Iterable[str]], Collection[str]]
 
 class NeutronWatch:
     def __init__(
-        self, driver: NeutronNetworkDriver, push: Push, live: Live, sweep_every: int = 30
+        self,
+        driver: NeutronNetworkDriver,
+        push: Push,
+        live: Live,
+        sweep_every: int = 30,
+        full_every: int = 10,
     ) -> None:
         self.driver = driver
         self.push = push
         self.live = live
         self.sweep_every = sweep_every
+        self.full_every = full_every
         self._pushed: dict[str, str] = {}
         self._passes = 0
+        self._ports: list[Port] = []
+        self._members: list[Port] = []
+        self._groups: dict[str, SecurityGroup] | None = None
 
     def run(self) -> None:
-        self.enforce()
-        self._passes += 1
-        if self._passes % self.sweep_every == 1:
+        if self._passes % self.full_every == 0:
+            self.enforce()
+        else:
+            self.follow_rules()
+        if self._passes % self.sweep_every == 0:
             self.sweep()
+        self._passes += 1
 
     def enforce(self) -> None:
+        """Read ports, groups and members afresh and push what changed."""
+        self._ports = self.driver.installation_ports()
+        groups = self.driver.groups_by_id(group_ids_of(self._ports))
+        self._members = self.driver.members(remote_groups(groups.values()))
+        self._groups = groups
+        self._push_changed()
+
+    def follow_rules(self) -> None:
+        """Read the ports and their groups (two calls); push what changed if they did."""
+        if self._groups is None:
+            self.enforce()
+            return
+        ports = self.driver.installation_ports()
+        groups = self.driver.groups_by_id(group_ids_of(ports))
+        if ports == self._ports and groups == self._groups:
+            return
+        # New ports may be members of remote groups, too.
+        if ports != self._ports or remote_groups(groups.values()) != remote_groups(
+            self._groups.values()
+        ):
+            self._members = self.driver.members(remote_groups(groups.values()))
+        self._ports, self._groups = ports, groups
+        self._push_changed()
+
+    def _push_changed(self) -> None:
         """Push each host whose firewall changed since the last push (and hosts whose
         last port went: they get an empty one)."""
-        firewalls = self.driver.firewalls()
+        firewalls = firewalls_of(self._ports, self._groups or {}, self._members)
         for host in set(self._pushed) - set(firewalls):
             firewalls[host] = HostFirewall()
         for host, firewall in sorted(firewalls.items()):
