@@ -27,7 +27,7 @@ opts = [
     cfg.StrOpt("interface", default="public", help="Catalog interface of the `network` endpoint."),
     cfg.FloatOpt(
         "timeout",
-        default=10.0,
+        default=30.0,
         min=1.0,
         help="Seconds a call to Neutron may take before it counts as unavailable.",
     ),
@@ -52,7 +52,7 @@ class NeutronConfig:
     region_name: str = ""
     endpoint_override: str = ""
     interface: str = "public"
-    timeout: float = 10.0
+    timeout: float = 30.0
     poll_interval: float = 1.0
 
 

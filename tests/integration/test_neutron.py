@@ -149,6 +149,11 @@ def test_a_create_without_nets_gets_a_port_on_the_projects_network_in_neutron(
     assert [ip["ip_address"] for ip in port["fixed_ips"]] == [entry["addr"]]
     [settings] = engine(service, made["uuid"]).attrs["NetworkSettings"]["Networks"].values()
     assert (settings["IPAddress"], settings["MacAddress"]) == (entry["addr"], port["mac_address"])
+    # The host's bridge mirrors the Neutron network: its subnet and its MTU.
+    bridge = service.docker.networks.get(f"dockyard-{network_id}").attrs
+    [subnet] = cloud.admin("GET", f"/v2.0/subnets?network_id={network_id}")["subnets"]
+    assert [c["Subnet"] for c in bridge["IPAM"]["Config"]] == [subnet["cidr"]]
+    assert bridge["Options"]["com.docker.network.driver.mtu"] == str(network["mtu"])
     # A second container of the project uses the same network and reaches the first.
     shell = run(service, "shell", IDLE)
     assert list(shell["addresses"]) == [network_id]
@@ -199,6 +204,25 @@ def test_a_users_port_is_used_then_kept_and_unbound(
     assert kept["fixed_ips"] == port["fixed_ips"]
 
 
+def test_another_projects_shared_network_may_be_used(
+    cloud: Neutron, service: Dockyard, project: str
+) -> None:
+    owner = uuid.uuid4().hex
+    shared = cloud.admin(
+        "POST", "/v2.0/networks", network={"name": "commons", "project_id": owner, "shared": True}
+    )["network"]
+    cloud.admin(
+        "POST",
+        "/v2.0/subnets",
+        subnet={"network_id": shared["id"], "project_id": owner, "cidr": other_cidr(service),
+                "ip_version": 4},
+    )  # fmt: skip
+    made = run(service, "on-shared", IDLE, nets=[{"network": "commons"}])
+    [port] = ports(cloud, device_id=made["uuid"])
+    # The port is the container's project's, on the other project's network.
+    assert (port["network_id"], port["project_id"]) == (shared["id"], project)
+
+
 def test_attach_and_detach_make_and_remove_the_port(
     cloud: Neutron, service: Dockyard, blue: dict[str, Any]
 ) -> None:
@@ -246,16 +270,21 @@ def test_a_rule_added_in_neutron_opens_traffic_within_2_s(
 
 
 @pytest.mark.parametrize(
-    ("nets", "status"),
+    ("nets", "status", "code"),
     [
-        ([{"network": "no-such-network"}], 404),
-        ([{"port": "no-such-port"}], 404),
-        ([{"network": "bare"}], 400),
-        ([{"port": "theirs"}], 404),
+        ([{"network": "no-such-network"}], 404, "network-not-found"),
+        ([{"port": "no-such-port"}], 404, "port-not-found"),
+        ([{"network": "bare"}], 400, "invalid-value"),
+        ([{"port": "theirs"}], 404, "port-not-found"),
     ],
 )
 def test_bad_nets_are_refused_before_anything_is_made(
-    cloud: Neutron, service: Dockyard, project: str, nets: list[dict[str, str]], status: int
+    cloud: Neutron,
+    service: Dockyard,
+    project: str,
+    nets: list[dict[str, str]],
+    status: int,
+    code: str,
 ) -> None:
     if not ports(cloud, name="theirs"):
         other = uuid.uuid4().hex
@@ -279,6 +308,7 @@ def test_bad_nets_are_refused_before_anything_is_made(
     before = len(own_ports(cloud, service))
     refused = service.create({"name": "refused", "command": IDLE, "nets": nets})
     assert refused.status_code == status, refused.text
+    assert refused.json()["errors"][0]["code"] == f"container.{code}"
     assert len(own_ports(cloud, service)) == before
 
 
@@ -301,7 +331,7 @@ def test_the_sweep_removes_ports_whose_container_is_gone(
     cloud: Neutron, service: Dockyard, project: str
 ) -> None:
     driver = driver_of(service)
-    network = driver.project_network(project)
+    network, _ = driver.project_network(project)
     orphan = cloud.admin(
         "POST",
         "/v2.0/ports",

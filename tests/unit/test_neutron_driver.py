@@ -234,6 +234,22 @@ def test_a_failed_port_releases_those_made_before_it(
     assert neutron.records["ports"] == []
 
 
+def test_a_port_neutron_made_though_the_call_failed_is_removed(
+    neutron: FakeNeutron, driver: NeutronNetworkDriver
+) -> None:
+    attachments = driver.resolve(CALLER, (NetRequest(network="blue"),))
+    real_post = neutron.post
+
+    def made_then_timed_out(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        real_post(path, body)
+        raise Unavailable("Request timed out")
+
+    neutron.post = made_then_timed_out  # type: ignore[method-assign]
+    with pytest.raises(Unavailable):
+        driver.make_ports("c1", "h1", attachments, ())
+    assert neutron.records["ports"] == []
+
+
 def test_the_project_network_is_made_once_from_the_pool(
     neutron: FakeNeutron, driver: NeutronNetworkDriver
 ) -> None:
@@ -276,3 +292,12 @@ def test_the_watch_survives_an_unreachable_host_and_sweeps_orphans(
     watch.enforce()  # logged, not raised
     assert watch.sweep() == 1
     assert neutron.records["ports"] == []
+
+
+def test_a_project_network_left_without_a_subnet_gets_one(
+    neutron: FakeNeutron, driver: NeutronNetworkDriver
+) -> None:
+    bare = neutron.add("networks", name="private", project_id="p7")
+    (attachment,) = driver.resolve(Caller("p7"), ())
+    assert attachment.network.id == bare["id"]
+    assert [s.cidr for s in attachment.subnets] == ["10.50.0.0/24"]

@@ -95,7 +95,7 @@ class NeutronClient:
         region_name: str = "",
         endpoint_override: str = "",
         interface: str = "public",
-        timeout: float = 10.0,
+        timeout: float = 30.0,
     ) -> None:
         auth: Any = loading.get_plugin_loader("password").load_from_options(
             auth_url=auth_url,

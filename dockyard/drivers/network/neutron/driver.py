@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from dockyard.domain.errors import (
     Conflict,
+    DockyardError,
     Forbidden,
     InvalidInput,
     InvalidIpForSubnet,
@@ -103,14 +104,18 @@ class NeutronNetworkDriver(NetworkDriver):
             raise Conflict(f"Multiple networks exist with name {ident}. Please use the id.")
         return convert.network(found[0])
 
-    def project_network(self, project_id: str) -> Network:
-        """The project's network named ``project_network_name`` in Neutron; made (with a
-        subnet from the pool that no subnet in Neutron overlaps) when it has none."""
+    def project_network(self, project_id: str) -> tuple[Network, tuple[Subnet, ...]]:
+        """The project's network named ``project_network_name`` in Neutron and its subnets;
+        made when the project has none, given a subnet when it has none (a make that
+        was cut short), the subnet carved from the pool clear of every subnet in Neutron."""
         with self._project_lock:
-            existing = self._own_project_network(project_id)
-            if existing is not None:
-                return existing
-            return self._make_project_network(project_id)
+            network = self._own_project_network(project_id)
+            if network is None:
+                network = self._make_project_network(project_id)
+            subnets = self._subnets([network.id])
+            if not subnets:
+                subnets = (self._add_subnet(network),)
+            return network, subnets
 
     def _own_project_network(self, project_id: str) -> Network | None:
         found = self._networks(project_id=project_id, name=self.project_network_name)
@@ -121,6 +126,17 @@ class NeutronNetworkDriver(NetworkDriver):
         return convert.network(oldest)
 
     def _make_project_network(self, project_id: str) -> Network:
+        made = self.api.post(
+            "/networks",
+            {"network": {"name": self.project_network_name, "project_id": project_id}},
+        )["network"]
+        chosen = self._own_project_network(project_id)
+        if chosen is not None and chosen.id != made["id"]:
+            self.api.delete(f"/networks/{made['id']}")
+            return chosen
+        return convert.network(made)
+
+    def _add_subnet(self, network: Network) -> Subnet:
         taken = [
             ipaddress.ip_network(record["cidr"])
             for record in self.api.get("/subnets", {"ip_version": "4"})["subnets"]
@@ -129,30 +145,18 @@ class NeutronNetworkDriver(NetworkDriver):
             if any(candidate.overlaps(other) for other in taken):
                 continue
             made = self.api.post(
-                "/networks",
-                {"network": {"name": self.project_network_name, "project_id": project_id}},
-            )["network"]
-            try:
-                self.api.post(
-                    "/subnets",
-                    {
-                        "subnet": {
-                            "network_id": made["id"],
-                            "project_id": project_id,
-                            "cidr": str(candidate),
-                            "ip_version": 4,
-                            "name": f"{self.project_network_name}-subnet",
-                        }
-                    },
-                )
-            except Exception:
-                self.api.delete(f"/networks/{made['id']}")
-                raise
-            chosen = self._own_project_network(project_id)
-            if chosen is not None and chosen.id != made["id"]:
-                self.api.delete(f"/networks/{made['id']}")
-                return chosen
-            return convert.network(made)
+                "/subnets",
+                {
+                    "subnet": {
+                        "network_id": network.id,
+                        "project_id": network.project_id,
+                        "cidr": str(candidate),
+                        "ip_version": 4,
+                        "name": f"{self.project_network_name}-subnet",
+                    }
+                },
+            )["subnet"]
+            return convert.subnet(made)
         raise IpAddressGenerationFailure(
             f"No /{self.prefix} is left in the project network pool {self.pool} "
             "([network] project_network_pool) that no subnet in Neutron overlaps."
@@ -162,8 +166,7 @@ class NeutronNetworkDriver(NetworkDriver):
 
     def resolve(self, caller: Caller, requests: Sequence[NetRequest]) -> tuple[Attachment, ...]:
         if not requests:
-            network = self.project_network(caller.project_id)
-            subnets = self._subnets([network.id])
+            network, subnets = self.project_network(caller.project_id)
             return (Attachment(network, subnets, project_id=caller.project_id),)
         attachments = [self._resolve_one(caller, request) for request in requests]
         seen: set[str] = set()
@@ -299,8 +302,21 @@ class NeutronNetworkDriver(NetworkDriver):
                 made.append(self._make_port(container_id, host, attachment, security_group_ids))
         except Exception:
             self.release_ports(container_id, made)
+            self._release_unanswered(container_id, {p.id for p in made})
             raise
         return tuple(made)
+
+    def _release_unanswered(self, container_id: str, released: Collection[str]) -> None:
+        """Delete ports Neutron made for ``container_id`` though the call that asked for
+        them failed (it timed out while Neutron went on). Best effort: the sweep removes
+        what is still left once the container's record is gone."""
+        try:
+            found = self.api.get("/ports", {"device_id": container_id, "description": self.mark})
+            for record in found["ports"]:
+                if record["id"] not in released:
+                    self.api.delete(f"/ports/{record['id']}")
+        except DockyardError as exc:
+            LOG.warning("ports of %s are left for the sweep: %s", container_id, exc)
 
     def _make_port(
         self,
