@@ -208,8 +208,10 @@ def test_another_projects_shared_network_may_be_used(
     cloud: Neutron, service: Dockyard, project: str
 ) -> None:
     owner = uuid.uuid4().hex
+    # Shared networks are seen by every project: a name of its own, apart from other runs'.
+    name = f"commons-{owner[:8]}"
     shared = cloud.admin(
-        "POST", "/v2.0/networks", network={"name": "commons", "project_id": owner, "shared": True}
+        "POST", "/v2.0/networks", network={"name": name, "project_id": owner, "shared": True}
     )["network"]
     cloud.admin(
         "POST",
@@ -217,7 +219,7 @@ def test_another_projects_shared_network_may_be_used(
         subnet={"network_id": shared["id"], "project_id": owner, "cidr": other_cidr(service),
                 "ip_version": 4},
     )  # fmt: skip
-    made = run(service, "on-shared", IDLE, nets=[{"network": "commons"}])
+    made = run(service, "on-shared", IDLE, nets=[{"network": name}])
     [port] = ports(cloud, device_id=made["uuid"])
     # The port is the container's project's, on the other project's network.
     assert (port["network_id"], port["project_id"]) == (shared["id"], project)
@@ -269,43 +271,44 @@ def test_a_rule_added_in_neutron_opens_traffic_within_2_s(
     assert eventually_reaches(service, shell, ip_of(guarded), within=10) < 2.0
 
 
+@pytest.fixture(scope="module")
+def strangers(cloud: Neutron, project: str) -> dict[str, str]:
+    """A subnet-less network of the project, and a port of another project (by id)."""
+    other = uuid.uuid4().hex
+    network = cloud.admin("POST", "/v2.0/networks", network={"name": "o", "project_id": other})
+    cloud.admin(
+        "POST",
+        "/v2.0/subnets",
+        subnet={"network_id": network["network"]["id"], "project_id": other,
+                "cidr": "192.168.77.0/24", "ip_version": 4},
+    )  # fmt: skip
+    theirs = cloud.admin(
+        "POST", "/v2.0/ports", port={"network_id": network["network"]["id"], "project_id": other}
+    )["port"]
+    bare = cloud.admin("POST", "/v2.0/networks", network={"name": "bare", "project_id": project})
+    return {"bare": bare["network"]["id"], "theirs": theirs["id"]}
+
+
 @pytest.mark.parametrize(
-    ("nets", "status", "code"),
+    ("key", "ident", "status", "code"),
     [
-        ([{"network": "no-such-network"}], 404, "network-not-found"),
-        ([{"port": "no-such-port"}], 404, "port-not-found"),
-        ([{"network": "bare"}], 400, "invalid-value"),
-        ([{"port": "theirs"}], 404, "port-not-found"),
+        ("network", "no-such-network", 404, "network-not-found"),
+        ("port", "no-such-port", 404, "port-not-found"),
+        ("network", "bare", 400, "invalid-value"),
+        ("port", "theirs", 404, "port-not-found"),
     ],
 )
 def test_bad_nets_are_refused_before_anything_is_made(
     cloud: Neutron,
     service: Dockyard,
-    project: str,
-    nets: list[dict[str, str]],
+    strangers: dict[str, str],
+    key: str,
+    ident: str,
     status: int,
     code: str,
 ) -> None:
-    if not ports(cloud, name="theirs"):
-        other = uuid.uuid4().hex
-        network = cloud.admin("POST", "/v2.0/networks", network={"name": "o", "project_id": other})
-        cloud.admin(
-            "POST",
-            "/v2.0/subnets",
-            subnet={
-                "network_id": network["network"]["id"],
-                "project_id": other,
-                "cidr": "192.168.77.0/24",
-                "ip_version": 4,
-            },
-        )
-        cloud.admin(
-            "POST",
-            "/v2.0/ports",
-            port={"network_id": network["network"]["id"], "project_id": other, "name": "theirs"},
-        )
-        cloud.admin("POST", "/v2.0/networks", network={"name": "bare", "project_id": project})
     before = len(own_ports(cloud, service))
+    nets = [{key: strangers.get(ident, ident)}]
     refused = service.create({"name": "refused", "command": IDLE, "nets": nets})
     assert refused.status_code == status, refused.text
     assert refused.json()["errors"][0]["code"] == f"container.{code}"
