@@ -271,6 +271,30 @@ def test_a_rule_added_in_neutron_opens_traffic_within_2_s(
     assert eventually_reaches(service, shell, ip_of(guarded), within=10) < 2.0
 
 
+def test_add_and_remove_security_group_change_the_port_in_neutron(
+    cloud: Neutron, service: Dockyard, project: str
+) -> None:
+    def act(action: str, name: str) -> Any:
+        path = f"/v1/containers/guarded/{action}?name={name}"
+        return service.request("POST", path, version="container 1.14")
+
+    shell = service.show("shell")
+    guarded = service.show("guarded")
+    [closed] = guarded["security_groups"]
+    # ``closed`` lets port 8080 in; with only ``lonely`` (egress alone) nothing comes in.
+    lonely = cloud.admin(
+        "POST", "/v2.0/security-groups", security_group={"name": "lonely", "project_id": project}
+    )["security_group"]
+    assert act("add_security_group", "lonely").status_code == 202
+    assert act("remove_security_group", closed).status_code == 202
+    [port] = ports(cloud, device_id=guarded["uuid"])
+    assert port["security_groups"] == [lonely["id"]]
+    assert service.show("guarded")["security_groups"] == [lonely["id"]]
+    deadline = time.monotonic() + 5
+    while reaches(service, shell, ip_of(guarded)):
+        assert time.monotonic() < deadline, "the removed group still lets traffic in"
+
+
 @pytest.fixture(scope="module")
 def strangers(cloud: Neutron, project: str) -> dict[str, str]:
     """A subnet-less network of the project, and a port of another project (by id)."""

@@ -388,6 +388,12 @@ class NeutronNetworkDriver(NetworkDriver):
                     },
                 )
 
+    def set_port_groups(self, port_ids: Sequence[str], group_ids: Sequence[str]) -> None:
+        """Give the ports exactly these groups (``add_security_group`` and friends); the
+        hosts follow within a poll."""
+        for port_id in port_ids:
+            self.api.put(f"/ports/{port_id}", {"port": {"security_groups": list(group_ids)}})
+
     # NetworkDriver: what hosts realise and enforce
 
     def installation_ports(self, host: str | None = None) -> list[Port]:
