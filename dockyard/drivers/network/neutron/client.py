@@ -133,13 +133,10 @@ class NeutronClient:
                 raise_exc=False,
                 connect_retries=1,
             )
-        except ks_exceptions.ConnectFailure as exc:
-            raise Unavailable(f"Neutron cannot be reached: {exc}") from exc
-        except ks_exceptions.ConnectionError as exc:
-            raise Unavailable(f"Neutron cannot be reached: {exc}") from exc
         except ks_exceptions.EndpointNotFound as exc:
             raise Unavailable(f"No network endpoint in the catalog: {exc}") from exc
         except ks_exceptions.ClientException as exc:
+            # Refused, timed out, or Keystone would not give the service user a token.
             raise Unavailable(f"Neutron cannot be reached: {exc}") from exc
         if response.status_code >= 400:
             raise error_for(response.status_code, _kind(response), _message(response))
