@@ -15,7 +15,6 @@ from dockyard.domain.container_request import (
     PullPolicy,
     RestartPolicy,
 )
-from dockyard.domain.errors import InvalidInput
 from dockyard.domain.images import parse_image
 from dockyard.domain.networks import NetRequest
 from dockyard.domain.volumes import MountLimits, parse_mounts
