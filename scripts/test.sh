@@ -12,6 +12,7 @@ bash scripts/ensure-databases.sh
 bash scripts/ensure-rabbitmq.sh
 bash scripts/ensure-keystone.sh
 bash scripts/ensure-glance.sh
+bash scripts/ensure-neutron.sh
 bash scripts/ensure-chromium.sh
 
 echo "==> ruff"

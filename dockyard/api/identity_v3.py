@@ -78,7 +78,9 @@ def _service(kind: str, name: str, url: str) -> dict[str, Any]:
     return {"id": _stable_id("service", kind), "type": kind, "name": name, "endpoints": endpoints}
 
 
-def token_body(info: TokenInfo, base: str, catalog: bool = True) -> dict[str, Any]:
+def token_body(
+    info: TokenInfo, base: str, catalog: bool = True, network: bool = True
+) -> dict[str, Any]:
     claims = info.claims
     audit_id = base64.urlsafe_b64encode(bytes.fromhex(claims.token_id)).rstrip(b"=").decode()
     token: dict[str, Any] = {
@@ -97,7 +99,7 @@ def token_body(info: TokenInfo, base: str, catalog: bool = True) -> dict[str, An
         "roles": [{"id": _stable_id("role", r), "name": r} for r in info.roles],
     }
     if catalog:
-        token["catalog"] = service_catalog(base, info.project.id)
+        token["catalog"] = service_catalog(base, info.project.id, network)
     return {"token": token}
 
 
@@ -105,20 +107,25 @@ def token_body(info: TokenInfo, base: str, catalog: bool = True) -> dict[str, An
 PROJECT_TEMPLATE = "%(project_id)s"
 
 
-def service_catalog(base: str, project_id: str = PROJECT_TEMPLATE) -> list[dict[str, Any]]:
+def service_catalog(
+    base: str, project_id: str = PROJECT_TEMPLATE, network: bool = True
+) -> list[dict[str, Any]]:
     """The services this server offers. The network endpoint is the server's root, as
     Neutron's is: clients append ``/v2.0``. The block-storage endpoint names the project,
     as Cinder's does: a token's catalog has the token's project there, the endpoint list
-    Keystone's template."""
-    return [
+    Keystone's template. ``network`` false: ``/v2.0`` is not served (the neutron network
+    driver), and there is no network endpoint."""
+    services = [
         _service("container", "zun", f"{base}/v1"),
         _service("identity", "keystone", f"{base}/v3"),
-        _service("network", "neutron", f"{base}/"),
         _service("block-storage", "cinder", f"{base}{VOLUME_API}/{project_id}"),
     ]
+    if network:
+        services.append(_service("network", "neutron", f"{base}/"))
+    return services
 
 
-def _services(base: str) -> list[dict[str, Any]]:
+def _services(base: str, network: bool = True) -> list[dict[str, Any]]:
     """The catalog as ``/v3/services`` lists it."""
     return [
         {
@@ -129,11 +136,11 @@ def _services(base: str) -> list[dict[str, Any]]:
             "enabled": True,
             "links": {"self": f"{base}/v3/services/{service['id']}"},
         }
-        for service in service_catalog(base)
+        for service in service_catalog(base, network=network)
     ]
 
 
-def _endpoints(base: str) -> list[dict[str, Any]]:
+def _endpoints(base: str, network: bool = True) -> list[dict[str, Any]]:
     """The catalog as ``/v3/endpoints`` lists it."""
     return [
         {
@@ -142,7 +149,7 @@ def _endpoints(base: str) -> list[dict[str, Any]]:
             "enabled": True,
             "links": {"self": f"{base}/v3/endpoints/{endpoint['id']}"},
         }
-        for service in service_catalog(base)
+        for service in service_catalog(base, network=network)
         for endpoint in service["endpoints"]
     ]
 
@@ -210,8 +217,10 @@ def parse_password_auth(body: Any) -> tuple[Ref, str, Ref]:
 class IdentityApp:
     """WSGI app for ``/v3`` (PATH_INFO keeps the ``/v3`` prefix)."""
 
-    def __init__(self, identity: IdentityService) -> None:
+    def __init__(self, identity: IdentityService, network: bool = True) -> None:
         self.identity = identity
+        #: Whether the catalog lists this server's ``/v2.0`` as the network service.
+        self.network = network
         handlers: dict[str, Callable[..., Response]] = {
             "version": self.version,
             "issue": self.issue,
@@ -283,7 +292,7 @@ class IdentityApp:
         address = str(http.environ.get("REMOTE_ADDR") or "unknown")
         issued = self.identity.authenticate(user, password, project, address)
         return json_response(
-            token_body(issued.info, self._base(http)),
+            token_body(issued.info, self._base(http), network=self.network),
             status=201,
             headers={"X-Subject-Token": issued.token},
         )
@@ -298,7 +307,7 @@ class IdentityApp:
     def check(self, http: Request) -> Response:
         info = self._caller_and_subject(http)
         nocatalog = "nocatalog" in http.args
-        body = token_body(info, self._base(http), catalog=not nocatalog)
+        body = token_body(info, self._base(http), catalog=not nocatalog, network=self.network)
         token = http.headers.get("X-Subject-Token", "")
         return json_response(body, headers={"X-Subject-Token": token})
 
@@ -315,17 +324,17 @@ class IdentityApp:
 
     def services(self, http: Request) -> Response:
         self.identity.validate(http.headers.get("X-Auth-Token", ""))
-        return json_response(_listed("services", _services(self._base(http)), http))
+        return json_response(_listed("services", _services(self._base(http), self.network), http))
 
     def service(self, http: Request, ident: str) -> Response:
-        return self._one(http, ident, "service", _services(self._base(http)))
+        return self._one(http, ident, "service", _services(self._base(http), self.network))
 
     def endpoints(self, http: Request) -> Response:
         self.identity.validate(http.headers.get("X-Auth-Token", ""))
-        return json_response(_listed("endpoints", _endpoints(self._base(http)), http))
+        return json_response(_listed("endpoints", _endpoints(self._base(http), self.network), http))
 
     def endpoint(self, http: Request, ident: str) -> Response:
-        return self._one(http, ident, "endpoint", _endpoints(self._base(http)))
+        return self._one(http, ident, "endpoint", _endpoints(self._base(http), self.network))
 
     def _one(self, http: Request, ident: str, kind: str, items: list[dict[str, Any]]) -> Response:
         self.identity.validate(http.headers.get("X-Auth-Token", ""))

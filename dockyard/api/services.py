@@ -43,3 +43,5 @@ class Services:
     container_networks: ContainerNetworks
     #: The control side of the volume backend (``[volume] driver``).
     volumes: VolumeDriver
+    #: Whether ``/v2.0`` (Dockyard's Neutron subset) is served: not under the neutron driver.
+    serve_network_api: bool = True

@@ -16,7 +16,13 @@ from dockyard.cmd.authentication import api_app
 from dockyard.cmd.host_agent import DriverChoice, build_agent, choose_drivers
 from dockyard.cmd.identity import OPENRC, auth_url, bootstrap_admin
 from dockyard.cmd.network_pool import keep_network_pool
-from dockyard.cmd.services import api_services, control_service, keep_encryption_key
+from dockyard.cmd.periodic import Periodic
+from dockyard.cmd.services import (
+    api_services,
+    control_service,
+    keep_encryption_key,
+    neutron_watch,
+)
 from dockyard.cmd.serving import start_server
 from dockyard.cmd.signals import wait_for_signal
 from dockyard.cmd.storage import Repositories, open_local_database, repositories
@@ -41,9 +47,13 @@ class AllInOne:
     api: api.ApiConfig
     #: Under rpc_transport = messaging: the broker, the agent's server, the control's server.
     rpc: tuple[Broker, Server, Server] | None = None
+    #: Under the neutron network driver: the loop keeping hosts' rules true to Neutron.
+    watch: Periodic | None = None
 
     def stop(self, timeout: float) -> bool:
         """Stop taking work, finish what runs (up to ``timeout`` s); whether all finished."""
+        if self.watch is not None:
+            self.watch.stop()
         if self.rpc is None:
             return self.agent.stop(timeout)
         broker, agent_server, control_server = self.rpc
@@ -79,8 +89,13 @@ def build(conf: cfg.ConfigOpts) -> AllInOne:
         repos.installation.id(),
         all_in_one_description(conf),
     )
-    services = api_services(conf, repos, LocalComputeAPI({agent.host: agent}))
-    return AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
+    compute_api = LocalComputeAPI({agent.host: agent})
+    services = api_services(conf, repos, compute_api)
+    node = AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
+    node.watch = neutron_watch(conf, repos, compute_api)
+    if node.watch is not None:
+        node.watch.start()
+    return node
 
 
 def _build_over_broker(
@@ -106,9 +121,13 @@ def _build_over_broker(
     )
     agents = messaging.compute_server(broker, host, agent)
     agents.start()
-    services = api_services(conf, repos, messaging.MessagingComputeAPI(broker))
+    compute_api = messaging.MessagingComputeAPI(broker)
+    services = api_services(conf, repos, compute_api)
     node = AllInOne(api_app(conf, services, db), services, agent, db, api.view(conf))
     node.rpc = (broker, agents, controls)
+    node.watch = neutron_watch(conf, repos, compute_api)
+    if node.watch is not None:
+        node.watch.start()
     return node
 
 

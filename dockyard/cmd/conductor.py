@@ -9,12 +9,12 @@ import sys
 from dockyard.cmd.broker import open_broker
 from dockyard.cmd.configuration import load_service_config, setup_logging
 from dockyard.cmd.periodic import Periodic
-from dockyard.cmd.services import control_service
+from dockyard.cmd.services import control_service, neutron_watch
 from dockyard.cmd.signals import wait_for_signal
 from dockyard.cmd.storage import open_shared_database, repositories
 from dockyard.config import compute, default
 from dockyard.domain.clock import Clock
-from dockyard.rpc.messaging import control_server
+from dockyard.rpc.messaging import MessagingComputeAPI, control_server
 from dockyard.service.sweeper import DownHostSweeper
 
 
@@ -34,10 +34,15 @@ def main(argv: list[str] | None = None) -> int:
         grace=dt.timedelta(seconds=default.view(conf).service_down_time),
     )
     sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
+    watch = neutron_watch(conf, repos, MessagingComputeAPI(broker))
     server.start()
     sweeps.start()
+    if watch is not None:
+        watch.start()
     print(f"dockyard-conductor {name} is serving agents' reports.", flush=True)
     wait_for_signal()
+    if watch is not None:
+        watch.stop()
     sweeps.stop()
     server.stop()
     broker.close()

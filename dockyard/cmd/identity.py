@@ -105,7 +105,8 @@ def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp
     auth = HeaderAuth(services.authorizer.is_admin)
     apis = with_network_api(DockyardApp(services, auth), services, auth)
     apis = with_volume_api(apis, services, auth)
-    return PrefixDispatcher("/v3", IdentityApp(tokens), LocalTokenMiddleware(apis, tokens))
+    identity = IdentityApp(tokens, network=services.serve_network_api)
+    return PrefixDispatcher("/v3", identity, LocalTokenMiddleware(apis, tokens))
 
 
 def auth_url(conf: cfg.ConfigOpts) -> str:

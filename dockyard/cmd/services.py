@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 
 from oslo_config import cfg
@@ -11,13 +12,17 @@ from dockyard.api.policy import Authorizer
 from dockyard.api.schemas.containers import Limits
 from dockyard.api.services import Services
 from dockyard.cmd.identity import load_or_create_key
+from dockyard.cmd.periodic import Periodic
 from dockyard.cmd.storage import Repositories
-from dockyard.config import api, default, network, volume, websocket_proxy
+from dockyard.config import api, default, network, neutron, volume, websocket_proxy
 from dockyard.config import images as image_config
 from dockyard.domain.container_request import PullPolicy
 from dockyard.drivers.image.glance_client import GlanceClient
 from dockyard.drivers.network.base import NetworkDriver
 from dockyard.drivers.network.local.records import LocalNetworkDriver, ProjectNetworks
+from dockyard.drivers.network.neutron.client import NeutronClient
+from dockyard.drivers.network.neutron.driver import NeutronNetworkDriver
+from dockyard.drivers.network.neutron.watch import NeutronWatch
 from dockyard.drivers.volume.base import VolumeDriver
 from dockyard.rpc.api import ComputeAPI
 from dockyard.service.consoles import ConsoleService
@@ -93,8 +98,10 @@ def container_volumes(conf: cfg.ConfigOpts, repos: Repositories) -> ContainerVol
 def network_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NetworkDriver:
     """The control side of the configured network driver (``[network] driver``)."""
     settings = network.view(conf)
+    if settings.driver == "neutron":
+        return neutron_driver(conf, repos)
     if settings.driver != "local":
-        raise SystemExit(f"[network] driver {settings.driver!r} is not available; use local")
+        raise SystemExit(f"[network] driver {settings.driver!r} is not available")
     return LocalNetworkDriver(
         repos.networks,
         repos.security_groups,
@@ -114,6 +121,49 @@ def volume_driver(conf: cfg.ConfigOpts, repos: Repositories) -> VolumeDriver:
     if settings.driver != "local":
         raise SystemExit(f"[volume] driver {settings.driver!r} is not available; use local")
     return LocalVolumeDriver(repos.volumes, settings.mount_limits())
+
+
+def neutron_driver(conf: cfg.ConfigOpts, repos: Repositories) -> NeutronNetworkDriver:
+    """The ``neutron`` driver, reaching Neutron as the ``[neutron]`` service user."""
+    settings = network.view(conf)
+    reach = neutron.view(conf)
+    if not reach.auth_url or not reach.password:
+        raise SystemExit("[network] driver = neutron needs [neutron] auth_url and password")
+    client = NeutronClient(
+        auth_url=reach.auth_url,
+        username=reach.username,
+        password=reach.password,
+        project_name=reach.project_name,
+        user_domain_name=reach.user_domain_name,
+        project_domain_name=reach.project_domain_name,
+        region_name=reach.region_name,
+        endpoint_override=reach.endpoint_override,
+        interface=reach.interface,
+        timeout=reach.timeout,
+    )
+    return NeutronNetworkDriver(
+        client,
+        repos.installation.id(),
+        project_network_name=settings.project_network_name,
+        project_network_pool=settings.project_network_pool,
+        project_network_prefix=settings.project_network_prefix,
+    )
+
+
+def neutron_watch(
+    conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI
+) -> Periodic | None:
+    """Under the neutron driver: the loop that pushes changed security groups to the hosts
+    and removes ports whose container is gone; ``None`` under any other driver."""
+    driver = network_driver(conf, repos)
+    if not isinstance(driver, NeutronNetworkDriver):
+        return None
+
+    def live(ids: Iterable[str]) -> set[str]:
+        return set(ids) & set(repos.containers.uuids())
+
+    watch = NeutronWatch(driver, compute_api.apply_firewall, live)
+    return Periodic("neutron-watch", neutron.view(conf).poll_interval, watch.run)
 
 
 def network_service(
@@ -218,8 +268,15 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         changes=repos.changes,
         max_wait=api_cfg.max_wait,
         networks=network_records,
-        container_groups=ContainerGroups(containers, networks, network_records),
+        container_groups=ContainerGroups(
+            containers,
+            networks,
+            network_records,
+            networks.set_port_groups if isinstance(networks, NeutronNetworkDriver) else None,
+        ),
         container_networks=ContainerNetworks(containers, networks, compute_api),
         volumes=volume_driver(conf, repos),
+        # Under the neutron driver clients use the cloud's Neutron, not Dockyard's subset.
+        serve_network_api=not isinstance(networks, NeutronNetworkDriver),
     )
     return services

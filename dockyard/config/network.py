@@ -15,7 +15,10 @@ opts = [
     cfg.StrOpt(
         "driver",
         default="local",
-        choices=[("local", "Networks, subnets, ports and security groups are Dockyard records.")],
+        choices=[
+            ("local", "Networks, subnets, ports and security groups are Dockyard records."),
+            ("neutron", "The cloud's Neutron keeps them ([neutron] options, docs/networking.md)."),
+        ],
         help="Where networks, addresses and security groups are kept.",
     ),
     cfg.StrOpt(

@@ -15,6 +15,7 @@ from dockyard.config import (
     images,
     libraries,
     network,
+    neutron,
     quota,
     rpc,
     volume,
@@ -35,6 +36,7 @@ SECTIONS = (
     dashboard,
     network,
     images,
+    neutron,
 )
 
 
@@ -62,5 +64,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (dashboard.GROUP, list(dashboard.opts)),
         (network.GROUP, list(network.opts)),
         (images.GROUP, list(images.opts)),
+        (neutron.GROUP, list(neutron.opts)),
         *libraries.list_opts(),
     ]

@@ -160,6 +160,9 @@ class Attachment:
     port: Port | None = None
     fixed_ips: tuple[str, ...] = field(default=())
     preserve_on_delete: bool = False
+    #: The project the container's port is made for (the caller's; a shared network's
+    #: owner is another). "" → the network's project.
+    project_id: str = ""
 
 
 def _check_version(text: str | None, version: int, name: str) -> None:

@@ -7,6 +7,8 @@ so the change is in force when the call returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.domain.addresses import held_ports
 from dockyard.domain.errors import InvalidInput, InvalidState
@@ -15,14 +17,23 @@ from dockyard.domain.states import allowed
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.service.networks import NetworkService
 
+#: Sets the security groups of ports a backend keeps itself (Neutron), by port id.
+SetPortGroups = Callable[[Sequence[str], Sequence[str]], None]
+
 
 class ContainerGroups:
     def __init__(
-        self, containers: ContainerRepository, driver: NetworkDriver, networks: NetworkService
+        self,
+        containers: ContainerRepository,
+        driver: NetworkDriver,
+        networks: NetworkService,
+        set_port_groups: SetPortGroups | None = None,
     ) -> None:
         self.containers = containers
         self.driver = driver
         self.networks = networks
+        #: Given: the ports are not Dockyard's records, their groups change there.
+        self.set_port_groups = set_port_groups
 
     def _group_id(self, ctx: RequestContext, container: Container, ident: str) -> str:
         """The group ``ident`` names in the container's project: missing → 400, several → 409."""
@@ -54,9 +65,16 @@ class ContainerGroups:
         owner = RequestContext(
             ctx.request_id, container.user_id, container.project_id, is_admin=ctx.is_admin
         )
-        for held in held_ports(container.project_id, container.addresses):
-            if not held.preserve_on_delete:
-                self.networks.update_port(owner, held.port.id, {}, security_groups=group_ids)
+        held = [
+            h.port.id
+            for h in held_ports(container.project_id, container.addresses)
+            if not h.preserve_on_delete
+        ]
+        if self.set_port_groups is not None:
+            self.set_port_groups(held, group_ids)
+        else:
+            for port_id in held:
+                self.networks.update_port(owner, port_id, {}, security_groups=group_ids)
         updated = self.containers.update(container.uuid, {"security_groups": group_ids})
         return updated or container
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.installation import InstallationRepository
 from dockyard.domain.addresses import held_ports
-from dockyard.domain.errors import DockyardError
+from dockyard.domain.errors import DockyardError, Unavailable
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
 from dockyard.domain.image_records import ImageRecord
@@ -25,6 +27,8 @@ from dockyard.rpc.messages import (
 )
 from dockyard.service.container_volumes import ContainerVolumes
 from dockyard.service.images import ImageRecordKeeper
+
+LOG = logging.getLogger(__name__)
 
 
 class ControlService:
@@ -89,7 +93,12 @@ class ControlService:
         )
 
     def container_removed(self, uuid: str) -> None:
-        self._release_ports(uuid, forget=False)
+        try:
+            self._release_ports(uuid, forget=False)
+        except Unavailable as exc:
+            # The container is gone: its record goes too. A backend that keeps ports
+            # elsewhere (Neutron) has them swept by its own reconcile loop.
+            LOG.warning("ports of removed container %s not released yet: %s", uuid, exc)
         if self.volumes is not None:
             self.volumes.release(uuid)
         self.containers.destroy(uuid)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from dockyard.db.repositories.quotas import QuotaRepository
-from dockyard.db.repositories.volumes import VolumeRepository
-from dockyard.db.session import Database
-from dockyard.domain.volumes import VolumeAttachment
+from tests.conftest import TEST_IMAGE
 from tests.e2e.process import Instance, stop
 from tests.e2e.test_local_identity_cli import parse_openrc
 from tests.e2e.test_openstack_network_cli import Cloud
@@ -47,16 +45,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         for path in (instance.log, instance.output):
             if path.exists():
                 sys.stderr.write(f"\n===== {path.name} =====\n{path.read_text()[-4000:]}")
-
-
-#: A container holding a volume. Until the create flow takes ``mounts``, the test records
-#: the hold in the service's database itself, as that flow does.
-HOLDER = VolumeAttachment("c0ffee00-0000-4000-8000-000000000001", "host-1", "/data")
-
-
-def _volumes(cloud: Cloud) -> VolumeRepository:
-    db = Database(f"sqlite:///{cloud.instance.root / 'data' / 'dockyard.sqlite'}")
-    return VolumeRepository(db, QuotaRepository(db))
 
 
 def then_list(cloud: Cloud, *commands: list[str]) -> tuple[str, list[dict[str, Any]]]:
@@ -96,11 +84,28 @@ def test_catalog_and_volume_create_list_show_delete(cloud: Cloud) -> None:
     assert not errors.strip() and left == []
 
 
-def test_volume_errors_are_reported_and_change_nothing(cloud: Cloud) -> None:
+def listed_until(
+    cloud: Cloud, done: Callable[[list[dict[str, Any]]], bool], within: float = 90
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + within
+    while not done(left := then_list(cloud)[1]):
+        assert time.monotonic() < deadline, left
+        time.sleep(1)
+    return left
+
+
+def test_a_volume_mounted_by_a_container_is_in_use_until_the_container_goes(
+    cloud: Cloud,
+) -> None:
     [held] = cloud.json(["volume", "create", "--size", "1", "held"])
-    # A container's hold on the volume, recorded as the create flow records it.
-    volumes = _volumes(cloud)
-    volumes.attach(held["os-vol-tenant-attr:tenant_id"], held["id"], HOLDER)
+    # "-f json" before the image: after it, it would be the container's command.
+    ran = cloud.run(
+        ["appcontainer", "run", "-f", "json", "--name", "holder"]
+        + ["--mount", "source=held,destination=/data", "--cpu", "0.1", "--memory", "32"]
+        + [TEST_IMAGE, "sleep", "300"]
+    )
+    assert not ran.stderr.strip(), ran.stderr
+    holder = json.loads(ran.stdout)
     errors, left = then_list(
         cloud,
         ["volume", "show", "nothing-here"],
@@ -114,20 +119,19 @@ def test_volume_errors_are_reported_and_change_nothing(cloud: Cloud) -> None:
     assert "over the largest volume allowed, 20 GiB" in errors
     assert "Dockyard volumes do not support metadata" in errors
     assert f"409: Client Error for url: {cloud.instance.url}/volume/v3/" in errors
-    assert f"is in use by {HOLDER.container_id}" in errors
+    assert f"is in use by {holder['uuid']}" in errors
     [entry] = left
     assert (entry["ID"], entry["Status"]) == (held["id"], "in-use")
     assert entry["Attached to"] == [
-        {**entry["Attached to"][0], "server_id": HOLDER.container_id, "device": "/data"}
+        {**entry["Attached to"][0], "server_id": holder["uuid"], "device": "/data"}
     ]
-    volumes.detach(held["id"], HOLDER.container_id)
-    # Its data is on a host now: the delete leaves the removal to that host's agent.
+    deleted = cloud.run(["appcontainer", "delete", "--force", "holder"])
+    assert "Request to delete container holder has been accepted" in deleted.stdout, deleted
+    listed_until(cloud, lambda left: [v["Status"] for v in left] == ["available"])
+    # Its data is on the host now: the delete leaves the removal to that host's agent.
     errors, left = then_list(cloud, ["volume", "delete", "held"])
-    assert not errors.strip() and [(v["ID"], v["Status"]) for v in left] == [
-        (held["id"], "deleting")
-    ]
-    volumes.forget(held["id"])
-    volumes.db.dispose()
+    assert not errors.strip(), errors
+    listed_until(cloud, lambda left: left == [])
 
 
 def test_two_volumes_of_one_name_are_told_apart_by_id(cloud: Cloud) -> None:

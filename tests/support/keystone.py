@@ -48,7 +48,7 @@ class Keystone:
     port: int
     process: subprocess.Popen[bytes] | None = None
     session: requests.Session = field(default_factory=requests.Session)
-    admin_token: str | None = None
+    _admin_token: str | None = None
 
     @property
     def url(self) -> str:
@@ -129,10 +129,7 @@ class Keystone:
         return str(response.headers["X-Subject-Token"])
 
     def _admin(self, method: str, path: str, **body: Any) -> dict[str, Any]:
-        # One admin token for all calls: issuing one costs about a second on a busy machine.
-        if self.admin_token is None:
-            self.admin_token = self.token("admin", ADMIN_PASSWORD, "admin")
-        token = self.admin_token
+        token = self.admin_token()
         response = self.session.request(
             method,
             self.url + path,
@@ -162,6 +159,21 @@ class Keystone:
         project_id, role_id = self._id("projects", project), self._id("roles", role)
         self._admin("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
         return user_id
+
+    def admin_token(self) -> str:
+        """The admin's token, issued once (an issue takes seconds on a busy machine)."""
+        if self._admin_token is None:
+            self._admin_token = self.token("admin", ADMIN_PASSWORD, "admin")
+        return self._admin_token
+
+    def ensure_role(self, name: str) -> None:
+        if not self._admin("GET", f"/roles?name={name}")["roles"]:
+            self._admin("POST", "/roles", role={"name": name})
+
+    def grant(self, user: str, project: str, role: str) -> None:
+        user_id, project_id = self._id("users", user), self._id("projects", project)
+        role_id = self._id("roles", role)
+        self._admin("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
     def register(self, service_type: str, name: str, url: str) -> None:
         service = self._admin("POST", "/services", service={"type": service_type, "name": name})

@@ -12,7 +12,10 @@ from dockyard.domain.models import RequestContext
 
 def with_network_api(other: WSGIApp, services: Services, auth: Authenticator) -> WSGIApp:
     """``/v2.0`` to the network subset, the rest to ``other``. Callers whose only role in
-    the project is ``reader`` (the policy rule ``reader_only``) may read, not write."""
+    the project is ``reader`` (the policy rule ``reader_only``) may read, not write.
+    Under the neutron network driver there is no subset: ``other`` serves everything."""
+    if not services.serve_network_api:
+        return other
 
     def reader_only(ctx: RequestContext) -> bool:
         return services.authorizer.allows(ctx, "reader_only")

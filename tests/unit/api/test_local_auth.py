@@ -178,6 +178,13 @@ def test_token_body_is_keystone_shaped() -> None:
     assert "catalog" not in token_body(INFO, "http://h:1", catalog=False)["token"]
 
 
+def test_without_the_network_subset_the_catalog_has_no_network_service() -> None:
+    kinds = {s["type"] for s in token_body(INFO, "http://h:1")["token"]["catalog"]}
+    assert "network" in kinds
+    token = token_body(INFO, "http://h:1", network=False)["token"]
+    assert {s["type"] for s in token["catalog"]} == {"container", "identity", "block-storage"}
+
+
 def test_identity_app_errors_are_keystone_shaped() -> None:
     app = Client(IdentityApp(cast(IdentityService, Tokens())))
     too_big = app.post("/v3/auth/tokens", data=b"{" + b" " * 70_000 + b"}")

@@ -109,3 +109,16 @@ def test_a_container_being_deleted_is_refused() -> None:
     with pytest.raises(InvalidState):
         service.add(CTX, gone, "web")
     assert ports.updated == []
+
+
+def test_a_backend_keeping_its_own_ports_changes_them_there() -> None:
+    service, networks, ports, records, container = setup()
+    changed: list[tuple[list[str], list[str]]] = []
+    service.set_port_groups = lambda ids, groups: changed.append((list(ids), list(groups)))
+    [web] = [g for g in networks.groups.values() if g.name == "web"]
+
+    service.add(CTX, container, "web")
+
+    assert changed == [([MADE.id], [*container.security_groups, web.id])]
+    assert ports.updated == []
+    assert records.values == {"security_groups": [*container.security_groups, web.id]}
