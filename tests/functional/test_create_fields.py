@@ -458,3 +458,21 @@ def test_nets_and_groups_that_cannot_be_met_create_nothing(
     assert response.status_code == status, response.text
     assert {c.id for c in dockyard.engine_containers()} == before
     assert len(dockyard.request("GET", "/v1/containers").json()["containers"]) == listed
+
+
+def test_a_network_without_a_subnet_is_refused_before_anything_is_claimed(
+    dockyard: Dockyard,
+) -> None:
+    made = dockyard.request("POST", "/v2.0/networks", json={"network": {"name": "bare"}})
+    assert made.status_code == 201, made.text
+    before = {c.id for c in dockyard.engine_containers()}
+    listed = len(dockyard.request("GET", "/v1/containers").json()["containers"])
+
+    response = dockyard.create({"command": SLEEPER, "nets": [{"network": "bare"}]})
+
+    assert response.status_code == 400, response.text
+    assert "has no subnet to take addresses from" in response.text
+    assert {c.id for c in dockyard.engine_containers()} == before
+    assert len(dockyard.request("GET", "/v1/containers").json()["containers"]) == listed
+    gone = dockyard.request("DELETE", f"/v2.0/networks/{made.json()['network']['id']}")
+    assert gone.status_code == 204, gone.text

@@ -184,6 +184,11 @@ class LocalNetworkDriver(NetworkDriver):
         if network.external and not network.shared and not caller.may_attach_external:
             raise Forbidden(f"Attaching to the external network {network.id} is not allowed.")
         subnets = tuple(self.networks.subnets_of([network.id]))
+        if not subnets:
+            # Refused before anything is claimed, as the neutron driver does.
+            raise InvalidInput(
+                f"Network {network.id} has no subnet to take addresses from.", field="nets"
+            )
         fixed = []
         for text in (request.v4_fixed_ip, request.v6_fixed_ip):
             if text is None:
