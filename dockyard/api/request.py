@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,12 @@ class ApiRequest:
 
     def allows(self, rule: str, target: Target | None = None) -> bool:
         return self.services.authorizer.allows(self.ctx, rule, target)
+
+    def network_ctx(self) -> RequestContext:
+        """The caller's context carrying what ``network:attach_external_network`` decides,
+        for the requests that plug containers into networks."""
+        allowed = self.allows("network:attach_external_network")
+        return dataclasses.replace(self.ctx, may_attach_external=allowed)
 
     @property
     def hidden_fields(self) -> frozenset[str]:

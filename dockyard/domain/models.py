@@ -124,6 +124,9 @@ class RequestContext:
     user_name: str = ""
     project_name: str = ""
     all_projects: bool = False
+    #: Whether the policy ``network:attach_external_network`` lets this caller plug a
+    #: container into an unshared external network (decided by the API where it matters).
+    may_attach_external: bool = False
 
 
 @dataclass

@@ -37,7 +37,7 @@ class ContainerGroups:
 
     def _group_id(self, ctx: RequestContext, container: Container, ident: str) -> str:
         """The group ``ident`` names in the container's project: missing → 400, several → 409."""
-        caller = Caller(container.project_id, may_attach_external=ctx.is_admin)
+        caller = Caller(container.project_id, may_attach_external=ctx.may_attach_external)
         (group,) = self.driver.resolve_security_groups(caller, (ident,))
         return group.id
 

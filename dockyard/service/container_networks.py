@@ -42,7 +42,7 @@ class ContainerNetworks:
         fixed_ip: str | None,
     ) -> Container:
         host = _host(container)
-        caller = Caller(container.project_id, may_attach_external=ctx.is_admin)
+        caller = Caller(container.project_id, may_attach_external=ctx.may_attach_external)
         requests: tuple[NetRequest, ...] = ()
         if network is not None or port is not None:
             version = parse_address(fixed_ip, "fixed_ip").version if fixed_ip else None

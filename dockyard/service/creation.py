@@ -105,7 +105,7 @@ class ContainerCreator:
     def create(self, ctx: RequestContext, new: ContainerRequest, run: bool) -> Container:
         driver = self.image_drivers.choose(new.image_driver)
         image, registry_id, auth = self._image(ctx, new, driver)
-        caller = Caller(ctx.project_id, may_attach_external=ctx.is_admin)
+        caller = Caller(ctx.project_id, may_attach_external=ctx.may_attach_external)
         # With exposed_ports, the container's own group is made with its ports (below)
         # and stands in for the project's default group.
         named = not new.exposed_ports or new.security_groups

@@ -302,7 +302,7 @@ def network_attach(req: ApiRequest, ident: str) -> Response:
     validate(schemas.network_attach_args(), args)
     container = owned(req, ident, "container:network_attach")
     req.services.container_networks.attach(
-        req.ctx, container, args.get("network"), args.get("port"), args.get("fixed_ip")
+        req.network_ctx(), container, args.get("network"), args.get("port"), args.get("fixed_ip")
     )
     # Zun answers 200 with no body (its API reference says 202).
     return json_response(None)

@@ -54,14 +54,15 @@ def create(req: ApiRequest) -> Response:
     run = parse_bool(query.get("run", False))
     given_key = idempotency.key(req.http.headers.get(idempotency.HEADER))
     headers: dict[str, str] = {}
+    ctx = req.network_ctx()
     if given_key is None:
-        container = req.services.creator.create(req.ctx, request, run)
+        container = req.services.creator.create(ctx, request, run)
     else:
         container, replayed = req.services.idempotent.create(
-            req.ctx,
+            ctx,
             given_key,
             idempotency.fingerprint(body, run, req.version),
-            lambda: req.services.creator.create(req.ctx, request, run),
+            lambda: req.services.creator.create(ctx, request, run),
         )
         headers[idempotency.REPLAYED] = "true" if replayed else "false"
     view = views.container(container, req.hidden_fields, req.base_url, req.services.clock.now())

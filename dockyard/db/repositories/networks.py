@@ -89,10 +89,11 @@ def _subnet(row: Row[Any]) -> Subnet:
 
 
 def _visible(table: Table, project_id: str | None) -> Any:
-    """Rows of ``project_id`` and shared networks' rows; every row for ``None``."""
+    """Rows of ``project_id`` and of shared or external networks (as Neutron shows them to
+    every project); every row for ``None``."""
     if project_id is None:
         return True
-    shared = select(N.c.id).where(N.c.shared.is_(True))
+    shared = select(N.c.id).where(or_(N.c.shared.is_(True), N.c.external.is_(True)))
     column = table.c.id if table is N else table.c.network_id
     return or_(table.c.project_id == project_id, column.in_(shared))
 

@@ -185,6 +185,8 @@ def test_resolve_checks_every_request_before_anything_is_made(world: World) -> N
     s.create_network(ALICE, name="twin")
     s.create_network(ALICE, name="twin")
     external = s.create_network(ADMIN, name="ext", external=True, project_id="alice")
+    s.create_subnet(ADMIN, network_id=external.id, cidr="10.8.0.0/24")
+    bare = s.create_network(ALICE, name="bare")
     taken = s.create_port(
         ALICE, network_id=net.id, fixed_ips=[FixedIpRequest(ip_address="10.9.0.5")]
     )
@@ -196,6 +198,7 @@ def test_resolve_checks_every_request_before_anything_is_made(world: World) -> N
         ([NetRequest(network="n", v4_fixed_ip="10.9.0.5")], IpAddressAlreadyAllocated),
         ([NetRequest(port="missing")], PortNotFound),
         ([NetRequest(network=external.id)], Forbidden),
+        ([NetRequest(network=bare.id)], InvalidInput),
     ]
     for requests, error in cases:
         with pytest.raises(error):
@@ -211,7 +214,7 @@ def test_resolve_checks_every_request_before_anything_is_made(world: World) -> N
     assert [g.name for g in driver.resolve_security_groups(alice, ["default", "default"])] == [
         "default"
     ]
-    assert len(world.networks.networks()) == 4  # resolve made no project network
+    assert len(world.networks.networks()) == 5  # resolve made no project network
 
 
 def test_make_ports_is_all_or_nothing(world: World) -> None:
