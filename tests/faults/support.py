@@ -222,12 +222,12 @@ def violations(cluster: Cluster) -> list[str]:
                 found.append(f"project {project} {resource} in use {in_use}, claimed {value}")
     found += leaked_ports(ports, owned)
     if kernel_tools_present():
-        for host in cluster.hosts:
-            wanted = {address for on, address in guarded if on == host}
-            enforced = guarded_addresses(installation, host)
+        for host_name in cluster.hosts:
+            wanted = {address for on, address in guarded if on == host_name}
+            enforced = guarded_addresses(installation, host_name)
             if enforced != wanted:
                 found.append(
-                    f"host {host} guards {sorted(enforced)} in the kernel, "
+                    f"host {host_name} guards {sorted(enforced)} in the kernel, "
                     f"its ports {sorted(wanted)}"
                 )
     return found

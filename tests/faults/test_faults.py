@@ -127,7 +127,9 @@ def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
             case.uuid = answer.json()["uuid"]
     # Last: a create's own push could otherwise be the one held here.
     rules = cases["rules"]
-    rules.extra["host"] = cluster.show(cases["stop"].uuid)["host"]
+    stopping = cases["stop"].uuid
+    assert stopping is not None
+    rules.extra["host"] = cluster.show(stopping)["host"]
     holds.arm("rules", rules.extra["host"])
     rules.thread = threading.Thread(target=_add_rule, args=(cluster, rules), daemon=True)
     rules.thread.start()
