@@ -24,6 +24,7 @@ from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.domain.volumes import VolumeAttachment
 from tests.conftest import Dockyard, start_dockyard, stop_dockyard
+from tests.support.projects import login
 
 pytestmark = pytest.mark.docker
 
@@ -76,21 +77,8 @@ class World:
 
 
 def _login(service: Dockyard, user: str, password: str, project: str) -> User:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
-                },
-            },
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}},
-        }
-    }
-    response = service.session.post(service.url + "/v3/auth/tokens", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    project_id = response.json()["token"]["project"]["id"]
-    return User(service, response.headers["X-Subject-Token"], project_id)
+    found = login(service, user, password, project)
+    return User(service, found.token, found.project_id)
 
 
 @pytest.fixture(scope="module")
