@@ -23,6 +23,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import docker
@@ -88,8 +89,18 @@ def wait_up(cluster: Cluster, bound: float = 60) -> None:
         time.sleep(0.5)
 
 
+def until_accepted(send: Callable[[], requests.Response], bound: float = 30) -> requests.Response:
+    """A request made before the fault, sent again while the API answers 503 (a host
+    still catching up on its heartbeats after the last fault, a database connection
+    being replaced), as the 503 asks clients to do."""
+    deadline = time.monotonic() + bound
+    while (answer := send()).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(1)
+    return answer
+
+
 def running(cluster: Cluster, name: str) -> str:
-    answer = cluster.create({"name": name}, run=True)
+    answer = until_accepted(lambda: cluster.create({"name": name}, run=True))
     assert answer.status_code == 202, answer.text
     return str(answer.json()["uuid"])
 
@@ -107,9 +118,13 @@ def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
             assert shown["status"] != "Error" and time.monotonic() < deadline, shown
             time.sleep(0.2)
         holds.arm(step, ident)
-    stop = cluster.request("POST", f"/v1/containers/{cases['stop'].uuid}/stop")
+    stop = until_accepted(
+        lambda: cluster.request("POST", f"/v1/containers/{cases['stop'].uuid}/stop")
+    )
     assert stop.status_code == 202, stop.text
-    delete = cluster.request("DELETE", f"/v1/containers/{cases['delete'].uuid}?force=true")
+    delete = until_accepted(
+        lambda: cluster.request("DELETE", f"/v1/containers/{cases['delete'].uuid}?force=true")
+    )
     assert delete.status_code in (202, 204), delete.text
 
     for step in STEPS[:5]:
@@ -122,7 +137,7 @@ def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
             case.thread = threading.Thread(target=_post, args=(cluster, case, body), daemon=True)
             case.thread.start()
         else:
-            answer = cluster.create(body, run=True)
+            answer = until_accepted(partial(cluster.create, body, run=True))
             assert answer.status_code == 202, answer.text
             case.uuid = answer.json()["uuid"]
     # Last: a create's own push could otherwise be the one held here.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from types import TracebackType
 
 from tests.conftest import free_port
@@ -82,20 +83,28 @@ class FaultProxy:
             if refused:
                 _kill(client)
                 continue
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        """Join ``client`` to the real server. Only ``cut`` may fail a connection: a server
+        slow to accept on a loaded machine is tried again, not passed on as a fault."""
+        upstream = None
+        for attempt in range(3):
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = socket.create_connection(self.target, timeout=10)
                 upstream.settimeout(None)
+                break
             except OSError:
+                time.sleep(0.5 * (attempt + 1))
+        with self._lock:
+            if upstream is None or self._cut:
                 _kill(client)
-                continue
-            with self._lock:
-                if self._cut:
-                    _kill(client)
+                if upstream is not None:
                     _kill(upstream)
-                    continue
-                self._open.update((client, upstream))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+                return
+            self._open.update((client, upstream))
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
