@@ -405,8 +405,9 @@ def test_networks_groups_a_container_on_them_and_images(
     cloud: Cloud, browser: webdriver.Chrome
 ) -> None:
     token = cloud.token("admin", cloud.admin_password, "admin")
-    # Below the pools test installations carve theirs from (10.100 to 10.249).
-    net = f"10.{random.randint(20, 99)}.0"
+    # Below every pool project networks are carved from: `dockyard up`'s 10.64.0.0/10 and
+    # the test installations' 10.100-10.249, which may be in use beside this test.
+    net = f"10.{random.randint(20, 63)}.{random.randint(0, 255)}"
     open_route(browser, cloud, "/networks")
     wait_title(browser, "Networks")
     # A CIDR with host bits set: the network API's 400 beside the CIDR, nothing left behind.
