@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from dockyard.domain.errors import Conflict, InvalidInput
+from dockyard.domain.errors import Conflict, InvalidInput, PortNotFound
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -376,3 +376,19 @@ def first_of_each_version(subnets: Iterable[Subnet]) -> tuple[Subnet, ...]:
     for subnet in subnets:
         firsts.setdefault(subnet.ip_version, subnet)
     return tuple(subnet for _, subnet in sorted(firsts.items()))
+
+
+def usable_port(found: Sequence[Port], ident: str) -> Port:
+    """The one port ``ident`` named among ``found`` (the caller's matches), free to use:
+    none → 404, several → 409, already bound to a device → 400. Both drivers' rule."""
+    if not found:
+        raise PortNotFound(f"Port {ident} could not be found.")
+    if len(found) > 1:
+        raise Conflict(f"Multiple ports exist with name {ident}. Please use the id.")
+    port = found[0]
+    if port.device_id:
+        raise InvalidInput(
+            f"Port {port.id} is in use by device {port.device_id}; it cannot be used.",
+            field="nets",
+        )
+    return port

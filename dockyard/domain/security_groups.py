@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, TypeVar
@@ -306,3 +306,31 @@ def exposed_ports_group(
         description=(f"The exposed_ports of container {container_id}: made and removed with it."),
         rules=egress + exposed_ports_rules(group_id, project_id, ports, new_id),
     )
+
+
+def one_group(found: Sequence[SecurityGroup], ident: str) -> SecurityGroup:
+    """The one group ``ident`` named in the caller's project: none → 400, several → 409."""
+    if not found:
+        raise InvalidInput(
+            f"Security group {ident} could not be found in the project.",
+            field="security_groups",
+        )
+    if len(found) > 1:
+        raise Conflict(f"Multiple security groups exist with name {ident}. Please use the id.")
+    return found[0]
+
+
+def resolve_groups(
+    names_or_ids: Sequence[str],
+    default: Callable[[], SecurityGroup],
+    find: Callable[[str], SecurityGroup],
+) -> tuple[SecurityGroup, ...]:
+    """The groups a create or action names, each once, in order; none named → the
+    project's ``default``."""
+    if not names_or_ids:
+        return (default(),)
+    resolved: dict[str, SecurityGroup] = {}
+    for ident in names_or_ids:
+        group = find(ident)
+        resolved.setdefault(group.id, group)
+    return tuple(resolved.values())

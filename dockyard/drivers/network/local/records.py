@@ -23,7 +23,6 @@ from dockyard.domain.errors import (
     InvalidIpForSubnet,
     IpAddressGenerationFailure,
     NetworkNotFound,
-    PortNotFound,
     SecurityGroupInUse,
     SecurityGroupNotFound,
 )
@@ -41,6 +40,7 @@ from dockyard.domain.networks import (
     new_subnet,
     parse_address,
     subnet_of,
+    usable_port,
 )
 from dockyard.domain.security_groups import (
     DEFAULT_GROUP_NAME,
@@ -49,6 +49,8 @@ from dockyard.domain.security_groups import (
     default_rules,
     exposed_ports_group,
     exposed_ports_group_id,
+    one_group,
+    resolve_groups,
 )
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.drivers.network.local.stores import NetworkStore, SecurityGroupStore
@@ -206,28 +208,16 @@ class LocalNetworkDriver(NetworkDriver):
         found = self.networks.ports(caller.project_id, id=ident) or self.networks.ports(
             caller.project_id, name=ident
         )
-        if not found:
-            raise PortNotFound(f"Port {ident} could not be found.")
-        if len(found) > 1:
-            raise Conflict(f"Multiple ports exist with name {ident}. Please use the id.")
-        port = found[0]
-        if port.device_id:
-            raise InvalidInput(
-                f"Port {port.id} is in use by device {port.device_id}; it cannot be used.",
-                field="nets",
-            )
-        return port
+        return usable_port(found, ident)
 
     def resolve_security_groups(
         self, caller: Caller, names_or_ids: Sequence[str]
     ) -> tuple[SecurityGroup, ...]:
-        if not names_or_ids:
-            return (self.default_group(caller.project_id),)
-        resolved: dict[str, SecurityGroup] = {}
-        for ident in names_or_ids:
-            group = self._find_group(caller.project_id, ident)
-            resolved.setdefault(group.id, group)
-        return tuple(resolved.values())
+        return resolve_groups(
+            names_or_ids,
+            lambda: self.default_group(caller.project_id),
+            lambda ident: self._find_group(caller.project_id, ident),
+        )
 
     def _find_group(self, project_id: str, ident: str) -> SecurityGroup:
         found = self.groups.groups(project_id, id=ident) or self.groups.groups(
@@ -235,14 +225,7 @@ class LocalNetworkDriver(NetworkDriver):
         )
         if not found and ident == DEFAULT_GROUP_NAME:
             return self.default_group(project_id)
-        if not found:
-            raise InvalidInput(
-                f"Security group {ident} could not be found in the project.",
-                field="security_groups",
-            )
-        if len(found) > 1:
-            raise Conflict(f"Multiple security groups exist with name {ident}. Please use the id.")
-        return found[0]
+        return one_group(found, ident)
 
     def make_ports(
         self,

@@ -29,7 +29,6 @@ from dockyard.domain.errors import (
     IpAddressGenerationFailure,
     NetworkNotFound,
     NotFound,
-    PortNotFound,
 )
 from dockyard.domain.firewall import HostFirewall, host_firewall
 from dockyard.domain.networks import (
@@ -42,12 +41,15 @@ from dockyard.domain.networks import (
     Subnet,
     parse_address,
     subnet_of,
+    usable_port,
 )
 from dockyard.domain.security_groups import (
     DEFAULT_GROUP_NAME,
     Protocol,
     SecurityGroup,
     exposed_ports_rules,
+    one_group,
+    resolve_groups,
 )
 from dockyard.drivers.network.base import Caller, NetworkDriver
 from dockyard.drivers.network.neutron import convert
@@ -244,28 +246,16 @@ class NeutronNetworkDriver(NetworkDriver):
                 for r in self.api.get("/ports", {"name": ident})["ports"]
                 if r.get("project_id") == caller.project_id
             ]
-        if not own:
-            raise PortNotFound(f"Port {ident} could not be found.")
-        if len(own) > 1:
-            raise Conflict(f"Multiple ports exist with name {ident}. Please use the id.")
-        port = convert.port(own[0], preserved=True)
-        if port.device_id:
-            raise InvalidInput(
-                f"Port {port.id} is in use by device {port.device_id}; it cannot be used.",
-                field="nets",
-            )
-        return port
+        return usable_port([convert.port(r, preserved=True) for r in own], ident)
 
     def resolve_security_groups(
         self, caller: Caller, names_or_ids: Sequence[str]
     ) -> tuple[SecurityGroup, ...]:
-        if not names_or_ids:
-            return (self._default_group(caller.project_id),)
-        resolved: dict[str, SecurityGroup] = {}
-        for ident in names_or_ids:
-            group = self._find_group(caller.project_id, ident)
-            resolved.setdefault(group.id, group)
-        return tuple(resolved.values())
+        return resolve_groups(
+            names_or_ids,
+            lambda: self._default_group(caller.project_id),
+            lambda ident: self._find_group(caller.project_id, ident),
+        )
 
     def _groups(self, project_id: str, **query: str) -> list[SecurityGroup]:
         found = self.api.get("/security-groups", {"project_id": project_id, **query})
@@ -280,14 +270,7 @@ class NeutronNetworkDriver(NetworkDriver):
 
     def _find_group(self, project_id: str, ident: str) -> SecurityGroup:
         found = self._groups(project_id, id=ident) or self._groups(project_id, name=ident)
-        if not found:
-            raise InvalidInput(
-                f"Security group {ident} could not be found in the project.",
-                field="security_groups",
-            )
-        if len(found) > 1:
-            raise Conflict(f"Multiple security groups exist with name {ident}. Please use the id.")
-        return found[0]
+        return one_group(found, ident)
 
     def _exposed_mark(self, container_id: str) -> str:
         """The ``description`` of a container's own ``exposed_ports`` group: Neutron picks
