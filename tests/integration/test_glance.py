@@ -29,7 +29,7 @@ from tests.e2e.test_openstack_cli import Service
 from tests.support.glance import DOCKYARD_PASSWORD, DOCKYARD_USER, Glance
 from tests.support.glance import VENV as GLANCE_VENV
 from tests.support.keystone import VENV as KEYSTONE_VENV
-from tests.support.keystone import Keystone
+from tests.support.keystone import Keystone, behind_keystone
 
 pytestmark = pytest.mark.docker
 
@@ -41,18 +41,13 @@ def glance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Glance]:
     )
     require((GLANCE_VENV / "glance-manage").exists(), "Glance; run scripts/ensure-glance.sh")
     state = Path(tmp_path_factory.mktemp("glance-cloud"))
-    keystone = Keystone(state / "keystone", free_port())
-    keystone.setup()
-    keystone.start()
-    keystone.project("service")
-    server = Glance(state / "glance", free_port(), keystone)
-    try:
-        server.setup()
-        server.start()
+
+    def glance_on(keystone: Keystone) -> Glance:
+        keystone.project("service")
+        return Glance(state / "glance", free_port(), keystone)
+
+    with behind_keystone(state, free_port(), glance_on) as server:
         yield server
-    finally:
-        server.stop()
-        keystone.stop()
 
 
 @pytest.fixture(scope="module")

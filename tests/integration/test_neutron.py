@@ -41,7 +41,7 @@ from tests.integration.test_networks_e2e import (
     run,
 )
 from tests.support import neutron as neutron_support
-from tests.support.keystone import Keystone
+from tests.support.keystone import behind_keystone
 from tests.support.neutron import DOCKYARD_PASSWORD, Neutron
 
 
@@ -50,17 +50,10 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neutron]:
     require(kernel_tools_present(), "nft is not installed")
     require(neutron_support.installed(), "Neutron in .venv-neutron; run scripts/ensure-neutron.sh")
     state = Path(tmp_path_factory.mktemp("neutron-cloud"))
-    keystone = Keystone(state / "keystone", free_port())
-    keystone.setup()
-    keystone.start()
-    server = Neutron(state / "neutron", free_port(), keystone)
-    try:
-        server.setup()
-        server.start()
+    with behind_keystone(
+        state, free_port(), lambda keystone: Neutron(state / "neutron", free_port(), keystone)
+    ) as server:
         yield server
-    finally:
-        server.stop()
-        keystone.stop()
 
 
 @pytest.fixture(scope="module")

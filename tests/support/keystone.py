@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import requests
 
@@ -182,3 +184,33 @@ class Keystone:
                 "service_id": service["service"]["id"], "interface": interface,
                 "url": url, "region_id": "RegionOne",
             })  # fmt: skip
+
+
+class Served(Protocol):
+    """An OpenStack server a test starts behind Keystone (Glance, Neutron)."""
+
+    def setup(self) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Served)
+
+
+@contextlib.contextmanager
+def behind_keystone(state: Path, port: int, make: Callable[[Keystone], S]) -> Iterator[S]:
+    """A fresh Keystone under ``state``, then the server ``make`` builds on it, set up and
+    started; both stopped afterwards, whatever failed on the way."""
+    keystone = Keystone(state / "keystone", port)
+    keystone.setup()
+    keystone.start()
+    try:
+        server = make(keystone)
+        try:
+            server.setup()
+            server.start()
+            yield server
+        finally:
+            server.stop()
+    finally:
+        keystone.stop()
