@@ -26,6 +26,7 @@ from pathlib import Path
 import docker
 
 from tests.conftest import TEST_IMAGE, require
+from tests.support.private_engine import copy_image
 
 UNDERLAY = "198.19.211"
 CLONE_NEWNET = 0x40000000
@@ -116,16 +117,7 @@ class NetnsHost:
             time.sleep(0.2)
 
     def import_image(self) -> None:
-        saved = subprocess.Popen(["docker", "save", TEST_IMAGE], stdout=subprocess.PIPE)
-        loaded = subprocess.run(
-            ["docker", "-H", self.url, "load", "-q"],
-            stdin=saved.stdout,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        saved.wait(timeout=120)
-        assert saved.returncode == 0 and loaded.returncode == 0, loaded.stderr
+        copy_image(TEST_IMAGE, self.url)
 
     def log(self) -> str:
         path = self.root / "dockerd.log"

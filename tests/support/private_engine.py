@@ -175,16 +175,7 @@ class PrivateEngine:
                 self.popen.wait()
 
     def import_image(self, image: str = TEST_IMAGE) -> None:
-        saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-        loaded = subprocess.run(
-            ["docker", "-H", self.url, "load", "-q"],
-            stdin=saved.stdout,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        saved.wait(timeout=120)
-        assert saved.returncode == 0 and loaded.returncode == 0, loaded.stderr
+        copy_image(image, self.url)
 
     def free_mib(self) -> float:
         stats = os.statvfs(self.mount)
@@ -220,3 +211,17 @@ def private_engine(root: Path, disk_mib: int = 192) -> Iterator[PrivateEngine]:
         yield engine
     finally:
         engine.teardown()
+
+
+def copy_image(image: str, engine_url: str) -> None:
+    """``docker save`` of ``image`` on the machine's engine, loaded into another engine."""
+    saved = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    loaded = subprocess.run(
+        ["docker", "-H", engine_url, "load", "-q"],
+        stdin=saved.stdout,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    saved.wait(timeout=120)
+    assert saved.returncode == 0 and loaded.returncode == 0, loaded.stderr
