@@ -2,8 +2,9 @@
 
 The fault suite cannot kill the machine's engines: other tests drive them. This one
 is started with the flags of scripts/ensure-engines.sh, on its own bridge and subnet
-(``dyk-br9``, 172.31.9.0/24: ensure-engines.sh numbers its engines from 1 up), its
-own containerd namespace, and a data root on a loop-mounted ext4 file of
+(slot 9, the fault suite's: ``dyk-br9``, 172.31.9.0/24; ensure-engines.sh numbers its
+engines from 1 up, and other suites take slots of their own below 9), its own
+containerd namespace, and a data root on a loop-mounted ext4 file of
 ``disk_mib``, so that a pull larger than what is left fills the disk of this engine
 and of nothing else. The test image is imported from the main engine.
 """
@@ -24,10 +25,8 @@ import docker
 
 from tests.conftest import TEST_IMAGE, require
 
+#: The fault suite's slot; other suites take another, so that both may run at once.
 SLOT = 9
-BRIDGE = f"dyk-br{SLOT}"
-SUBNET = f"172.31.{SLOT}.0/24"
-ADDRESS = f"172.31.{SLOT}.1/24"
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -51,10 +50,25 @@ class PrivateEngine:
     root: Path
     disk_mib: int
     popen: subprocess.Popen[bytes] | None = None
+    #: Numbers the bridge (``dyk-br<slot>``), subnet (172.31.<slot>.0/24), run
+    #: directory and containerd namespaces: engines of different slots never meet.
+    slot: int = SLOT
+
+    @property
+    def bridge(self) -> str:
+        return f"dyk-br{self.slot}"
+
+    @property
+    def subnet(self) -> str:
+        return f"172.31.{self.slot}.0/24"
+
+    @property
+    def address(self) -> str:
+        return f"172.31.{self.slot}.1/24"
 
     @property
     def run_dir(self) -> Path:
-        return Path(f"/run/dockyard-faults-{SLOT}")
+        return Path(f"/run/dockyard-faults-{self.slot}")
 
     @property
     def mount(self) -> Path:
@@ -82,13 +96,15 @@ class PrivateEngine:
         _run("mkfs.ext4", "-q", "-F", str(image))
         self.mount.mkdir(parents=True, exist_ok=True)
         _run("mount", "-o", "loop", str(image), str(self.mount))
-        if _run("ip", "link", "show", BRIDGE, check=False).returncode != 0:
-            routed = _run("ip", "-4", "route", "show", SUBNET).stdout.strip()
-            require(not routed, f"!!! {SUBNET} is already routed ({routed}); slot {SLOT} taken")
-            _run("ip", "link", "add", BRIDGE, "type", "bridge")
-        if ADDRESS.split("/")[0] not in _run("ip", "-4", "addr", "show", "dev", BRIDGE).stdout:
-            _run("ip", "addr", "add", ADDRESS, "dev", BRIDGE)
-        _run("ip", "link", "set", BRIDGE, "up")
+        bridge = self.bridge
+        if _run("ip", "link", "show", bridge, check=False).returncode != 0:
+            routed = _run("ip", "-4", "route", "show", self.subnet).stdout.strip()
+            taken = f"!!! {self.subnet} is already routed ({routed}); slot {self.slot} taken"
+            require(not routed, taken)
+            _run("ip", "link", "add", bridge, "type", "bridge")
+        if self.address.split("/")[0] not in _run("ip", "-4", "addr", "show", "dev", bridge).stdout:
+            _run("ip", "addr", "add", self.address, "dev", bridge)
+        _run("ip", "link", "set", bridge, "up")
 
     def _remove_leftovers(self) -> None:
         """What an earlier run killed before its teardown left: its dockerd, containerd
@@ -120,9 +136,9 @@ class PrivateEngine:
                     "--exec-root", str(self.run_dir / "exec"),
                     "-H", self.url,
                     "--pidfile", str(self.run_dir / "docker.pid"),
-                    "--containerd-namespace", f"dykf{SLOT}",
-                    "--containerd-plugins-namespace", f"dykf{SLOT}p",
-                    "--bridge", BRIDGE,
+                    "--containerd-namespace", f"dykf{self.slot}",
+                    "--containerd-plugins-namespace", f"dykf{self.slot}p",
+                    "--bridge", self.bridge,
                 ],
                 stdout=log,
                 stderr=log,
@@ -198,12 +214,12 @@ class PrivateEngine:
             if point.startswith(str(self.run_dir)):
                 _run("umount", "-l", point, check=False)
         _run("umount", "-l", str(self.mount), check=False)
-        _run("ip", "link", "del", BRIDGE, check=False)
+        _run("ip", "link", "del", self.bridge, check=False)
 
 
 @contextlib.contextmanager
-def private_engine(root: Path, disk_mib: int = 192) -> Iterator[PrivateEngine]:
-    engine = PrivateEngine(root, disk_mib)
+def private_engine(root: Path, disk_mib: int = 192, slot: int = SLOT) -> Iterator[PrivateEngine]:
+    engine = PrivateEngine(root, disk_mib, slot=slot)
     try:
         engine.prepare()
         engine.start()
