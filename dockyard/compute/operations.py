@@ -203,10 +203,17 @@ class Operations:
         return False
 
     def _ensure_image(
-        self, image: str, pull_policy: PullPolicy, auth: RegistryAuth | None = None
-    ) -> None:
-        if self._needs_pull(image, pull_policy):
-            self.images.pull(image, auth)
+        self,
+        image: str,
+        pull_policy: PullPolicy,
+        auth: RegistryAuth | None = None,
+        driver: str = "docker",
+    ) -> str:
+        """Fetch ``image`` with ``driver`` as the policy asks; the reference the runtime
+        creates from (a Glance image's local tag: downloaded only when the host lacks it)."""
+        if self._needs_pull(image, pull_policy, driver):
+            self._driver(driver).pull(image, auth)
+        return self._driver(driver).engine_reference(image)
 
     def create(self, msg: CreateContainer, received: float | None = None) -> None:
         """Pull if needed, create, start if asked, then report once.
@@ -452,13 +459,13 @@ class Operations:
         uuid, start = msg.spec.uuid, self.clock.now()
         task = TaskState.CONTAINER_REBUILDING
         try:
-            self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth)
+            image = self._ensure_image(msg.spec.image, msg.pull_policy, msg.auth, msg.image_driver)
             self._prepare_volumes(msg.spec)
             self.runtime.remove(uuid, force=True)
-            spec = msg.spec
+            spec = dataclasses.replace(msg.spec, image=image)
             with self._networks_used([HostNetwork(p.network_id, ()) for p in msg.ports]):
                 if self.networks is not None and msg.ports:
-                    spec = self.networks.prepare(msg.spec, (), msg.ports)
+                    spec = self.networks.prepare(spec, (), msg.ports)
                 created = self.runtime.create(spec)
                 if self.networks is not None and msg.ports:
                     self.networks.replug(created, spec, msg.ports)

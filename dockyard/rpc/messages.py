@@ -125,6 +125,8 @@ class RebuildContainer:
     ports: tuple[Port, ...] = ()
     #: The files its create injected, injected again into the new container.
     binds: tuple[MountRequest, ...] = ()
+    #: The image driver that fetches ``spec.image`` ("docker", "glance").
+    image_driver: str = "docker"
     version: str = VERSION
 
 

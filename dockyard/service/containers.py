@@ -215,36 +215,42 @@ class ContainerService:
     def rebuild(
         self, ctx: RequestContext, ident: str, image: str | None, image_driver: str | None
     ) -> Container:
-        """Recreate the engine container from ``image`` (default: its own) with the same spec."""
-        if image_driver is not None and self.image_drivers.choose(image_driver) != "docker":
-            raise ValidationFailed(
-                "image_driver: a rebuild takes its image from a registry (docker) only.",
-                field="image_driver",
-            )
-        reference = str(parse_image(image)) if image is not None else None
+        """Recreate the engine container from ``image`` (default: its own) with the same spec.
+
+        ``image_driver`` (default: the container's own) fetches it: from a registry
+        (docker), or from Glance, where the image is looked up now so that a wrong one
+        is refused before anything changes (the host downloads it only if it lacks it).
+        Another driver than the container's needs the image named.
+        """
+        asked = None if image_driver is None else self.image_drivers.choose(image_driver)
         container = self.get(ctx, ident)
-        if container.image_driver == "glance":
+        own = container.image_driver or "docker"
+        driver = asked or own
+        if image is None and driver != own:
             raise ValidationFailed(
-                f"Container {container.uuid} runs a Glance image: rebuild supports registry "
-                "(docker) images only; create a new container instead.",
-                field="image_driver",
+                f"image: container {container.uuid} runs a {own} image; a rebuild with "
+                f"image_driver {driver} names the image to take.",
+                field="image",
             )
+        wanted = image or container.image
+        reference = wanted if driver == "glance" else str(parse_image(wanted))
         _require_state("rebuild", container)
         host = self._host_of(container)
         pull_policy = container.image_pull_policy or self.pull_policy
-        auth = self._auth(container)
-        if reference is not None and auth is not None:
-            reference = in_registry(reference, auth.domain)
-        if reference is not None:
-            self.compute.check_image(host, reference, pull_policy, auth)
-        new_image = {"image": image} if image is not None else {}
-        reserved = self._reserve(ctx, container, "rebuild", force=False, extra=new_image)
-        own_image = str(parse_image(container.image))
+        auth = self._auth(container) if driver == "docker" else None
         if auth is not None:
-            own_image = in_registry(own_image, auth.domain)
+            reference = in_registry(reference, auth.domain)
+        if driver == "glance":
+            self.image_drivers.check_glance(reference)
+        elif image is not None:
+            self.compute.check_image(host, reference, pull_policy, auth)
+        changed = {"image": image} if image is not None else {}
+        if driver != own:
+            changed["image_driver"] = driver
+        reserved = self._reserve(ctx, container, "rebuild", force=False, extra=changed)
         spec = dataclasses.replace(
             reserved.spec(),
-            image=reference or own_image,
+            image=reference,
             # The same volumes, data and all: they are held by the record, not the engine.
             volumes=self.volumes.mounts_of(container.uuid) if self.volumes is not None else (),
         )
@@ -259,6 +265,7 @@ class ContainerService:
             auth=auth,
             ports=ports,
             binds=self.volumes.files_of(container.uuid) if self.volumes is not None else (),
+            image_driver=driver,
         )
         self._cast(container, reserved, lambda: self.compute.rebuild(host, message))
         return reserved
@@ -361,7 +368,12 @@ class ContainerService:
             # Undo the reservation so the container is not stuck in a task state.
             self.containers.update(
                 reserved.uuid,
-                {"task_state": None, "status": before.status, "image": before.image},
+                {
+                    "task_state": None,
+                    "status": before.status,
+                    "image": before.image,
+                    "image_driver": before.image_driver,
+                },
                 expect=reserved.task_state,
             )
             raise

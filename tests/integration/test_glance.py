@@ -5,7 +5,9 @@ search, and the refusals."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 
 from dockyard.domain.errors import DriverError
 from dockyard.domain.glance_settings import GlanceConfig
+from dockyard.domain.labels import LABEL_CONTAINER_ID
 from dockyard.drivers.image.glance_client import GlanceClient
 from tests.conftest import (
     TEST_IMAGE,
@@ -147,6 +150,101 @@ def test_commit_uploads_to_glance_and_that_image_runs(
     assert shown.json()["output"].strip() == "committed"
     for container in (source, child):
         _gone(cloud, str(container["uuid"]))
+
+
+@pytest.fixture(scope="module")
+def marked_image(
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> Path:
+    """``docker save`` of the test image with a ``/marker`` file holding "v2"."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as archive:
+        for name, data in (
+            ("Dockerfile", f"FROM {TEST_IMAGE}\nCOPY marker /marker\n".encode()),
+            ("marker", b"v2\n"),
+        ):
+            entry = tarfile.TarInfo(name)
+            entry.size = len(data)
+            archive.addfile(entry, io.BytesIO(data))
+    context.seek(0)
+    tag = f"dockyard-test/glance-marked:{uuid.uuid4().hex[:8]}"
+    built, _ = docker_client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
+    path = Path(tmp_path_factory.mktemp("marked")) / "image.tar"
+    try:
+        with path.open("wb") as sink:
+            for chunk in docker_client.api.get_image(tag):
+                sink.write(chunk)
+    finally:
+        docker_client.api.remove_image(built.id, force=True)
+    return path
+
+
+def _execute(cloud: Dockyard, uuid_: str, command: str) -> tuple[int, str]:
+    ran = cloud.request(
+        "POST", f"/v1/containers/{uuid_}/execute", json={"command": f"sh -c '{command}'"}
+    )
+    assert ran.status_code == 200, ran.text
+    return int(ran.json()["exit_code"]), str(ran.json()["output"])
+
+
+def _engine_id(cloud: Dockyard, uuid_: str) -> str:
+    [found] = cloud.docker.api.containers(
+        all=True, filters={"label": f"{LABEL_CONTAINER_ID}={uuid_}"}
+    )
+    return str(found["Id"])
+
+
+def _rebuilt(cloud: Dockyard, uuid_: str, **body: str) -> dict[str, object]:
+    before = _engine_id(cloud, uuid_)
+    answer = cloud.request("POST", f"/v1/containers/{uuid_}/rebuild", json=body)
+    assert answer.status_code == 202, answer.text
+    shown = cloud.wait_for(uuid_, "Running", "Error", timeout=90)
+    assert shown["status"] == "Running", shown["status_reason"]
+    assert _engine_id(cloud, uuid_) != before
+    return shown
+
+
+def test_a_glance_container_rebuilds_from_its_cached_image_and_onto_a_new_one(
+    cloud: Dockyard, glance: Glance, saved_image: Path, marked_image: Path
+) -> None:
+    name = _name("rebuild me")
+    image_id = glance.upload(name, saved_image)
+    made = str(_run(cloud, name)["uuid"])
+    cloud.wait_for(made, "Running", timeout=60)
+    assert _execute(cloud, made, "echo old > /scratch")[0] == 0
+
+    # Its own image: already loaded on the host, so nothing is downloaded again.
+    same = _rebuilt(cloud, made)
+    assert (same["image"], same["image_driver"]) == (name, "glance")
+    assert glance.downloads(image_id) == 1
+    assert _execute(cloud, made, "cat /scratch")[0] != 0  # a new container, from the image
+
+    # Another Glance image: downloaded (once), and the container runs it.
+    newer = _name("rebuild v2")
+    newer_id = glance.upload(newer, marked_image)
+    moved = _rebuilt(cloud, made, image=newer)
+    assert (moved["image"], moved["image_driver"]) == (newer, "glance")
+    assert glance.downloads(newer_id) == 1
+    assert _execute(cloud, made, "cat /marker") == (0, "v2\n")
+    assert cloud.docker.api.inspect_container(_engine_id(cloud, made))["Config"]["Image"] == (
+        f"glance/{newer_id}:latest"
+    )
+
+    # Glance has no such image: 400 before anything changes.
+    engine_id = _engine_id(cloud, made)
+    missing = cloud.request(
+        "POST", f"/v1/containers/{made}/rebuild", json={"image": _name("nothing")}
+    )
+    assert missing.status_code == 400, missing.text
+    assert "was not found in Glance" in missing.text
+    unchanged = cloud.show(made)
+    assert (unchanged["status"], unchanged["image"], unchanged["task_state"]) == (
+        "Running",
+        newer,
+        None,
+    )
+    assert _engine_id(cloud, made) == engine_id
+    _gone(cloud, made)
 
 
 def test_a_corrupt_download_fails_the_create_naming_the_checksum(

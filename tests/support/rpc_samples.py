@@ -244,6 +244,7 @@ MESSAGES = [
         SPEC, True, PullPolicy.ALWAYS, "req-8", auth=RegistryAuth("reg.example:5000", "u", "p w")
     ),
     RebuildContainer(SPEC, True, PullPolicy.ALWAYS, "req-9", auth=RegistryAuth("reg.example:5000")),
+    RebuildContainer(SPEC, True, PullPolicy.IF_NOT_PRESENT, "req-13", image_driver="glance"),
     CommitContainer(UUID, "repo/name", "v1", "req-7"),
     # A container's pull progress: status_detail alone, guarded on image_pulling.
     ContainerReport(

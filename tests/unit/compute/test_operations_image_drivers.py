@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from dockyard.compute.operations import Operations
-from dockyard.domain.states import TaskState
-from dockyard.rpc.messages import CreateContainer
+from dockyard.domain.states import Status, TaskState
+from dockyard.rpc.messages import CreateContainer, RebuildContainer
 from tests.fakes.runtime import FakeImages
 from tests.unit.compute.helpers import HOST, IMAGE, World, record
 
@@ -66,3 +66,32 @@ def test_a_driver_the_host_lacks_fails_the_create_naming_it(world: World) -> Non
 def test_docker_stays_the_default(world: World) -> None:
     message = CreateContainer(record().spec(), True, "always", "req")
     assert dataclasses.replace(message).image_driver == "docker"
+
+
+def _rebuild(ops: Operations, world: World, uuid: str, image: str) -> None:
+    c = world.control.add(
+        record(
+            uuid=uuid,
+            image=image,
+            image_driver="glance",
+            status=Status.REBUILDING,
+            task_state=TaskState.CONTAINER_REBUILDING,
+        )
+    )
+    world.runtime.add(c.spec(), Status.RUNNING)
+    ops.rebuild(RebuildContainer(c.spec(), True, "always", "req-r", image_driver="glance"))
+
+
+def test_a_rebuild_fetches_with_its_driver_only_what_the_host_lacks(world: World) -> None:
+    ops, catalog = _ops(world)
+    _create(ops, world, "0b7a3f4e-1111-4c2d-9e3f-000000000104")
+    _rebuild(ops, world, "0b7a3f4e-1111-4c2d-9e3f-000000000105", CATALOG_IMAGE)
+    # On the host already: whatever the pull policy, nothing more is fetched.
+    assert catalog.pulls == [CATALOG_IMAGE]
+    catalog.registry.add("web-image-2:latest")
+    _rebuild(ops, world, "0b7a3f4e-1111-4c2d-9e3f-000000000106", "web-image-2")
+    assert catalog.pulls == [CATALOG_IMAGE, "web-image-2"]
+    assert world.images.pulls == []
+    rebuilt = world.runtime.containers["0b7a3f4e-1111-4c2d-9e3f-000000000106"]
+    assert (rebuilt.spec.image, rebuilt.status) == (IMAGE, Status.RUNNING)
+    assert [e.event.result for e in world.control.events][-2:] == ["Success", "Success"]

@@ -32,9 +32,11 @@ from dockyard.domain.errors import (
 )
 from dockyard.domain.models import Container
 from dockyard.domain.states import Status, TaskState
+from dockyard.drivers.image.glance_client import GlanceClient, GlanceImage
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import CommitContainer, RebuildContainer, ResizeContainer
 from dockyard.service.containers import ContainerService
+from dockyard.service.image_drivers import ImageDrivers
 from tests.factories import CTX, container, host_inventory
 from tests.fakes.compute import FakeCompute
 
@@ -261,6 +263,115 @@ def test_rebuild_validates_before_anything_happens(
 
     assert world.compute.calls == []
     assert (world.containers.find(c.uuid) or c).task_state is None
+
+
+class FakeGlance:
+    """Glance knowing ``images`` (by name): found active docker images, or a 400."""
+
+    def __init__(self, *images: GlanceImage) -> None:
+        self.images = {i.name: i for i in images}
+        self.asked: list[str] = []
+
+    def find(self, name_or_id: str) -> GlanceImage:
+        self.asked.append(name_or_id)
+        if name_or_id not in self.images:
+            raise InvalidImage(f"image '{name_or_id}' was not found in Glance", field="image")
+        return self.images[name_or_id]
+
+
+def _glance_image(name: str, container_format: str = "docker") -> GlanceImage:
+    return GlanceImage(
+        f"id-{name}", name, "active", container_format, "raw", 10, "c" * 32, None, None
+    )
+
+
+@pytest.fixture
+def glance(world: World) -> FakeGlance:
+    found = FakeGlance(_glance_image("web"), _glance_image("web v2"), _glance_image("iso", "bare"))
+    world.service.image_drivers = ImageDrivers(
+        ("docker", "glance"), "docker", cast(GlanceClient, found)
+    )
+    return found
+
+
+def test_a_glance_container_rebuilds_from_its_own_glance_image(
+    world: World, glance: FakeGlance
+) -> None:
+    c = world.add(image="web", image_driver="glance")
+
+    reserved = world.service.rebuild(CTX, c.uuid, None, None)
+
+    assert (reserved.image, reserved.image_driver) == ("web", "glance")
+    # Looked up in Glance, never at a registry; the host fetches only what it lacks.
+    assert glance.asked == ["web"]
+    assert world.compute.names() == ["rebuild"]
+    message = world.compute.calls[-1][1][1]
+    assert isinstance(message, RebuildContainer)
+    assert (message.spec.image, message.image_driver, message.auth) == ("web", "glance", None)
+
+
+def test_a_glance_container_rebuilds_from_another_glance_image(
+    world: World, glance: FakeGlance
+) -> None:
+    c = world.add(image="web", image_driver="glance")
+
+    reserved = world.service.rebuild(CTX, c.uuid, "web v2", "glance")
+
+    assert (reserved.image, reserved.image_driver) == ("web v2", "glance")
+    message = world.compute.calls[-1][1][1]
+    assert (message.spec.image, message.image_driver) == ("web v2", "glance")
+
+
+def test_a_rebuild_may_move_a_container_between_drivers_when_it_names_the_image(
+    world: World, glance: FakeGlance
+) -> None:
+    c = world.add()
+
+    reserved = world.service.rebuild(CTX, c.uuid, "web", "glance")
+
+    assert (reserved.image, reserved.image_driver) == ("web", "glance")
+    assert world.compute.calls[-1][1][1].image_driver == "glance"
+    world.containers.update(c.uuid, {"task_state": None, "status": Status.RUNNING})
+    back = world.service.rebuild(CTX, c.uuid, "registry.example.com/app:2", "docker")
+    assert (back.image, back.image_driver) == ("registry.example.com/app:2", "docker")
+    assert world.compute.names()[-2:] == ["check_image", "rebuild"]
+
+
+@pytest.mark.parametrize(
+    ("image", "driver", "error", "says"),
+    [
+        ("nothing", None, InvalidImage, "was not found in Glance"),
+        ("nothing", "glance", InvalidImage, "was not found in Glance"),
+        ("iso", None, InvalidInput, "not 'docker'"),
+        (None, "docker", ValidationFailed, "names the image to take"),
+    ],
+)
+def test_a_glance_rebuild_is_refused_before_anything_happens(
+    world: World, glance: FakeGlance, image: str | None, driver: str | None,
+    error: type[Exception], says: str,
+) -> None:  # fmt: skip
+    c = world.add(image="web", image_driver="glance")
+    glance.images["iso"] = _glance_image("iso", "bare")
+
+    with pytest.raises(error, match=says):
+        world.service.rebuild(CTX, c.uuid, image, driver)
+
+    assert world.compute.calls == []
+    stored = world.containers.find(c.uuid)
+    assert stored is not None
+    assert (stored.task_state, stored.image, stored.image_driver) == (None, "web", "glance")
+
+
+def test_a_driver_change_the_agent_cannot_take_is_undone(world: World, glance: FakeGlance) -> None:
+    c = world.add()
+    world.compute.fail["rebuild"] = ServiceBusy("busy")
+
+    with pytest.raises(ServiceBusy):
+        world.service.rebuild(CTX, c.uuid, "web", "glance")
+
+    stored = world.containers.find(c.uuid)
+    assert stored is not None
+    assert (stored.task_state, stored.image, stored.image_driver) == (None, c.image, "docker")
 
 
 def test_rebuild_checks_the_state(world: World) -> None:
