@@ -5,10 +5,13 @@ search, and the refusals."""
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import os
 import tarfile
+import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +335,42 @@ def test_an_unreachable_glance_is_named(
         assert found.status_code == 502 and "could not be reached" in found.text
     finally:
         stop_dockyard(service)
+
+
+class _Gigabytes(http.server.BaseHTTPRequestHandler):
+    """Serves STREAMED_MIB of image data, produced as it is sent (never whole)."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(STREAMED_MIB * 2**20))
+        self.end_headers()
+        block = b"\x5a" * 2**20
+        for _ in range(STREAMED_MIB):
+            self.wfile.write(block)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+STREAMED_MIB = 96
+
+
+def test_a_download_is_streamed_to_its_file_never_held_in_memory(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Gigabytes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    client = GlanceClient(GlanceConfig(api_servers=(url,), timeout=30))
+    chunks: list[int] = []
+    tracemalloc.start()
+    try:
+        with (tmp_path / "image.tar").open("wb") as sink:
+            client.download(str(uuid.uuid4()), sink, lambda chunk: chunks.append(len(chunk)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert (tmp_path / "image.tar").stat().st_size == sum(chunks) == STREAMED_MIB * 2**20
+    assert len(chunks) >= STREAMED_MIB  # many chunks, each shown as it came
+    assert peak < 16 * 2**20, f"{peak / 2**20:.1f} MiB held at once"
