@@ -37,6 +37,7 @@ ISOLATED=(
     tests/integration/test_cloud_shape.py
     tests/integration/test_agent_composition.py
     tests/integration/test_network_tunnels.py
+    tests/integration/test_engine_restart_volumes.py
     tests/contract/test_rpc_transports.py
 )
 ALONE=(tests/integration/test_database_outage.py)
