@@ -40,8 +40,10 @@ from typing import Any
 
 import docker
 
+from bench import heap
 from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION, WAIT, waiting_headers
 from bench.cluster import KeepAlive, log
+from bench.procfs import fd_change, fd_kinds
 from bench.stats import summarize
 from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST
 from dockyard.domain.states import from_engine
@@ -99,6 +101,8 @@ class Sample:
     rss_kib: dict[str, int]
     fds: dict[str, int]
     threads: dict[str, int]
+    #: Each process's descriptors by what they reach (bench/procfs.py).
+    fd_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def loadavg() -> tuple[float, float, float]:
@@ -485,6 +489,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tolerance", type=float, default=0.10)
     parser.add_argument("--workers", type=int, default=8, help="[compute] workers per agent.")
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="Trace allocations (this many frames deep) in the --traced programs and "
+        "compare snapshots taken at the warm-up and end readings (slows them; 0: off).",
+    )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Run every Dockyard process with MALLOC_ARENA_MAX=N (glibc's malloc arenas; "
+        "0: the default, 8 per CPU).",
+    )
+    parser.add_argument(
+        "--traced",
+        default="dockyard-conductor",
+        help="Comma-separated programs --tracemalloc traces.",
+    )
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = min(1.0, args.minutes / 2)
@@ -501,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
+    traced = [name for name in args.traced.split(",") if name]
+    snapshots: dict[tuple[str, str], Path] = {}
+
     def sample(cluster: Cluster, label: str) -> Sample:
         pids = dockyard_pids(cluster)
         taken = Sample(
@@ -511,12 +539,26 @@ def main(argv: list[str] | None = None) -> int:
             {name: rss_kib(pid) for name, pid in pids.items()},
             {name: open_fds(pid) for name, pid in pids.items()},
             {name: threads(pid) for name, pid in pids.items()},
+            {name: dict(fd_kinds(pid)) for name, pid in pids.items()},
         )
+        if args.tracemalloc and label in ("warm-up", "end"):
+            for program in traced:
+                found = heap.snapshot(trace_dir, program, label)
+                if found is None:
+                    log(f"no tracemalloc snapshot of {program} at {label}")
+                else:
+                    snapshots[(program, label)] = found
         samples.append(taken)
         log(f"sample {label}: load {taken.loadavg[0]:.1f}, population {taken.population}")
         return taken
 
+    trace_holder = tempfile.TemporaryDirectory(prefix="bench-soak-heap-")
+    trace_dir = Path(trace_holder.name)
+    environment = heap.environment(trace_dir, traced, args.tracemalloc) if args.tracemalloc else {}
+    if args.malloc_arena_max:
+        environment["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     with (
+        trace_holder,
         tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp,
         running_cluster(
             Path(tmp),
@@ -529,9 +571,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"project_network_prefix = {NETWORK_PREFIX}",
                 f"project_network_pool = {free_pool(specs)}",
             ],
+            environment=environment,
         ) as cluster,
     ):
         log(f"cluster up: {', '.join(cluster.hosts)} at {cluster.url}")
+        for program in traced if args.tracemalloc else ():
+            if not heap.start(trace_dir, program):
+                log(f"{program} did not start tracing allocations")
         sample(cluster, "cluster up")
         fill_start = time.monotonic()
         fill(cluster, population, tally, args.clients)
@@ -588,6 +634,22 @@ def main(argv: list[str] | None = None) -> int:
         log(f"removing {len(records)} containers")
         cluster.delete_all(timeout=900)
         hosts = dict(cluster.hosts)
+        heap_growth: dict[str, dict[str, Any]] = {
+            program: {
+                "traced_kib": {
+                    "warm-up": heap.total_kib(snapshots[(program, "warm-up")]),
+                    "end": heap.total_kib(snapshots[(program, "end")]),
+                },
+                "by_line": heap.growth(
+                    snapshots[(program, "warm-up")], snapshots[(program, "end")], "lineno"
+                ),
+                "by_traceback": heap.growth(
+                    snapshots[(program, "warm-up")], snapshots[(program, "end")], top=8
+                ),
+            }
+            for program in traced
+            if (program, "warm-up") in snapshots and (program, "end") in snapshots
+        }
     left = {host: len(labelled(spec.engine, host)) for host, spec in hosts.items()}
     remove_networks(hosts)
 
@@ -622,6 +684,20 @@ def main(argv: list[str] | None = None) -> int:
         shown_change = "n/a" if row["change"] is None else f"{row['change']:+.1%}"
         print(f"{row['process']:<16}{row['what']:<10}{row['warm_up'] or 0:>10}{row['end']:>10}"
               f"{shown_change:>9}  {'yes' if row['within'] else 'NO'}")  # fmt: skip
+    fd_changes = {
+        name: fd_change(Counter(warm.fd_kinds.get(name, {})), Counter(end.fd_kinds[name]))
+        for name in sorted(end.fd_kinds)
+        if warm is not None
+    }
+    print("\nopen FDs by kind, warm-up -> end (kinds that changed):")
+    for name, kinds in fd_changes.items():
+        print(f"  {name:<16}{kinds or 'none'}")
+    for program, found in heap_growth.items():
+        traced_kib = found["traced_kib"]
+        print(f"\ntracemalloc {program}: {traced_kib['warm-up']} -> {traced_kib['end']} KiB "
+              "traced; lines that grew most:")  # fmt: skip
+        for stat in found["by_line"]:
+            print(f"  {stat['kib']:>+9} KiB {stat['blocks']:>+7} blocks  {stat['where'][-1]}")
     print("\nper-minute readings (RSS MiB / FDs):")
     names = sorted(end.rss_kib)
     print(f"{'sample':<16}{'load1':>6}{'pop':>5}  " + "  ".join(f"{n:>16}" for n in names))
@@ -663,6 +739,8 @@ def main(argv: list[str] | None = None) -> int:
         "churn_seconds": round(churn_seconds, 1),
         "samples": [asdict(s) for s in samples],
         "processes": rows,
+        "fd_changes": fd_changes,
+        "heap_growth": heap_growth,
         "operations": {
             op: {
                 "ok": tally.done[op],
