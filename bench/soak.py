@@ -10,8 +10,12 @@ within 5% of ``--containers``. Every client waits for each change with the API's
 GET (``If-None-Match`` + ``Prefer: wait``).
 
 Each Dockyard process's RSS and open file descriptors are read from ``/proc`` after
-``--warmup`` minutes of churn and at the end (once every record has settled); each must
-be within ``--tolerance`` (10%) of its warm-up value. At the end every record is compared
+``--warmup`` minutes of churn (2 by default: a process's database pool opens connections
+on demand, up to ``[database] max_pool_size``, and the churn's peaks take a minute or two
+to reach that) and at the end, still under churn; each must be within ``--tolerance``
+(10%) of its warm-up value. At every reading each process's descriptors are also sorted
+by what they reach (bench/procfs.py), and its database connections must stay within its
+pool's bound (``max_pool_size + max_overflow``). At the end every record is compared
 with its engine container: status against engine state, host against the engine it is
 on, no engine container without a record, no record without an engine container unless
 it is in Error. Errors seen by clients are counted per operation. Prints a table, writes
@@ -45,6 +49,7 @@ from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION, WAIT, w
 from bench.cluster import KeepAlive, log
 from bench.procfs import fd_change, fd_kinds
 from bench.stats import summarize
+from dockyard.config.database import DatabaseConfig
 from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST
 from dockyard.domain.states import from_engine
 from tests.support.cluster import DEFAULT_HOSTS, Cluster, HostSpec, running_cluster
@@ -56,6 +61,11 @@ OP_TIMEOUT = 180.0
 BAND = 0.05
 #: The project network's prefix: room for twice the default population (2046 addresses).
 NETWORK_PREFIX = 21
+#: The most database connections a process may hold: its pool and the pool's overflow
+#: (the cluster runs with the defaults of [database]).
+POOL_BOUND = DatabaseConfig("").max_pool_size + DatabaseConfig("").max_overflow
+#: How bench/procfs.py names a connection to PostgreSQL.
+DATABASE_KIND = "tcp -> :5432"
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -485,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         "--warmup",
         type=float,
         default=None,
-        help="Minutes of churn before the warm-up reading (default 1, or half of --minutes).",
+        help="Minutes of churn before the warm-up reading (default 2, or half of --minutes).",
     )
     parser.add_argument("--tolerance", type=float, default=0.10)
     parser.add_argument("--workers", type=int, default=8, help="[compute] workers per agent.")
@@ -512,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.warmup is None:
-        args.warmup = min(1.0, args.minutes / 2)
+        args.warmup = min(2.0, args.minutes / 2)
     if not 0 < args.warmup < args.minutes:
         parser.error("--warmup must be above 0 and below --minutes")
 
@@ -727,9 +737,15 @@ def main(argv: list[str] | None = None) -> int:
     died = sorted(set(warm.rss_kib if warm else {}) - set(end.rss_kib))
     if died:
         print(f"processes gone by the end: {died}")
+    most_connections = {
+        name: max(sample.fd_kinds.get(name, {}).get(DATABASE_KIND, 0) for sample in samples)
+        for name in sorted(end.fd_kinds)
+    }
+    over_pool = {name: n for name, n in most_connections.items() if n > POOL_BOUND}
+    print(f"\ndatabase connections, most at any reading (bound {POOL_BOUND}): {most_connections}")
     leaks = [r for r in rows if not r["within"]]
     lasting = problems_later if problems else {}
-    ok = not leaks and not lasting and not died and warm is not None
+    ok = not leaks and not lasting and not died and not over_pool and warm is not None
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"soak-{stamp}.json"
     result = {
@@ -740,6 +756,8 @@ def main(argv: list[str] | None = None) -> int:
         "samples": [asdict(s) for s in samples],
         "processes": rows,
         "fd_changes": fd_changes,
+        "database_connections_most": most_connections,
+        "database_connection_bound": POOL_BOUND,
         "heap_growth": heap_growth,
         "operations": {
             op: {
