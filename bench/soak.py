@@ -10,8 +10,13 @@ within 5% of ``--containers``. Every client waits for each change with the API's
 GET (``If-None-Match`` + ``Prefer: wait``).
 
 Each Dockyard process's RSS and open file descriptors are read from ``/proc`` after
-``--warmup`` minutes of churn and at the end (once every record has settled); each must
-be within ``--tolerance`` (10%) of its warm-up value. At the end every record is compared
+``--warmup`` minutes of churn (2 by default: a process's database pool opens connections
+on demand, up to ``[database] max_pool_size``, and the churn's peaks take a minute or two
+to reach that) and at the end, still under churn (descriptors: the least of three counts
+0.5 s apart); each must be within ``--tolerance``
+(10%) of its warm-up value. At every reading each process's descriptors are also sorted
+by what they reach (bench/procfs.py), and its database connections must stay within its
+pool's bound (``max_pool_size + max_overflow``). At the end every record is compared
 with its engine container: status against engine state, host against the engine it is
 on, no engine container without a record, no record without an engine container unless
 it is in Error. Errors seen by clients are counted per operation. Prints a table, writes
@@ -40,9 +45,12 @@ from typing import Any
 
 import docker
 
+from bench import heap
 from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB, MICROVERSION, WAIT, waiting_headers
 from bench.cluster import KeepAlive, log
+from bench.procfs import fd_change, fd_kinds
 from bench.stats import summarize
+from dockyard.config.database import DatabaseConfig
 from dockyard.domain.labels import LABEL_CONTAINER_ID, LABEL_HOST
 from dockyard.domain.states import from_engine
 from tests.support.cluster import DEFAULT_HOSTS, Cluster, HostSpec, running_cluster
@@ -54,6 +62,11 @@ OP_TIMEOUT = 180.0
 BAND = 0.05
 #: The project network's prefix: room for twice the default population (2046 addresses).
 NETWORK_PREFIX = 21
+#: The most database connections a process may hold: its pool and the pool's overflow
+#: (the cluster runs with the defaults of [database]).
+POOL_BOUND = DatabaseConfig("").max_pool_size + DatabaseConfig("").max_overflow
+#: How bench/procfs.py names a connection to PostgreSQL.
+DATABASE_KIND = "tcp -> :5432"
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -80,8 +93,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def open_fds(pid: int, readings: int = 3, apart: float = 0.5) -> int:
+    """The least of a few counts ``apart`` seconds apart: descriptors an operation holds
+    for a moment (a helper's pipes, an engine call's socket) are not what leaks."""
+    counts = []
+    for index in range(readings):
+        if index:
+            time.sleep(apart)
+        counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+    return min(counts)
 
 
 def threads(pid: int) -> int:
@@ -99,6 +119,8 @@ class Sample:
     rss_kib: dict[str, int]
     fds: dict[str, int]
     threads: dict[str, int]
+    #: Each process's descriptors by what they reach (bench/procfs.py).
+    fd_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def loadavg() -> tuple[float, float, float]:
@@ -481,13 +503,34 @@ def main(argv: list[str] | None = None) -> int:
         "--warmup",
         type=float,
         default=None,
-        help="Minutes of churn before the warm-up reading (default 1, or half of --minutes).",
+        help="Minutes of churn before the warm-up reading (default 2, or half of --minutes).",
     )
     parser.add_argument("--tolerance", type=float, default=0.10)
     parser.add_argument("--workers", type=int, default=8, help="[compute] workers per agent.")
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="Trace allocations (this many frames deep) in the --traced programs and "
+        "compare snapshots taken at the warm-up and end readings (slows them; 0: off).",
+    )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Run every Dockyard process with MALLOC_ARENA_MAX=N (glibc's malloc arenas; "
+        "0: the default, 8 per CPU).",
+    )
+    parser.add_argument(
+        "--traced",
+        default="dockyard-conductor",
+        help="Comma-separated programs --tracemalloc traces.",
+    )
     args = parser.parse_args(argv)
     if args.warmup is None:
-        args.warmup = min(1.0, args.minutes / 2)
+        args.warmup = min(2.0, args.minutes / 2)
     if not 0 < args.warmup < args.minutes:
         parser.error("--warmup must be above 0 and below --minutes")
 
@@ -501,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
+    traced = [name for name in args.traced.split(",") if name]
+    snapshots: dict[tuple[str, str], Path] = {}
+
     def sample(cluster: Cluster, label: str) -> Sample:
         pids = dockyard_pids(cluster)
         taken = Sample(
@@ -511,12 +557,26 @@ def main(argv: list[str] | None = None) -> int:
             {name: rss_kib(pid) for name, pid in pids.items()},
             {name: open_fds(pid) for name, pid in pids.items()},
             {name: threads(pid) for name, pid in pids.items()},
+            {name: dict(fd_kinds(pid)) for name, pid in pids.items()},
         )
+        if args.tracemalloc and label in ("warm-up", "end"):
+            for program in traced:
+                found = heap.snapshot(trace_dir, program, label)
+                if found is None:
+                    log(f"no tracemalloc snapshot of {program} at {label}")
+                else:
+                    snapshots[(program, label)] = found
         samples.append(taken)
         log(f"sample {label}: load {taken.loadavg[0]:.1f}, population {taken.population}")
         return taken
 
+    trace_holder = tempfile.TemporaryDirectory(prefix="bench-soak-heap-")
+    trace_dir = Path(trace_holder.name)
+    environment = heap.environment(trace_dir, traced, args.tracemalloc) if args.tracemalloc else {}
+    if args.malloc_arena_max:
+        environment["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     with (
+        trace_holder,
         tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp,
         running_cluster(
             Path(tmp),
@@ -529,9 +589,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"project_network_prefix = {NETWORK_PREFIX}",
                 f"project_network_pool = {free_pool(specs)}",
             ],
+            environment=environment,
         ) as cluster,
     ):
         log(f"cluster up: {', '.join(cluster.hosts)} at {cluster.url}")
+        for program in traced if args.tracemalloc else ():
+            if not heap.start(trace_dir, program):
+                log(f"{program} did not start tracing allocations")
         sample(cluster, "cluster up")
         fill_start = time.monotonic()
         fill(cluster, population, tally, args.clients)
@@ -588,6 +652,22 @@ def main(argv: list[str] | None = None) -> int:
         log(f"removing {len(records)} containers")
         cluster.delete_all(timeout=900)
         hosts = dict(cluster.hosts)
+        heap_growth: dict[str, dict[str, Any]] = {
+            program: {
+                "traced_kib": {
+                    "warm-up": heap.total_kib(snapshots[(program, "warm-up")]),
+                    "end": heap.total_kib(snapshots[(program, "end")]),
+                },
+                "by_line": heap.growth(
+                    snapshots[(program, "warm-up")], snapshots[(program, "end")], "lineno"
+                ),
+                "by_traceback": heap.growth(
+                    snapshots[(program, "warm-up")], snapshots[(program, "end")], top=8
+                ),
+            }
+            for program in traced
+            if (program, "warm-up") in snapshots and (program, "end") in snapshots
+        }
     left = {host: len(labelled(spec.engine, host)) for host, spec in hosts.items()}
     remove_networks(hosts)
 
@@ -622,6 +702,20 @@ def main(argv: list[str] | None = None) -> int:
         shown_change = "n/a" if row["change"] is None else f"{row['change']:+.1%}"
         print(f"{row['process']:<16}{row['what']:<10}{row['warm_up'] or 0:>10}{row['end']:>10}"
               f"{shown_change:>9}  {'yes' if row['within'] else 'NO'}")  # fmt: skip
+    fd_changes = {
+        name: fd_change(Counter(warm.fd_kinds.get(name, {})), Counter(end.fd_kinds[name]))
+        for name in sorted(end.fd_kinds)
+        if warm is not None
+    }
+    print("\nopen FDs by kind, warm-up -> end (kinds that changed):")
+    for name, kinds in fd_changes.items():
+        print(f"  {name:<16}{kinds or 'none'}")
+    for program, found in heap_growth.items():
+        traced_kib = found["traced_kib"]
+        print(f"\ntracemalloc {program}: {traced_kib['warm-up']} -> {traced_kib['end']} KiB "
+              "traced; lines that grew most:")  # fmt: skip
+        for stat in found["by_line"]:
+            print(f"  {stat['kib']:>+9} KiB {stat['blocks']:>+7} blocks  {stat['where'][-1]}")
     print("\nper-minute readings (RSS MiB / FDs):")
     names = sorted(end.rss_kib)
     print(f"{'sample':<16}{'load1':>6}{'pop':>5}  " + "  ".join(f"{n:>16}" for n in names))
@@ -651,9 +745,15 @@ def main(argv: list[str] | None = None) -> int:
     died = sorted(set(warm.rss_kib if warm else {}) - set(end.rss_kib))
     if died:
         print(f"processes gone by the end: {died}")
+    most_connections = {
+        name: max(sample.fd_kinds.get(name, {}).get(DATABASE_KIND, 0) for sample in samples)
+        for name in sorted(end.fd_kinds)
+    }
+    over_pool = {name: n for name, n in most_connections.items() if n > POOL_BOUND}
+    print(f"\ndatabase connections, most at any reading (bound {POOL_BOUND}): {most_connections}")
     leaks = [r for r in rows if not r["within"]]
     lasting = problems_later if problems else {}
-    ok = not leaks and not lasting and not died and warm is not None
+    ok = not leaks and not lasting and not died and not over_pool and warm is not None
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"soak-{stamp}.json"
     result = {
@@ -663,6 +763,10 @@ def main(argv: list[str] | None = None) -> int:
         "churn_seconds": round(churn_seconds, 1),
         "samples": [asdict(s) for s in samples],
         "processes": rows,
+        "fd_changes": fd_changes,
+        "database_connections_most": most_connections,
+        "database_connection_bound": POOL_BOUND,
+        "heap_growth": heap_growth,
         "operations": {
             op: {
                 "ok": tally.done[op],

@@ -25,13 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     broker = open_broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db, every_writer_here=False)
-    server = control_server(broker, name, control_service(conf, repos))
+    control = control_service(conf, repos)
+    server = control_server(broker, name, control)
     windows = compute.view(conf)
     sweeper = DownHostSweeper(
         repos.containers,
         repos.hosts,
         dt.timedelta(seconds=windows.lost_create_after),
         grace=dt.timedelta(seconds=default.view(conf).service_down_time),
+        release=control.failed_create,
     )
     sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
     watch = neutron_watch(conf, repos, MessagingComputeAPI(broker))

@@ -68,6 +68,16 @@ opts = [
     cfg.IntOpt(
         "reserved_host_memory_mb", default=512, min=0, help="Memory kept back for the host itself."
     ),
+    cfg.IntOpt(
+        "disk_total_gib",
+        default=0,
+        min=0,
+        help="GiB of disk this host offers the scheduler: containers' 'disk' and the "
+        "sizes of the volumes placed on it are claimed against it. 0, the default, "
+        "offers the size of the filesystem holding the engine's data root. Set it when "
+        "volumes live on another filesystem ([volume] volumes_dir; their files are "
+        "sparse) or to keep part of the disk for the host.",
+    ),
     cfg.StrOpt("availability_zone", default="nova", help="Availability zone of this host."),
     cfg.IntOpt(
         "max_archive_size",
@@ -167,6 +177,7 @@ class ComputeConfig:
     reserved_host_memory_mb: int
     availability_zone: str
     max_archive_size: int = 16 * 1024 * 1024
+    disk_total_gib: int = 0
     runtime_driver: str = "docker"
     image_driver: str = "docker"
     metrics_port: int = 0

@@ -61,12 +61,17 @@ class ControlService:
             event=None if event is None else (event.request_id, event.event, event.finish_action),
         )
         if applied and message.release_claim:
-            self.containers.release_claim(message.uuid)
-            self._release_ports(message.uuid, forget=True)
-            if self.volumes is not None:
-                # A failed create: the volumes it made go, named ones are free again.
-                self.volumes.release(message.uuid)
+            self.failed_create(message.uuid)
         return applied
+
+    def failed_create(self, uuid: str) -> None:
+        """A create ended in Error (its agent said so, or the conductor ended it on a
+        host that went down): its claim, ports, own group and the volumes it made go,
+        named volumes are free again; the record stays, in Error."""
+        self.containers.release_claim(uuid)
+        self._release_ports(uuid, forget=True)
+        if self.volumes is not None:
+            self.volumes.release(uuid)
 
     def _release_ports(self, uuid: str, forget: bool) -> None:
         """Give back the ports (and own group) of a container whose create failed or

@@ -3,7 +3,9 @@
 A create cast to a host whose agent died waits in that host's queue; if the
 agent never returns, nobody would ever end the record. Once the host has been
 down and the record untouched for ``lost_create_after``, the record ends in
-Error and gives back its claim and quota. If the agent does come back and picks
+Error and gives back what its create held: claim and quota, and, through
+``release`` (the conductor's ``ControlService.failed_create``), its ports and the
+volumes it made, its named volumes detached. If the agent does come back and picks
 the create up, it finds the record ended and removes what it made.
 
 A host's heartbeats reach the database through this very process: while the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
@@ -51,8 +54,11 @@ class DownHostSweeper:
         lost_create_after: dt.timedelta,
         clock: Clock | None = None,
         grace: dt.timedelta = dt.timedelta(0),
+        release: Callable[[str], object] | None = None,
     ) -> None:
         self.containers = containers
+        #: What an ended create gives back (default: its claim and quota only).
+        self.release = release or containers.release_claim
         self.hosts = hosts
         self.lost_create_after = lost_create_after
         self.clock = clock or containers.db.clock
@@ -111,6 +117,6 @@ class DownHostSweeper:
         change = ContainerChange.failed(reason)
         if not self.containers.apply(record.uuid, change, expect=record.task_state):
             return False  # the agent, or a delete, got to it first
-        self.containers.release_claim(record.uuid)
+        self.release(record.uuid)
         LOG.warning("create of %s ended: host %s is down", record.uuid, host.name)
         return True

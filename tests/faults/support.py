@@ -18,6 +18,8 @@ from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
 from dockyard.domain.networks import DEVICE_OWNER
 from dockyard.domain.states import from_engine
 from dockyard.drivers.network.local.firewall import NftablesFirewall, kernel_tools_present
+from dockyard.drivers.volume.base import engine_volume_name
+from dockyard.drivers.volume.local.host import LABEL_VOLUME_ID
 from tests.support.cluster import Cluster
 
 #: The steps at which a case holds an operation, in the order of the table.
@@ -29,12 +31,25 @@ CREATE_STEPS = (
     "create.before_report",
 )
 STEPS = (*CREATE_STEPS, "stop", "delete", "rules")
+#: The steps whose case makes a container (each with volumes).
+CONTAINER_STEPS = (*CREATE_STEPS, "stop", "delete")
 #: Held in the API process (the POST waits), not in the agent.
 API_STEPS = frozenset({"create.before_claim", "create.after_claim"})
 #: The registry's copy of the test image, pulled (policy ``always``) at create.pulling.
 PULLED_IMAGE = "127.0.0.1:5001/dockyard-test/busybox:latest"
 #: The port the rule-change case opens in the project's ``default`` group.
 RULE_PORT = 4711
+#: Every container a case makes gets a volume of its own (made with it, removed with
+#: it) here, and the case's kept volume (tests/faults/conftest.py kept_volumes) at KEEP.
+NEW_VOLUME = {"size": 1, "destination": "/data"}
+KEEP = "/keep"
+#: The file the kept volumes hold from before the suite's faults (kept_volumes).
+MARKER = "kept-by-the-fault-suite"
+#: The block-storage API's volumes of the project every request acts in under noauth
+#: ([DEFAULT] noauth_project_id).
+VOLUMES = "/volume/v3/dockyard/volumes"
+#: How the engine names a Dockyard volume, before its id.
+ENGINE_VOLUME = engine_volume_name("")
 
 
 class Holds:
@@ -128,7 +143,14 @@ def violations(cluster: Cluster) -> list[str]:
       or not, but holds no claim without one);
     - an engine container labelled with a host of the cluster that no record owns;
     - a host whose used cpu/memory differ from the sum of its claimed records, a record
-      that runs without a claim, or a project's quota usage that differs from its claims.
+      that runs without a claim, or a project's quota usage that differs from its claims;
+    - a volume left ``creating`` or ``deleting`` (unless an engine container an Error
+      record kept still mounts it: it goes with that record), held by a container that has no
+      record, made for a container (``auto_remove``) but held by none, or whose status
+      says otherwise than its attachments; a host's claimed disk or a project's ``disk``
+      usage that differ from its volumes' and claimed records' GiB;
+    - on each host, a volume file, mount point or engine volume that no volume record
+      placed there owns, or a volume record placed there that lacks one of them.
     """
     found: list[str] = []
     engine = sa.create_engine(cluster.database_url, poolclass=sa.NullPool)
@@ -139,14 +161,14 @@ def violations(cluster: Cluster) -> list[str]:
                 for row in conn.execute(
                     sa.text(
                         "SELECT uuid, name, project_id, host, status, task_state, cpu, memory, "
-                        "claimed FROM containers"
+                        "disk, claimed FROM containers"
                     )
                 ).mappings()
             ]
             hosts = {
                 row["name"]: dict(row)
                 for row in conn.execute(
-                    sa.text("SELECT name, cpu_used_milli, memory_used FROM hosts")
+                    sa.text("SELECT name, cpu_used_milli, memory_used, disk_used FROM hosts")
                 ).mappings()
             }
             usages = {
@@ -172,6 +194,20 @@ def violations(cluster: Cluster) -> list[str]:
                     )
                 ).mappings()
             ]
+            volumes = [
+                dict(row)
+                for row in conn.execute(
+                    sa.text(
+                        "SELECT uuid, project_id, size_gib, status, host, auto_remove FROM volumes"
+                    )
+                ).mappings()
+            ]
+            held = {
+                row["volume_uuid"]: row["container_uuid"]
+                for row in conn.execute(
+                    sa.text("SELECT volume_uuid, container_uuid FROM volume_attachments")
+                ).mappings()
+            }
             installation = conn.execute(sa.text("SELECT id FROM installation")).scalar_one()
     finally:
         engine.dispose()
@@ -203,24 +239,37 @@ def violations(cluster: Cluster) -> list[str]:
         mine = [row for row in claimed if row["host"] == name]
         cpu = sum(round((row["cpu"] or 0) * 1000) for row in mine)
         memory = sum(row["memory"] or 0 for row in mine)
-        if (host["cpu_used_milli"], host["memory_used"]) != (cpu, memory):
+        disk = sum(row["disk"] or 0 for row in mine)
+        disk += sum(volume["size_gib"] for volume in volumes if volume["host"] == name)
+        if (host["cpu_used_milli"], host["memory_used"], host["disk_used"]) != (cpu, memory, disk):
             found.append(
-                f"host {name} uses {host['cpu_used_milli']} mCPU/{host['memory_used']} MiB, "
-                f"its claimed records {cpu}/{memory}"
+                f"host {name} uses {host['cpu_used_milli']} mCPU/{host['memory_used']} MiB/"
+                f"{host['disk_used']} GiB, its claimed records and volumes {cpu}/{memory}/{disk}"
             )
-    projects = {row["project_id"] for row in rows} | {project for project, _ in usages}
+    projects = (
+        {row["project_id"] for row in rows}
+        | {project for project, _ in usages}
+        | {volume["project_id"] for volume in volumes}
+    )
     for project in projects:
         mine = [row for row in claimed if row["project_id"] == project]
         expected = {
             "containers": len(mine),
             "cpu": sum(round((row["cpu"] or 0) * 1000) for row in mine),
             "memory": sum(row["memory"] or 0 for row in mine),
+            "disk": sum(row["disk"] or 0 for row in mine)
+            + sum(v["size_gib"] for v in volumes if v["project_id"] == project),
         }
         for resource, value in expected.items():
             in_use = usages.get((project, resource), 0)
             if in_use != value:
                 found.append(f"project {project} {resource} in use {in_use}, claimed {value}")
     found += leaked_ports(ports, owned)
+    status_of = {row["uuid"]: row["status"] for row in rows}
+    found += volume_records(volumes, held, owned, kept_by_error(on_engine, status_of))
+    for host_name, spec in cluster.hosts.items():
+        placed = {v["uuid"] for v in volumes if v["host"] == host_name}
+        found += volume_data(cluster, installation, host_name, spec.engine, placed)
     if kernel_tools_present():
         for host_name in cluster.hosts:
             wanted = {address for on, address in guarded if on == host_name}
@@ -240,6 +289,111 @@ def leaked_ports(ports: list[dict[str, Any]], containers: set[str]) -> list[str]
         for port in ports
         if port["device_owner"] == DEVICE_OWNER and port["device_id"] not in containers
     ]
+
+
+def kept_by_error(on_engine: dict[str, dict[str, Any]], status_of: dict[str, str]) -> set[str]:
+    """Volumes mounted by the engine container an Error record kept (a create or delete
+    that met the engine down): removed once the user deletes that record."""
+    return {
+        name.removeprefix(ENGINE_VOLUME)
+        for ident, item in on_engine.items()
+        if status_of.get(ident) == "Error"
+        for mount in item.get("Mounts") or []
+        if (name := str(mount.get("Name") or "")).startswith(ENGINE_VOLUME)
+    }
+
+
+def volume_records(
+    volumes: list[dict[str, Any]],
+    held: dict[str, str],
+    containers: set[str],
+    waiting: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
+    """Volume records at odds with their attachments or with the container records;
+    ``waiting``: volumes whose removal waits for an Error record's engine container."""
+    found: list[str] = []
+    for volume in volumes:
+        label = f"volume {volume['uuid'][:8]} ({volume['status']})"
+        holder = held.get(volume["uuid"])
+        if volume["status"] == "deleting" and volume["uuid"] in waiting:
+            continue
+        if volume["status"] in ("creating", "deleting"):
+            found.append(f"{label} is still {volume['status']}")
+        elif holder is not None and holder not in containers:
+            found.append(f"{label} is held by {holder[:8]}, which has no record")
+        elif volume["auto_remove"] and holder is None:
+            found.append(f"{label} was made for a container and outlived it")
+        elif (volume["status"] == "in-use") != (holder is not None):
+            found.append(f"{label} is held by {holder and holder[:8]}")
+    return found
+
+
+def volumes_root(cluster: Cluster, installation: str, host: str) -> Path:
+    """Where the host's agent keeps its volumes' files: ``[volume] volumes_dir`` unset,
+    so ``<data_dir>/volumes/<installation>/<host>`` (dockyard/drivers/volume/local)."""
+    return cluster.root / host / "volumes" / installation / host
+
+
+def volume_data(
+    cluster: Cluster, installation: str, host: str, engine_url: str, placed: set[str]
+) -> list[str]:
+    """What the host holds of volumes (files, mount points, engine volumes) against the
+    volume records placed on it: each must have all three, and nothing else may exist."""
+    root = volumes_root(cluster, installation, host)
+    names = [item.name for item in root.iterdir()] if root.is_dir() else []
+    files = {name.removesuffix(".img") for name in names if name.endswith(".img")}
+    partial = [name for name in names if name.endswith(".img.new")]
+    mounts = {
+        Path(line.split()[1]).name
+        for line in Path("/proc/mounts").read_text().splitlines()
+        if line.split()[1].startswith(f"{root / 'mnt'}/")
+    }
+    client = docker.APIClient(base_url=engine_url, timeout=30)
+    try:
+        listed = client.volumes(filters={"label": f"{LABEL_HOST}={host}"}).get("Volumes") or []
+    finally:
+        client.close()
+    on_engine = {item["Labels"][LABEL_VOLUME_ID] for item in listed}
+    found = [f"host {host}: a volume file {name} was left half made" for name in partial]
+    for what, present in (("file", files), ("mount", mounts), ("engine volume", on_engine)):
+        found += [f"host {host}: volume {i[:8]}'s {what} has no record" for i in present - placed]
+        found += [f"host {host}: volume {i[:8]} has no {what}" for i in placed - present]
+    return found
+
+
+def kept_volume_problems(cluster: Cluster, volume_id: str, attached: bool = False) -> list[str]:
+    """What is wrong with a kept volume: [] when it is recorded on the cluster's host,
+    ``in-use`` by one container if ``attached`` (else ``available``, held by none), and
+    its filesystem, mounted, still holds the MARKER file written before any fault."""
+    engine = sa.create_engine(cluster.database_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT status, host FROM volumes WHERE uuid = :v"), {"v": volume_id}
+            ).first()
+            holders = conn.execute(
+                sa.text("SELECT count(*) FROM volume_attachments WHERE volume_uuid = :v"),
+                {"v": volume_id},
+            ).scalar_one()
+            installation = conn.execute(sa.text("SELECT id FROM installation")).scalar_one()
+    finally:
+        engine.dispose()
+    label = f"kept volume {volume_id[:8]}"
+    if row is None:
+        return [f"{label} has no record"]
+    wanted = ("in-use", 1) if attached else ("available", 0)
+    found = []
+    if (row.status, holders) != wanted:
+        found.append(f"{label} is {row.status} with {holders} holders, not {wanted}")
+    if row.host not in cluster.hosts:
+        return [*found, f"{label} is on host {row.host!r}"]
+    marker = volumes_root(cluster, installation, row.host) / "mnt" / volume_id / MARKER
+    try:
+        if marker.read_text().strip() != MARKER:
+            found.append(f"{label}: {marker} holds {marker.read_text()[:40]!r}")
+    except OSError as exc:
+        found.append(f"{label}: {marker}: {exc.strerror}")
+    return found
 
 
 def firewall_table(installation: str, host: str) -> str:

@@ -33,6 +33,8 @@ import requests
 from tests.faults.conftest import RESULTS
 from tests.faults.support import (
     API_STEPS,
+    KEEP,
+    NEW_VOLUME,
     PULLED_IMAGE,
     RULE_PORT,
     STEPS,
@@ -43,6 +45,7 @@ from tests.faults.support import (
     describe,
     firewall_table,
     installation_of,
+    kept_volume_problems,
     record,
     wait_clean,
 )
@@ -99,17 +102,23 @@ def until_accepted(send: Callable[[], requests.Response], bound: float = 30) -> 
     return answer
 
 
-def running(cluster: Cluster, name: str) -> str:
-    answer = until_accepted(lambda: cluster.create({"name": name}, run=True))
+def running(cluster: Cluster, name: str, mounts: list[dict[str, Any]] | None = None) -> str:
+    body: dict[str, Any] = {"name": name, "mounts": mounts or []}
+    answer = until_accepted(lambda: cluster.create(body, run=True))
     assert answer.status_code == 202, answer.text
     return str(answer.json()["uuid"])
 
 
-def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
+def volumes_for(kept: dict[str, str], step: str) -> list[dict[str, Any]]:
+    """A case's container's mounts: a volume made with it, and the step's kept volume."""
+    return [NEW_VOLUME, {"source": kept[step], "destination": KEEP}]
+
+
+def hold_every_step(cluster: Cluster, holds: Holds, group: str, kept: dict[str, str]) -> list[Case]:
     """One operation held at each step, all at the same time."""
     cases = {step: Case(step, f"{group}-{step.replace('.', '-')}") for step in STEPS}
     for step in ("stop", "delete"):
-        cases[step].uuid = running(cluster, cases[step].name)
+        cases[step].uuid = running(cluster, cases[step].name, volumes_for(kept, step))
     for step in ("stop", "delete"):
         ident = cases[step].uuid
         assert ident is not None
@@ -130,7 +139,7 @@ def hold_every_step(cluster: Cluster, holds: Holds, group: str) -> list[Case]:
     for step in STEPS[:5]:
         case = cases[step]
         holds.arm(step, case.name)
-        body: dict[str, Any] = {"name": case.name}
+        body: dict[str, Any] = {"name": case.name, "mounts": volumes_for(kept, step)}
         if step == "create.pulling":
             body.update(image=PULLED_IMAGE, image_pull_policy="always")
         if step in API_STEPS:
@@ -258,6 +267,7 @@ def settle(cluster: Cluster, cases: list[Case], lifted: float) -> float:
 def run_fault(
     cluster: Cluster,
     holds: Holds,
+    kept: dict[str, str],
     fault: str,
     group: str,
     inject: Callable[[], None],
@@ -265,7 +275,7 @@ def run_fault(
 ) -> list[Case]:
     wait_up(cluster)
     wait_clean(cluster, 10)  # the last fault's deletes' rules go within seconds
-    cases = hold_every_step(cluster, holds, group)
+    cases = hold_every_step(cluster, holds, group, kept)
     injected = time.monotonic()
     inject()
     holds.release_all()
@@ -289,6 +299,12 @@ def run_fault(
         print(f"  {case.step:22} {case.outcome} after {case.settled_after:.1f} s")
     cluster.delete_all()
     remove_rule(cluster)
+    # Deleting what the fault left removes the volumes made with it and gives back the
+    # kept ones, whole.
+    cleared = wait_clean(cluster, SETTLE_BOUND)
+    print(f"  deleted, clean after {cleared:.1f} s")
+    for step, volume in kept.items():
+        assert not kept_volume_problems(cluster, volume), step
     return cases
 
 
@@ -302,7 +318,7 @@ def check_common(cases: list[Case]) -> None:
     assert all(case.outcome for case in cases), [(c.step, c.outcome) for c in cases]
 
 
-def test_agent_sigkilled(cluster: Cluster, holds: Holds) -> None:
+def test_agent_sigkilled(cluster: Cluster, holds: Holds, kept_volumes: dict[str, str]) -> None:
     host = next(iter(cluster.hosts))
 
     def lift() -> None:
@@ -310,21 +326,29 @@ def test_agent_sigkilled(cluster: Cluster, holds: Holds) -> None:
         cluster.launch(host)
         cluster.wait_ready(host)
 
-    cases = run_fault(cluster, holds, "agent SIGKILL", "ak", lambda: cluster.kill(host), lift)
+    cases = run_fault(
+        cluster, holds, kept_volumes, "agent SIGKILL", "ak", lambda: cluster.kill(host), lift
+    )
     check_common(cases)
     # Nothing the killed agent held may look done: a create it was doing cannot be Running
     # on an engine that never started it, and its claim must be back (checked by violations).
     assert outcome(cases, "create.before_start") != "Running"
 
 
-def test_conductor_sigkilled(cluster: Cluster, holds: Holds) -> None:
+def test_conductor_sigkilled(cluster: Cluster, holds: Holds, kept_volumes: dict[str, str]) -> None:
     def lift() -> None:
         time.sleep(5)
         cluster.launch("conductor")
         cluster.wait_ready("conductor")
 
     cases = run_fault(
-        cluster, holds, "conductor SIGKILL", "ck", lambda: cluster.kill("conductor"), lift
+        cluster,
+        holds,
+        kept_volumes,
+        "conductor SIGKILL",
+        "ck",
+        lambda: cluster.kill("conductor"),
+        lift,
     )
     check_common(cases)
     # Agents wait out a conductor restart: nothing is lost.
@@ -333,10 +357,13 @@ def test_conductor_sigkilled(cluster: Cluster, holds: Holds) -> None:
     assert outcome(cases, "delete") == "record gone"
 
 
-def test_database_unreachable(cluster: Cluster, holds: Holds, database_proxy: FaultProxy) -> None:
+def test_database_unreachable(
+    cluster: Cluster, holds: Holds, kept_volumes: dict[str, str], database_proxy: FaultProxy
+) -> None:
     cases = run_fault(
         cluster,
         holds,
+        kept_volumes,
         f"database unreachable {DATABASE_OUTAGE} s",
         "db",
         database_proxy.cut,
@@ -355,10 +382,13 @@ def test_database_unreachable(cluster: Cluster, holds: Holds, database_proxy: Fa
     assert outcome(cases, "delete") == "record gone"
 
 
-def test_broker_unreachable(cluster: Cluster, holds: Holds, broker_proxy: FaultProxy) -> None:
+def test_broker_unreachable(
+    cluster: Cluster, holds: Holds, kept_volumes: dict[str, str], broker_proxy: FaultProxy
+) -> None:
     cases = run_fault(
         cluster,
         holds,
+        kept_volumes,
         f"broker unreachable {BROKER_OUTAGE} s",
         "mq",
         broker_proxy.cut,
@@ -370,13 +400,15 @@ def test_broker_unreachable(cluster: Cluster, holds: Holds, broker_proxy: FaultP
 
 
 def test_dockerd_sigkilled_and_restarted(
-    cluster: Cluster, holds: Holds, engine: PrivateEngine
+    cluster: Cluster, holds: Holds, kept_volumes: dict[str, str], engine: PrivateEngine
 ) -> None:
     def lift() -> None:
         time.sleep(3)
         engine.start()
 
-    cases = run_fault(cluster, holds, "dockerd SIGKILL + restart", "dk", engine.kill, lift)
+    cases = run_fault(
+        cluster, holds, kept_volumes, "dockerd SIGKILL + restart", "dk", engine.kill, lift
+    )
     check_common(cases)
     # dockerd without live-restore kills what ran when it comes back: nothing may stay
     # "Running" in Dockyard (violations compares every record with the engine).

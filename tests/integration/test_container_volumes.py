@@ -3,15 +3,19 @@ create's mounts, holding the volumes, undoing exactly what a failed step made.""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, cast
 
 import pytest
 
 from dockyard.db.repositories.container_files import ContainerFileRepository
+from dockyard.db.repositories.containers import ContainerRepository
+from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.quotas import QuotaRepository
 from dockyard.db.repositories.volumes import VolumeRepository
 from dockyard.db.session import Database
 from dockyard.domain.errors import InvalidState, OverQuota, VolumeInUse, VolumeNotFound
+from dockyard.domain.states import Status, TaskState
 from dockyard.domain.volumes import (
     GIB,
     HostMount,
@@ -23,7 +27,11 @@ from dockyard.domain.volumes import (
     VolumeStatus,
 )
 from dockyard.service.container_volumes import ContainerVolumes
+from dockyard.service.control import ControlService
+from dockyard.service.sweeper import DownHostSweeper
 from dockyard.service.volumes import LocalVolumeDriver
+from tests.factories import host_inventory
+from tests.fakes.clock import FakeClock
 from tests.integration import test_repositories as repos
 
 db = repos.db
@@ -155,3 +163,39 @@ def test_injected_files_are_kept_for_rebuilds_and_go_with_the_container(
     assert step.files_of("c-2") == ()
     step.release("c-1")
     assert step.files_of("c-1") == ()
+
+
+def test_a_create_ended_on_a_down_host_gives_back_its_volumes(
+    step: ContainerVolumes, records: VolumeRepository, db: Database
+) -> None:
+    """The conductor's sweeper ends a create stranded on a host that went down as the
+    agent's own failure report does (ControlService.failed_create): the volume made for
+    it is marked for its host to remove, the named one is free again. Found by
+    tests/faults (broker unreachable 60 s): the volume stayed held by the Error record
+    and its host, which had never made it, tried to realise it on every pass."""
+    now = FakeClock(db.clock.now() - dt.timedelta(minutes=10))
+    hosts = HostRepository(db, dt.timedelta(seconds=30), clock=now)
+    hosts.report("h1", {**host_inventory(cpu=4.0, memory=4000), "disk_gib": 10})
+    containers = ContainerRepository(db)
+    made = containers.create_claimed(
+        repos.record(task_state=TaskState.IMAGE_PULLING, created_at=now.now()), "h1"
+    )
+    assert made is not None
+    kept = named(step, "kept", "h1")
+    plan = step.plan("p", [mount("kept", dest="/k"), mount(size=1, dest="/n")], None)
+    step.claim(plan, "p", made.uuid, "h1")
+    [created] = [v for v in step.driver.held_by(made.uuid) if v.auto_remove]
+    control = ControlService(containers, hosts, cast(Any, None), volumes=step)
+    sweeper = DownHostSweeper(
+        containers, hosts, dt.timedelta(minutes=2), clock=now, release=control.failed_create
+    )
+
+    now.at = db.clock.now() + dt.timedelta(minutes=5)
+    assert [s.uuid for s in sweeper.run()] == [made.uuid]
+
+    ended = containers.find(made.uuid)
+    assert ended is not None and ended.status is Status.ERROR and not ended.claimed
+    assert step.driver.held_by(made.uuid) == ()
+    assert records.get(kept.id).status is VolumeStatus.AVAILABLE
+    assert records.get(created.id).status is VolumeStatus.DELETING
+    assert step.for_host("h1").deleting == (created.id,)
