@@ -29,7 +29,7 @@ import requests
 
 from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
 from tests.conftest import TEST_IMAGE
-from tests.e2e.process import DOCKYARD, Instance, stop
+from tests.e2e.process import DOCKYARD, Instance, remove_volumes, stop
 from tests.e2e.test_local_identity_cli import parse_openrc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -118,6 +118,7 @@ def cli(
         labels = {"label": f"{LABEL_HOST}={instance.host}"}
         for container in docker_client.containers.list(all=True, filters=labels):
             container.remove(force=True)
+        remove_volumes(docker_client, instance)
         if instance.log.exists():
             tail = instance.log.read_text()[-4000:]
             sys.stderr.write(f"\n===== {instance.log.name} =====\n{tail}")
@@ -407,6 +408,72 @@ def test_run_on_a_named_network_gets_an_address_there(cli: Cli) -> None:
     shown = cli.ok("exec", "on-net", "ip", "-4", "-o", "addr")
     assert address["addr"] in shown, (address, shown)
     cli.ok("rm", "-f", "on-net")
+
+
+def admin_volumes(cli: Cli) -> tuple[requests.Session, str]:
+    """A session holding an admin token, and the admin project's block-storage volumes URL."""
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": "admin", "domain": {"id": "default"},
+                             "password": cli.admin["OS_PASSWORD"]},
+                },
+            },
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }  # fmt: skip
+    reply = requests.post(f"{cli.admin['OS_AUTH_URL']}/auth/tokens", json=body, timeout=30)
+    assert reply.status_code == 201, reply.text
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = reply.headers["X-Subject-Token"]
+    project = reply.json()["token"]["project"]["id"]
+    return session, f"{cli.instance.url}/volume/v3/{project}/volumes"
+
+
+def volume_status(session: requests.Session, volumes: str, volume_id: str) -> str | None:
+    reply = session.get(f"{volumes}/{volume_id}", timeout=30)
+    if reply.status_code == 404:
+        return None
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["volume"]["status"])
+
+
+def test_run_with_a_named_volume_keeps_its_data_for_the_next_container(cli: Cli) -> None:
+    session, volumes = admin_volumes(cli)
+    made = session.post(volumes, json={"volume": {"name": "cli-data", "size": 1}}, timeout=30)
+    assert made.status_code == 202, made.text
+    volume_id = made.json()["volume"]["id"]
+
+    wrote = cli.call("run", "--rm", "-v", "cli-data:/data", TEST_IMAGE,
+                     "sh", "-c", "echo kept > /data/note && df -k /data | tail -n 1")  # fmt: skip
+    assert wrote.returncode == 0, wrote.stderr
+    size_kib = int(wrote.stdout.split()[1])
+    assert 900_000 < size_kib <= 1024 * 1024, wrote.stdout  # its own 1 GiB filesystem
+    assert volume_status(session, volumes, volume_id) == "available"
+
+    held = cli.ok("run", "-d", "--name", "holder", "-v", "cli-data:/data", TEST_IMAGE,
+                  "sleep", "300").strip()  # fmt: skip
+    mounts = cli.engine(held).attrs["Mounts"]
+    assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/data")], mounts
+    assert cli.ok("exec", "holder", "cat", "/data/note") == "kept\n"
+    assert volume_status(session, volumes, volume_id) == "in-use"
+    refused = cli.call("run", "-v", "cli-data:/again", TEST_IMAGE, "true")
+    assert refused.returncode == 125, refused
+    assert f"is in use by {held}" in refused.stderr, refused.stderr
+    in_use = session.delete(f"{volumes}/{volume_id}", timeout=30)
+    assert in_use.status_code == 409, in_use.text
+
+    cli.ok("rm", "-f", "holder")
+    deadline = time.monotonic() + 60
+    while volume_status(session, volumes, volume_id) != "available":
+        assert time.monotonic() < deadline, "the volume stayed attached"
+        time.sleep(POLL)
+    assert session.delete(f"{volumes}/{volume_id}", timeout=30).status_code == 202
+    while volume_status(session, volumes, volume_id) is not None:
+        assert time.monotonic() < deadline + 30, "the volume was not removed"
+        time.sleep(POLL)
 
 
 def test_refusals_are_passed_through_with_dockers_exit_codes(cli: Cli) -> None:
