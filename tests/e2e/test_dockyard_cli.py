@@ -581,7 +581,9 @@ _dockyard; printf '%s\\n' "${COMPREPLY[@]}"
 ZSH_COMPLETE = """
 setopt extendedglob
 compdef() { : }; _files() { print -- '<files>' }
-compadd() { shift; local w; for w in "$@"; do [[ $w == ${words[CURRENT]}* ]] && print -- $w; done; true }
+compadd() {
+    shift; local w; for w in "$@"; do [[ $w == ${words[CURRENT]}* ]] && print -- $w; done; true
+}
 source <(dockyard completion zsh)
 words=(${(z)WORDS}); [[ "$WORDS" == *" " ]] && words+=(""); CURRENT=${#words}
 _dockyard
