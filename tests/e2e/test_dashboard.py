@@ -269,6 +269,19 @@ def test_the_form_shows_the_apis_validation_error_beside_the_field(
     listed = cloud.api(token, "GET", "/v1/containers").json()["containers"]
     assert [c for c in listed if c["name"] == "too-small"] == []  # nothing was created
 
+    # Corrected, and removed when it exits (docker run --rm): it runs, then it is gone.
+    fill(browser, {"memory": "32", "command": "true"})
+    browser.find_element(By.ID, "auto_remove").click()
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    wait_title(browser, "Container")
+    made = browser.current_url.rsplit("/", 1)[1]
+    wait_for(
+        "the container to remove itself",
+        lambda: cloud.api(token, "GET", f"/v1/containers/{made}").status_code == 404,
+        timeout=60,
+    )
+    wait_title(browser, "Container not found")
+
 
 def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     cloud: Cloud, browser: webdriver.Chrome
@@ -285,6 +298,8 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
             "memory": "64",
             "environment": "GREETING=hi",
             "exposed_ports": "8080/tcp",
+            "workdir": "/tmp",
+            "labels": "tier=web",
         },
     )
     browser.find_element(By.ID, "restart_policy").send_keys("On failure")
@@ -293,6 +308,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     details = browser.find_element(By.ID, "details")
     wait_for("dash-web Running", lambda: "Running" in details.text, timeout=60)
     assert "GREETING=hi" in details.text and "on-failure" in details.text
+    assert "Labels\ntier=web" in details.text and "Working directory\n/tmp" in details.text
     assert "Ports\n8080" in details.text
     logs = browser.find_element(By.ID, "logs")
     wait_for("the log line", lambda: "hello-from-dashboard" in logs.text)
@@ -307,7 +323,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     browser.find_element(By.ID, "open-terminal").click()
     status = browser.find_element(By.ID, "terminal-status")
     wait_for("the terminal to connect", lambda: status.text == "Connected.")
-    wait_for("the shell prompt", lambda: "/ #" in terminal_text(browser))
+    wait_for("the shell prompt", lambda: "/tmp #" in terminal_text(browser))  # its workdir
     typed = browser.find_element(By.CSS_SELECTOR, "#terminal .xterm-helper-textarea")
     typed.send_keys("echo $GREETING-$((6*7))\n")
     wait_for(

@@ -44,7 +44,11 @@ function details(c, names, held) {
     ["Restart policy", c.restart_policy ? c.restart_policy.Name : null],
     ["Environment", c.environment && Object.keys(c.environment).length
       ? Object.entries(c.environment).map(([k, v]) => `${k}=${v}`).join(" ") : null],
-    ["Interactive", c.interactive ? "yes" : "no"], ["Created", c.created_at],
+    ["Labels", c.labels && Object.keys(c.labels).length
+      ? Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(" ") : null],
+    ["Working directory", c.workdir],
+    ["Interactive", c.interactive ? "yes" : "no"],
+    ["Removed when it exits", c.auto_remove ? "yes" : "no"], ["Created", c.created_at],
   ];
   return h("dl", { class: "details" },
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "–")]));

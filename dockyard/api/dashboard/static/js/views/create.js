@@ -13,7 +13,20 @@ const FIELDS = [
   { id: "environment", label: "Environment", multiline: true,
     hint: "One NAME=value a line." },
   { id: "exposed_ports", label: "Exposed ports", hint: "Space separated: 80 443/tcp 53/udp" },
+  { id: "workdir", label: "Working directory", hint: "For example /app; empty for the image's." },
+  { id: "labels", label: "Labels", multiline: true, hint: "One KEY=value a line." },
 ];
+
+// "NAME=value" lines as an object; a line without "=" is a name with an empty value.
+function pairs(text) {
+  const found = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const at = line.indexOf("=");
+    found[at < 0 ? line.trim() : line.slice(0, at).trim()] = at < 0 ? "" : line.slice(at + 1);
+  }
+  return found;
+}
 
 function field(spec) {
   const control = spec.multiline
@@ -64,14 +77,9 @@ export function bodyFrom(form) {
   if (value("command")) body.command = splitCommand(value("command"));
   if (value("cpu")) body.cpu = /^[0-9.]+$/.test(value("cpu")) ? Number(value("cpu")) : value("cpu");
   if (value("memory")) body.memory = value("memory");
-  if (value("environment")) {
-    body.environment = {};
-    for (const line of value("environment").split("\n")) {
-      if (!line.trim()) continue;
-      const at = line.indexOf("=");
-      body.environment[at < 0 ? line.trim() : line.slice(0, at).trim()] = at < 0 ? "" : line.slice(at + 1);
-    }
-  }
+  if (value("environment")) body.environment = pairs(value("environment"));
+  if (value("labels")) body.labels = pairs(value("labels"));
+  if (value("workdir")) body.workdir = value("workdir");
   if (value("exposed_ports")) {
     body.exposed_ports = {};
     for (const port of value("exposed_ports").split(/[\s,]+/)) if (port) body.exposed_ports[port] = {};
@@ -87,6 +95,7 @@ export function bodyFrom(form) {
   if (groups.length) body.security_groups = groups;
   const mount = mountFrom(form);
   if (mount) body.mounts = [mount];
+  if (form.elements.auto_remove.checked) body.auto_remove = true;
   body.interactive = form.elements.interactive.checked;
   body.tty = form.elements.interactive.checked;
   return body;
@@ -199,7 +208,9 @@ export async function createView(main, session) {
       h("label", { class: "inline" }, h("input", { type: "checkbox", id: "interactive",
         name: "interactive", checked: true }), " Keep a terminal (interactive, tty)"),
       h("label", { class: "inline" }, h("input", { type: "checkbox", id: "run", name: "run",
-        checked: true }), " Start it now")),
+        checked: true }), " Start it now"),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", id: "auto_remove",
+        name: "auto_remove" }), " Remove it when it exits")),
     general,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create"),
       h("a", { class: "button", href: "#/containers" }, "Cancel")));
