@@ -14,6 +14,7 @@ bash scripts/ensure-keystone.sh
 bash scripts/ensure-glance.sh
 bash scripts/ensure-neutron.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-zsh.sh
 
 echo "==> ruff"
 .venv/bin/ruff check dockyard tests bench

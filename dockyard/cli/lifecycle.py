@@ -91,7 +91,14 @@ def _start(client: Client, container: containers.Container, args: argparse.Names
     if container.get("status") == "Running":
         return
     client.post(containers.path(container, "start"))
-    _settle(client, container, "Running", "start")
+    # The API records the start's task before it answers, so the first idle record seen is
+    # the started one: Running, or Stopped again when its command ended at once (which
+    # `docker start` returns for too).
+    done = containers.wait(
+        client, container, lambda c: c.get("status") not in ("Created", "Creating"), what="start"
+    )
+    if done.get("status") == "Error":
+        raise CLIError(f"cannot start {done.get('name')}: {done.get('status_reason')}")
 
 
 def _stop(client: Client, container: containers.Container, args: argparse.Namespace) -> None:

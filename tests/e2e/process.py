@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -12,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
 import requests
 
+from dockyard.domain.models import LABEL_HOST
 from tests.conftest import free_port, private_network_pool
 
 SERVING = "Dockyard is serving the Zun v1 API"
@@ -107,6 +110,19 @@ class Instance:
             time.sleep(0.2)
         process.kill()
         raise AssertionError("dockyard up did not start serving within 30 s")
+
+
+def remove_volumes(engine: docker.DockerClient, instance: Instance) -> None:
+    """What a failed test may leave of ``instance``'s volumes: engine volumes with its host's
+    label, and the loop-mounted filesystems under its data directory."""
+    labels = {"label": f"{LABEL_HOST}={instance.host}"}
+    for volume in engine.volumes.list(filters=labels):
+        with contextlib.suppress(docker.errors.APIError):
+            volume.remove(force=True)
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        point = line.split()[1]
+        if point.startswith(f"{instance.root}/"):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int | None:

@@ -28,11 +28,12 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
-from dockyard.domain.models import LABEL_HOST
+from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
 from tests.conftest import TEST_IMAGE, private_network_pool
 from tests.e2e.browser import axe_violations, chromium, describe, wait_for
-from tests.e2e.process import Instance, stop
+from tests.e2e.process import Instance, remove_volumes, stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -61,6 +62,10 @@ class Cloud:
         return self.instance.url
 
     def token(self, user: str, password: str, project: str) -> str:
+        return self.scoped(user, password, project)[0]
+
+    def scoped(self, user: str, password: str, project: str) -> tuple[str, str]:
+        """A token for ``user`` in ``project``, and the project's id."""
         body = {
             "auth": {
                 "identity": {
@@ -74,7 +79,7 @@ class Cloud:
         }
         reply = requests.post(f"{self.url}/v3/auth/tokens", json=body, timeout=30)
         assert reply.status_code == 201, reply.text
-        return reply.headers["X-Subject-Token"]
+        return reply.headers["X-Subject-Token"], reply.json()["token"]["project"]["id"]
 
     def api(self, token: str, method: str, path: str, **kw: Any) -> requests.Response:
         headers = {**VERSION, "X-Auth-Token": token, **kw.pop("headers", {})}
@@ -119,6 +124,7 @@ def cloud(
         for network in docker_client.networks.list(filters=labels):
             with contextlib.suppress(docker.errors.APIError):
                 network.remove()
+        remove_volumes(docker_client, instance)
         if instance.log.exists():
             sys.stderr.write(f"\n===== dockyard log =====\n{instance.log.read_text()[-3000:]}")
 
@@ -263,6 +269,19 @@ def test_the_form_shows_the_apis_validation_error_beside_the_field(
     listed = cloud.api(token, "GET", "/v1/containers").json()["containers"]
     assert [c for c in listed if c["name"] == "too-small"] == []  # nothing was created
 
+    # Corrected, and removed when it exits (docker run --rm): it runs, then it is gone.
+    fill(browser, {"memory": "32", "command": "true"})
+    browser.find_element(By.ID, "auto_remove").click()
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    wait_title(browser, "Container")
+    made = browser.current_url.rsplit("/", 1)[1]
+    wait_for(
+        "the container to remove itself",
+        lambda: cloud.api(token, "GET", f"/v1/containers/{made}").status_code == 404,
+        timeout=60,
+    )
+    wait_title(browser, "Container not found")
+
 
 def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     cloud: Cloud, browser: webdriver.Chrome
@@ -279,6 +298,8 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
             "memory": "64",
             "environment": "GREETING=hi",
             "exposed_ports": "8080/tcp",
+            "workdir": "/tmp",
+            "labels": "tier=web",
         },
     )
     browser.find_element(By.ID, "restart_policy").send_keys("On failure")
@@ -287,6 +308,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     details = browser.find_element(By.ID, "details")
     wait_for("dash-web Running", lambda: "Running" in details.text, timeout=60)
     assert "GREETING=hi" in details.text and "on-failure" in details.text
+    assert "Labels\ntier=web" in details.text and "Working directory\n/tmp" in details.text
     assert "Ports\n8080" in details.text
     logs = browser.find_element(By.ID, "logs")
     wait_for("the log line", lambda: "hello-from-dashboard" in logs.text)
@@ -301,7 +323,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     browser.find_element(By.ID, "open-terminal").click()
     status = browser.find_element(By.ID, "terminal-status")
     wait_for("the terminal to connect", lambda: status.text == "Connected.")
-    wait_for("the shell prompt", lambda: "/ #" in terminal_text(browser))
+    wait_for("the shell prompt", lambda: "/tmp #" in terminal_text(browser))  # its workdir
     typed = browser.find_element(By.CSS_SELECTOR, "#terminal .xterm-helper-textarea")
     typed.send_keys("echo $GREETING-$((6*7))\n")
     wait_for(
@@ -311,7 +333,7 @@ def test_run_from_the_form_then_logs_stats_actions_and_a_terminal(
     check_page(browser, cloud, "container")
 
 
-def test_admin_pages_quotas_and_a_placeholder(cloud: Cloud, browser: webdriver.Chrome) -> None:
+def test_admin_pages_and_quotas(cloud: Cloud, browser: webdriver.Chrome) -> None:
     open_route(browser, cloud, "/hosts")
     wait_title(browser, "Hosts")
     wait_for("this host", lambda: cloud.instance.host in browser.find_element(By.ID, "main").text)
@@ -327,10 +349,6 @@ def test_admin_pages_quotas_and_a_placeholder(cloud: Cloud, browser: webdriver.C
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "main tbody tr")]
     assert "Containers 1 40" in rows and "Memory (MiB) 64 51200" in rows, rows
     check_page(browser, cloud, "quotas")
-    open_route(browser, cloud, "/volumes")
-    wait_title(browser, "Volumes")
-    assert "does not exist yet" in browser.find_element(By.ID, "main").text
-    check_page(browser, cloud, "placeholder")
 
 
 def test_the_list_filters_sorts_updates_live_and_stops_and_deletes_in_bulk(
@@ -498,6 +516,121 @@ def test_networks_groups_a_container_on_them_and_images(
     assert cloud.api(token, "DELETE", f"/v1/containers/{uuid}?force=true").status_code == 204
 
 
+def volume_row(driver: webdriver.Chrome, name: str) -> dict[str, str] | None:
+    """A volume's row in the volumes view: its cells by column, or None when not listed."""
+    found = driver.execute_script(
+        "const row = document.querySelector(`#volume-rows tr[data-volume='${arguments[0]}']`);"
+        "if (!row) return null;"
+        "const [name, size, status, holders] = [...row.cells].map((c) => c.innerText.trim());"
+        "return {name, size, status, holders};",
+        name,
+    )
+    return dict(found) if found else None
+
+
+def run_from_form(driver: webdriver.Chrome, cloud: Cloud, fields: dict[str, str]) -> None:
+    open_route(driver, cloud, "/containers/new")
+    wait_title(driver, "Run a container")
+    fill(driver, {"image": TEST_IMAGE, "memory": "32", **fields})
+
+
+def test_volumes_made_mounted_from_the_form_refused_while_in_use_then_deleted(
+    cloud: Cloud, browser: webdriver.Chrome, docker_client: docker.DockerClient
+) -> None:
+    token = cloud.token("admin", cloud.admin_password, "admin")
+    open_route(browser, cloud, "/volumes")
+    wait_title(browser, "Volumes")
+    wait_for("the empty list", lambda: browser.find_element(By.ID, "volumes-empty").is_displayed())
+    fill(browser, {"volume-name": "dash-vol", "volume-size": "0"})
+    browser.find_element(By.CSS_SELECTOR, "#volume-form button[type=submit]").click()
+    error = wait_for(
+        "the size error", lambda: browser.find_element(By.ID, "volume-size-error").text
+    )
+    assert "at least 1 GiB" in error, error
+    assert browser.find_element(By.ID, "volume-size").get_attribute("aria-invalid") == "true"
+    fill(browser, {"volume-size": "1"})
+    browser.find_element(By.ID, "volume-size").send_keys(Keys.ENTER)  # keyboard only
+    made = wait_for("dash-vol listed", lambda: volume_row(browser, "dash-vol"))
+    assert made == {"name": "dash-vol", "size": "1 GiB", "status": "available", "holders": "–"}
+
+    # A new volume from the form: its size is checked beside its field, then it is made.
+    run_from_form(browser, cloud, {"name": "dash-scratch", "command": "sleep 300"})
+    Select(browser.find_element(By.ID, "mount_volume")).select_by_visible_text(
+        "A new volume of the size below"
+    )
+    fill(browser, {"mount_size": "0", "mount_destination": "/scratch"})
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    error = wait_for(
+        "the mount size error", lambda: browser.find_element(By.ID, "mount_size-error").text
+    )
+    assert "at least 1 GiB" in error, error
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "mount_size")
+    fill(browser, {"mount_size": "1"})
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    wait_title(browser, "Container dash-scratch")
+    details = browser.find_element(By.ID, "details")
+    wait_for("dash-scratch Running", lambda: "Running" in details.text, timeout=60)
+    wait_for("its new volume", lambda: "(1 GiB) at /scratch" in details.text)
+    scratch = browser.current_url.rsplit("/", 1)[1]
+
+    # The named volume, offered by the form, mounted where the form says.
+    run_from_form(
+        browser,
+        cloud,
+        {"name": "dash-volbox", "command": "sh -c 'echo kept > /data/note; exec sleep 300'"},
+    )
+    volume_choice = Select(browser.find_element(By.ID, "mount_volume"))
+    wait_for(
+        "dash-vol offered",
+        lambda: "dash-vol (1 GiB)" in [o.text for o in volume_choice.options],
+    )
+    volume_choice.select_by_visible_text("dash-vol (1 GiB)")
+    fill(browser, {"mount_destination": "/data"})
+    browser.find_element(By.CSS_SELECTOR, "#create-form button[type=submit]").click()
+    wait_title(browser, "Container dash-volbox")
+    details = browser.find_element(By.ID, "details")
+    wait_for("dash-volbox Running", lambda: "Running" in details.text, timeout=60)
+    wait_for("its volume", lambda: "dash-vol (1 GiB) at /data" in details.text)
+    volbox = browser.current_url.rsplit("/", 1)[1]
+    labels = [f"{LABEL_HOST}={cloud.instance.host}", f"{LABEL_CONTAINER_ID}={volbox}"]
+    [engine] = docker_client.containers.list(filters={"label": labels})
+    assert "/data" in [m["Destination"] for m in engine.attrs["Mounts"]]
+    assert engine.exec_run(["cat", "/data/note"]).output == b"kept\n"
+    check_page(browser, cloud, "container-volume")
+
+    # In use: the list says by whom, and the API's 409 is shown when deleting it.
+    open_route(browser, cloud, "/volumes")
+    wait_title(browser, "Volumes")
+    held = wait_for("dash-vol in use", lambda: volume_row(browser, "dash-vol"))
+    assert held["status"] == "in-use" and held["holders"] == "dash-volbox at /data", held
+    listed = cloud.api(token, "GET", "/v1/containers").json()["containers"]
+    assert {c["uuid"] for c in listed} >= {scratch, volbox}
+    browser.find_element(By.CSS_SELECTOR, "button[data-delete-volume='dash-vol']").click()
+    browser.switch_to.alert.accept()
+    refused = wait_for("the 409", lambda: browser.find_element(By.ID, "volumes-error").text)
+    assert f"is in use by {volbox}" in refused, refused
+    assert volume_row(browser, "dash-vol") is not None
+    rows = browser.find_elements(By.CSS_SELECTOR, "#volume-rows td.holders")
+    assert "dash-scratch at /scratch" in [r.text for r in rows]
+    check_page(browser, cloud, "volumes")
+
+    # The containers go; the named volume is free again, the new one goes with its container.
+    for uuid in (volbox, scratch):
+        assert cloud.api(token, "DELETE", f"/v1/containers/{uuid}?force=true").status_code == 204
+    wait_for(
+        "dash-vol available, the scratch volume gone",
+        lambda: (
+            (volume_row(browser, "dash-vol") or {}).get("status") == "available"
+            and len(browser.find_elements(By.CSS_SELECTOR, "#volume-rows tr")) == 1
+        ),
+        timeout=90,
+    )
+    browser.find_element(By.CSS_SELECTOR, "button[data-delete-volume='dash-vol']").click()
+    browser.switch_to.alert.accept()
+    wait_for("dash-vol gone", lambda: volume_row(browser, "dash-vol") is None, timeout=90)
+    assert browser.find_element(By.ID, "volumes-error").text == ""
+
+
 def test_a_phone_sized_screen_by_keyboard_in_the_dark_theme(
     cloud: Cloud, browser: webdriver.Chrome
 ) -> None:
@@ -571,7 +704,12 @@ def test_logout_revokes_the_token(cloud: Cloud, browser: webdriver.Chrome) -> No
 def test_a_member_of_another_project_sees_none_of_its_containers(
     cloud: Cloud, browser: webdriver.Chrome
 ) -> None:
-    token = cloud.token("admin", cloud.admin_password, "admin")
+    token, admin_project = cloud.scoped("admin", cloud.admin_password, "admin")
+    volumes = f"/volume/v3/{admin_project}/volumes"
+    secret_volume = cloud.api(
+        token, "POST", volumes, json={"volume": {"name": "admin-vol", "size": 1}}
+    )
+    assert secret_volume.status_code == 202, secret_volume.text
     made = cloud.api(
         token,
         "POST",
@@ -630,6 +768,18 @@ def test_a_member_of_another_project_sees_none_of_its_containers(
     wait_for("bob's quota table", lambda: browser.find_elements(By.TAG_NAME, "meter"))
     rows = browser.find_elements(By.CSS_SELECTOR, "main tbody tr")
     assert any(r.text.startswith("Containers 1 ") for r in rows), [r.text for r in rows]
+    open_route(browser, cloud, "/volumes")
+    wait_title(browser, "Volumes")
+    wait_for(
+        "bob's empty list", lambda: browser.find_element(By.ID, "volumes-empty").is_displayed()
+    )
+    assert "Volumes of project team-b" in browser.find_element(By.ID, "main").text
+    assert "admin-vol" not in browser.find_element(By.ID, "main").text
+    open_route(browser, cloud, "/containers/new")
+    wait_title(browser, "Run a container")
+    wait_for("the form's lists", lambda: browser.find_elements(By.CSS_SELECTOR, "form[data-ready]"))
+    offered = [o.text for o in Select(browser.find_element(By.ID, "mount_volume")).options]
+    assert offered == ["None", "A new volume of the size below"], offered
 
     # A member deletes a running container of their own: stopped first, no force needed.
     open_route(browser, cloud, f"/containers/{own.json()['uuid']}")
@@ -647,3 +797,5 @@ def test_a_member_of_another_project_sees_none_of_its_containers(
     browser.find_element(By.ID, "logout").click()
     wait_title(browser, "Log in")
     assert cloud.api(token, "DELETE", f"/v1/containers/{secret}?force=true").status_code == 204
+    gone = cloud.api(token, "DELETE", f"{volumes}/{secret_volume.json()['volume']['id']}")
+    assert gone.status_code == 202, gone.text

@@ -29,7 +29,7 @@ import requests
 
 from dockyard.domain.models import LABEL_CONTAINER_ID, LABEL_HOST
 from tests.conftest import TEST_IMAGE
-from tests.e2e.process import DOCKYARD, Instance, stop
+from tests.e2e.process import DOCKYARD, Instance, remove_volumes, stop
 from tests.e2e.test_local_identity_cli import parse_openrc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -118,6 +118,7 @@ def cli(
         labels = {"label": f"{LABEL_HOST}={instance.host}"}
         for container in docker_client.containers.list(all=True, filters=labels):
             container.remove(force=True)
+        remove_volumes(docker_client, instance)
         if instance.log.exists():
             tail = instance.log.read_text()[-4000:]
             sys.stderr.write(f"\n===== {instance.log.name} =====\n{tail}")
@@ -199,7 +200,8 @@ def test_run_attached_streams_the_output_and_returns_the_exit_code(cli: Cli) -> 
 def test_detached_container_lifecycle(cli: Cli) -> None:
     started = cli.ok(
         "run", "-d", "--name", "web", "-m", "64m", "--cpus", "0.5", "-e", "GREETING=hello",
-        "-l", "tier=front", TEST_IMAGE, "sh", "-c", "echo $GREETING-from-web; sleep 300",
+        "-l", "tier=front", "-p", "8080", TEST_IMAGE,
+        "sh", "-c", "echo $GREETING-from-web; sleep 300",
     )  # fmt: skip
     container_uuid = started.strip()
     engine = cli.engine(container_uuid)
@@ -209,11 +211,12 @@ def test_detached_container_lifecycle(cli: Cli) -> None:
     short = container_uuid.replace("-", "")[:12]
     header, *lines = cli.ok("ps").splitlines()
     assert re.fullmatch(r"CONTAINER ID {3}IMAGE {3,}COMMAND {3,}CREATED {3,}STATUS {3,}"
-                        r"PORTS {3}NAMES", header), header  # fmt: skip
+                        r"PORTS {3,}NAMES", header), header  # fmt: skip
     [line] = [x for x in lines if x.endswith(" web")]
     assert line.startswith(short + "   " + TEST_IMAGE)
     assert line.index(" web") + 1 == header.index("NAMES")  # columns are aligned
     assert '"sh -c \'echo $GREETI…"' in line and "Up " in line
+    assert line[header.index("PORTS") :].startswith("8080/tcp   ")
     assert "say-hi" not in cli.ok("ps") and "say-hi" in cli.ok("ps", "-a")
     assert cli.ok("ps", "-q", "--filter", "name=web") == short + "\n"
     assert cli.ok("ps", "-aq", "--filter", "status=exited").strip() != ""
@@ -229,6 +232,7 @@ def test_detached_container_lifecycle(cli: Cli) -> None:
 
     [record] = json.loads(cli.ok("inspect", "web"))
     assert record["uuid"] == container_uuid and record["memory"] == "64"
+    assert record["ports"] == [8080]
     assert record["environment"] == {"GREETING": "hello"}
     assert cli.ok("inspect", "-f", "{{.Names}} {{.Status}}", "web").startswith("web Up ")
 
@@ -246,12 +250,36 @@ def test_detached_container_lifecycle(cli: Cli) -> None:
     assert cli.engine(container_uuid).attrs["State"]["Running"]
     assert cli.ok("restart", "-t", "1", "web") == "web\n"
     assert cli.show("web")["status"] == "Running"
+    assert cli.ok("pause", "web") == "web\n"
+    assert cli.show("web")["status"] == "Paused"
+    assert cli.engine(container_uuid).attrs["State"]["Paused"]
+    assert cli.ok("unpause", "web") == "web\n"
+    assert cli.show("web")["status"] == "Running"
+    assert cli.ok("kill", "web") == "web\n"
+    assert not cli.engine(container_uuid).attrs["State"]["Running"]
+    cli.wait_output(("ps", "-a", "--filter", "name=web"), "Exited (137)")
+    assert cli.ok("start", "web") == "web\n"
 
     refused = cli.call("rm", "web")
     assert refused.returncode == 1 and "Error response from server" in refused.stderr
     assert cli.ok("rm", "-f", "web", "say-hi") == "web\nsay-hi\n"
     assert cli.engine(container_uuid) is None
     assert cli.ok("ps", "-aq") == ""
+
+
+def test_create_with_a_restart_policy_then_start(cli: Cli) -> None:
+    made = cli.ok(
+        "create", "--name", "made", "--restart", "on-failure:2", TEST_IMAGE,
+        "sh", "-c", "echo started; exit 0",
+    ).strip()  # fmt: skip
+    assert cli.show("made")["status"] == "Created"
+    policy = cli.engine(made).attrs["HostConfig"]["RestartPolicy"]
+    assert policy == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert cli.show("made")["restart_policy"] == {"Name": "on-failure", "MaximumRetryCount": "2"}
+    assert cli.ok("start", "made") == "made\n"
+    assert cli.ok("wait", "made") == "0\n"
+    assert cli.ok("logs", "made") == "started\n"
+    cli.ok("rm", "made")
 
 
 def test_logs_follow_until_the_container_exits(cli: Cli) -> None:
@@ -378,12 +406,13 @@ def test_pull_and_images_over_the_images_api(cli: Cli) -> None:
         cli.login()
     source = cli.docker.images.get(TEST_IMAGE)
     repo = f"127.0.0.1:5001/dockyard-test/cli-{os.getpid()}-{int(time.time())}"
-    source.tag(repo, "v1")
-    try:
-        for line in cli.docker.api.push(repo, tag="v1", stream=True, decode=True):
-            assert "error" not in line, line
-    finally:
-        cli.docker.images.remove(f"{repo}:v1")
+    for tag in ("v1", "v2"):
+        source.tag(repo, tag)
+        try:
+            for line in cli.docker.api.push(repo, tag=tag, stream=True, decode=True):
+                assert "error" not in line, line
+        finally:
+            cli.docker.images.remove(f"{repo}:{tag}")
     deadline = time.monotonic() + 30
     while repo in cli.ok("images"):  # the sync drops the record of the removed tag
         assert time.monotonic() < deadline
@@ -395,7 +424,20 @@ def test_pull_and_images_over_the_images_api(cli: Cli) -> None:
     assert re.search(rf"^{re.escape(repo)}\s+v1\s+{source.id[7:19]}\s", listed, re.MULTILINE)
     again = cli.ok("pull", f"{repo}:v1")
     assert again == f"Status: Image is up to date for {repo}:v1 on {cli.instance.host}\n"
-    cli.docker.images.remove(f"{repo}:v1")
+
+    # On a terminal the pull draws a live line (a spinner until the host reports sizes,
+    # then the bar: images.progress_line), rewritten in place and cleared at the end.
+    shown = Terminal(cli, "pull", f"{repo}:v2")
+    shown.expect("Digest: sha256:")
+    assert shown.finished() == 0, shown.seen
+    lines = re.findall(rf"\r\x1b\[K{re.escape(repo)}:v2: ([^\r]*)", shown.seen)
+    live = [x for x in lines if not x.startswith("pulled on ")]
+    assert live, shown.seen
+    assert all(re.fullmatch(r"[|/\\-] waiting for the registry \(\d+s\)|\[[=> ]{30}\] .+ layers", x)
+               for x in live), live  # fmt: skip
+    assert f"\r\x1b[K{repo}:v2: pulled on {cli.instance.host}" in shown.seen
+    for tag in ("v1", "v2"):
+        cli.docker.images.remove(f"{repo}:{tag}")
 
 
 def test_run_on_a_named_network_gets_an_address_there(cli: Cli) -> None:
@@ -407,6 +449,72 @@ def test_run_on_a_named_network_gets_an_address_there(cli: Cli) -> None:
     shown = cli.ok("exec", "on-net", "ip", "-4", "-o", "addr")
     assert address["addr"] in shown, (address, shown)
     cli.ok("rm", "-f", "on-net")
+
+
+def admin_volumes(cli: Cli) -> tuple[requests.Session, str]:
+    """A session holding an admin token, and the admin project's block-storage volumes URL."""
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": "admin", "domain": {"id": "default"},
+                             "password": cli.admin["OS_PASSWORD"]},
+                },
+            },
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }  # fmt: skip
+    reply = requests.post(f"{cli.admin['OS_AUTH_URL']}/auth/tokens", json=body, timeout=30)
+    assert reply.status_code == 201, reply.text
+    session = requests.Session()
+    session.headers["X-Auth-Token"] = reply.headers["X-Subject-Token"]
+    project = reply.json()["token"]["project"]["id"]
+    return session, f"{cli.instance.url}/volume/v3/{project}/volumes"
+
+
+def volume_status(session: requests.Session, volumes: str, volume_id: str) -> str | None:
+    reply = session.get(f"{volumes}/{volume_id}", timeout=30)
+    if reply.status_code == 404:
+        return None
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["volume"]["status"])
+
+
+def test_run_with_a_named_volume_keeps_its_data_for_the_next_container(cli: Cli) -> None:
+    session, volumes = admin_volumes(cli)
+    made = session.post(volumes, json={"volume": {"name": "cli-data", "size": 1}}, timeout=30)
+    assert made.status_code == 202, made.text
+    volume_id = made.json()["volume"]["id"]
+
+    wrote = cli.call("run", "--rm", "-v", "cli-data:/data", TEST_IMAGE,
+                     "sh", "-c", "echo kept > /data/note && df -k /data | tail -n 1")  # fmt: skip
+    assert wrote.returncode == 0, wrote.stderr
+    size_kib = int(wrote.stdout.split()[1])
+    assert 900_000 < size_kib <= 1024 * 1024, wrote.stdout  # its own 1 GiB filesystem
+    assert volume_status(session, volumes, volume_id) == "available"
+
+    held = cli.ok("run", "-d", "--name", "holder", "-v", "cli-data:/data", TEST_IMAGE,
+                  "sleep", "300").strip()  # fmt: skip
+    mounts = cli.engine(held).attrs["Mounts"]
+    assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/data")], mounts
+    assert cli.ok("exec", "holder", "cat", "/data/note") == "kept\n"
+    assert volume_status(session, volumes, volume_id) == "in-use"
+    refused = cli.call("run", "-v", "cli-data:/again", TEST_IMAGE, "true")
+    assert refused.returncode == 125, refused
+    assert f"is in use by {held}" in refused.stderr, refused.stderr
+    in_use = session.delete(f"{volumes}/{volume_id}", timeout=30)
+    assert in_use.status_code == 409, in_use.text
+
+    cli.ok("rm", "-f", "holder")
+    deadline = time.monotonic() + 60
+    while volume_status(session, volumes, volume_id) != "available":
+        assert time.monotonic() < deadline, "the volume stayed attached"
+        time.sleep(POLL)
+    assert session.delete(f"{volumes}/{volume_id}", timeout=30).status_code == 202
+    while volume_status(session, volumes, volume_id) is not None:
+        assert time.monotonic() < deadline + 30, "the volume was not removed"
+        time.sleep(POLL)
 
 
 def test_refusals_are_passed_through_with_dockers_exit_codes(cli: Cli) -> None:
@@ -459,6 +567,52 @@ def test_logout_revokes_the_saved_token(cli: Cli) -> None:
     cli.login_file.write_text(json.dumps({"endpoint": f"{cli.instance.url}/v1", "token": token}))
     stale = cli.call("ps")
     assert stale.returncode == 1 and "log in again with `dockyard login`" in stale.stderr
+
+
+#: Completes ``WORDS`` with the bash script as bash itself would (compgen and all).
+BASH_COMPLETE = """
+source <(dockyard completion bash)
+COMP_WORDS=($WORDS); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+[[ "$WORDS" == *" " ]] && { COMP_WORDS+=(""); COMP_CWORD=$(( COMP_CWORD + 1 )); }
+_dockyard; printf '%s\\n' "${COMPREPLY[@]}"
+"""
+#: The zsh script's function with compsys' compadd (which keeps the words matching the one
+#: being completed), compdef and _files stood in for; extendedglob on, as compsys has it.
+ZSH_COMPLETE = """
+setopt extendedglob
+compdef() { : }; _files() { print -- '<files>' }
+compadd() {
+    shift; local w; for w in "$@"; do [[ $w == ${words[CURRENT]}* ]] && print -- $w; done; true
+}
+source <(dockyard completion zsh)
+words=(${(z)WORDS}); [[ "$WORDS" == *" " ]] && words+=(""); CURRENT=${#words}
+_dockyard
+"""
+
+
+def completed(cli: Cli, shell: str, words: str) -> list[str]:
+    script = BASH_COMPLETE if shell == "bash" else ZSH_COMPLETE
+    path = f"{DOCKYARD.parent}:{os.environ['PATH']}"
+    result = subprocess.run([shell, "-c", script], env=cli.env({"WORDS": words, "PATH": path}),
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0 and result.stderr == "", (shell, words, result)
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_completion_completes_verbs_flags_and_container_names(cli: Cli, shell: str) -> None:
+    listed = cli.call("ps", "-a")
+    if listed.returncode != 0:  # logged out by an earlier test
+        cli.login()
+        listed = cli.call("ps", "-a")
+    if "completer" not in listed.stdout:
+        cli.ok("run", "-d", "--name", "completer", TEST_IMAGE, "sleep", "300")
+    assert set(completed(cli, shell, "dockyard ")) >= set(VERBS)
+    assert completed(cli, shell, "dockyard r") == ["run", "restart", "rm"]
+    assert "--name" in completed(cli, shell, "dockyard run --n")
+    assert "--filter" in completed(cli, shell, "dockyard ps --")
+    assert "completer" in completed(cli, shell, "dockyard logs ")
+    assert completed(cli, shell, "dockyard completion ") == ["bash", "zsh"]
 
 
 def test_completion_scripts_name_every_command(cli: Cli) -> None:

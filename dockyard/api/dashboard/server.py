@@ -2,10 +2,11 @@
 
 The browser never holds the token where a script can read it: it lives in an
 HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``. The page calls the
-public API through ``/dashboard/api/v1/...`` (and the network subset through
-``/dashboard/api/v2.0/...``), which hands the request, unchanged but for the
-token taken from the cookie, to the same WSGI application that serves ``/v1``
-and ``/v2.0`` (token validation, policy and project scoping included). Every
+public API through ``/dashboard/api/v1/...`` (the network subset through
+``/dashboard/api/v2.0/...``, the block-storage subset through
+``/dashboard/api/volume/...``), which hands the request, unchanged but for the
+token taken from the cookie, to the same WSGI application that serves ``/v1``,
+``/v2.0`` and ``/volume`` (token validation, policy and project scoping included). Every
 request that can change something must carry the double-submit CSRF token: the
 ``X-CSRF-Token`` header equal to the ``dockyard_csrf`` cookie, which only a
 page of this origin can read.
@@ -37,8 +38,9 @@ CSRF_COOKIE = "dockyard_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LOGIN_BODY = 16 * 1024
-#: The API prefixes the page may reach: Zun's and the Neutron subset (never /v3, identity).
-API_PREFIXES = ("/v1", "/v2.0")
+#: The API prefixes the page may reach: Zun's, the Neutron and the block-storage subsets
+#: (never /v3, identity).
+API_PREFIXES = ("/v1", "/v2.0", "/volume")
 #: Identity headers a browser must not pass to the API (the token comes from the cookie).
 _DROPPED = ("HTTP_X_AUTH_TOKEN", "HTTP_COOKIE", "HTTP_X_CSRF_TOKEN")
 # Scripts, styles and connections only from this origin; websockets to the console proxy.
@@ -206,10 +208,10 @@ class Dashboard:
         environ: dict[str, Any],
         start_response: Callable[..., Any],
     ) -> Iterable[bytes]:
-        """Hand ``/dashboard/api/v1/...`` to the API as ``/v1/...`` (and ``v2.0`` as
-        ``/v2.0``) with the cookie's token."""
+        """Hand ``/dashboard/api/v1/...`` to the API as ``/v1/...`` (``v2.0`` as ``/v2.0``,
+        ``volume`` as ``/volume``) with the cookie's token."""
         if not any(path == p or path.startswith(p + "/") for p in API_PREFIXES):
-            refused = _error(404, "The dashboard reaches only the /v1 and /v2.0 APIs.")
+            refused = _error(404, "The dashboard reaches only the /v1, /v2.0 and /volume APIs.")
             return refused(environ, start_response)
         if http.method not in SAFE_METHODS and not self._csrf_ok(http):
             refused = _error(403, "The request lacks the dashboard's CSRF token; reload the page.")

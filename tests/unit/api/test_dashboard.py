@@ -197,10 +197,12 @@ def test_changes_through_the_api_need_the_csrf_token(client: Client) -> None:
     assert passed.get_json()["method"] == "POST" and passed.get_json()["body"] == '{"a": 1}'
 
 
-def test_only_v1_and_v2_0_are_reachable_through_the_dashboard(client: Client) -> None:
+def test_only_v1_v2_0_and_volume_are_reachable_through_the_dashboard(client: Client) -> None:
     assert log_in(client).status_code == 200
     for path in (
         "/dashboard/api/v3/auth/tokens",
+        "/dashboard/api/volumes/v3/p/volumes",
+        "/dashboard/api/volumex",
         "/dashboard/api/",
         "/dashboard/api/v10/x",
         "/dashboard/api/v2.0x/networks",
@@ -211,6 +213,9 @@ def test_only_v1_and_v2_0_are_reachable_through_the_dashboard(client: Client) ->
     assert seen["path"] == "/v2.0/networks" and seen["token"] == "t-1"
     # The network subset's writes need the CSRF token like every other.
     assert client.post("/dashboard/api/v2.0/networks", json={}).status_code == 403
+    seen = client.get("/dashboard/api/volume/v3/p-1/volumes/detail").get_json()
+    assert seen["path"] == "/volume/v3/p-1/volumes/detail" and seen["token"] == "t-1"
+    assert client.delete("/dashboard/api/volume/v3/p-1/volumes/v-1").status_code == 403
 
 
 def test_without_a_session_the_api_gets_no_token(client: Client) -> None:

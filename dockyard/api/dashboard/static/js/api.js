@@ -1,6 +1,7 @@
 // The dashboard's only way to the server: the public API under ./api/v1 and the network
 // subset under ./api/v2.0 (the token rides in an HttpOnly cookie) and the dashboard's own
-// login, logout and session endpoints.
+// login, logout and session endpoints. The block-storage subset is reached under
+// ./api/volume/v3/{project id}, always the session's own project.
 
 export const API_VERSION = "container 1.40";
 
@@ -36,6 +37,10 @@ async function failure(response) {
       detail = body.error.message || detail;
     } else if (body && body.NeutronError) {
       detail = body.NeutronError.message || detail;
+    } else if (body && typeof body === "object") {
+      // Cinder's fault: {"itemNotFound": {"code": 404, "message": "..."}}.
+      const [fault] = Object.values(body);
+      if (fault && typeof fault.message === "string") detail = fault.message;
     }
   } catch (_) { /* not JSON */ }
   return new ApiError(response.status, detail, fieldOf(detail));
@@ -83,6 +88,16 @@ export const net = {
   post: (path, body) => send("POST", `api/v2.0${path}`, body),
   del: (path) => send("DELETE", `api/v2.0${path}`),
 };
+
+// The block-storage v3 subset, scoped to the project of the session (`projectId`).
+export function volumes(projectId) {
+  const base = `api/volume/v3/${encodeURIComponent(projectId)}/volumes`;
+  return {
+    list: async () => (await send("GET", `${base}/detail`)).volumes,
+    create: (volume) => send("POST", base, { volume }),
+    del: (id) => send("DELETE", `${base}/${encodeURIComponent(id)}`),
+  };
+}
 
 export const auth = {
   session: () => send("GET", "session"),

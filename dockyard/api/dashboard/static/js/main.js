@@ -10,7 +10,7 @@ import { hostsView, servicesView } from "./views/admin.js";
 import { quotasView } from "./views/quotas.js";
 import { imagesView } from "./views/images.js";
 import { networksView, securityGroupsView } from "./views/networks.js";
-import { placeholderView } from "./views/placeholder.js";
+import { volumesView } from "./views/volumes.js";
 
 const state = { session: null, cleanup: null };
 const main = document.getElementById("main");
@@ -26,7 +26,7 @@ const ROUTES = [
   [/^\/networks$/, () => networksView(main, state.session)],
   [/^\/security-groups$/, () => securityGroupsView(main, state.session)],
   [/^\/images$/, () => imagesView(main, state.session)],
-  [/^\/volumes$/, () => placeholderView(main, "Volumes", "the volumes API")],
+  [/^\/volumes$/, () => volumesView(main, state.session)],
 ];
 
 function currentPath() {

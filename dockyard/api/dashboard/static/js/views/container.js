@@ -1,7 +1,7 @@
 // One container: details, actions, logs that follow, a live stats chart, the action log and
 // a terminal through the console proxy.
 
-import { api, net } from "../api.js";
+import { api, net, volumes } from "../api.js";
 import { h, heading, replace, svg, table, toast } from "../dom.js";
 import { removeContainer, statusBadge } from "./containers.js";
 import { openTerminal } from "./terminal.js";
@@ -23,20 +23,32 @@ function addresses(c, names) {
       (list || []).map((a) => a.addr).join(", "))));
 }
 
-function details(c, names) {
+// "data (1 GiB) at /data" for each volume the container holds (the volume API's attachments:
+// the container's own representation has no mounts).
+function mounts(held) {
+  if (!held.length) return null;
+  return h("ul", { class: "plain", id: "mounts" }, held.map((m) =>
+    h("li", {}, h("a", { href: "#/volumes" }, m.name), ` (${m.size} GiB) at ${m.destination}`)));
+}
+
+function details(c, names, held) {
   const rows = [
     ["UUID", c.uuid], ["Status", statusBadge(c.status)], ["Status detail", c.status_detail],
     ["Reason", c.status_reason], ["Task", c.task_state], ["Image", c.image],
     ["Command", Array.isArray(c.command) ? c.command.map(quoted).join(" ") : c.command],
     ["CPUs", c.cpu], ["Memory (MiB)", c.memory], ["Host", c.host],
-    ["Addresses", addresses(c, names)],
+    ["Addresses", addresses(c, names)], ["Volumes", mounts(held)],
     ["Security groups", c.security_groups && c.security_groups.length
       ? c.security_groups.map((g) => names.get(g) || g).join(", ") : null],
     ["Ports", c.ports && c.ports.length ? c.ports.join(", ") : null],
     ["Restart policy", c.restart_policy ? c.restart_policy.Name : null],
     ["Environment", c.environment && Object.keys(c.environment).length
       ? Object.entries(c.environment).map(([k, v]) => `${k}=${v}`).join(" ") : null],
-    ["Interactive", c.interactive ? "yes" : "no"], ["Created", c.created_at],
+    ["Labels", c.labels && Object.keys(c.labels).length
+      ? Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(" ") : null],
+    ["Working directory", c.workdir],
+    ["Interactive", c.interactive ? "yes" : "no"],
+    ["Removed when it exits", c.auto_remove ? "yes" : "no"], ["Created", c.created_at],
   ];
   return h("dl", { class: "details" },
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "–")]));
@@ -70,12 +82,14 @@ function chart(samples) {
 
 export async function containerView(main, session, ident) {
   const page = { gone: false, timers: [], samples: [], terminal: null, container: null,
-    names: new Map() };
+    names: new Map(), held: [] };
+  const store = volumes(session.project.id);
   const title = heading("Container");
   const info = h("section", { "aria-labelledby": "details-title", class: "card" },
     h("h2", { id: "details-title" }, "Details"), h("div", { id: "details" }));
   const actions = h("div", { class: "actions", id: "container-actions" });
-  const logs = h("pre", { id: "logs", class: "logs", tabindex: "0", "aria-label": "Log output" });
+  const logs = h("pre", { id: "logs", class: "logs", tabindex: "0", role: "log",
+    "aria-label": "Log output" }); // a named log region, also while still empty
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
   const stats = h("div", { id: "stats" });
   const statsText = h("p", { id: "stats-label", class: "muted" }, "No samples yet.");
@@ -143,8 +157,8 @@ export async function containerView(main, session, ident) {
       const c = await api.get(`/containers/${ident}`);
       page.container = c;
       replace(title.querySelector("h1"), `Container ${c.name}`);
-      await learnNames(c);
-      replace(info.querySelector("#details"), details(c, page.names));
+      await Promise.all([learnNames(c), learnMounts(c)]);
+      replace(info.querySelector("#details"), details(c, page.names, page.held));
       updateButtons(c);
       return c;
     } catch (error) {
@@ -169,6 +183,14 @@ export async function containerView(main, session, ident) {
     });
     await Promise.all([...missing(Object.keys(c.addresses || {}), "networks", "network"),
       ...missing(c.security_groups || [], "security-groups", "security_group")]);
+  }
+
+  async function learnMounts(c) {
+    try {
+      page.held = (await store.list()).flatMap((v) => v.attachments
+        .filter((a) => a.server_id === c.uuid)
+        .map((a) => ({ name: v.name || v.id, size: v.size, destination: a.device })));
+    } catch (_) { /* another project's container (an admin's view): none shown */ }
   }
 
   async function refreshLogs() {
