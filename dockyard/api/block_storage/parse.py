@@ -75,6 +75,13 @@ def _refusal(error: jsonschema.ValidationError, body: Mapping[str, Any]) -> Inva
             f"Dockyard volumes do not support {key}: a volume is made empty, of a size."
         )
     value = repr(error.instance)[:40]
+    if key == "size":  # as the domain says it of a mount's size
+        return InvalidInput(f"size must be a whole number of GiB, not {value}.", field="size")
+    if error.validator == "maxLength":
+        return InvalidInput(
+            f"Invalid input for field/attribute {key}. Value: {value}... is too long "
+            f"(at most {schemas.MAX_TEXT} characters)."
+        )
     if error.validator == "type":
         return InvalidInput(
             f"Invalid input for field/attribute {key}. Value: {value} is not a string."
