@@ -227,7 +227,8 @@ class BlockStorageApp:
         volumes = volumes[query.offset :]
         host_url = http.host_url.rstrip("/")
         body: dict[str, Any] = {}
-        if query.limit is not None and len(volumes) > query.limit:
+        # limit=0 is Cinder's "no limit given" (``limit or max_limit``), not an empty page.
+        if query.limit and len(volumes) > query.limit:
             volumes = volumes[: query.limit]
             args = {k: v for k, v in http.args.items() if k != "marker"}
             args["marker"] = volumes[-1].id
