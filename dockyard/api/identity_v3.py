@@ -15,13 +15,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from dockyard.api.block_storage.views import VERSION_PATH as VOLUME_API
+from dockyard.api.identity_schemas import check_auth
 from dockyard.api.json_body import parse_json
 from dockyard.api.request import json_response
 from dockyard.domain.errors import DockyardError, InvalidInput, Unauthorized
@@ -168,17 +169,10 @@ _FILTERS: dict[str, frozenset[str]] = {
 }
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidInput(f"Invalid input for field '{where}': expected an object.")
-    return value
-
-
 def _in_default_domain(entity: dict[str, Any], where: str) -> None:
     domain = entity.get("domain")
     if domain is None:
         return
-    domain = _object(domain, f"{where}.domain")
     if domain.get("id", DEFAULT_DOMAIN_ID) != DEFAULT_DOMAIN_ID or (
         str(domain.get("name", DEFAULT_DOMAIN_NAME)).lower() != DEFAULT_DOMAIN_NAME.lower()
     ):
@@ -196,22 +190,34 @@ def _ref(entity: dict[str, Any], where: str) -> Ref:
 
 
 def parse_password_auth(body: Any) -> tuple[Ref, str, Ref]:
-    """(user, password, project) from a Keystone v3 password auth request."""
-    auth = _object(_object(body, "body").get("auth"), "auth")
-    identity = _object(auth.get("identity"), "identity")
-    methods = identity.get("methods")
-    if not isinstance(methods, list) or not methods:
-        raise InvalidInput("Invalid input for field 'identity.methods': a list is required.")
-    if methods != ["password"]:
+    """(user, password, project) from a Keystone v3 password auth request: its shape is
+    ``identity_schemas.AUTH`` (→ 400), its method password and its scope a project (→ 401)."""
+    check_auth(body)
+    auth = body["auth"]
+    identity = auth["identity"]
+    if identity["methods"] != ["password"]:
         raise Unauthorized("Only the password authentication method is supported.")
-    user = _object(_object(identity.get("password"), "password").get("user"), "user")
-    password = user.get("password")
-    if not isinstance(password, str):
-        raise InvalidInput("Invalid input for field 'password.user.password'.")
+    if "password" not in identity:
+        raise InvalidInput("Invalid input for field 'identity.password': it is required.")
+    user = identity["password"]["user"]
     scope = auth.get("scope")
     if not isinstance(scope, dict) or not isinstance(scope.get("project"), dict):
         raise Unauthorized("Dockyard issues project-scoped tokens only: name a project.")
-    return _ref(user, "user"), password, _ref(scope["project"], "scope.project")
+    return _ref(user, "user"), user["password"], _ref(scope["project"], "scope.project")
+
+
+#: (method, path, endpoint) of every route served; the OpenAPI document describes each.
+ROUTES: Final = (
+    ("GET", "/v3", "version"),
+    ("GET", "/v3/", "version"),
+    ("POST", "/v3/auth/tokens", "issue"),
+    ("GET", "/v3/auth/tokens", "check"),
+    ("DELETE", "/v3/auth/tokens", "revoke"),
+    ("GET", "/v3/services", "services"),
+    ("GET", "/v3/services/<ident>", "service"),
+    ("GET", "/v3/endpoints", "endpoints"),
+    ("GET", "/v3/endpoints/<ident>", "endpoint"),
+)
 
 
 class IdentityApp:
@@ -233,17 +239,7 @@ class IdentityApp:
         }
         self.handlers = handlers
         self.url_map = Map(
-            [
-                Rule("/v3", endpoint="version", methods=["GET"]),
-                Rule("/v3/", endpoint="version", methods=["GET"]),
-                Rule("/v3/auth/tokens", endpoint="issue", methods=["POST"]),
-                Rule("/v3/auth/tokens", endpoint="check", methods=["GET"]),
-                Rule("/v3/auth/tokens", endpoint="revoke", methods=["DELETE"]),
-                Rule("/v3/services", endpoint="services", methods=["GET"]),
-                Rule("/v3/services/<ident>", endpoint="service", methods=["GET"]),
-                Rule("/v3/endpoints", endpoint="endpoints", methods=["GET"]),
-                Rule("/v3/endpoints/<ident>", endpoint="endpoint", methods=["GET"]),
-            ],
+            [Rule(path, endpoint=endpoint, methods=[method]) for method, path, endpoint in ROUTES],
             strict_slashes=False,
         )
 

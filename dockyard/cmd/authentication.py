@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from dockyard.api import identity_v3
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import NoAuth
+from dockyard.api.block_storage import app as block_storage
+from dockyard.api.block_storage import views as volume_views
 from dockyard.api.block_storage.mount import with_volume_api
-from dockyard.api.body_limit import BodyLimit
+from dockyard.api.body_limit import BodyLimit, Refusal
 from dockyard.api.dashboard.identity import InProcess, OverHttp, Session, TokenApi
 from dockyard.api.dashboard.server import mount
 from dockyard.api.keystone_auth import keystone_app
 from dockyard.api.metrics import RequestMetrics
+from dockyard.api.neutron import app as neutron
 from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
 from dockyard.cmd.identity import local_app
@@ -31,7 +35,18 @@ def api_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp:
     served = api.view(conf)
     if served.metrics_enabled:
         count_containers_with(ContainerRepository(db).count_by_host_status)
-    return RequestMetrics(BodyLimit(app, served.max_request_body_size), served.metrics_enabled)
+    limited = BodyLimit(app, served.max_request_body_size, REFUSALS)
+    return RequestMetrics(limited, served.metrics_enabled)
+
+
+#: Each OpenStack subset's error body for a refusal before its app is reached.
+REFUSALS: dict[str, Refusal] = {
+    neutron.PREFIX: lambda status, detail: neutron.error_response(
+        status, "HTTPRequestEntityTooLarge", detail
+    ),
+    volume_views.PREFIX: block_storage.error_response,
+    "/v3": identity_v3.error_response,
+}
 
 
 def dashboard_identity(

@@ -66,7 +66,8 @@ KERNEL_PATHS: Final = ("/proc", "/sys", "/dev")
 ENGINE_FILES: Final = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
 
 _MOUNT_KEYS: Final = frozenset({"type", "source", "destination", "size"})
-_DIGITS: Final = re.compile(r"[0-9]+")
+#: A whole number as text, one sign at most ("--5" is not one: ``int`` refuses it).
+_DIGITS: Final = re.compile(r"-?[0-9]+")
 #: Characters the engine's mount syntax gives a meaning to, and control characters.
 _UNSAFE_PATH: Final = re.compile(r"[:,\x00-\x1f\x7f]")
 _MAX_PATH: Final = 4096
@@ -232,7 +233,7 @@ def check_size(value: Any, limits: MountLimits) -> int:
     """A volume size in GiB: a whole number (or a string of digits) from 1 to the maximum."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidInput(f"size must be a whole number of GiB, not {value!r}.", field="size")
-    if isinstance(value, str) and not _DIGITS.fullmatch(value.strip().lstrip("-")):
+    if isinstance(value, str) and not _DIGITS.fullmatch(value.strip()):
         raise InvalidInput(f"size must be a whole number of GiB, not {value!r}.", field="size")
     size = int(value)
     if size < 1:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -52,7 +53,10 @@ from tests.support.quiet import quiet_agent
 pytestmark = pytest.mark.docker
 
 SPEC = document(served_routes(), Limits())
-SCHEMA = schemathesis.openapi.from_dict(SPEC)
+#: The Zun API's paths; the OpenStack subsets are fuzzed under auth_strategy = local by
+#: test_openapi_fuzz_openstack.py (``/v3`` is not served under noauth).
+ZUN_PATHS = "^/($|v1)"
+SCHEMA = schemathesis.openapi.from_dict(SPEC).include(path_regex=ZUN_PATHS)
 #: Examples per operation: with the hostile variants, well over 2,000 requests.
 EXAMPLES = 14
 ABSENT_IMAGE = "127.0.0.1:5001/dockyard-fuzz/absent:latest"
@@ -252,7 +256,12 @@ def test_every_operation_survives_fuzzing(
 
 def test_the_run_reached_every_operation_with_2000_requests() -> None:
     """Runs after the fuzzing above (pytest keeps file order)."""
-    operations = {f"{m.upper()} {p}" for p, item in SPEC["paths"].items() for m in item}
+    operations = {
+        f"{m.upper()} {p}"
+        for p, item in SPEC["paths"].items()
+        for m in item
+        if re.match(ZUN_PATHS, p)
+    }
     print(f"fuzzing: {TALLY.requests} requests, statuses {sorted(TALLY.by_status.items())}")
     assert TALLY.operations == operations
     assert TALLY.requests >= 2000

@@ -279,6 +279,11 @@ def test_list_sorting_paging_and_count(world: World) -> None:
         assert [v["size"] for v in rest["volumes"]] == [3] and "volumes_links" not in rest
         counted = alice.call("GET", f"{alice.base}/volumes?with_count=true&limit=1").json()
         assert counted["count"] == 3 and len(counted["volumes"]) == 1
+        # Regression (the fuzzer's find): limit=0 was an IndexError, a 500. Cinder
+        # reads it as no limit given.
+        unlimited = alice.call("GET", f"{alice.base}/volumes?limit=0")
+        assert unlimited.status_code == 200, unlimited.text
+        assert len(unlimited.json()["volumes"]) == 3 and "volumes_links" not in unlimited.json()
     finally:
         for volume in made:
             alice.call("DELETE", f"{alice.base}/volumes/{volume['id']}")

@@ -48,6 +48,19 @@ FAULTS: Final = {
     503: "serviceUnavailable",
 }
 _PROJECT: Final = f"{VERSION_PATH}/<project_id>"
+#: (method, path, endpoint) of every route served; the OpenAPI document describes each.
+ROUTES: Final = (
+    ("GET", PREFIX, "versions"),
+    ("GET", VERSION_PATH, "version"),
+    ("GET", f"{_PROJECT}/volumes", "list"),
+    ("POST", f"{_PROJECT}/volumes", "create"),
+    ("GET", f"{_PROJECT}/volumes/detail", "detail"),
+    ("GET", f"{_PROJECT}/volumes/<ident>", "show"),
+    ("DELETE", f"{_PROJECT}/volumes/<ident>", "delete"),
+    ("PUT", f"{_PROJECT}/volumes/<ident>", "update"),
+    ("GET", f"{_PROJECT}/extensions", "extensions"),
+    ("GET", f"{_PROJECT}/limits", "limits"),
+)
 
 
 def error_response(status: int, message: str) -> Response:
@@ -76,18 +89,7 @@ class BlockStorageApp:
         self.zone = zone
         self.reader_only = reader_only
         self.url_map = Map(
-            [
-                Rule(PREFIX, endpoint="versions", methods=["GET"]),
-                Rule(VERSION_PATH, endpoint="version", methods=["GET"]),
-                Rule(f"{_PROJECT}/volumes", endpoint="list", methods=["GET"]),
-                Rule(f"{_PROJECT}/volumes", endpoint="create", methods=["POST"]),
-                Rule(f"{_PROJECT}/volumes/detail", endpoint="detail", methods=["GET"]),
-                Rule(f"{_PROJECT}/volumes/<ident>", endpoint="show", methods=["GET"]),
-                Rule(f"{_PROJECT}/volumes/<ident>", endpoint="delete", methods=["DELETE"]),
-                Rule(f"{_PROJECT}/volumes/<ident>", endpoint="update", methods=["PUT"]),
-                Rule(f"{_PROJECT}/extensions", endpoint="extensions", methods=["GET"]),
-                Rule(f"{_PROJECT}/limits", endpoint="limits", methods=["GET"]),
-            ],
+            [Rule(path, endpoint=endpoint, methods=[method]) for method, path, endpoint in ROUTES],
             strict_slashes=False,
         )
 
@@ -225,7 +227,8 @@ class BlockStorageApp:
         volumes = volumes[query.offset :]
         host_url = http.host_url.rstrip("/")
         body: dict[str, Any] = {}
-        if query.limit is not None and len(volumes) > query.limit:
+        # limit=0 is Cinder's "no limit given" (``limit or max_limit``), not an empty page.
+        if query.limit and len(volumes) > query.limit:
             volumes = volumes[: query.limit]
             args = {k: v for k, v in http.args.items() if k != "marker"}
             args["marker"] = volumes[-1].id

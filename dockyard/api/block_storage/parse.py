@@ -1,50 +1,28 @@
 """Reading block-storage request bodies and list queries strictly: unknown or mistyped → 400.
 
 Sizes and names are checked by ``domain.volumes`` (one rule for mounts and this API);
-this module knows Cinder's envelope: which keys a create may carry, which of them
-Dockyard supports only empty, and the list query's filters and controls.
+the bodies' shapes (which keys a create may carry, which of them Dockyard supports
+only empty) are ``schemas``, which the OpenAPI document publishes; this module says
+their refusals in Cinder's words and reads the list query's filters and controls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import jsonschema
+
+from dockyard.api.block_storage import schemas
 from dockyard.api.json_body import parse_json
 from dockyard.domain.errors import InvalidInput, NotFound
 
-MAX_DESCRIPTION: Final = 255
-#: The volume type every Dockyard volume has (Cinder's name for the default type).
-DEFAULT_TYPE: Final = "__DEFAULT__"
-#: Create keys for what Dockyard has no notion of: accepted only absent, null or empty.
-_UNSUPPORTED: Final = frozenset(
-    {
-        "snapshot_id",
-        "source_volid",
-        "imageRef",
-        "image_id",
-        "backup_id",
-        "consistencygroup_id",
-        "group_id",
-        "availability_zone",
-        "metadata",
-        "multiattach",
-        "scheduler_hints",
-        "OS-SCH-HNT:scheduler_hints",
-    }
-)
-_CREATE: Final = frozenset({"size", "name", "description", "volume_type"} | _UNSUPPORTED)
-#: Cinder's older spellings of name and description.
-_OLD_NAMES: Final = {"display_name": "name", "display_description": "description"}
-#: Top-level keys a create body may carry beside ``volume``.
-_ENVELOPE: Final = frozenset({"volume", "OS-SCH-HNT:scheduler_hints"})
-
-FILTERS: Final = frozenset({"name", "status", "project_id"})
-CONTROLS: Final = frozenset(
-    {"limit", "marker", "offset", "sort", "sort_key", "sort_dir", "all_tenants", "with_count"}
-)
-SORT_KEYS: Final = frozenset({"id", "name", "status", "size", "created_at", "updated_at"})
+MAX_DESCRIPTION: Final = schemas.MAX_TEXT
+DEFAULT_TYPE: Final = schemas.DEFAULT_TYPE
+FILTERS: Final = schemas.FILTERS
+CONTROLS: Final = schemas.CONTROLS
+SORT_KEYS: Final = schemas.SORT_KEYS
 
 
 @dataclass(frozen=True)
@@ -66,69 +44,82 @@ class ListQuery:
     with_count: bool = False
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == {} or value == [] or value is False
-
-
-def _text(fields: Mapping[str, Any], key: str, limit: int) -> str:
+def _text(fields: Mapping[str, Any], key: str) -> str:
     value = fields.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value!r} is not "
-                           "a string.")  # fmt: skip
-    if len(value) > limit:
-        raise InvalidInput(
-            f"Invalid input for field/attribute {key}. Value: {value[:20]}... is too long "
-            f"(at most {limit} characters)."
+    return "" if value is None else str(value)
+
+
+def _unexpected(names: Iterable[str]) -> str:
+    listed = ", ".join(map(repr, sorted(names)))
+    return f"Additional properties are not allowed ({listed} were unexpected)"
+
+
+def _refusal(error: jsonschema.ValidationError, body: Mapping[str, Any]) -> InvalidInput:
+    """The first way ``body`` breaks ``schemas.CREATE`` / ``UPDATE``, in Cinder's words."""
+    path = [str(p) for p in error.path]
+    if error.validator == "additionalProperties":
+        where = body if not path else body["volume"]
+        allowed = dict(error.schema)["properties"]  # type: ignore[arg-type]
+        return InvalidInput(_unexpected(set(where) - set(allowed)))
+    if path == ["OS-SCH-HNT:scheduler_hints"]:
+        return InvalidInput("Dockyard volumes take no scheduler hints.")
+    if path == ["volume"] and error.validator == "type":
+        return InvalidInput("Invalid input for field/attribute volume: expected an object.")
+    if path == ["volume"] and error.validator == "required":
+        return InvalidInput("The size of a new volume is required (whole GiB).")
+    if path == ["volume"]:
+        return InvalidInput("An update names the volume's new name or description.")
+    key = path[1]
+    if key in schemas.UNSUPPORTED:
+        return InvalidInput(
+            f"Dockyard volumes do not support {key}: a volume is made empty, of a size."
         )
-    return value
+    value = repr(error.instance)[:40]
+    if key == "size":  # as the domain says it of a mount's size
+        return InvalidInput(f"size must be a whole number of GiB, not {value}.", field="size")
+    if error.validator == "maxLength":
+        return InvalidInput(
+            f"Invalid input for field/attribute {key}. Value: {value}... is too long "
+            f"(at most {schemas.MAX_TEXT} characters)."
+        )
+    if error.validator == "type":
+        return InvalidInput(
+            f"Invalid input for field/attribute {key}. Value: {value} is not a string."
+        )
+    return InvalidInput(
+        f"Invalid input for field/attribute {key}. Value: {value} is not valid: "
+        f"{error.message[:120]}"
+    )
+
+
+def _checked(parsed: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """``parsed`` (the ``{"volume": ...}`` object) if ``schema`` holds for it."""
+    if not isinstance(parsed, dict) or "volume" not in parsed:
+        raise InvalidInput("Missing required element 'volume' in request body.")
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
+    if error is not None:
+        raise _refusal(error, parsed)
+    fields: dict[str, Any] = dict(parsed["volume"])
+    if fields.get("size", 0) is None:
+        raise InvalidInput("The size of a new volume is required (whole GiB).")
+    return fields
 
 
 def create(data: bytes) -> CreateRequest:
-    """The ``{"volume": {...}}`` body of a create."""
-    if not data.strip():
-        raise InvalidInput("Missing required element 'volume' in request body.")
-    parsed = parse_json(data)
-    if not isinstance(parsed, dict) or "volume" not in parsed:
-        raise InvalidInput("Missing required element 'volume' in request body.")
-    extra = sorted(set(parsed) - _ENVELOPE)
-    if extra:
-        raise InvalidInput(
-            f"Additional properties are not allowed ({', '.join(map(repr, extra))} were unexpected)"
-        )
-    if not _empty(parsed.get("OS-SCH-HNT:scheduler_hints")):
-        raise InvalidInput("Dockyard volumes take no scheduler hints.")
-    fields = parsed["volume"]
-    if not isinstance(fields, dict):
-        raise InvalidInput("Invalid input for field/attribute volume: expected an object.")
-    fields = dict(fields)
-    for old, new in _OLD_NAMES.items():
+    """The ``{"volume": {...}}`` body of a create, checked against ``schemas.CREATE``."""
+    fields = _checked(parse_json(data) if data.strip() else None, schemas.CREATE)
+    for old, new in schemas.OLD_NAMES.items():
         if old in fields:
             if fields.get(new) is not None and fields[new] != fields[old]:
                 raise InvalidInput(f"'{new}' and '{old}' were both given, with other values.")
             value = fields.pop(old)
             fields.setdefault(new, value)
-    unknown = sorted(set(fields) - _CREATE)
-    if unknown:
-        raise InvalidInput(
-            f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
-            "were unexpected)"
-        )
-    for key in sorted(_UNSUPPORTED & set(fields)):
-        if not _empty(fields[key]):
-            raise InvalidInput(
-                f"Dockyard volumes do not support {key}: a volume is made empty, of a size."
-            )
     volume_type = fields.get("volume_type")
     if volume_type is not None and volume_type not in ("", DEFAULT_TYPE):
         raise NotFound(f"Volume type with name {volume_type} could not be found.")
-    if fields.get("size") is None:
-        raise InvalidInput("The size of a new volume is required (whole GiB).")
     return CreateRequest(
-        size=fields["size"],
-        name=_text(fields, "name", 255),
-        description=_text(fields, "description", MAX_DESCRIPTION),
+        size=fields["size"], name=_text(fields, "name"), description=_text(fields, "description")
     )
 
 
@@ -218,27 +209,16 @@ class UpdateRequest:
 
 
 def update(data: bytes) -> UpdateRequest:
-    """The ``{"volume": {...}}`` body of an update: ``name`` and ``description`` (or their
-    old spellings); anything else → 400, as Dockyard keeps no metadata."""
+    """The ``{"volume": {...}}`` body of an update (``schemas.UPDATE``): ``name`` and
+    ``description`` (or their old spellings); Dockyard keeps no metadata."""
     parsed = parse_json(data) if data.strip() else None
-    if not isinstance(parsed, dict) or set(parsed) != {"volume"}:
+    if isinstance(parsed, dict) and set(parsed) != {"volume"}:
         raise InvalidInput("Missing required element 'volume' in request body.")
-    fields = parsed["volume"]
-    if not isinstance(fields, dict) or not fields:
-        raise InvalidInput("An update names the volume's new name or description.")
-    fields = dict(fields)
-    for old, new in _OLD_NAMES.items():
+    fields = _checked(parsed, schemas.UPDATE)
+    for old, new in schemas.OLD_NAMES.items():
         if old in fields:
             fields.setdefault(new, fields.pop(old))
-    unknown = sorted(set(fields) - {"name", "description"})
-    if unknown:
-        raise InvalidInput(
-            f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
-            "were unexpected)"
-        )
     return UpdateRequest(
-        name=_text(fields, "name", 255) if "name" in fields else None,
-        description=(
-            _text(fields, "description", MAX_DESCRIPTION) if "description" in fields else None
-        ),
+        name=_text(fields, "name") if "name" in fields else None,
+        description=_text(fields, "description") if "description" in fields else None,
     )

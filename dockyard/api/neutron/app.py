@@ -46,6 +46,28 @@ COLLECTIONS: Final = {
     "security-groups": ("security_group", "group"),
     "security-group-rules": ("security_group_rule", "rule"),
 }
+
+
+def _routes() -> tuple[tuple[str, str, str], ...]:
+    found = [
+        ("GET", PREFIX, "root"),
+        ("GET", f"{PREFIX}/extensions", "extensions"),
+        ("GET", f"{PREFIX}/extensions/<alias>", "extension"),
+    ]
+    for path, (_, name) in COLLECTIONS.items():
+        found += [
+            ("GET", f"{PREFIX}/{path}", f"list:{path}"),
+            ("POST", f"{PREFIX}/{path}", f"create:{path}"),
+            ("GET", f"{PREFIX}/{path}/<ident>", f"show:{path}"),
+            ("DELETE", f"{PREFIX}/{path}/<ident>", f"delete:{path}"),
+        ]
+        if hasattr(Resources, f"update_{name}"):  # rules are not changed, only replaced
+            found.append(("PUT", f"{PREFIX}/{path}/<ident>", f"update:{path}"))
+    return tuple(found)
+
+
+#: (method, path, endpoint) of every route served; the OpenAPI document describes each.
+ROUTES: Final = _routes()
 #: Domain errors whose class name is not Neutron's exception name for the case.
 _TYPES: Final[dict[type[DockyardError], str]] = {
     InvalidInput: "InvalidInput",
@@ -97,23 +119,10 @@ class NeutronApp:
         self.auth = auth
         self.reader_only = reader_only
         self.resources = Resources(service)
-        rules = [
-            Rule(PREFIX, endpoint="root", methods=["GET"]),
-            Rule(f"{PREFIX}/extensions", endpoint="extensions", methods=["GET"]),
-            Rule(f"{PREFIX}/extensions/<alias>", endpoint="extension", methods=["GET"]),
-        ]
-        for path, (_, name) in COLLECTIONS.items():
-            rules += [
-                Rule(f"{PREFIX}/{path}", endpoint=f"list:{path}", methods=["GET"]),
-                Rule(f"{PREFIX}/{path}", endpoint=f"create:{path}", methods=["POST"]),
-                Rule(f"{PREFIX}/{path}/<ident>", endpoint=f"show:{path}", methods=["GET"]),
-                Rule(f"{PREFIX}/{path}/<ident>", endpoint=f"delete:{path}", methods=["DELETE"]),
-            ]
-            if hasattr(Resources, f"update_{name}"):  # rules are not changed, only replaced
-                rules.append(
-                    Rule(f"{PREFIX}/{path}/<ident>", endpoint=f"update:{path}", methods=["PUT"])
-                )
-        self.url_map = Map(rules, strict_slashes=False)
+        self.url_map = Map(
+            [Rule(path, endpoint=endpoint, methods=[method]) for method, path, endpoint in ROUTES],
+            strict_slashes=False,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         http = Request(environ)

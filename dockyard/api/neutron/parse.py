@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from dockyard.api.json_body import parse_json
 from dockyard.domain.errors import InvalidInput
 
 MAX_NAME: Final = 255
+#: A whole number as text: ASCII digits only (``str.isdigit`` takes "²", which ``int`` refuses).
+_WHOLE: Final = re.compile("-?[0-9]+")
 #: Query parameters that are not attribute filters.
 LIST_CONTROLS: Final = frozenset(
     {"fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"}
@@ -30,12 +33,6 @@ def body(data: bytes, resource: str) -> dict[str, Any]:
             f"Unrecognized attribute(s) '{', '.join(sorted(set(parsed) - {resource}))}'"
         )
     return fields
-
-
-def known(fields: Mapping[str, Any], allowed: Collection[str]) -> None:
-    unknown = sorted(set(fields) - set(allowed))
-    if unknown:
-        raise InvalidInput(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
 
 
 def _bad(key: str, value: Any, reason: str) -> InvalidInput:
@@ -76,17 +73,9 @@ def integer(fields: Mapping[str, Any], key: str) -> int | None:
         raise _bad(key, value, "is not an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         return int(value)
     raise _bad(key, value, "is not an integer")
-
-
-def empty_or(fields: Mapping[str, Any], key: str, allowed: Any) -> None:
-    """Attributes Dockyard accepts only with the one value it supports (e.g. no DNS servers)."""
-    if key in fields and fields[key] not in (allowed, None):
-        raise InvalidInput(
-            f"Invalid input for {key}: Dockyard supports only {allowed!r} here.", field=key
-        )
 
 
 def project(fields: Mapping[str, Any]) -> str | None:

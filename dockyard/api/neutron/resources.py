@@ -2,66 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from dockyard.api.neutron import parse, views
+from dockyard.api.neutron import parse, schemas, views
 from dockyard.domain.errors import InvalidInput
 from dockyard.domain.models import RequestContext
 from dockyard.domain.networks import DEFAULT, AllocationPool
 from dockyard.service.networks import FixedIpRequest, NetworkService
 
 Fields = dict[str, Any]
-
-NETWORK_CREATE: Final = {
-    "name", "admin_state_up", "shared", "router:external", "mtu", "project_id", "tenant_id",
-    "description", "port_security_enabled", "availability_zone_hints",
-}  # fmt: skip
-NETWORK_UPDATE: Final = {
-    "name",
-    "admin_state_up",
-    "shared",
-    "router:external",
-    "mtu",
-    "description",
-}
-SUBNET_CREATE: Final = {
-    "network_id", "cidr", "ip_version", "gateway_ip", "allocation_pools", "name",
-    "project_id", "tenant_id", "enable_dhcp", "dns_nameservers", "host_routes", "description",
-}  # fmt: skip
-SUBNET_UPDATE: Final = {"name", "description", "enable_dhcp", "dns_nameservers", "host_routes"}
-PORT_CREATE: Final = {
-    "network_id", "fixed_ips", "mac_address", "name", "security_groups", "device_id",
-    "device_owner", "admin_state_up", "project_id", "tenant_id", "description",
-    "port_security_enabled", "binding:vnic_type",
-}  # fmt: skip
-PORT_UPDATE: Final = {
-    "name", "admin_state_up", "security_groups", "device_id", "device_owner", "binding:host_id",
-    "description",
-}  # fmt: skip
-GROUP_CREATE: Final = {"name", "description", "project_id", "tenant_id", "stateful"}
-GROUP_UPDATE: Final = {"name", "description"}
-RULE_CREATE: Final = {
-    "security_group_id", "direction", "ethertype", "protocol", "port_range_min",
-    "port_range_max", "remote_ip_prefix", "remote_group_id", "description", "project_id",
-    "tenant_id",
-}  # fmt: skip
-
-
-def _unsupported_extras(fields: Fields) -> None:
-    """Attributes Dockyard accepts only with the value it implements."""
-    parse.empty_or(fields, "description", "")
-    parse.empty_or(fields, "port_security_enabled", True)
-    parse.empty_or(fields, "availability_zone_hints", [])
-    parse.empty_or(fields, "dns_nameservers", [])
-    parse.empty_or(fields, "host_routes", [])
-    parse.empty_or(fields, "binding:vnic_type", "normal")
-    parse.empty_or(fields, "stateful", True)
-
-
-def _required(name: str) -> InvalidInput:
-    return InvalidInput(
-        f"Failed to parse request. Required attribute '{name}' not specified", field=name
-    )
 
 
 def _mtu(fields: Fields) -> int | None:
@@ -86,8 +35,7 @@ class Resources:
         return views.network(network, self.service.list_subnets(ctx, network_id=network.id))
 
     def create_network(self, ctx: RequestContext, fields: Fields) -> Fields:
-        parse.known(fields, NETWORK_CREATE)
-        _unsupported_extras(fields)
+        schemas.check(fields, "network", "create")
         network = self.service.create_network(
             ctx,
             name=parse.string(fields, "name"),
@@ -100,8 +48,7 @@ class Resources:
         return views.network(network, [])
 
     def update_network(self, ctx: RequestContext, ident: str, fields: Fields) -> Fields:
-        parse.known(fields, NETWORK_UPDATE)
-        _unsupported_extras(fields)
+        schemas.check(fields, "network", "update")
         values: Fields = {}
         if "name" in fields:
             values["name"] = parse.string(fields, "name")
@@ -126,11 +73,7 @@ class Resources:
         return views.subnet(self.service.get_subnet(ctx, ident))
 
     def create_subnet(self, ctx: RequestContext, fields: Fields) -> Fields:
-        parse.known(fields, SUBNET_CREATE)
-        _unsupported_extras(fields)
-        for required in ("network_id", "cidr"):
-            if fields.get(required) is None:
-                raise _required(required)
+        schemas.check(fields, "subnet", "create")
         gateway: Any = DEFAULT
         if "gateway_ip" in fields:
             gateway = parse.optional_string(fields, "gateway_ip")
@@ -152,8 +95,7 @@ class Resources:
         return views.subnet(subnet)
 
     def update_subnet(self, ctx: RequestContext, ident: str, fields: Fields) -> Fields:
-        parse.known(fields, SUBNET_UPDATE)
-        _unsupported_extras(fields)
+        schemas.check(fields, "subnet", "update")
         parse.boolean(fields, "enable_dhcp", True)
         values = {"name": parse.string(fields, "name")} if "name" in fields else {}
         return views.subnet(self.service.update_subnet(ctx, ident, values))
@@ -170,13 +112,9 @@ class Resources:
         return views.port(self.service.get_port(ctx, ident))
 
     def create_port(self, ctx: RequestContext, fields: Fields) -> Fields:
-        parse.known(fields, PORT_CREATE)
-        _unsupported_extras(fields)
-        if fields.get("network_id") is None:
-            raise _required("network_id")
+        schemas.check(fields, "port", "create")
         fixed = []
         for entry in parse.objects(fields, "fixed_ips"):
-            parse.known(entry, {"subnet_id", "ip_address"})
             fixed.append(
                 FixedIpRequest(
                     parse.optional_string(entry, "subnet_id"),
@@ -198,8 +136,7 @@ class Resources:
         return views.port(port)
 
     def update_port(self, ctx: RequestContext, ident: str, fields: Fields) -> Fields:
-        parse.known(fields, PORT_UPDATE)
-        _unsupported_extras(fields)
+        schemas.check(fields, "port", "update")
         values: Fields = {}
         for key in ("name", "device_id", "device_owner"):
             if key in fields:
@@ -225,8 +162,7 @@ class Resources:
         return views.security_group(self.service.get_group(ctx, ident))
 
     def create_group(self, ctx: RequestContext, fields: Fields) -> Fields:
-        parse.known(fields, GROUP_CREATE)
-        parse.empty_or(fields, "stateful", True)
+        schemas.check(fields, "security_group", "create")
         group = self.service.create_group(
             ctx,
             name=parse.string(fields, "name"),
@@ -236,8 +172,10 @@ class Resources:
         return views.security_group(group)
 
     def update_group(self, ctx: RequestContext, ident: str, fields: Fields) -> Fields:
-        parse.known(fields, GROUP_UPDATE)
-        values = {k: parse.string(fields, k) for k in GROUP_UPDATE if k in fields}
+        schemas.check(fields, "security_group", "update")
+        values: Fields = {
+            k: parse.string(fields, k) for k in ("name", "description") if k in fields
+        }
         return views.security_group(self.service.update_group(ctx, ident, values))
 
     def delete_group(self, ctx: RequestContext, ident: str) -> None:
@@ -252,20 +190,14 @@ class Resources:
         return views.rule(self.service.get_rule(ctx, ident))
 
     def create_rule(self, ctx: RequestContext, fields: Fields) -> Fields:
-        parse.known(fields, RULE_CREATE)
-        for required in ("security_group_id", "direction"):
-            if fields.get(required) is None:
-                raise _required(required)
+        schemas.check(fields, "security_group_rule", "create")
         parse.project(fields)  # checked; the rule belongs to its group's project, as in Neutron
-        protocol = fields.get("protocol")
-        if isinstance(protocol, bool) or not isinstance(protocol, str | int | None):
-            raise InvalidInput(f"Invalid input for protocol: {protocol!r}.", field="protocol")
         rule = self.service.create_rule(
             ctx,
             security_group_id=parse.string(fields, "security_group_id"),
             direction=parse.string(fields, "direction"),
             ethertype=parse.string(fields, "ethertype", "IPv4"),
-            protocol=protocol,
+            protocol=fields.get("protocol"),
             port_range_min=parse.integer(fields, "port_range_min"),
             port_range_max=parse.integer(fields, "port_range_max"),
             remote_ip_prefix=parse.optional_string(fields, "remote_ip_prefix"),

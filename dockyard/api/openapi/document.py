@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from dockyard.api import idempotency
+from dockyard.api.openapi import openstack
 from dockyard.api.openapi.operations import OPERATIONS, Operation, SchemaOf
 from dockyard.api.openapi.responses import SCHEMAS, ref
 from dockyard.api.routes.table import Route
@@ -197,13 +198,19 @@ def document(routes: Iterable[Route], limits: Limits) -> dict[str, Any]:
             raise KeyError(f"{route.key} is served but not described in openapi.operations")
         item = paths.setdefault(openapi_path(route.path), {})
         item[route.method.lower()] = builder.operation(route, op)
+    paths.update(openstack.paths())
+    builder.components.update(openstack.components())
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": "Dockyard (OpenStack Zun v1 API)",
+            "title": "Dockyard (OpenStack Zun v1 API, with Neutron v2.0, block-storage v3 "
+            "and identity v3 subsets)",
             "version": f"{fmt(MIN_VERSION)}-{fmt(MAX_VERSION)}",
             "description": "Generated from Dockyard's route tables and request schemas. "
-            f"Microversions are chosen with the {HEADER} header.",
+            f"Zun microversions are chosen with the {HEADER} header (`container 1.N`), "
+            "block-storage ones with the same header (`volume 3.N`). `/v2.0` (the network "
+            "subset) is served under [network] driver = local; `/v3` (the identity subset) "
+            "under [DEFAULT] auth_strategy = local.",
         },
         "servers": [{"url": "/"}],
         "security": [{"token": []}],

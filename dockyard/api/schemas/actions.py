@@ -67,6 +67,9 @@ SIGNALS: Final[tuple[tuple[str, int], ...]] = (
 
 _EXEC_ID: Final = "^[a-f0-9]{64}$"
 # Epoch seconds, "None", or text containing "YYYY-MM-DD HH:MM:SS,fff".
+#: The last second of year 9999: the engine parses ``since`` as a 64-bit integer and
+#: answers a larger one with a 500.
+MAX_SINCE: Final = 253_402_300_799
 _SINCE: Final = r"^[0-9]*$|^None$|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}"
 
 
@@ -113,7 +116,12 @@ def logs_query() -> dict[str, Any]:
         {
             **flags,
             "tail": {"type": ["string", "integer"]},
-            "since": {"type": ["string", "integer"], "pattern": _SINCE, "minimum": 0},
+            "since": {
+                "type": ["string", "integer"],
+                "pattern": _SINCE,
+                "minimum": 0,
+                "maximum": MAX_SINCE,
+            },
         }
     )
 

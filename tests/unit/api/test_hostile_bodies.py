@@ -14,6 +14,7 @@ from dockyard.api.auth import NoAuth
 from dockyard.api.body_limit import BodyLimit
 from dockyard.api.json_body import parse_json
 from dockyard.api.schemas.containers import Limits
+from dockyard.cmd.authentication import REFUSALS
 from dockyard.domain.errors import InvalidInput
 
 LIMIT = 2**20  # the default of [api] max_request_body_size
@@ -147,3 +148,23 @@ def test_nesting_under_a_field_is_a_400(depth: int, field: str) -> None:
     response = create(b'{"image": "busybox", "%s": %s}' % (field.encode(), nested))
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/v2.0/networks", "NeutronError"),
+        ("/volume/v3/p/volumes", "overLimit"),
+        ("/v3/auth/tokens", "error"),
+        ("/v1/containers", "errors"),
+    ],
+)
+def test_an_oversized_body_is_refused_in_the_error_shape_of_its_api(path: str, shape: str) -> None:
+    """Regression: the 413 was the Zun errors body on every path, which no Neutron,
+    Cinder or Keystone client (nor the OpenAPI document) expects there."""
+    limited = Client(BodyLimit(cast(Any, Untouchable()), LIMIT, REFUSALS))
+    response = limited.post(
+        path, data=b"x" * (LIMIT + 1), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert list(response.get_json()) == [shape]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from dockyard.api.neutron import parse
+from dockyard.api.neutron import parse, schemas
 from dockyard.domain.errors import InvalidInput
 
 ITEMS = [
@@ -67,8 +68,35 @@ def test_values_are_typed_strictly() -> None:
         lambda: parse.string({"v": "x" * 256}, "v"),
         lambda: parse.strings({"v": ["a", 1]}, "v"),
         lambda: parse.project({"project_id": "a", "tenant_id": "b"}),
-        lambda: parse.known({"a": 1, "b": 2}, {"a"}),
+        lambda: parse.integer({"v": "--5"}, "v"),
+        lambda: parse.integer({"v": "\u00b2"}, "v"),
     ):
         with pytest.raises(InvalidInput):
             call()
     assert parse.project({"tenant_id": "t"}) == "t"
+
+
+@pytest.mark.parametrize(
+    ("resource", "action", "fields", "words"),
+    [
+        ("network", "create", {"colour": "red"}, "Unrecognized attribute(s) 'colour'"),
+        ("network", "create", {"mtu": True}, "Invalid input for mtu"),
+        ("network", "create", {"shared": 1}, "Invalid input for shared"),
+        ("network", "update", {"description": "d"}, "Dockyard supports only ''"),
+        ("subnet", "create", {"network_id": "n"}, "Required attribute 'cidr'"),
+        ("port", "create", {"network_id": "n", "fixed_ips": [{"x": 1}]}, "fixed_ips"),
+        ("port", "create", {"network_id": "n", "mac_address": 5}, "mac_address"),
+        ("security_group_rule", "create", {"security_group_id": "g", "direction": "ingress",
+                                           "protocol": True}, "protocol"),
+    ],
+)  # fmt: skip
+def test_bodies_are_checked_against_the_published_schema(
+    resource: str, action: str, fields: dict[str, object], words: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(words)):
+        schemas.check(fields, resource, action)
+
+
+def test_what_the_schema_allows_passes() -> None:
+    schemas.check({"name": "n", "shared": "True", "mtu": "1400"}, "network", "create")
+    schemas.check({"network_id": "n", "cidr": "10.0.0.0/24", "description": ""}, "subnet", "create")

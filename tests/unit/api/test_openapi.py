@@ -3,6 +3,7 @@ served without a token."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, cast
@@ -12,8 +13,12 @@ from openapi_spec_validator import validate as validate_spec
 from oslo_config import cfg
 from werkzeug.test import Client
 
+from dockyard.api import identity_schemas
 from dockyard.api.app import OPENAPI_PATH, DockyardApp, Services, served_routes
 from dockyard.api.auth import NoAuth
+from dockyard.api.block_storage import schemas as volume_schemas
+from dockyard.api.neutron import schemas as neutron_schemas
+from dockyard.api.openapi import openstack
 from dockyard.api.openapi.document import document, openapi_path, render
 from dockyard.api.openapi.operations import OPERATIONS
 from dockyard.api.routes.table import Route
@@ -62,6 +67,11 @@ def test_the_published_limits_are_the_configured_defaults() -> None:
 def test_every_served_route_is_described_and_nothing_else() -> None:
     spec = built()
     served = {(openapi_path(r.path), r.method.lower()) for r in served_routes()}
+    served |= {
+        (openapi_path(path), method.lower())
+        for subset in openstack.subsets()
+        for method, path, _ in subset.routes
+    }
     described = {
         (path, method) for path, item in spec["paths"].items() for method in item if path != "/"
     }
@@ -73,6 +83,40 @@ def test_a_route_without_a_description_is_refused() -> None:
     extra = Route("GET", "/v1/not-described", lambda req: None)
     with pytest.raises(KeyError, match="GET /v1/not-described"):
         document([*served_routes(), extra], Limits())
+
+
+@pytest.mark.parametrize("name", ["network", "block-storage", "identity"])
+def test_a_subset_route_without_a_description_is_refused(name: str) -> None:
+    [subset] = [s for s in openstack.subsets() if s.name == name]
+    grown = dataclasses.replace(subset, routes=(*subset.routes, ("GET", "/x/<y>", "x")))
+    with pytest.raises(KeyError, match="GET /x/<y>"):
+        openstack.paths([grown])
+
+
+def test_the_subsets_request_bodies_are_the_schemas_their_parsers_check() -> None:
+    paths = built()["paths"]
+
+    def body(path: str, method: str) -> Any:
+        return paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body("/v2.0/ports", "post") == neutron_schemas.body("port", "create")
+    assert body("/v2.0/networks/{ident}", "put") == neutron_schemas.body("network", "update")
+    volumes = "/volume/v3/{project_id}/volumes"
+    assert body(volumes, "post") == volume_schemas.CREATE
+    assert body(volumes + "/{ident}", "put") == volume_schemas.UPDATE
+    assert body("/v3/auth/tokens", "post") == identity_schemas.AUTH
+
+
+def test_each_subset_answers_errors_in_its_own_shape() -> None:
+    paths = built()["paths"]
+
+    def error(path: str, method: str, status: str = "4XX") -> Any:
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert error("/v2.0/networks", "get") == {"$ref": "#/components/schemas/NeutronError"}
+    assert error("/volume/v3/{project_id}/limits", "get")["$ref"].endswith("/CinderError")
+    assert error("/v3/auth/tokens", "post")["$ref"].endswith("/KeystoneError")
+    assert error("/v2.0/networks", "get", "401")["$ref"].endswith("/KeystoneError")
 
 
 def test_every_microversion_of_create_has_its_own_schema() -> None:

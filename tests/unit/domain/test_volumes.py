@@ -20,6 +20,7 @@ from dockyard.domain.volumes import (
     VolumeAttachment,
     VolumeStatus,
     check_destination,
+    check_size,
     ensure_attachable,
     ensure_deletable,
     new_volume,
@@ -276,3 +277,11 @@ def test_an_available_volume_of_the_project_may_be_deleted() -> None:
     ensure_deletable(Volume("v1", "p1", 1, status=VolumeStatus.ERROR), "p1")
     with pytest.raises(InvalidState, match="is deleting"):
         ensure_deletable(Volume("v1", "p1", 1, status=VolumeStatus.DELETING), "p1")
+
+
+@pytest.mark.parametrize("size", ["--5", "-+5", "\u00b2", "1_000", " - 5"])
+def test_a_size_int_would_refuse_is_invalid_input_not_a_crash(size: str) -> None:
+    """Regression: "--5" passed the digits check (after lstrip("-")) and int() raised."""
+    with pytest.raises(InvalidInput, match="whole number"):
+        check_size(size, LIMITS)
+    assert check_size(" 3 ", LIMITS) == 3

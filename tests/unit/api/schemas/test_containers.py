@@ -627,6 +627,10 @@ ACTION_CASES: list[Case] = [
     (actions.logs_query, {"since": "at 2024-01-02 03:04:05,678Z"}, True),
     (actions.logs_query, {"since": "yesterday"}, False),
     (actions.logs_query, {"since": -5}, False),
+    # Regression: past int64 the engine answered 500 (the fuzzer's find).
+    (actions.logs_query, {"since": "79147117833746575810680061952"}, False),
+    (actions.logs_query, {"since": 79147117833746575810680061952}, False),
+    (actions.logs_query, {"since": str(actions.MAX_SINCE)}, True),
     (actions.logs_query, {"since": "2024-01-02"}, False),
     (actions.logs_query, {"stdout": "t"}, False),
     (actions.logs_query, {"follow": "1"}, False),
