@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     broker = open_broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db, every_writer_here=False)
-    server = control_server(broker, name, control_service(conf, repos))
+    compute_api = MessagingComputeAPI(broker)
+    server = control_server(broker, name, control_service(conf, repos, compute_api))
     windows = compute.view(conf)
     sweeper = DownHostSweeper(
         repos.containers,
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         grace=dt.timedelta(seconds=default.view(conf).service_down_time),
     )
     sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
-    watch = neutron_watch(conf, repos, MessagingComputeAPI(broker))
+    watch = neutron_watch(conf, repos, compute_api)
     server.start()
     sweeps.start()
     if watch is not None:

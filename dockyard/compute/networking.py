@@ -155,6 +155,16 @@ class HostNetworkSteps:
         except DockyardError as exc:
             LOG.warning("could not refresh the firewall of host %s: %s", self.host, exc)
 
+    def rejoin(self) -> None:
+        """Carry this host's networks to the hosts that have members now (told that a
+        member came or went elsewhere), without waiting for the next reconcile pass."""
+        try:
+            networks = self.control.host_networks(self.host)
+            with self._realising:
+                self.networking.join_hosts(networks)
+        except DockyardError as exc:
+            LOG.warning("host %s keeps its tunnels until it reconciles: %s", self.host, exc)
+
     def reconcile(self) -> None:
         """Re-apply the firewall (when it changed, or was lost) and remove engine
         networks no record explains."""

@@ -43,6 +43,7 @@ from tests.integration.test_networks_e2e import (
 from tests.support import neutron as neutron_support
 from tests.support.keystone import behind_keystone
 from tests.support.neutron import DOCKYARD_PASSWORD, Neutron
+from tests.support.projects import LOCAL_IDENTITY, two_projects
 
 
 @pytest.fixture(scope="module")
@@ -389,3 +390,46 @@ def test_deleting_the_containers_leaves_no_port_of_dockyard(
 
 def test_dockyard_serves_no_network_api_of_its_own(service: Dockyard) -> None:
     assert service.request("GET", "/v2.0/networks").status_code == 404
+
+
+def test_the_built_in_identitys_catalog_points_at_the_clouds_neutron(
+    cloud: Neutron, tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> None:
+    """auth_strategy = local with the neutron driver: ``/v2.0`` is not Dockyard's, and the
+    catalog's network endpoint is the one the service user's Keystone lists."""
+    tmp = tmp_path_factory.mktemp("dockyard-neutron-local")
+    local = start_dockyard(
+        tmp,
+        docker_client,
+        extra_config=[
+            *LOCAL_IDENTITY,
+            "[network]",
+            "driver = neutron",
+            "[neutron]",
+            f"auth_url = {cloud.keystone.url}",
+            "username = dockyard",
+            f"password = {DOCKYARD_PASSWORD}",
+            "project_name = service",
+        ],
+    )
+    try:
+        admin = two_projects(local, tmp).admin
+        check = local.session.get(
+            local.url + "/v3/auth/tokens",
+            headers={"X-Auth-Token": admin.token, "X-Subject-Token": admin.token},
+            timeout=30,
+        )
+        assert check.status_code == 200, check.text
+        [network] = [s for s in check.json()["token"]["catalog"] if s["type"] == "network"]
+        assert {e["url"] for e in network["endpoints"]} == {cloud.url + "/"}
+        listed = local.session.get(
+            local.url + "/v3/endpoints",
+            params={"service_id": network["id"]},
+            headers={"X-Auth-Token": admin.token},
+            timeout=30,
+        ).json()["endpoints"]
+        assert {e["url"] for e in listed} == {cloud.url + "/"}
+        served = local.request("GET", "/v2.0/networks", headers={"X-Auth-Token": admin.token})
+        assert served.status_code == 404, served.text
+    finally:
+        stop_dockyard(local)
