@@ -373,6 +373,46 @@ def test_the_sweep_removes_ports_whose_container_is_gone(
     assert len(ports(cloud, device_owner=DEVICE_OWNER, **{"binding:host_id": service.host})) > 0
 
 
+def test_v1_networks_wrap_neutron_networks(
+    cloud: Neutron,
+    service: Dockyard,
+    project: str,
+    blue: dict[str, Any],
+    strangers: dict[str, str],
+) -> None:
+    """Zun's ``/v1/networks`` under the neutron driver: the network is Neutron's."""
+    green = cloud.admin("POST", "/v2.0/networks", network={"name": "green", "project_id": project})[
+        "network"
+    ]
+    cloud.admin(
+        "POST",
+        "/v2.0/subnets",
+        subnet={"network_id": green["id"], "project_id": project,
+                "cidr": other_cidr(service), "ip_version": 4},
+    )  # fmt: skip
+
+    def create(network_id: str) -> Any:
+        body = {"name": "wrapped", "neutron_net_id": network_id}
+        return service.request("POST", "/v1/networks", json=body)
+
+    made = create(green["id"])
+    assert made.status_code == 200, made.text
+    record = made.json()
+    assert (record["neutron_net_id"], record["network_id"]) == (
+        green["id"],
+        f"dockyard-{green['id']}",
+    )
+    assert create(green["id"]).json()["uuid"] == record["uuid"]
+    assert create(str(uuid.uuid4())).status_code == 404
+    bare = create(strangers["bare"])
+    assert bare.status_code == 400, bare.text
+    # A container of the module is on blue: its network stays.
+    busy = service.request("DELETE", f"/v1/networks/{blue['id']}")
+    assert busy.status_code == 409, busy.text
+    assert service.request("DELETE", f"/v1/networks/{green['id']}").status_code == 204
+    assert service.request("DELETE", f"/v1/networks/{uuid.uuid4()}").status_code == 404
+
+
 def test_deleting_the_containers_leaves_no_port_of_dockyard(
     cloud: Neutron, service: Dockyard
 ) -> None:
