@@ -156,9 +156,12 @@ class HostNetworkSteps:
             LOG.warning("could not refresh the firewall of host %s: %s", self.host, exc)
 
     def rejoin(self) -> None:
-        """Carry this host's networks to the hosts that have members now (told that a
-        member came or went elsewhere), without waiting for the next reconcile pass."""
+        """Told that a member of one of this host's networks came or went elsewhere: the
+        rules that name its groups take its address in (or out), and the networks are
+        carried to the hosts that have members now, without waiting for the next
+        reconcile pass."""
         try:
+            self._apply_current(only_if_changed=True)
             networks = self.control.host_networks(self.host)
             with self._realising:
                 self.networking.join_hosts(networks)

@@ -114,7 +114,8 @@ class ComputeAPI(Protocol):
 
     def networks_changed(self, host: str) -> None:
         """Cast: a network of the host gained or lost a member on another host; the agent
-        re-reads its networks and carries them to exactly the hosts that have members."""
+        re-applies its rules (remote-group members changed) and carries its networks to
+        exactly the hosts that have members."""
 
 
 class ControlAPI(Protocol):

@@ -406,6 +406,7 @@ def test_v1_networks_wrap_neutron_networks(
     assert create(str(uuid.uuid4())).status_code == 404
     bare = create(strangers["bare"])
     assert bare.status_code == 400, bare.text
+    assert "has no subnet to take addresses from" in bare.text  # as the local driver says
     # A container of the module is on blue: its network stays.
     busy = service.request("DELETE", f"/v1/networks/{blue['id']}")
     assert busy.status_code == 409, busy.text

@@ -122,7 +122,7 @@ class NeutronNetworkDriver(NetworkDriver):
         network = convert.network(found[0])
         if not self._subnets([network.id]):
             raise InvalidInput(
-                f"Network {network_id} has no subnet: a host cannot mirror it.",
+                f"Network {network_id} has no subnet to take addresses from.",
                 field="neutron_net_id",
             )
         return network
