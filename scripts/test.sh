@@ -36,6 +36,7 @@ ISOLATED=(
     tests/faults
     tests/integration/test_multihost.py
     tests/integration/test_cloud_shape.py
+    tests/integration/test_cloud_shape_neutron.py
     tests/integration/test_agent_composition.py
     tests/integration/test_network_tunnels.py
     tests/integration/test_engine_restart_volumes.py

@@ -3,8 +3,9 @@
 Served under ``/v3``: the version document keystoneauth discovers, and
 ``/v3/auth/tokens`` to issue (password method, project scope), validate and
 revoke tokens. The catalog in each token points the ``container`` service at this
-server's ``/v1``, ``network`` at its root and ``block-storage`` at
-``/volume/v3/{project}``. Errors use Keystone's ``{"error": {code, title, message}}`` body.
+server's ``/v1``, ``network`` at its root (under the neutron network driver: at the
+cloud's Neutron) and ``block-storage`` at ``/volume/v3/{project}``. Errors use
+Keystone's ``{"error": {code, title, message}}`` body.
 """
 
 from __future__ import annotations
@@ -79,8 +80,18 @@ def _service(kind: str, name: str, url: str) -> dict[str, Any]:
     return {"id": _stable_id("service", kind), "type": kind, "name": name, "endpoints": endpoints}
 
 
+#: The network endpoint for a server root (``base``): the server's own root, the cloud's
+#: Neutron, or None (no network service is listed).
+NetworkEndpoint = Callable[[str], str | None]
+
+
+def own_network(base: str) -> str:
+    """This server serves ``/v2.0``: the network endpoint is its root, as Neutron's is."""
+    return f"{base}/"
+
+
 def token_body(
-    info: TokenInfo, base: str, catalog: bool = True, network: bool = True
+    info: TokenInfo, base: str, catalog: bool = True, network: NetworkEndpoint = own_network
 ) -> dict[str, Any]:
     claims = info.claims
     audit_id = base64.urlsafe_b64encode(bytes.fromhex(claims.token_id)).rstrip(b"=").decode()
@@ -109,24 +120,25 @@ PROJECT_TEMPLATE = "%(project_id)s"
 
 
 def service_catalog(
-    base: str, project_id: str = PROJECT_TEMPLATE, network: bool = True
+    base: str, project_id: str = PROJECT_TEMPLATE, network: NetworkEndpoint = own_network
 ) -> list[dict[str, Any]]:
-    """The services this server offers. The network endpoint is the server's root, as
-    Neutron's is: clients append ``/v2.0``. The block-storage endpoint names the project,
-    as Cinder's does: a token's catalog has the token's project there, the endpoint list
-    Keystone's template. ``network`` false: ``/v2.0`` is not served (the neutron network
-    driver), and there is no network endpoint."""
+    """The services this server offers. The network endpoint is a root, as Neutron's is:
+    clients append ``/v2.0``; ``network`` gives it (this server's own root, or under the
+    neutron network driver the cloud's Neutron; None: none is listed). The
+    block-storage endpoint names the project, as Cinder's does: a token's catalog has
+    the token's project there, the endpoint list Keystone's template."""
     services = [
         _service("container", "zun", f"{base}/v1"),
         _service("identity", "keystone", f"{base}/v3"),
         _service("block-storage", "cinder", f"{base}{VOLUME_API}/{project_id}"),
     ]
-    if network:
-        services.append(_service("network", "neutron", f"{base}/"))
+    network_url = network(base)
+    if network_url:
+        services.append(_service("network", "neutron", network_url))
     return services
 
 
-def _services(base: str, network: bool = True) -> list[dict[str, Any]]:
+def _services(base: str, network: NetworkEndpoint = own_network) -> list[dict[str, Any]]:
     """The catalog as ``/v3/services`` lists it."""
     return [
         {
@@ -141,7 +153,7 @@ def _services(base: str, network: bool = True) -> list[dict[str, Any]]:
     ]
 
 
-def _endpoints(base: str, network: bool = True) -> list[dict[str, Any]]:
+def _endpoints(base: str, network: NetworkEndpoint = own_network) -> list[dict[str, Any]]:
     """The catalog as ``/v3/endpoints`` lists it."""
     return [
         {
@@ -223,9 +235,9 @@ ROUTES: Final = (
 class IdentityApp:
     """WSGI app for ``/v3`` (PATH_INFO keeps the ``/v3`` prefix)."""
 
-    def __init__(self, identity: IdentityService, network: bool = True) -> None:
+    def __init__(self, identity: IdentityService, network: NetworkEndpoint = own_network) -> None:
         self.identity = identity
-        #: Whether the catalog lists this server's ``/v2.0`` as the network service.
+        #: The catalog's network endpoint: this server's root, or the cloud's Neutron.
         self.network = network
         handlers: dict[str, Callable[..., Response]] = {
             "version": self.version,

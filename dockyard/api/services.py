@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dockyard.api.policy import Authorizer
@@ -20,6 +21,10 @@ from dockyard.service.images import ImageService
 from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
+
+
+def _no_endpoint(_base: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,3 +50,6 @@ class Services:
     volumes: VolumeDriver
     #: Whether ``/v2.0`` (Dockyard's Neutron subset) is served: not under the neutron driver.
     serve_network_api: bool = True
+    #: The network endpoint the built-in identity's catalog lists when ``/v2.0`` is not
+    #: served (the cloud's Neutron root, found once; None while it cannot be found).
+    network_endpoint: Callable[[str], str | None] = _no_endpoint

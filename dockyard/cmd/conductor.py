@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     broker = open_broker(conf)
     name = default.view(conf).host
     repos = repositories(conf, db, every_writer_here=False)
-    control = control_service(conf, repos)
+    compute_api = MessagingComputeAPI(broker)
+    control = control_service(conf, repos, compute_api)
     server = control_server(broker, name, control)
     windows = compute.view(conf)
     sweeper = DownHostSweeper(
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         release=control.failed_create,
     )
     sweeps = Periodic("down-host-sweep", windows.sync_interval, sweeper.run)
-    watch = neutron_watch(conf, repos, MessagingComputeAPI(broker))
+    watch = neutron_watch(conf, repos, compute_api)
     server.start()
     sweeps.start()
     if watch is not None:

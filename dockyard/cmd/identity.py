@@ -14,7 +14,7 @@ from oslo_config import cfg
 from dockyard.api.app import DockyardApp, WSGIApp
 from dockyard.api.auth import HeaderAuth
 from dockyard.api.block_storage.mount import with_volume_api
-from dockyard.api.identity_v3 import REGION, IdentityApp
+from dockyard.api.identity_v3 import REGION, IdentityApp, own_network
 from dockyard.api.local_auth import LocalTokenMiddleware, PrefixDispatcher
 from dockyard.api.neutron.mount import with_network_api
 from dockyard.api.services import Services
@@ -105,7 +105,8 @@ def local_app(conf: cfg.ConfigOpts, services: Services, db: Database) -> WSGIApp
     auth = HeaderAuth(services.authorizer.is_admin)
     apis = with_network_api(DockyardApp(services, auth), services, auth)
     apis = with_volume_api(apis, services, auth)
-    identity = IdentityApp(tokens, network=services.serve_network_api)
+    network = own_network if services.serve_network_api else services.network_endpoint
+    identity = IdentityApp(tokens, network=network)
     return PrefixDispatcher("/v3", identity, LocalTokenMiddleware(apis, tokens))
 
 

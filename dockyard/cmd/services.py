@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from oslo_config import cfg
@@ -41,6 +41,7 @@ from dockyard.service.networks import NetworkService
 from dockyard.service.quotas import QuotaService
 from dockyard.service.registries import RegistryService
 from dockyard.service.secrets import SecretBox, SecretKeyError
+from dockyard.service.tunnel_push import TunnelPush
 from dockyard.service.volumes import LocalVolumeDriver
 
 #: Where `dockyard up` keeps the auth_encryption_key it generated, in data_dir.
@@ -71,8 +72,12 @@ def secret_box(conf: cfg.ConfigOpts) -> SecretBox:
         raise SystemExit(str(exc)) from None
 
 
-def control_service(conf: cfg.ConfigOpts, repos: Repositories) -> ControlService:
-    """What agents report to (the conductor's use case)."""
+def control_service(
+    conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI | None = None
+) -> ControlService:
+    """What agents report to (the conductor's use case); with ``compute_api``, the hosts
+    of a removed container's networks are told at once (tunnels follow members)."""
+    networks = network_driver(conf, repos)
     return ControlService(
         repos.containers,
         repos.hosts,
@@ -80,8 +85,9 @@ def control_service(conf: cfg.ConfigOpts, repos: Repositories) -> ControlService
         repos.console_tokens,
         installation=repos.installation,
         images=ImageRecordKeeper(repos.images, repos.containers),
-        networks=network_driver(conf, repos),
+        networks=networks,
         volumes=container_volumes(conf, repos),
+        members_left=None if compute_api is None else TunnelPush(networks, compute_api),
     )
 
 
@@ -194,6 +200,17 @@ def image_drivers(conf: cfg.ConfigOpts) -> ImageDrivers:
     return ImageDrivers(chosen.image_driver_list, chosen.default_image_driver, GlanceClient(glance))
 
 
+def neutron_endpoint(driver: NetworkDriver) -> Callable[[str], str | None]:
+    """The cloud's Neutron root for the built-in identity's catalog (neutron driver)."""
+
+    def endpoint(_base: str) -> str | None:
+        if isinstance(driver, NeutronNetworkDriver) and isinstance(driver.api, NeutronClient):
+            return driver.api.root_url()
+        return None
+
+    return endpoint
+
+
 def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: ComputeAPI) -> Services:
     """The API's use cases, reaching agents through ``compute_api``."""
     drivers = image_drivers(conf)
@@ -278,5 +295,6 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         volumes=volume_driver(conf, repos),
         # Under the neutron driver clients use the cloud's Neutron, not Dockyard's subset.
         serve_network_api=not isinstance(networks, NeutronNetworkDriver),
+        network_endpoint=neutron_endpoint(networks),
     )
     return services

@@ -338,6 +338,10 @@ class ComputeAgent:
         with self._locks.hold(uuid):
             networks.networking.unplug(self.runtime.inspect(uuid).runtime_id, network_id)
 
+    def networks_changed(self) -> None:
+        if self.networks is not None:
+            self.networks.rejoin()
+
     def _networks(self) -> HostNetworkSteps:
         if self.networks is None:
             raise InvalidInput(f"Host {self.host} has no networking configured.")

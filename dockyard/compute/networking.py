@@ -155,6 +155,19 @@ class HostNetworkSteps:
         except DockyardError as exc:
             LOG.warning("could not refresh the firewall of host %s: %s", self.host, exc)
 
+    def rejoin(self) -> None:
+        """Told that a member of one of this host's networks came or went elsewhere: the
+        rules that name its groups take its address in (or out), and the networks are
+        carried to the hosts that have members now, without waiting for the next
+        reconcile pass."""
+        try:
+            self._apply_current(only_if_changed=True)
+            networks = self.control.host_networks(self.host)
+            with self._realising:
+                self.networking.join_hosts(networks)
+        except DockyardError as exc:
+            LOG.warning("host %s keeps its tunnels until it reconciles: %s", self.host, exc)
+
     def reconcile(self) -> None:
         """Re-apply the firewall (when it changed, or was lost) and remove engine
         networks no record explains."""

@@ -112,6 +112,11 @@ class ComputeAPI(Protocol):
     def detach_network(self, host: str, uuid: str, network_id: str) -> None:
         """Call: unplug the container from the network (not plugged: success)."""
 
+    def networks_changed(self, host: str) -> None:
+        """Cast: a network of the host gained or lost a member on another host; the agent
+        re-applies its rules (remote-group members changed) and carries its networks to
+        exactly the hosts that have members."""
+
 
 class ControlAPI(Protocol):
     """What agents report back; the only way they change recorded state."""
@@ -231,3 +236,5 @@ class ComputeAPIEndpoint(Protocol):
     def attach_network(self, message: AttachNetwork) -> None: ...
 
     def detach_network(self, uuid: str, network_id: str) -> None: ...
+
+    def networks_changed(self) -> None: ...

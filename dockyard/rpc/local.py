@@ -103,3 +103,6 @@ class LocalComputeAPI:
 
     def detach_network(self, host: str, uuid: str, network_id: str) -> None:
         self._agent(host).detach_network(uuid, network_id)
+
+    def networks_changed(self, host: str) -> None:
+        self._agent(host).networks_changed()

@@ -60,7 +60,9 @@ LOG = logging.getLogger(__name__)
 COMPUTE = codec.signatures(ComputeAPIEndpoint)
 CONTROL = codec.signatures(ControlAPI)
 #: ComputeAPI methods sent without waiting: the agent reports their outcome through ControlAPI.
-COMPUTE_CASTS = frozenset({"create", "operate", "resize", "rebuild", "pull_image"})
+COMPUTE_CASTS = frozenset(
+    {"create", "operate", "resize", "rebuild", "pull_image", "networks_changed"}
+)
 
 
 def _global_only_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -294,6 +296,9 @@ class MessagingComputeAPI:
 
     def detach_network(self, host: str, uuid: str, network_id: str) -> None:
         self._send("detach_network", host, uuid=uuid, network_id=network_id)
+
+    def networks_changed(self, host: str) -> None:
+        self._send("networks_changed", host)
 
 
 class MessagingControlAPI:

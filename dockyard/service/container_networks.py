@@ -16,6 +16,7 @@ from dockyard.drivers.network.base import Caller, NetworkDriver, realised_on
 from dockyard.rpc.api import ComputeAPI
 from dockyard.rpc.messages import AttachNetwork
 from dockyard.service.firewall_push import FirewallPush
+from dockyard.service.tunnel_push import TunnelPush
 
 
 def _host(container: Container) -> str:
@@ -32,6 +33,7 @@ class ContainerNetworks:
         self.driver = driver
         self.compute = compute
         self.push = FirewallPush(driver, compute)
+        self.tunnels = TunnelPush(driver, compute)
 
     def attach(
         self,
@@ -83,6 +85,7 @@ class ContainerNetworks:
             self.push((host,))
             raise
         updated = self.containers.update(container.uuid, {"addresses": addresses})
+        self.tunnels((attachment.network.id,), skip=host)
         return updated or container
 
     def detach(
@@ -109,6 +112,7 @@ class ContainerNetworks:
             self.compute.detach_network(host, container.uuid, network_id)
         self.driver.release_ports(container.uuid, [h.port for h in gone])
         self.push((host,))
+        self.tunnels({h.port.network_id for h in gone}, also=(host,))
         kept = [h for h in held if h not in gone]
         addresses = addresses_of(
             [h.port for h in kept], {h.port.id for h in kept if h.preserve_on_delete}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 
 from dockyard.db.repositories.actions import ActionRepository
 from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
@@ -30,6 +31,9 @@ from dockyard.service.images import ImageRecordKeeper
 
 LOG = logging.getLogger(__name__)
 
+#: (the networks a removed container was on, its host): tells the hosts carrying them.
+MembersLeft = Callable[[Collection[str], Collection[str]], None]
+
 
 class ControlService:
     def __init__(
@@ -42,8 +46,11 @@ class ControlService:
         images: ImageRecordKeeper | None = None,
         networks: NetworkDriver | None = None,
         volumes: ContainerVolumes | None = None,
+        members_left: MembersLeft | None = None,
     ) -> None:
         self.volumes = volumes
+        #: Told the networks a container left and its host, once its ports are released.
+        self.members_left = members_left
         self.images = images
         self.containers = containers
         self.hosts = hosts
@@ -89,6 +96,8 @@ class ControlService:
             self.networks.release_ports(uuid, [h.port for h in held])
             if forget:
                 self.containers.update(uuid, {"addresses": None})
+            if self.members_left is not None and record.host:
+                self.members_left({h.port.network_id for h in held}, (record.host,))
         if record.exposed_ports:
             self.networks.release_exposed_ports_group(uuid)
 

@@ -34,6 +34,7 @@ from dockyard.scheduler.scheduler import place
 from dockyard.service.container_volumes import ContainerVolumes, VolumePlan
 from dockyard.service.image_drivers import ImageDrivers
 from dockyard.service.registries import RegistryService
+from dockyard.service.tunnel_push import TunnelPush
 
 LOG = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ContainerCreator:
         )
         self.registries = registries
         self.networks = networks
+        self.tunnels = TunnelPush(networks, compute) if networks is not None else None
         self.image_drivers = image_drivers or ImageDrivers()
 
     def _registry(
@@ -234,6 +236,9 @@ class ContainerCreator:
         except Exception:
             self._forget(record, ports)
             raise
+        if self.tunnels is not None:
+            # The other hosts of these networks carry them to this one from now on.
+            self.tunnels([a.network.id for a in attachments], skip=record.host)
         return _Plan(noted or record, networks, ports, firewall)
 
     def _exposed_ports_group(self, record: Container) -> tuple[str]:

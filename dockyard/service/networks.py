@@ -168,19 +168,17 @@ class NetworkService:
         self.networks.delete_network(network_id)
 
     def engine_network(self, ctx: RequestContext, network_id: str) -> Network:
-        """A network ``/v1/networks`` may wrap (any project's, for an admin)."""
-        found = self.networks.networks(_visible_to(ctx), id=network_id)
-        if not found:
-            raise NetworkNotFound(f"Network {network_id} could not be found.")
-        return found[0]
+        """A network ``/v1/networks`` may wrap (any project's, for an admin), as the
+        driver keeps it: a Dockyard record, or a network of the cloud's Neutron."""
+        return self.driver.find_network(network_id, _visible_to(ctx))
 
     def drop_engine_network(self, ctx: RequestContext, network_id: str) -> None:
         """``DELETE /v1/networks``: refused while containers are on the network; hosts'
-        engine networks go with their last container (the network record stays)."""
+        engine networks go with their last container (the network itself stays)."""
         network = self.engine_network(ctx, network_id)
-        used = [p for p in self.networks.ports(network_id=network.id) if p.device_id]
-        if any(p.device_owner == DEVICE_OWNER for p in used):
-            raise NetworkInUse(f"Network {network_id} is in use by {len(used)} container port(s).")
+        used = self.driver.container_ports(network.id)
+        if used:
+            raise NetworkInUse(f"Network {network_id} is in use by {used} container port(s).")
 
     # subnets
 

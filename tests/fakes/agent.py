@@ -143,5 +143,8 @@ class RecordingAgent:
     def attach_network(self, message: AttachNetwork) -> None:
         self._answer("attach_network", message)
 
+    def networks_changed(self) -> None:
+        self._record("networks_changed")
+
     def detach_network(self, uuid: str, network_id: str) -> None:
         self._answer("detach_network", uuid, network_id)

@@ -13,9 +13,10 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from dockyard.domain.errors import Conflict, InvalidInput, NetworkInUse, NotFound
+from dockyard.domain.errors import Conflict, InvalidInput, NetworkInUse, NetworkNotFound, NotFound
 from dockyard.domain.firewall import HostFirewall, host_firewall
 from dockyard.domain.networks import (
+    DEVICE_OWNER,
     AllocationPool,
     Attachment,
     FixedIP,
@@ -241,6 +242,19 @@ class FakeNetworks(NetworkDriver):
     def networks_for_host(self, host: str) -> tuple[HostNetwork, ...]:
         ids = sorted({p.network_id for p in self.ports.values() if p.host == host})
         return tuple(HostNetwork(i, self._subnets(i), self.networks[i].mtu) for i in ids)
+
+    def find_network(self, network_id: str, visible_to: str | None) -> Network:
+        network = self.networks.get(network_id)
+        if network is None or visible_to not in (None, network.project_id):
+            raise NetworkNotFound(f"Network {network_id} could not be found.")
+        return network
+
+    def container_ports(self, network_id: str) -> int:
+        return sum(
+            1
+            for p in self.ports.values()
+            if p.network_id == network_id and p.device_id and p.device_owner == DEVICE_OWNER
+        )
 
     def firewall_for_host(self, host: str) -> HostFirewall:
         mine = [p for p in self.ports.values() if p.host == host]

@@ -4,6 +4,10 @@ Two hosts, each a network namespace with its own Docker engine and agent
 (tests/support/netns_hosts.py), joined by one underlay link; a conductor and two
 API processes (two projects: ``noauth`` knows one each) on the machine. Traffic is
 ``busybox nc`` between containers; the tunnels are the kernel's.
+
+The agents reconcile only every ``SYNC_INTERVAL`` s, longer than any test here waits:
+what happens in time is what the control side pushes (a member came or went, a rule
+changed), or what an agent does when it starts.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tests.support.netns_hosts import NetnsHost, two_hosts
 PORT = 8080
 SERVER = ["sh", "-c", f"while true; do echo hello | nc -l -p {PORT}; done"]
 IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+SYNC_INTERVAL = 300
 
 
 class Setup:
@@ -150,7 +155,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         with running_cluster(
             root,
             specs=specs,
-            sync_interval=1,
+            sync_interval=SYNC_INTERVAL,
             before_start=lambda cluster: _second_project_api(cluster, root, port),
         ) as cluster:
             yield Setup(cluster, hosts, f"http://127.0.0.1:{port}")
@@ -162,6 +167,13 @@ def test_containers_of_one_network_on_two_hosts_reach_each_other(setup: Setup) -
     network = network_of(web)
     assert network_of(shell) == network
 
+    # Host 1 had no peer for the network; it was told of host 2's member when the port
+    # was made, before host 2 started the container (its own reconcile pass is minutes
+    # away): within 2 s of that container running, host 1 sends to host 2.
+    deadline = time.monotonic() + 2
+    while setup.peers(1, setup.tunnels(1)[network]["ifname"]) != {setup.host_of(2).address}:
+        assert time.monotonic() < deadline, setup.cluster.logs()
+        time.sleep(0.1)
     setup.eventually_reaches(shell, ip_of(web), within=10)
     # Each host carries the network to the other, and only to it.
     one, two = setup.tunnels(1)[network], setup.tunnels(2)[network]
@@ -252,6 +264,7 @@ def test_the_last_member_leaving_takes_the_tunnel_down(setup: Setup) -> None:
             timeout=30,
         )
         assert gone.status_code == 204, gone.text
+    # Each removal tells the hosts still carrying the network (and the member's own).
     deadline = time.monotonic() + 30
     while setup.tunnels(1) or setup.tunnels(2):
         assert time.monotonic() < deadline, (setup.tunnels(1), setup.tunnels(2))

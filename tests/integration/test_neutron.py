@@ -43,6 +43,7 @@ from tests.integration.test_networks_e2e import (
 from tests.support import neutron as neutron_support
 from tests.support.keystone import behind_keystone
 from tests.support.neutron import DOCKYARD_PASSWORD, Neutron
+from tests.support.projects import LOCAL_IDENTITY, two_projects
 
 
 @pytest.fixture(scope="module")
@@ -372,6 +373,47 @@ def test_the_sweep_removes_ports_whose_container_is_gone(
     assert len(ports(cloud, device_owner=DEVICE_OWNER, **{"binding:host_id": service.host})) > 0
 
 
+def test_v1_networks_wrap_neutron_networks(
+    cloud: Neutron,
+    service: Dockyard,
+    project: str,
+    blue: dict[str, Any],
+    strangers: dict[str, str],
+) -> None:
+    """Zun's ``/v1/networks`` under the neutron driver: the network is Neutron's."""
+    green = cloud.admin("POST", "/v2.0/networks", network={"name": "green", "project_id": project})[
+        "network"
+    ]
+    cloud.admin(
+        "POST",
+        "/v2.0/subnets",
+        subnet={"network_id": green["id"], "project_id": project,
+                "cidr": other_cidr(service), "ip_version": 4},
+    )  # fmt: skip
+
+    def create(network_id: str) -> Any:
+        body = {"name": "wrapped", "neutron_net_id": network_id}
+        return service.request("POST", "/v1/networks", json=body)
+
+    made = create(green["id"])
+    assert made.status_code == 200, made.text
+    record = made.json()
+    assert (record["neutron_net_id"], record["network_id"]) == (
+        green["id"],
+        f"dockyard-{green['id']}",
+    )
+    assert create(green["id"]).json()["uuid"] == record["uuid"]
+    assert create(str(uuid.uuid4())).status_code == 404
+    bare = create(strangers["bare"])
+    assert bare.status_code == 400, bare.text
+    assert "has no subnet to take addresses from" in bare.text  # as the local driver says
+    # A container of the module is on blue: its network stays.
+    busy = service.request("DELETE", f"/v1/networks/{blue['id']}")
+    assert busy.status_code == 409, busy.text
+    assert service.request("DELETE", f"/v1/networks/{green['id']}").status_code == 204
+    assert service.request("DELETE", f"/v1/networks/{uuid.uuid4()}").status_code == 404
+
+
 def test_deleting_the_containers_leaves_no_port_of_dockyard(
     cloud: Neutron, service: Dockyard
 ) -> None:
@@ -389,3 +431,46 @@ def test_deleting_the_containers_leaves_no_port_of_dockyard(
 
 def test_dockyard_serves_no_network_api_of_its_own(service: Dockyard) -> None:
     assert service.request("GET", "/v2.0/networks").status_code == 404
+
+
+def test_the_built_in_identitys_catalog_points_at_the_clouds_neutron(
+    cloud: Neutron, tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> None:
+    """auth_strategy = local with the neutron driver: ``/v2.0`` is not Dockyard's, and the
+    catalog's network endpoint is the one the service user's Keystone lists."""
+    tmp = tmp_path_factory.mktemp("dockyard-neutron-local")
+    local = start_dockyard(
+        tmp,
+        docker_client,
+        extra_config=[
+            *LOCAL_IDENTITY,
+            "[network]",
+            "driver = neutron",
+            "[neutron]",
+            f"auth_url = {cloud.keystone.url}",
+            "username = dockyard",
+            f"password = {DOCKYARD_PASSWORD}",
+            "project_name = service",
+        ],
+    )
+    try:
+        admin = two_projects(local, tmp).admin
+        check = local.session.get(
+            local.url + "/v3/auth/tokens",
+            headers={"X-Auth-Token": admin.token, "X-Subject-Token": admin.token},
+            timeout=30,
+        )
+        assert check.status_code == 200, check.text
+        [network] = [s for s in check.json()["token"]["catalog"] if s["type"] == "network"]
+        assert {e["url"] for e in network["endpoints"]} == {cloud.url + "/"}
+        listed = local.session.get(
+            local.url + "/v3/endpoints",
+            params={"service_id": network["id"]},
+            headers={"X-Auth-Token": admin.token},
+            timeout=30,
+        ).json()["endpoints"]
+        assert {e["url"] for e in listed} == {cloud.url + "/"}
+        served = local.request("GET", "/v2.0/networks", headers={"X-Auth-Token": admin.token})
+        assert served.status_code == 404, served.text
+    finally:
+        stop_dockyard(local)

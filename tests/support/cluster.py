@@ -340,6 +340,7 @@ def running_cluster(
     api_processes: int = 1,
     auth_strategy: str = "noauth",
     api_config: Sequence[str] = (),
+    conductor_config: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
     route_database: Callable[[str], str] | None = None,
     route_broker: Callable[[str], str] | None = None,
@@ -350,7 +351,8 @@ def running_cluster(
     ``database`` is ``postgresql`` or ``mariadb``; ``repair_after`` sets the agents'
     repair windows (None keeps the defaults). ``api_config`` lines go at the end of
     every API process's configuration (and so are seen by ``dockyard-manage`` run
-    with ``cluster.processes["api"].config``). ``environment`` is added to every
+    with ``cluster.processes["api"].config``); ``conductor_config`` lines go at the end
+    of the conductor's. ``environment`` is added to every
     process's; ``route_database`` and ``route_broker`` rewrite the URLs the processes
     are given (the fault suite's proxies), while ``Cluster.database_url`` stays direct.
     ``before_start`` may add processes (an ``api-*`` key starts with the APIs).
@@ -413,7 +415,7 @@ def running_cluster(
         conductor_conf = _write(
             root / "conductor.conf",
             ["[DEFAULT]", *common, f"host = conductor-{run_id}", *db_section, *compute, *quota,
-             rpc_section],
+             rpc_section, *conductor_config],
         )  # fmt: skip
         cluster.processes["conductor"] = Process(
             "conductor", "dockyard-conductor", conductor_conf, root / "conductor.log"

@@ -21,11 +21,11 @@ travel in an RPC message. Errors are domain errors: ``InvalidInput`` (400),
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from dockyard.domain.firewall import HostFirewall
-from dockyard.domain.networks import Attachment, HostNetwork, NetRequest, Port
+from dockyard.domain.networks import Attachment, HostNetwork, NetRequest, Network, Port
 from dockyard.domain.security_groups import Protocol, SecurityGroup
 
 
@@ -149,6 +149,24 @@ class NetworkDriver(abc.ABC):
         it): a backend with tunnels adds the VXLAN id and the other hosts."""
         network = attachment.network
         return HostNetwork(network.id, attachment.subnets, network.mtu)
+
+    @abc.abstractmethod
+    def find_network(self, network_id: str, visible_to: str | None) -> Network:
+        """The network with id ``network_id`` that ``/v1/networks`` wraps: one of
+        ``visible_to``'s (their own, shared or external) or, with None, any project's;
+        else ``NetworkNotFound``. Under a backend that realises networks on hosts from
+        their subnets, one without a subnet → ``InvalidInput``."""
+
+    @abc.abstractmethod
+    def container_ports(self, network_id: str) -> int:
+        """How many container ports (Dockyard's ``device_owner``, bound) the network has:
+        ``DELETE /v1/networks`` is refused while there are any."""
+
+    def member_hosts(self, network_ids: Collection[str]) -> set[str]:
+        """The hosts that carry any of ``network_ids`` to other hosts (they have a port on
+        it and a tunnel address): told when a member comes or goes. A backend without
+        tunnels has none."""
+        return set()
 
     @abc.abstractmethod
     def firewall_for_host(self, host: str) -> HostFirewall:

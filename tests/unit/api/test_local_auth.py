@@ -178,10 +178,16 @@ def test_token_body_is_keystone_shaped() -> None:
     assert "catalog" not in token_body(INFO, "http://h:1", catalog=False)["token"]
 
 
-def test_without_the_network_subset_the_catalog_has_no_network_service() -> None:
-    kinds = {s["type"] for s in token_body(INFO, "http://h:1")["token"]["catalog"]}
-    assert "network" in kinds
-    token = token_body(INFO, "http://h:1", network=False)["token"]
+def test_the_network_service_is_this_server_neutron_or_none() -> None:
+    def network_urls(token: dict[str, Any]) -> set[str]:
+        return {
+            e["url"] for s in token["catalog"] if s["type"] == "network" for e in s["endpoints"]
+        }
+
+    assert network_urls(token_body(INFO, "http://h:1")["token"]) == {"http://h:1/"}
+    neutron = token_body(INFO, "http://h:1", network=lambda base: "http://neutron:9696/")
+    assert network_urls(neutron["token"]) == {"http://neutron:9696/"}
+    token = token_body(INFO, "http://h:1", network=lambda base: None)["token"]
     assert {s["type"] for s in token["catalog"]} == {"container", "identity", "block-storage"}
 
 

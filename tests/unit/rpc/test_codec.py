@@ -126,7 +126,7 @@ def test_signatures_cover_every_protocol_method() -> None:
         "create", "operate", "check_image", "logs", "execute", "update_limits", "resize",
         "rebuild", "commit", "top", "stats", "get_archive", "put_archive", "exec_session",
         "exec_resize", "resize_tty", "pull_image", "remove_image", "search_images",
-        "apply_firewall", "attach_network", "detach_network",
+        "apply_firewall", "attach_network", "detach_network", "networks_changed",
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "record_event", "container_removed", "report_host", "resize_claim",

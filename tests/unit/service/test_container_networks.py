@@ -25,6 +25,8 @@ class Agent:
         self.attached: list[AttachNetwork] = []
         self.detached: list[tuple[str, str]] = []
         self.firewalls: list[HostFirewall] = []
+        #: Hosts told that a member of their networks came or went.
+        self.told: list[str] = []
         self.refuse: Exception | None = None
 
     def attach_network(self, host: str, message: AttachNetwork) -> None:
@@ -37,6 +39,9 @@ class Agent:
 
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         self.firewalls.append(firewall)
+
+    def networks_changed(self, host: str) -> None:
+        self.told.append(host)
 
 
 class Records:
@@ -123,6 +128,8 @@ def test_detach_unplugs_and_releases_the_port() -> None:
     assert networks.ports == {}
     assert records.values == {"addresses": None}
     assert agent.firewalls == [HostFirewall()]
+    # The container's host may hold a tunnel for the network no more.
+    assert agent.told == [container.host]
 
 
 @pytest.mark.parametrize(

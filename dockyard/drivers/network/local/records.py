@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.domain import ipam
@@ -320,6 +320,25 @@ class LocalNetworkDriver(NetworkDriver):
         network = super().host_network(host, attachment)
         addresses = self.tunnel_addresses()
         return self._tunnelled(network, host, addresses) if host in addresses else network
+
+    def find_network(self, network_id: str, visible_to: str | None) -> Network:
+        found = self.networks.networks(visible_to, id=network_id)
+        if not found:
+            raise NetworkNotFound(f"Network {network_id} could not be found.")
+        return found[0]
+
+    def container_ports(self, network_id: str) -> int:
+        ports = self.networks.ports(network_id=network_id)
+        return sum(1 for p in ports if p.device_id and p.device_owner == DEVICE_OWNER)
+
+    def member_hosts(self, network_ids: Collection[str]) -> set[str]:
+        addresses = self.tunnel_addresses()
+        return {
+            port.host
+            for network_id in set(network_ids)
+            for port in self.networks.ports(network_id=network_id)
+            if port.host and port.host in addresses
+        }
 
     def _tunnelled(
         self, network: HostNetwork, host: str, addresses: Mapping[str, str]

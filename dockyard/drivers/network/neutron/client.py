@@ -110,6 +110,25 @@ class NeutronClient:
         if region_name:
             self.filter["region_name"] = region_name
         self.endpoint_override = endpoint_override.rstrip("/") or None
+        self._root: str | None = None
+
+    def root_url(self) -> str | None:
+        """Neutron's root URL as clients are given it (``endpoint_override``, else the
+        service user's catalog's ``network`` endpoint), found once; None while Keystone
+        cannot say."""
+        if self.endpoint_override is not None:
+            return f"{self.endpoint_override}/"
+        if self._root is None:
+            try:
+                found = self.session.get_endpoint(**self.filter)
+            except ks_exceptions.ClientException as exc:
+                LOG.warning("Neutron's endpoint is not known yet: %s", exc)
+                return None
+            if not found:
+                LOG.warning("the service user's catalog has no network endpoint")
+                return None
+            self._root = f"{str(found).rstrip('/')}/"
+        return self._root
 
     def _url(self, path: str) -> str:
         if self.endpoint_override is not None:

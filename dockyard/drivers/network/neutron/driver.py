@@ -111,6 +111,26 @@ class NeutronNetworkDriver(NetworkDriver):
             raise Conflict(f"Multiple networks exist with name {ident}. Please use the id.")
         return convert.network(found[0])
 
+    def find_network(self, network_id: str, visible_to: str | None) -> Network:
+        found = [
+            r
+            for r in self._networks(id=network_id)
+            if visible_to is None or _visible(r, visible_to)
+        ]
+        if not found:
+            raise NetworkNotFound(f"Network {network_id} could not be found.")
+        network = convert.network(found[0])
+        if not self._subnets([network.id]):
+            raise InvalidInput(
+                f"Network {network_id} has no subnet to take addresses from.",
+                field="neutron_net_id",
+            )
+        return network
+
+    def container_ports(self, network_id: str) -> int:
+        query = {"network_id": network_id, "device_owner": DEVICE_OWNER}
+        return sum(1 for r in self.api.get("/ports", query)["ports"] if r.get("device_id"))
+
     def project_network(self, project_id: str) -> tuple[Network, tuple[Subnet, ...]]:
         """The project's network named ``project_network_name`` in Neutron and its subnets;
         made when the project has none, given a subnet when it has none (a make that
