@@ -68,6 +68,9 @@ class ControlService:
                 self.volumes.release(message.uuid)
         return applied
 
+    def settle(self, message: ContainerReport) -> None:
+        self.report(message)
+
     def _release_ports(self, uuid: str, forget: bool) -> None:
         """Give back the ports (and own group) of a container whose create failed or
         that is gone.
