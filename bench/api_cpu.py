@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                     "[DEFAULT]",
                     f"transport_url = {TRANSPORT_URL}",
                     "auth_strategy = noauth",
+                    # The hosts are registered once: no heartbeat may make them look down.
+                    "service_down_time = 86400",
                     f"data_dir = {tmp}",
                     f"auth_encryption_key = {secrets.token_hex(32)}",
                     "[database]",
@@ -142,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         def post() -> None:
             answer = client.post("/v1/containers?run=true", json=body, headers=HEADERS)
             assert answer.status_code == 202, answer.get_data(as_text=True)
-            uuids.append(answer.get_json()["uuid"])
+            shown = answer.get_json()
+            assert shown["status"] != "Error", shown["status_reason"]
+            uuids.append(shown["uuid"])
 
         def get() -> None:
             answer = client.get(f"/v1/containers/{uuids[len(uuids) // 2]}", headers=HEADERS)

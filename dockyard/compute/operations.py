@@ -154,6 +154,26 @@ class Operations:
             change = ContainerChange.failed(reason or exc.detail)
         return self.control.report(ContainerReport(uuid, change, expect, event=event))
 
+    def _succeeded(self, uuid: str, expect: TaskState, event: EventReport) -> None:
+        """Record what the runtime now reports, end the task and its action, without
+        waiting for the control side (``ControlAPI.settle``).
+
+        Only after an operation that succeeded and whose task the reconciliation
+        repairs from the engine's view if the report is lost. Should the guard fail,
+        another operation took the record over and removes the container, or the
+        record is gone and the reconciliation removes it as an orphan.
+        """
+        self.freshness.mark(uuid)
+        try:
+            change = ContainerChange.observed(self.runtime.inspect(uuid), task=None)
+        except DockyardError as exc:
+            # Not what was asked for after all: say so, and hear whether it applied.
+            self.control.report(
+                ContainerReport(uuid, ContainerChange.failed(exc.detail), expect, event=event)
+            )
+            return
+        self.control.settle(ContainerReport(uuid, change, expect, event=event))
+
     # -- create ------------------------------------------------------------
 
     def _driver(self, name: str) -> ImageDriver:
@@ -254,7 +274,13 @@ class Operations:
                 self.runtime.start(uuid)
             failpoints.hit("create.before_report", msg.spec.name, uuid)
             event = self._event_report(uuid, msg.request_id, "create", start, None)
-            if not self._settle(uuid, at.task, event=event):
+            if msg.run:
+                # Started: a lost report leaves container_starting, which the
+                # reconciliation ends from the engine's view once stuck.
+                self._succeeded(uuid, TaskState.CONTAINER_STARTING, event)
+            elif not self._settle(uuid, at.task, event=event):
+                # Created only: the record may have been ended meanwhile (a down host's
+                # create is failed by the conductor), and then what was made must go.
                 raise Interrupted(uuid)
             if msg.run:
                 CREATE_TO_RUNNING_SECONDS.labels(self.host).observe(time.monotonic() - received)
@@ -386,7 +412,7 @@ class Operations:
             return
         if msg.operation != "delete":
             event = self._event_report(msg.uuid, msg.request_id, msg.operation, start, None)
-            self._settle(msg.uuid, task, event=event)
+            self._succeeded(msg.uuid, task, event)
         # A delete's action log went with the record: there is nothing to add an event to.
 
     def _timeout(self, msg: ContainerOperation) -> int:
@@ -479,6 +505,6 @@ class Operations:
             event = self._event_report(uuid, msg.request_id, "rebuild", start, error)
             self.control.report(ContainerReport(uuid, change, task, event=event))
             return
-        self._settle(
-            uuid, task, event=self._event_report(uuid, msg.request_id, "rebuild", start, None)
+        self._succeeded(
+            uuid, task, self._event_report(uuid, msg.request_id, "rebuild", start, None)
         )

@@ -64,6 +64,11 @@ class PatientControl:
     def report(self, message: ContainerReport) -> bool:
         return self._call("report", lambda: self.inner.report(message))
 
+    def settle(self, message: ContainerReport) -> None:
+        # Sending it is retried like a call; once the broker has it, a conductor applies
+        # it (retrying a database outage itself) or the reconciliation repairs its loss.
+        self._call("settle", lambda: self.inner.settle(message))
+
     def record_event(self, message: EventReport) -> None:
         self._call("record_event", lambda: self.inner.record_event(message))
 

@@ -124,6 +124,16 @@ class ControlAPI(Protocol):
     def report(self, message: ContainerReport) -> bool:
         """Apply an agent's report; False when its guard failed or the record is gone."""
 
+    def settle(self, message: ContainerReport) -> None:
+        """Cast: apply the report that ends an operation that succeeded, as ``report`` does,
+        without the agent waiting for the outcome.
+
+        Only for reports whose loss the agent's reconciliation repairs to the same end: a
+        record left in the operation's task is brought to what the engine shows once the
+        task is ``stuck_task_after`` old; one whose guard fails was taken over by an
+        operation that removes the container, or is gone and its container an orphan.
+        """
+
     def record_event(self, message: EventReport) -> None:
         """Append an event to a container action (and close the action)."""
 

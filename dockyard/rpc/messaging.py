@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,11 @@ CONTROL = codec.signatures(ControlAPI)
 COMPUTE_CASTS = frozenset(
     {"create", "operate", "resize", "rebuild", "pull_image", "networks_changed"}
 )
+#: ControlAPI methods sent without waiting: the report ending an operation that succeeded.
+CONTROL_CASTS = frozenset({"settle"})
+#: Seconds a conductor keeps retrying a cast report while the database is unavailable
+#: (an agent waits as long for a call: see dockyard.compute.patient_control).
+CAST_PATIENCE = 120.0
 
 
 def _global_only_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -304,18 +310,24 @@ class MessagingComputeAPI:
 class MessagingControlAPI:
     """``ControlAPI`` over the broker: agents' reports, answered by any conductor.
 
-    Every method is a call, so reports from one agent are applied in order and a
-    refused report (or a ``Conflict`` from ``resize_claim``) reaches the agent.
+    Every method but ``settle`` is a call, so a report is applied before the agent
+    sends the next, and a refused report (or a ``Conflict`` from ``resize_claim``)
+    reaches the agent. ``settle`` is a cast: the agent sends nothing about the same
+    container until it is applied (the next operation comes through the API, which
+    admits it only once the record shows the previous one ended).
     """
 
     def __init__(self, broker: Broker) -> None:
-        self._client = _Client(broker, broker.config.conductor_topic, CONTROL, frozenset())
+        self._client = _Client(broker, broker.config.conductor_topic, CONTROL, CONTROL_CASTS)
 
     def _send(self, name: str, **args: Any) -> Any:
         return self._client.send(name, None, "The conductor", **args)
 
     def report(self, message: ContainerReport) -> bool:
         return bool(self._send("report", message=message))
+
+    def settle(self, message: ContainerReport) -> None:
+        self._send("settle", message=message)
 
     def record_event(self, message: EventReport) -> None:
         self._send("record_event", message=message)
@@ -388,11 +400,19 @@ class _Endpoint:
         methods: Mapping[str, codec.Signature],
         casts: frozenset[str],
         label: str,
+        patience: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._target = target
         self._methods = methods
         self._casts = casts
         self._label = label
+        #: Seconds a cast is retried while its target raises ``Unavailable``: nobody
+        #: waits for its outcome to retry it.
+        self._patience = patience
+        self._sleep = sleep
+        self._clock = clock
         #: The protocol version served: the dispatcher refuses calls of another major.
         self.target = oslo_messaging.Target(version=VERSION)
         for name in methods:
@@ -407,8 +427,10 @@ class _Endpoint:
         sig = self._methods[name]
         try:
             args = codec.decode_args(sig, wire)
-            result = getattr(self._target, name)(*args)
-            return None if name in self._casts else codec.reply(result)
+            if name in self._casts:
+                self._patiently(name, lambda: getattr(self._target, name)(*args))
+                return None
+            return codec.reply(getattr(self._target, name)(*args))
         except codec.WireFormatError as exc:
             error = DockyardError(f"{self._label} got a malformed {name}: {exc}")
         except DockyardError as exc:
@@ -420,6 +442,21 @@ class _Endpoint:
             LOG.warning("%s: %s failed: %s", self._label, name, error.detail)
             return None
         return codec.reply_error(error)
+
+    def _patiently(self, name: str, apply: Callable[[], object]) -> None:
+        """Apply a cast, retrying with backoff while its target is unavailable."""
+        deadline = self._clock() + self._patience
+        delay = 0.5
+        while True:
+            try:
+                apply()
+                return
+            except Unavailable as exc:
+                if self._clock() + delay > deadline:
+                    raise
+                LOG.warning("%s: %s failed (%s); retrying in %.1f s", self._label, name, exc, delay)
+                self._sleep(delay)
+                delay = min(delay * 2, 10.0)
 
 
 class Server:
@@ -457,5 +494,5 @@ def compute_server(broker: Broker, host: str, agent: ComputeAPIEndpoint) -> Serv
 
 def control_server(broker: Broker, name: str, control: ControlAPI) -> Server:
     """A server delivering ``<conductor_topic>`` (and ``.<name>``) to ``control``."""
-    endpoint = _Endpoint(control, CONTROL, frozenset(), f"conductor {name}")
+    endpoint = _Endpoint(control, CONTROL, CONTROL_CASTS, f"conductor {name}", CAST_PATIENCE)
     return _server(broker, broker.config.conductor_topic, name, endpoint)

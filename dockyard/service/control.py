@@ -80,6 +80,9 @@ class ControlService:
         if self.volumes is not None:
             self.volumes.release(uuid)
 
+    def settle(self, message: ContainerReport) -> None:
+        self.report(message)
+
     def _release_ports(self, uuid: str, forget: bool) -> None:
         """Give back the ports (and own group) of a container whose create failed or
         that is gone.

@@ -326,6 +326,24 @@ def test_reports_apply_with_their_guard(wired: Wired) -> None:
     assert (record.status, record.exit_code, record.status_reason) == (Status.STOPPED, 0, None)
 
 
+def test_a_settle_report_is_applied_with_its_guard_without_an_answer(wired: Wired) -> None:
+    wired.recorder.add(dataclasses.replace(CONTAINER, task_state=TaskState.CONTAINER_STARTING))
+    handled = threading.Semaphore(0)
+    wired.recorder.on_report.append(lambda *_: handled.release())
+    running = ContainerChange(Status.RUNNING, task=None, runtime=RuntimeFields("abc123"))
+    stale = ContainerReport(UUID, ContainerChange(Status.STOPPED), TaskState.CONTAINER_STOPPING)
+    final = ContainerReport(UUID, running, TaskState.CONTAINER_STARTING)
+
+    assert wired.control.settle(stale) is None  # type: ignore[func-returns-value]
+    assert handled.acquire(timeout=10)
+    assert wired.control.settle(final) is None  # type: ignore[func-returns-value]
+    assert handled.acquire(timeout=10)
+
+    assert [h.applied for h in wired.recorder.handled] == [False, True]
+    record = wired.recorder.containers[UUID]
+    assert (record.status, record.task_state, record.runtime_id) == (Status.RUNNING, None, "abc123")
+
+
 @pytest.mark.parametrize(
     "report",
     [m for m in MESSAGES if isinstance(m, ContainerReport)],

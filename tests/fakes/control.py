@@ -116,6 +116,9 @@ class RecordingControl:
             hook(self, message, applied)
         return applied
 
+    def settle(self, message: ContainerReport) -> None:
+        self.report(message)
+
     @staticmethod
     def _guard_holds(record: Container, expect: TaskGuard) -> bool:
         return expect is ANY_TASK or record.task_state == expect

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dockyard.compute.operations import LOCAL_IMAGE_TTL
+from dockyard.compute.reconcile import STUCK_TASK_AFTER, Reconciler
 from dockyard.domain.container_request import PullPolicy
 from dockyard.domain.errors import Conflict, DriverError, InvalidImage, NotFound, RegistryAuthFailed
 from dockyard.domain.models import Container
@@ -15,7 +16,7 @@ from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.reports import ContainerChange
 from dockyard.domain.states import IN_FLIGHT, Status, TaskState
 from dockyard.rpc.messages import ContainerOperation, ContainerReport, CreateContainer
-from tests.fakes.control import RecordingControl, ReportHook
+from tests.fakes.control import INSTALLATION, RecordingControl, ReportHook
 from tests.unit.compute.helpers import HOST, IMAGE, UUID, World, record
 
 OTHER_IMAGE = "registry.example.com/team/app:1"
@@ -708,3 +709,89 @@ def test_an_engine_that_keeps_refusing_the_image_fails_the_create_after_one_retr
     assert world.runtime.call_names() == ["create", "create"]
     assert world.images.pulls == []  # the engine still lists it: nothing to pull
     assert c.status is Status.ERROR and c.status_reason == "No such image: busybox"
+
+
+# --- the report ending an operation that succeeded is a cast --------------------------------
+
+
+class LosingSettles(RecordingControl):
+    """A control plane the ``settle`` casts never reach (lost between broker and conductor)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(clock=world.clock)
+        self.lost: list[ContainerReport] = []
+
+    def settle(self, message: ContainerReport) -> None:
+        self.lost.append(message)
+
+
+def stuck_repair(world: World) -> None:
+    """Let ``stuck_task_after`` pass, then run one reconciliation pass."""
+    world.clock.advance(STUCK_TASK_AFTER.total_seconds() + 1)
+    Reconciler(HOST, world.runtime, world.control, world.clock, installation=INSTALLATION).run()
+
+
+def test_a_started_create_ends_with_a_cast_and_a_lost_one_is_repaired(world: World) -> None:
+    world.control = world.ops.control = LosingSettles(world)
+    c = add(world)
+
+    world.ops.create(create_message(c, run=True))
+
+    # The step that needs its answer was a call; the final report went as a cast.
+    [lost] = world.control.lost  # type: ignore[attr-defined]
+    assert (lost.expect, lost.change.status, lost.change.task) == (
+        "container_starting",
+        "Running",
+        None,
+    )
+    assert lost.event is not None and lost.event.event.result == "Success"
+    assert (c.status, c.task_state) == (Status.CREATING, TaskState.CONTAINER_STARTING)
+
+    stuck_repair(world)
+
+    assert (c.status, c.task_state) == (Status.RUNNING, None)
+    assert c.runtime_id == world.runtime.inspect(UUID).runtime_id
+    assert world.runtime.containers[UUID].status is Status.RUNNING  # the container stays
+
+
+def test_a_created_only_container_waits_for_its_final_report(world: World) -> None:
+    # Not cast: should the record have been ended meanwhile, what was made must go.
+    world.control = world.ops.control = LosingSettles(world)
+    c = add(world)
+
+    world.ops.create(create_message(c, run=False))
+
+    assert world.control.lost == []  # type: ignore[attr-defined]
+    assert (c.status, c.task_state) == (Status.CREATED, None)
+
+
+def test_a_lost_stop_report_is_repaired_to_what_the_engine_shows(world: World) -> None:
+    world.control = world.ops.control = LosingSettles(world)
+    c = add(
+        world,
+        status=Status.RUNNING,
+        task_state=TaskState.CONTAINER_STOPPING,
+        updated_at=world.clock.now(),
+    )
+    world.runtime.add(c.spec(), status=Status.RUNNING)
+
+    world.ops.operate(ContainerOperation(UUID, "stop", "req-stop", timeout=0))
+
+    assert [r.change.status for r in world.control.lost] == ["Stopped"]  # type: ignore[attr-defined]
+    assert c.task_state is TaskState.CONTAINER_STOPPING
+
+    stuck_repair(world)
+
+    assert (c.status, c.task_state) == (Status.STOPPED, None)
+
+
+def test_a_failed_operation_is_reported_by_call(world: World) -> None:
+    world.control = world.ops.control = LosingSettles(world)
+    c = add(world, status=Status.RUNNING, task_state=TaskState.CONTAINER_STOPPING)
+    world.runtime.add(c.spec(), status=Status.RUNNING)
+    world.runtime.fail_on["stop"] = DriverError("engine refused")
+
+    world.ops.operate(ContainerOperation(UUID, "stop", "req-stop", timeout=0))
+
+    assert world.control.lost == []  # type: ignore[attr-defined]
+    assert c.task_state is None and "engine refused" in (c.status_reason or "")

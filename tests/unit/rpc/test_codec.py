@@ -129,7 +129,7 @@ def test_signatures_cover_every_protocol_method() -> None:
         "apply_firewall", "attach_network", "detach_network", "networks_changed",
     }  # fmt: skip
     assert set(CONTROL) == {
-        "report", "record_event", "container_removed", "report_host", "resize_claim",
+        "report", "settle", "record_event", "container_removed", "report_host", "resize_claim",
         "containers_on_host", "container", "spend_console_token", "installation", "claim_host",
         "release_host", "report_image", "sync_images", "host_networks", "host_firewall",
         "image_records", "host_volumes", "volumes_removed",

@@ -9,10 +9,23 @@ import oslo_messaging
 import pytest
 from prometheus_client import REGISTRY
 
-from dockyard.domain.errors import BrokerUnavailable, DockyardError, ServiceBusy
+from dockyard.domain.errors import (
+    BrokerUnavailable,
+    DatabaseUnavailable,
+    DockyardError,
+    ServiceBusy,
+)
 from dockyard.observability.context import RequestScope, bound, current
 from dockyard.rpc import codec
-from dockyard.rpc.messaging import COMPUTE, COMPUTE_CASTS, CONTROL, _Client, _Endpoint
+from dockyard.rpc.messages import ContainerReport
+from dockyard.rpc.messaging import (
+    COMPUTE,
+    COMPUTE_CASTS,
+    CONTROL,
+    CONTROL_CASTS,
+    _Client,
+    _Endpoint,
+)
 
 
 class FailingRpc:
@@ -117,3 +130,49 @@ def test_the_receiving_side_works_under_the_sent_scope() -> None:
     assert endpoint._dispatch("installation", {}) == codec.reply("installation-1")
     assert seen == [RequestScope("req-3", "erin", "p2"), None]
     assert current() is None
+
+
+class Flaky:
+    """A control side whose database is out for the first ``outages`` reports."""
+
+    def __init__(self, outages: int) -> None:
+        self.outages = outages
+        self.applied: list[Any] = []
+
+    def settle(self, message: Any) -> None:
+        if self.outages:
+            self.outages -= 1
+            raise DatabaseUnavailable("The database is unavailable; try again shortly.")
+        self.applied.append(message)
+
+
+def settle_wire() -> dict[str, Any]:
+    from tests.support.rpc_samples import MESSAGES
+
+    report = next(m for m in MESSAGES if isinstance(m, ContainerReport))
+    return codec.encode_args(CONTROL["settle"], {"message": report})
+
+
+def test_a_cast_report_is_applied_once_the_database_is_back() -> None:
+    target, slept = Flaky(outages=3), []
+    endpoint = _Endpoint(
+        target, CONTROL, CONTROL_CASTS, "conductor c", 120.0, slept.append, lambda: sum(slept)
+    )
+
+    assert endpoint._dispatch("settle", {}, **settle_wire()) is None
+
+    assert len(target.applied) == 1
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_a_cast_report_is_given_up_after_the_patience() -> None:
+    # Then the agent's reconciliation repairs the record (tests/unit/compute/test_operations.py).
+    target, slept = Flaky(outages=100), []
+    endpoint = _Endpoint(
+        target, CONTROL, CONTROL_CASTS, "conductor c", 5.0, slept.append, lambda: sum(slept)
+    )
+
+    assert endpoint._dispatch("settle", {}, **settle_wire()) is None
+
+    assert target.applied == []
+    assert slept == [0.5, 1.0, 2.0]  # 3.5 s in, the next 4 s would pass the 5 s
