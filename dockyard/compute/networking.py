@@ -11,9 +11,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from dockyard.domain.errors import DockyardError, NetworkInUse
+from dockyard.domain.addresses import held_ports
+from dockyard.domain.errors import DockyardError, NetworkInUse, NotFound
 from dockyard.domain.firewall import HostFirewall, without_container
-from dockyard.domain.models import ContainerSpec
+from dockyard.domain.models import Container, ContainerSpec
 from dockyard.domain.networks import Endpoint, HostNetwork, Port
 from dockyard.drivers.network.base import HostNetworking, network_name
 from dockyard.rpc.api import ControlAPI
@@ -39,9 +40,15 @@ def endpoint(port: Port, aliases: Sequence[str]) -> Endpoint:
     )
 
 
-def aliases_of(spec: ContainerSpec) -> tuple[str, ...]:
+def aliases_of(spec: ContainerSpec | Container) -> tuple[str, ...]:
     """The names other containers on its networks reach it by."""
     return tuple(dict.fromkeys(name for name in (spec.name, spec.hostname) if name))
+
+
+def recorded_ports(record: Container) -> dict[str, Port]:
+    """The ports a record's ``addresses`` hold, by network."""
+    held = held_ports(record.project_id or "", record.addresses)
+    return {h.port.network_id: h.port for h in held}
 
 
 class HostNetworkSteps:
@@ -110,6 +117,42 @@ class HostNetworkSteps:
         self._realise(network)
         self.networking.plug(container, network, port, aliases)
 
+    def _host_network(self, network_id: str) -> HostNetwork:
+        for network in self.control.host_networks(self.host):
+            if network.network_id == network_id:
+                return network
+        raise NotFound(f"Network {network_id} has no port bound to host {self.host}.")
+
+    def attach_recorded(self, container: str, record: Container, network_id: str) -> None:
+        """Plug ``container`` into ``network_id`` with the port its record holds there,
+        the rules in force first (it may be running). Fails with nothing plugged."""
+        port = recorded_ports(record).get(network_id)
+        if port is None:
+            raise NotFound(f"Container {record.uuid} holds no port on network {network_id}.")
+        network = self._host_network(network_id)
+        self.apply_current()
+        with self.using((network_id,)):
+            try:
+                self.attach(container, network, port, aliases_of(record))
+            except Exception:
+                self.unplug(container, (port,))
+                raise
+
+    def converge(self, container: str, record: Container) -> None:
+        """Make the engine's attachments of ``container`` the ones its record holds (after
+        an operation on them was interrupted): plug what is missing, unplug what no port
+        explains, then enforce the records' rules."""
+        wanted = recorded_ports(record)
+        networks = {n.network_id: n for n in self.control.host_networks(self.host)}
+        self.apply_current()
+        with self.using(wanted):
+            for network_id, port in wanted.items():
+                if network_id in networks:
+                    self.attach(container, networks[network_id], port, aliases_of(record))
+            for realised in self.networking.realised():
+                if realised.network_id not in wanted:
+                    self.networking.unplug(container, realised.network_id)
+
     def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
         """Connect a rebuilt container to the networks of its other ports, realised before."""
         realised = {network.network_id for network in self.networking.realised()}
@@ -122,6 +165,10 @@ class HostNetworkSteps:
         if firewall is not None:
             with self._rules:
                 self.networking.apply_firewall(firewall)
+
+    def apply_current(self, only_if_changed: bool = True) -> None:
+        """Enforce what the records say now; raises when the kernel refuses."""
+        self._apply_current(only_if_changed)
 
     def _apply_current(self, only_if_changed: bool = False) -> None:
         with self._rules:

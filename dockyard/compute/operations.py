@@ -30,7 +30,7 @@ from dockyard.domain.errors import (
     VolumeUnsupported,
 )
 from dockyard.domain.image_records import PullProgress
-from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
+from dockyard.domain.models import ActionEvent, Container, ContainerSpec, PullPolicy
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
@@ -403,6 +403,41 @@ class Operations:
 
     def _do_kill(self, msg: ContainerOperation) -> None:
         self.runtime.kill(msg.uuid, msg.signal)
+
+    # -- networks and security groups (the record holds the outcome already) --
+
+    def _do_network_attach(self, msg: ContainerOperation) -> None:
+        assert msg.network_id is not None
+        networks, record = self._networked(msg.uuid)
+        runtime_id = self.runtime.inspect(msg.uuid).runtime_id
+        try:
+            networks.attach_recorded(runtime_id, record, msg.network_id)
+        except Exception:
+            # Nothing stays half-made: the port goes, and its rules with it.
+            self.control.network_detached(msg.uuid, msg.network_id)
+            networks.refresh_firewall()
+            raise
+
+    def _do_network_detach(self, msg: ContainerOperation) -> None:
+        assert msg.network_id is not None
+        networks, _ = self._networked(msg.uuid)
+        networks.networking.unplug(self.runtime.inspect(msg.uuid).runtime_id, msg.network_id)
+        self.control.network_detached(msg.uuid, msg.network_id)
+        networks.apply_current()
+
+    def _do_add_security_group(self, msg: ContainerOperation) -> None:
+        if self.networks is not None:
+            self.networks.apply_current()
+
+    _do_remove_security_group = _do_add_security_group
+
+    def _networked(self, uuid: str) -> tuple[HostNetworkSteps, Container]:
+        if self.networks is None:
+            raise DriverError(f"Host {self.host} cannot plug containers into networks.")
+        record = self.control.container(uuid)
+        if record is None:
+            raise NotFound(f"Container {uuid} has no record any more.")
+        return self.networks, record
 
     def _do_delete(self, msg: ContainerOperation) -> None:
         failpoints.hit("delete", msg.uuid)

@@ -14,7 +14,6 @@ from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -140,8 +139,3 @@ class RecordingAgent:
     def apply_firewall(self, firewall: HostFirewall) -> None:
         self._answer("apply_firewall", firewall)
 
-    def attach_network(self, message: AttachNetwork) -> None:
-        self._answer("attach_network", message)
-
-    def detach_network(self, uuid: str, network_id: str) -> None:
-        self._answer("detach_network", uuid, network_id)
