@@ -138,4 +138,3 @@ class RecordingAgent:
 
     def apply_firewall(self, firewall: HostFirewall) -> None:
         self._answer("apply_firewall", firewall)
-
