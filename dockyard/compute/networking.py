@@ -8,18 +8,49 @@ import dataclasses
 import ipaddress
 import logging
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from dockyard.domain.addresses import held_ports
 from dockyard.domain.errors import DockyardError, NetworkInUse, NotFound
 from dockyard.domain.firewall import HostFirewall, without_container
 from dockyard.domain.models import Container, ContainerSpec
 from dockyard.domain.networks import Endpoint, HostNetwork, Port
+from dockyard.domain.recent import Recent
 from dockyard.drivers.network.base import HostNetworking, network_name
 from dockyard.rpc.api import ControlAPI
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds a network this agent realised is taken to be still on the engine: a burst
+#: of creates on one network inspects it once. Only the reconcile loop removes
+#: Dockyard's networks (and forgets them here); one removed behind Dockyard's back
+#: fails a create for at most this long.
+REALISED_TTL = 10.0
+
+
+class Meanwhile:
+    """Runs one step in a thread of its own while the caller goes on (the rules while
+    the engine creates the container); ``wait`` joins it and raises what it raised."""
+
+    def __init__(self, step: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(step,), name="agent-rules", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # handed to the waiting operation
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _first_of(port: Port, version: int) -> str | None:
@@ -68,10 +99,14 @@ class HostNetworkSteps:
         #: Two creates realising one network at once: the engine refuses the second
         #: one's bridge ("pool overlaps") before the first one's can be looked up.
         self._realising = threading.Lock()
+        self._realised: Recent[str] = Recent(REALISED_TTL, time.monotonic, limit=1024)
 
     def _realise(self, network: HostNetwork) -> None:
+        if network.network_id in self._realised:
+            return
         with self._realising:
             self.networking.realise(network)
+        self._realised.add(network.network_id)
 
     @contextlib.contextmanager
     def using(self, network_ids: Iterable[str]) -> Iterator[None]:
@@ -161,6 +196,10 @@ class HostNetworkSteps:
                 network = HostNetwork(port.network_id, ())
                 self.networking.plug(container, network, port, aliases_of(spec))
 
+    def enforce_meanwhile(self, firewall: HostFirewall | None) -> Meanwhile:
+        """Start enforcing ``firewall`` in the background (``wait`` before the start)."""
+        return Meanwhile(lambda: self.enforce(firewall))
+
     def enforce(self, firewall: HostFirewall | None) -> None:
         if firewall is not None:
             with self._rules:
@@ -218,6 +257,7 @@ class HostNetworkSteps:
                 if self._using[realised.network_id]:
                     continue
                 # Still holding a container: a record-less one goes first, then this.
+                self._realised.forget(realised.network_id)
                 self.networking.remove(realised.network_id)
                 LOG.info("removed engine network of %s (no record)", realised.network_id)
         # Restores tunnels lost to a restart and follows members coming and going elsewhere.

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 from dockyard.compute.freshness import Freshness
-from dockyard.compute.networking import HostNetworkSteps
+from dockyard.compute.networking import HostNetworkSteps, Meanwhile
 from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.domain import failpoints
@@ -229,16 +229,26 @@ class Operations:
                 spec = self._network_spec(msg)
                 engine_image = self._driver(msg.image_driver).engine_reference(msg.spec.image)
                 spec = dataclasses.replace(spec, image=engine_image)
+                # The rules need only be in force before the start: the kernel takes
+                # them while the engine makes the container.
+                rules = self._rules_meanwhile(msg)
                 try:
-                    created = self.runtime.create(spec)
-                except NotFound:
-                    # The image was trusted from memory and is gone meanwhile: pull it as
-                    # the policy allows, then create once more.
-                    if not self._seen_local.forget(_local_key(msg.spec.image, msg.image_driver)):
-                        raise
-                    if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
-                        self._pull(msg, at)
-                    created = self.runtime.create(spec)
+                    try:
+                        created = self.runtime.create(spec)
+                    except NotFound:
+                        # The image was trusted from memory and is gone meanwhile: pull
+                        # it as the policy allows, then create once more.
+                        forgot = self._seen_local.forget(
+                            _local_key(msg.spec.image, msg.image_driver)
+                        )
+                        if not forgot:
+                            raise
+                        if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
+                            self._pull(msg, at)
+                        created = self.runtime.create(spec)
+                finally:
+                    if rules is not None:
+                        rules.wait()
                 self._plug(created, spec, msg)
             self._inject(uuid, msg.binds)
             failpoints.hit("create.before_start", msg.spec.name, uuid)
@@ -322,12 +332,16 @@ class Operations:
             )
         return self.networks.prepare(msg.spec, msg.networks, msg.ports)
 
+    def _rules_meanwhile(self, msg: CreateContainer) -> Meanwhile | None:
+        if self.networks is None or not msg.ports:
+            return None
+        return self.networks.enforce_meanwhile(msg.firewall)
+
     def _plug(self, container: str, spec: ContainerSpec, msg: CreateContainer) -> None:
-        """Connect the other ports and put the rules in place, before the process starts."""
+        """Connect the other ports, before the process starts (the rules are in place)."""
         if self.networks is None or not msg.ports:
             return
         self.networks.plug_rest(container, spec, msg.networks, msg.ports)
-        self.networks.enforce(msg.firewall)
 
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
