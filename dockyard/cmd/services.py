@@ -286,12 +286,12 @@ def api_services(conf: cfg.ConfigOpts, repos: Repositories, compute_api: Compute
         max_wait=api_cfg.max_wait,
         networks=network_records,
         container_groups=ContainerGroups(
-            containers,
+            container_service,
             networks,
             network_records,
             networks.set_port_groups if isinstance(networks, NeutronNetworkDriver) else None,
         ),
-        container_networks=ContainerNetworks(containers, networks, compute_api),
+        container_networks=ContainerNetworks(container_service, networks),
         volumes=volume_driver(conf, repos),
         # Under the neutron driver clients use the cloud's Neutron, not Dockyard's subset.
         serve_network_api=not isinstance(networks, NeutronNetworkDriver),

@@ -46,7 +46,6 @@ from dockyard.observability.context import RequestScope, bound, current
 from dockyard.rpc.api import ControlAPI
 from dockyard.rpc.messages import (
     CONSOLE_URL,
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -323,20 +322,6 @@ class ComputeAgent:
     def apply_firewall(self, firewall: HostFirewall) -> None:
         failpoints.hit("rules", self.host)
         self._networks().enforce(firewall)
-
-    def attach_network(self, message: AttachNetwork) -> None:
-        networks = self._networks()
-        with self._locks.hold(message.uuid):
-            runtime_id = self.runtime.inspect(message.uuid).runtime_id
-            # Rules first: the container is already running.
-            networks.enforce(message.firewall)
-            with networks.using((message.network.network_id,)):
-                networks.attach(runtime_id, message.network, message.port, message.aliases)
-
-    def detach_network(self, uuid: str, network_id: str) -> None:
-        networks = self._networks()
-        with self._locks.hold(uuid):
-            networks.networking.unplug(self.runtime.inspect(uuid).runtime_id, network_id)
 
     def networks_changed(self) -> None:
         if self.networks is not None:

@@ -8,17 +8,49 @@ import dataclasses
 import ipaddress
 import logging
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from dockyard.domain.errors import DockyardError, NetworkInUse
+from dockyard.domain.addresses import held_ports
+from dockyard.domain.errors import DockyardError, NetworkInUse, NotFound
 from dockyard.domain.firewall import HostFirewall, without_container
-from dockyard.domain.models import ContainerSpec
+from dockyard.domain.models import Container, ContainerSpec
 from dockyard.domain.networks import Endpoint, HostNetwork, Port
+from dockyard.domain.recent import Recent
 from dockyard.drivers.network.base import HostNetworking, network_name
 from dockyard.rpc.api import ControlAPI
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds a network this agent realised is taken to be still on the engine: a burst
+#: of creates on one network inspects it once. Only the reconcile loop removes
+#: Dockyard's networks (and forgets them here); one removed behind Dockyard's back
+#: fails a create for at most this long.
+REALISED_TTL = 10.0
+
+
+class Meanwhile:
+    """Runs one step in a thread of its own while the caller goes on (the rules while
+    the engine creates the container); ``wait`` joins it and raises what it raised."""
+
+    def __init__(self, step: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(step,), name="agent-rules", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # handed to the waiting operation
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _first_of(port: Port, version: int) -> str | None:
@@ -39,9 +71,15 @@ def endpoint(port: Port, aliases: Sequence[str]) -> Endpoint:
     )
 
 
-def aliases_of(spec: ContainerSpec) -> tuple[str, ...]:
+def aliases_of(spec: ContainerSpec | Container) -> tuple[str, ...]:
     """The names other containers on its networks reach it by."""
     return tuple(dict.fromkeys(name for name in (spec.name, spec.hostname) if name))
+
+
+def recorded_ports(record: Container) -> dict[str, Port]:
+    """The ports a record's ``addresses`` hold, by network."""
+    held = held_ports(record.project_id or "", record.addresses)
+    return {h.port.network_id: h.port for h in held}
 
 
 class HostNetworkSteps:
@@ -61,10 +99,14 @@ class HostNetworkSteps:
         #: Two creates realising one network at once: the engine refuses the second
         #: one's bridge ("pool overlaps") before the first one's can be looked up.
         self._realising = threading.Lock()
+        self._realised: Recent[str] = Recent(REALISED_TTL, time.monotonic, limit=1024)
 
     def _realise(self, network: HostNetwork) -> None:
+        if network.network_id in self._realised:
+            return
         with self._realising:
             self.networking.realise(network)
+        self._realised.add(network.network_id)
 
     @contextlib.contextmanager
     def using(self, network_ids: Iterable[str]) -> Iterator[None]:
@@ -110,6 +152,42 @@ class HostNetworkSteps:
         self._realise(network)
         self.networking.plug(container, network, port, aliases)
 
+    def _host_network(self, network_id: str) -> HostNetwork:
+        for network in self.control.host_networks(self.host):
+            if network.network_id == network_id:
+                return network
+        raise NotFound(f"Network {network_id} has no port bound to host {self.host}.")
+
+    def attach_recorded(self, container: str, record: Container, network_id: str) -> None:
+        """Plug ``container`` into ``network_id`` with the port its record holds there,
+        the rules in force first (it may be running). Fails with nothing plugged."""
+        port = recorded_ports(record).get(network_id)
+        if port is None:
+            raise NotFound(f"Container {record.uuid} holds no port on network {network_id}.")
+        network = self._host_network(network_id)
+        self.apply_current()
+        with self.using((network_id,)):
+            try:
+                self.attach(container, network, port, aliases_of(record))
+            except Exception:
+                self.unplug(container, (port,))
+                raise
+
+    def converge(self, container: str, record: Container) -> None:
+        """Make the engine's attachments of ``container`` the ones its record holds (after
+        an operation on them was interrupted): plug what is missing, unplug what no port
+        explains, then enforce the records' rules."""
+        wanted = recorded_ports(record)
+        networks = {n.network_id: n for n in self.control.host_networks(self.host)}
+        self.apply_current()
+        with self.using(wanted):
+            for network_id, port in wanted.items():
+                if network_id in networks:
+                    self.attach(container, networks[network_id], port, aliases_of(record))
+            for realised in self.networking.realised():
+                if realised.network_id not in wanted:
+                    self.networking.unplug(container, realised.network_id)
+
     def replug(self, container: str, spec: ContainerSpec, ports: Sequence[Port]) -> None:
         """Connect a rebuilt container to the networks of its other ports, realised before."""
         realised = {network.network_id for network in self.networking.realised()}
@@ -118,10 +196,18 @@ class HostNetworkSteps:
                 network = HostNetwork(port.network_id, ())
                 self.networking.plug(container, network, port, aliases_of(spec))
 
+    def enforce_meanwhile(self, firewall: HostFirewall | None) -> Meanwhile:
+        """Start enforcing ``firewall`` in the background (``wait`` before the start)."""
+        return Meanwhile(lambda: self.enforce(firewall))
+
     def enforce(self, firewall: HostFirewall | None) -> None:
         if firewall is not None:
             with self._rules:
                 self.networking.apply_firewall(firewall)
+
+    def apply_current(self, only_if_changed: bool = True) -> None:
+        """Enforce what the records say now; raises when the kernel refuses."""
+        self._apply_current(only_if_changed)
 
     def _apply_current(self, only_if_changed: bool = False) -> None:
         with self._rules:
@@ -184,6 +270,7 @@ class HostNetworkSteps:
                 if self._using[realised.network_id]:
                     continue
                 # Still holding a container: a record-less one goes first, then this.
+                self._realised.forget(realised.network_id)
                 self.networking.remove(realised.network_id)
                 LOG.info("removed engine network of %s (no record)", realised.network_id)
         # Restores tunnels lost to a restart and follows members coming and going elsewhere.

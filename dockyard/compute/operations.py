@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 from dockyard.compute.freshness import Freshness
-from dockyard.compute.networking import HostNetworkSteps
+from dockyard.compute.networking import HostNetworkSteps, Meanwhile
 from dockyard.compute.pull_reports import ThrottledProgress
 from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.domain import failpoints
@@ -30,7 +30,7 @@ from dockyard.domain.errors import (
     VolumeUnsupported,
 )
 from dockyard.domain.image_records import PullProgress
-from dockyard.domain.models import ActionEvent, ContainerSpec, PullPolicy
+from dockyard.domain.models import ActionEvent, Container, ContainerSpec, PullPolicy
 from dockyard.domain.networks import HostNetwork
 from dockyard.domain.recent import Recent
 from dockyard.domain.registries import RegistryAuth
@@ -256,16 +256,26 @@ class Operations:
                 spec = self._network_spec(msg)
                 engine_image = self._driver(msg.image_driver).engine_reference(msg.spec.image)
                 spec = dataclasses.replace(spec, image=engine_image)
+                # The rules need only be in force before the start: the kernel takes
+                # them while the engine makes the container.
+                rules = self._rules_meanwhile(msg)
                 try:
-                    created = self.runtime.create(spec)
-                except NotFound:
-                    # The image was trusted from memory and is gone meanwhile: pull it as
-                    # the policy allows, then create once more.
-                    if not self._seen_local.forget(_local_key(msg.spec.image, msg.image_driver)):
-                        raise
-                    if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
-                        self._pull(msg, at)
-                    created = self.runtime.create(spec)
+                    try:
+                        created = self.runtime.create(spec)
+                    except NotFound:
+                        # The image was trusted from memory and is gone meanwhile: pull
+                        # it as the policy allows, then create once more.
+                        forgot = self._seen_local.forget(
+                            _local_key(msg.spec.image, msg.image_driver)
+                        )
+                        if not forgot:
+                            raise
+                        if self._needs_pull(msg.spec.image, msg.pull_policy, msg.image_driver):
+                            self._pull(msg, at)
+                        created = self.runtime.create(spec)
+                finally:
+                    if rules is not None:
+                        rules.wait()
                 self._plug(created, spec, msg)
             self._inject(uuid, msg.binds)
             failpoints.hit("create.before_start", msg.spec.name, uuid)
@@ -355,12 +365,16 @@ class Operations:
             )
         return self.networks.prepare(msg.spec, msg.networks, msg.ports)
 
+    def _rules_meanwhile(self, msg: CreateContainer) -> Meanwhile | None:
+        if self.networks is None or not msg.ports:
+            return None
+        return self.networks.enforce_meanwhile(msg.firewall)
+
     def _plug(self, container: str, spec: ContainerSpec, msg: CreateContainer) -> None:
-        """Connect the other ports and put the rules in place, before the process starts."""
+        """Connect the other ports, before the process starts (the rules are in place)."""
         if self.networks is None or not msg.ports:
             return
         self.networks.plug_rest(container, spec, msg.networks, msg.ports)
-        self.networks.enforce(msg.firewall)
 
     def _pull(self, msg: CreateContainer, at: _Progress) -> None:
         """Pull the create's image, showing ``image_pulling`` meanwhile."""
@@ -436,6 +450,41 @@ class Operations:
 
     def _do_kill(self, msg: ContainerOperation) -> None:
         self.runtime.kill(msg.uuid, msg.signal)
+
+    # -- networks and security groups (the record holds the outcome already) --
+
+    def _do_network_attach(self, msg: ContainerOperation) -> None:
+        assert msg.network_id is not None
+        networks, record = self._networked(msg.uuid)
+        runtime_id = self.runtime.inspect(msg.uuid).runtime_id
+        try:
+            networks.attach_recorded(runtime_id, record, msg.network_id)
+        except Exception:
+            # Nothing stays half-made: the port goes, and its rules with it.
+            self.control.network_detached(msg.uuid, msg.network_id)
+            networks.refresh_firewall()
+            raise
+
+    def _do_network_detach(self, msg: ContainerOperation) -> None:
+        assert msg.network_id is not None
+        networks, _ = self._networked(msg.uuid)
+        networks.networking.unplug(self.runtime.inspect(msg.uuid).runtime_id, msg.network_id)
+        self.control.network_detached(msg.uuid, msg.network_id)
+        networks.apply_current()
+
+    def _do_add_security_group(self, msg: ContainerOperation) -> None:
+        if self.networks is not None:
+            self.networks.apply_current()
+
+    _do_remove_security_group = _do_add_security_group
+
+    def _networked(self, uuid: str) -> tuple[HostNetworkSteps, Container]:
+        if self.networks is None:
+            raise DriverError(f"Host {self.host} cannot plug containers into networks.")
+        record = self.control.container(uuid)
+        if record is None:
+            raise NotFound(f"Container {uuid} has no record any more.")
+        return self.networks, record
 
     def _do_delete(self, msg: ContainerOperation) -> None:
         failpoints.hit("delete", msg.uuid)

@@ -128,3 +128,6 @@ class PatientControl:
 
     def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
         self._call("volumes_removed", lambda: self.inner.volumes_removed(host, volume_ids))
+
+    def network_detached(self, uuid: str, network_id: str) -> None:
+        self._call("network_detached", lambda: self.inner.network_detached(uuid, network_id))

@@ -13,13 +13,13 @@ from dockyard.compute.volume_sync import HostVolumeSteps
 from dockyard.domain.clock import Clock
 from dockyard.domain.errors import DockyardError, NotFound
 from dockyard.domain.labels import Owner
-from dockyard.domain.models import Container, ObservedContainer
-from dockyard.domain.reports import ContainerChange, RuntimeFields, TaskGuard
-from dockyard.domain.states import Status, TaskState
+from dockyard.domain.models import ActionEvent, Container, ObservedContainer
+from dockyard.domain.reports import OPEN_ACTION, ContainerChange, RuntimeFields, TaskGuard
+from dockyard.domain.states import NETWORK_TASKS, Status, TaskState
 from dockyard.drivers.runtime.base import RuntimeDriver
 from dockyard.observability.metrics import RECONCILE_CLOCK, RECONCILE_CORRECTIONS, RECONCILE_SECONDS
 from dockyard.rpc.api import ControlAPI
-from dockyard.rpc.messages import ContainerReport
+from dockyard.rpc.messages import ContainerReport, EventReport
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +29,14 @@ LOST_CREATE_AFTER = dt.timedelta(seconds=120)
 #: A task this old that the agent is not working on was refused or lost in transit
 #: (the default of [compute] stuck_task_after).
 STUCK_TASK_AFTER = dt.timedelta(seconds=120)
+
+#: The action each network task belongs to.
+_NETWORK_ACTIONS = {
+    TaskState.NETWORK_ATTACHING: "network_attach",
+    TaskState.NETWORK_DETACHING: "network_detach",
+    TaskState.SG_ADDING: "add_security_group",
+    TaskState.SG_REMOVING: "remove_security_group",
+}
 
 
 class Reconciler:
@@ -189,6 +197,8 @@ class Reconciler:
             self.runtime.remove(rec.uuid, force=True)
             self.control.container_removed(rec.uuid)
             self._corrected("deleted")
+        elif rec.task_state in NETWORK_TASKS and obs is not None:
+            self._finish_network_task(rec, obs)
         elif obs is None:
             self._fail(rec, task, "The container disappeared while an operation was running.")
         else:
@@ -196,6 +206,30 @@ class Reconciler:
             self._corrected(
                 "recovered", self.control.report(ContainerReport(rec.uuid, change, task))
             )
+
+    def _finish_network_task(self, rec: Container, obs: ObservedContainer) -> None:
+        """An attach, detach or group change whose agent stopped midway: the engine's
+        attachments and the rules are made the record's again, the task ends and its
+        action closes as failed (an attach stands, a detach not recorded is undone)."""
+        task = rec.task_state
+        assert task is not None
+        began = self.clock.now()
+        if self.networks is not None:
+            self.networks.converge(obs.runtime_id, rec)
+        name = _NETWORK_ACTIONS[task]
+        event = ActionEvent(
+            event=f"compute__do_container_{name}",
+            start_time=began,
+            finish_time=self.clock.now(),
+            result="Error",
+            traceback=f"{name} was interrupted (the agent stopped); the container's "
+            "networks and rules were made to match its record again.",
+        )
+        change = ContainerChange.observed(obs, task=None)
+        report = ContainerReport(
+            rec.uuid, change, task, event=EventReport(rec.uuid, OPEN_ACTION, event)
+        )
+        self._corrected("recovered", self.control.report(report))
 
     def _fail(self, rec: Container, expect: TaskGuard, reason: str) -> None:
         change = ContainerChange.failed(reason)

@@ -24,6 +24,11 @@ class AnyTask(Enum):
 
 ANY_TASK = AnyTask.ANY
 
+#: The request id of an event for "the container's newest unfinished action": what a
+#: reconcile pass closes when it finishes an operation whose agent died (it never
+#: saw the request).
+OPEN_ACTION = "*"
+
 #: A task the record must hold: a task state, None for "no task", or ANY_TASK.
 TaskGuard = TaskState | AnyTask | None
 

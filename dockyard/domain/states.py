@@ -37,6 +37,8 @@ class TaskState(StrEnum):
     CONTAINER_REBUILDING = "container_rebuilding"
     NETWORK_ATTACHING = "network_attaching"
     NETWORK_DETACHING = "network_detaching"
+    SG_ADDING = "sg_adding"
+    SG_REMOVING = "sg_removing"
 
 
 S = Status
@@ -64,6 +66,10 @@ ALLOWED: dict[str, frozenset[Status]] = {
     "resize_container": frozenset({S.CREATED, S.RUNNING, S.STOPPED, S.PAUSED}),
     "add_security_group": frozenset({S.CREATED, S.RUNNING, S.STOPPED, S.PAUSED}),
     "remove_security_group": frozenset({S.CREATED, S.RUNNING, S.STOPPED, S.PAUSED}),
+    # Zun checks no state for these two; the task-state reservation still makes one
+    # operation at a time (409 while another runs).
+    "network_attach": frozenset(Status),
+    "network_detach": frozenset(Status),
     "delete": frozenset({S.CREATED, S.ERROR, S.STOPPED, S.DELETED, S.DEAD}),
     "delete_force": frozenset(
         {
@@ -92,10 +98,25 @@ IN_FLIGHT: dict[str, tuple[TaskState, Status | None]] = {
     "pause": (TaskState.CONTAINER_PAUSING, None),
     "unpause": (TaskState.CONTAINER_UNPAUSING, None),
     "kill": (TaskState.CONTAINER_KILLING, None),
+    "add_security_group": (TaskState.SG_ADDING, None),
+    "remove_security_group": (TaskState.SG_REMOVING, None),
+    "network_attach": (TaskState.NETWORK_ATTACHING, None),
+    "network_detach": (TaskState.NETWORK_DETACHING, None),
     "delete": (TaskState.CONTAINER_DELETING, Status.DELETING),
     "delete_force": (TaskState.CONTAINER_DELETING, Status.DELETING),
     "delete_after_stop": (TaskState.CONTAINER_DELETING, Status.DELETING),
 }
+
+#: Operations on the container's networks and groups: the record already holds what
+#: they make true, the agent makes the engine and the kernel follow it.
+NETWORK_TASKS = frozenset(
+    {
+        TaskState.NETWORK_ATTACHING,
+        TaskState.NETWORK_DETACHING,
+        TaskState.SG_ADDING,
+        TaskState.SG_REMOVING,
+    }
+)
 
 #: Actions that only read: they need no task-state reservation.
 READ_ONLY = frozenset({"execute", "logs", "top", "stats", "get_archive", "attach", "resize"})

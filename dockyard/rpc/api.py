@@ -21,7 +21,6 @@ from dockyard.domain.networks import HostNetwork
 from dockyard.domain.registries import RegistryAuth
 from dockyard.domain.volumes import HostVolumes
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -106,12 +105,6 @@ class ComputeAPI(Protocol):
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         """Call: make the host enforce exactly ``firewall`` (after a rule or member change)."""
 
-    def attach_network(self, host: str, message: AttachNetwork) -> None:
-        """Call: realise the network, apply the rules, plug the container in with the port."""
-
-    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
-        """Call: unplug the container from the network (not plugged: success)."""
-
     def networks_changed(self, host: str) -> None:
         """Cast: a network of the host gained or lost a member on another host; the agent
         re-applies its rules (remote-group members changed) and carries its networks to
@@ -195,6 +188,11 @@ class ControlAPI(Protocol):
     def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
         """``host`` removed these volumes' data: their records (and GiB) go."""
 
+    def network_detached(self, uuid: str, network_id: str) -> None:
+        """The container is unplugged from the network: its ports there go (a user's
+        port is kept, unbound) and so do their ``addresses``. Gone or not attached:
+        nothing to do."""
+
 
 class ComputeAPIEndpoint(Protocol):
     """The agent side of ComputeAPI: the same operations without the host."""
@@ -242,9 +240,4 @@ class ComputeAPIEndpoint(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def apply_firewall(self, firewall: HostFirewall) -> None: ...
-
-    def attach_network(self, message: AttachNetwork) -> None: ...
-
-    def detach_network(self, uuid: str, network_id: str) -> None: ...
-
     def networks_changed(self) -> None: ...

@@ -12,7 +12,6 @@ from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.api import ComputeAPIEndpoint
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -97,12 +96,6 @@ class LocalComputeAPI:
 
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         self._agent(host).apply_firewall(firewall)
-
-    def attach_network(self, host: str, message: AttachNetwork) -> None:
-        self._agent(host).attach_network(message)
-
-    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
-        self._agent(host).detach_network(uuid, network_id)
 
     def networks_changed(self, host: str) -> None:
         self._agent(host).networks_changed()

@@ -49,12 +49,17 @@ class ContainerOperation:
     """An asynchronous operation on an existing container."""
 
     uuid: str
-    operation: str  # start | stop | reboot | pause | unpause | kill | delete
+    #: start | stop | reboot | pause | unpause | kill | delete | network_attach |
+    #: network_detach | add_security_group | remove_security_group
+    operation: str
     request_id: str
     timeout: int | None = None
     signal: str | None = None
     force: bool = False
     stop_first: bool = False
+    #: The network a network_attach plugs into (its port is in the record's addresses)
+    #: or a network_detach unplugs from.
+    network_id: str | None = None
     version: str = VERSION
 
 
@@ -127,20 +132,6 @@ class RebuildContainer:
     binds: tuple[MountRequest, ...] = ()
     #: The image driver that fetches ``spec.image`` ("docker", "glance").
     image_driver: str = "docker"
-    version: str = VERSION
-
-
-@dataclass(frozen=True)
-class AttachNetwork:
-    """Plug a container into one more network, with the port made for it."""
-
-    uuid: str
-    network: HostNetwork
-    port: Port
-    #: Names the engine's DNS answers for the container on that network.
-    aliases: tuple[str, ...] = ()
-    #: The host's rules with the new port, in force before the container is plugged.
-    firewall: HostFirewall | None = None
     version: str = VERSION
 
 

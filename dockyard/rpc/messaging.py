@@ -42,7 +42,6 @@ from dockyard.rpc import codec
 from dockyard.rpc.api import ComputeAPIEndpoint, ControlAPI
 from dockyard.rpc.messages import (
     VERSION,
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -297,12 +296,6 @@ class MessagingComputeAPI:
     def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
         self._send("apply_firewall", host, firewall=firewall)
 
-    def attach_network(self, host: str, message: AttachNetwork) -> None:
-        self._send("attach_network", host, message=message)
-
-    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
-        self._send("detach_network", host, uuid=uuid, network_id=network_id)
-
     def networks_changed(self, host: str) -> None:
         self._send("networks_changed", host)
 
@@ -386,6 +379,9 @@ class MessagingControlAPI:
 
     def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
         self._send("volumes_removed", host=host, volume_ids=volume_ids)
+
+    def network_detached(self, uuid: str, network_id: str) -> None:
+        self._send("network_detached", uuid=uuid, network_id=network_id)
 
 
 # -- servers ---------------------------------------------------------------------

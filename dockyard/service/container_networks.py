@@ -1,39 +1,35 @@
 """network_attach / network_detach: one more network for a container, or one fewer.
 
-Resolution is the create's (``NetworkDriver.resolve``); the port is made, the
-host's agent plugs the container in, and the rules follow. Whatever fails after
-the port was made gives it back.
+Zun's way: the API resolves and checks everything (the 4xx answers), then the
+owning agent does the work while the container shows ``network_attaching`` /
+``network_detaching``, and the action log records the operation and its outcome.
+
+The record is the desired state: an attach stores the new port in ``addresses``
+with the task state (the agent realises the network, applies the rules and plugs
+the container in; a failure takes the port back off); a detach leaves the record
+alone until the agent has unplugged the container (then the port goes). An agent
+that dies midway leaves a task state its reconcile loop finishes by making the
+engine agree with the record again.
 """
 
 from __future__ import annotations
 
-from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.domain.addresses import addresses_of, held_ports
-from dockyard.domain.errors import InvalidInput, InvalidState
+from dockyard.domain.errors import InvalidInput
 from dockyard.domain.models import Container, RequestContext
 from dockyard.domain.networks import NetRequest, parse_address
-from dockyard.drivers.network.base import Caller, NetworkDriver, realised_on
-from dockyard.rpc.api import ComputeAPI
-from dockyard.rpc.messages import AttachNetwork
-from dockyard.service.firewall_push import FirewallPush
+from dockyard.drivers.network.base import Caller, NetworkDriver
+from dockyard.service.containers import ContainerService
 from dockyard.service.tunnel_push import TunnelPush
 
 
-def _host(container: Container) -> str:
-    if not container.host:
-        raise InvalidState(f"Container {container.uuid} is on no host: nothing to plug in.")
-    return container.host
-
-
 class ContainerNetworks:
-    def __init__(
-        self, containers: ContainerRepository, driver: NetworkDriver, compute: ComputeAPI
-    ) -> None:
-        self.containers = containers
+    def __init__(self, lifecycle: ContainerService, driver: NetworkDriver) -> None:
+        self.lifecycle = lifecycle
         self.driver = driver
-        self.compute = compute
-        self.push = FirewallPush(driver, compute)
-        self.tunnels = TunnelPush(driver, compute)
+        # The other hosts with members learn at once (the conductor tells them of a
+        # detach, once the agent has unplugged and the port is gone).
+        self.tunnels = TunnelPush(driver, lifecycle.compute)
 
     def attach(
         self,
@@ -43,7 +39,7 @@ class ContainerNetworks:
         port: str | None,
         fixed_ip: str | None,
     ) -> Container:
-        host = _host(container)
+        host = self.lifecycle.check_host(container)
         caller = Caller(container.project_id, may_attach_external=ctx.may_attach_external)
         requests: tuple[NetRequest, ...] = ()
         if network is not None or port is not None:
@@ -72,26 +68,24 @@ class ContainerNetworks:
             if attachment.preserve_on_delete:
                 preserved.add(made.id)
             addresses = addresses_of([*(h.port for h in held), made], preserved)
-            message = AttachNetwork(
-                container.uuid,
-                realised_on(self.driver, host, (attachment,))[0],
-                made,
-                aliases=tuple(dict.fromkeys(n for n in (container.name, container.hostname) if n)),
-                firewall=self.driver.firewall_for_host(host),
+            attached = self.lifecycle.operate_on(
+                ctx,
+                container,
+                "network_attach",
+                record={"addresses": addresses},
+                network_id=made.network_id,
             )
-            self.compute.attach_network(host, message)
         except Exception:
+            # Refused (busy, host down): the port goes back, nothing was plugged.
             self.driver.release_ports(container.uuid, (made,))
-            self.push((host,))
             raise
-        updated = self.containers.update(container.uuid, {"addresses": addresses})
-        self.tunnels((attachment.network.id,), skip=host)
-        return updated or container
+        self.tunnels((attachment.network.id,))
+        return attached
 
     def detach(
         self, ctx: RequestContext, container: Container, network: str | None, port: str | None
     ) -> Container:
-        host = _host(container)
+        self.lifecycle.check_host(container)
         held = held_ports(container.project_id, container.addresses)
         if port is not None:
             gone = [h for h in held if h.port.id == port]
@@ -108,17 +102,11 @@ class ContainerNetworks:
                 f"Container {container.uuid} is not attached to {what}.",
                 field="port" if port is not None else "network",
             )
-        for network_id in dict.fromkeys(h.port.network_id for h in gone):
-            self.compute.detach_network(host, container.uuid, network_id)
-        self.driver.release_ports(container.uuid, [h.port for h in gone])
-        self.push((host,))
-        self.tunnels({h.port.network_id for h in gone}, also=(host,))
-        kept = [h for h in held if h not in gone]
-        addresses = addresses_of(
-            [h.port for h in kept], {h.port.id for h in kept if h.preserve_on_delete}
+        # A port is the container's only one on its network: detaching it is detaching
+        # that network.
+        return self.lifecycle.operate_on(
+            ctx, container, "network_detach", network_id=gone[0].port.network_id
         )
-        updated = self.containers.update(container.uuid, {"addresses": addresses or None})
-        return updated or container
 
     def _network_id(self, caller: Caller, name: str) -> str:
         """The id of the network named ``name`` (404 unknown, 409 ambiguous)."""

@@ -170,15 +170,34 @@ class ContainerService:
 
     def act(self, ctx: RequestContext, ident: str, action: str, **params: Any) -> Container:
         """Reserve the container for ``action`` and cast it to the owning agent."""
-        container = self.get(ctx, ident)
+        return self.operate_on(ctx, self.get(ctx, ident), action, **params)
+
+    def operate_on(
+        self,
+        ctx: RequestContext,
+        container: Container,
+        action: str,
+        record: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Container:
+        """Reserve ``container`` for ``action`` (its action opened, ``record`` stored with
+        the task state, 409 when busy) and cast the operation to the owning agent.
+
+        A cast that fails puts the record back as it was (``record``'s fields too).
+        """
         _require_state(action, container)
         host = self._host_of(container)
-        reserved = self._reserve(ctx, container, action, force=False)
+        reserved = self._reserve(ctx, container, action, force=False, extra=record)
         message = ContainerOperation(
             uuid=container.uuid, operation=action, request_id=ctx.request_id, **params
         )
-        self._cast(container, reserved, lambda: self.compute.operate(host, message))
+        undo = {key: getattr(container, key) for key in record or {}}
+        self._cast(container, reserved, lambda: self.compute.operate(host, message), undo)
         return reserved
+
+    def check_host(self, container: Container) -> str:
+        """The container's host, up (503 when down, 400 when it has none)."""
+        return self._host_of(container)
 
     def delete(self, ctx: RequestContext, ident: str, force: bool, stop: bool) -> None:
         container = self.get(ctx, ident)
@@ -361,7 +380,13 @@ class ContainerService:
             "retry when that operation has finished."
         )
 
-    def _cast(self, before: Container, reserved: Container, send: Callable[[], None]) -> None:
+    def _cast(
+        self,
+        before: Container,
+        reserved: Container,
+        send: Callable[[], None],
+        undo: Mapping[str, Any] | None = None,
+    ) -> None:
         try:
             send()
         except DockyardError:
@@ -373,6 +398,7 @@ class ContainerService:
                     "status": before.status,
                     "image": before.image,
                     "image_driver": before.image_driver,
+                    **(undo or {}),
                 },
                 expect=reserved.task_state,
             )

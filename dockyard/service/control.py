@@ -10,7 +10,7 @@ from dockyard.db.repositories.console_tokens import ConsoleTokenRepository
 from dockyard.db.repositories.containers import ContainerRepository
 from dockyard.db.repositories.hosts import HostRepository
 from dockyard.db.repositories.installation import InstallationRepository
-from dockyard.domain.addresses import held_ports
+from dockyard.domain.addresses import addresses_of, held_ports
 from dockyard.domain.errors import DockyardError, Unavailable
 from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.host_agent import HostAgent
@@ -164,6 +164,23 @@ class ControlService:
     def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
         if self.volumes is not None:
             self.volumes.removed(volume_ids)
+
+    def network_detached(self, uuid: str, network_id: str) -> None:
+        record = self.containers.find(uuid)
+        if self.networks is None or record is None:
+            return
+        held = held_ports(record.project_id or "", record.addresses)
+        gone = [h for h in held if h.port.network_id == network_id]
+        if not gone:
+            return
+        self.networks.release_ports(uuid, [h.port for h in gone])
+        if self.members_left is not None and record.host:
+            self.members_left({network_id}, (record.host,))
+        kept = [h for h in held if h not in gone]
+        addresses = addresses_of(
+            [h.port for h in kept], {h.port.id for h in kept if h.preserve_on_delete}
+        )
+        self.containers.update(uuid, {"addresses": addresses or None})
 
     def _installation_repository(self) -> InstallationRepository:
         if self._installation is None:

@@ -40,7 +40,6 @@ from dockyard.domain.volumes import HostVolumes
 from dockyard.rpc.api import ComputeAPI, ControlAPI
 from dockyard.rpc.local import LocalComputeAPI
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -241,17 +240,6 @@ def test_a_firewall_reaches_the_agent_whole_and_its_refusal_comes_back(wired: Wi
     wired.agent.fail["apply_firewall"] = DriverError("nft -f - failed (1): syntax error")
     with pytest.raises(DriverError, match="syntax error"):
         wired.compute.apply_firewall(HOST, HostFirewall())
-
-
-def test_attach_and_detach_reach_the_agent_and_their_refusals_come_back(wired: Wired) -> None:
-    attach = sample(AttachNetwork)
-    assert wired.compute.attach_network(HOST, attach) is None
-    assert wired.compute.detach_network(HOST, UUID, "net-1") is None
-    assert wired.agent.received("attach_network") == (attach,)
-    assert wired.agent.received("detach_network") == (UUID, "net-1")
-    wired.agent.fail["attach_network"] = Conflict("The engine refused network net-1.")
-    with pytest.raises(Conflict, match="refused network"):
-        wired.compute.attach_network(HOST, attach)
 
 
 def test_terminal_calls_arrive_intact(wired: Wired) -> None:

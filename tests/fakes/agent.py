@@ -14,7 +14,6 @@ from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Archive, ExecResult, LogOptions, ProcessTable, StatsSnapshot
 from dockyard.domain.registries import RegistryAuth
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     CreateContainer,
@@ -140,11 +139,5 @@ class RecordingAgent:
     def apply_firewall(self, firewall: HostFirewall) -> None:
         self._answer("apply_firewall", firewall)
 
-    def attach_network(self, message: AttachNetwork) -> None:
-        self._answer("attach_network", message)
-
     def networks_changed(self) -> None:
         self._record("networks_changed")
-
-    def detach_network(self, uuid: str, network_id: str) -> None:
-        self._answer("detach_network", uuid, network_id)

@@ -70,6 +70,8 @@ class RecordingControl:
         self.firewalls: dict[str, HostFirewall] = {}
         self.volumes: dict[str, HostVolumes] = {}
         self.removed_volumes: list[str] = []
+        #: (container, network) pairs agents reported unplugged.
+        self.detached: list[tuple[str, str]] = []
         self._lock = threading.RLock()
 
     # -- test helpers -----------------------------------------------------
@@ -212,3 +214,7 @@ class RecordingControl:
     def volumes_removed(self, host: str, volume_ids: list[str]) -> None:
         with self._lock:
             self.removed_volumes.extend(volume_ids)
+
+    def network_detached(self, uuid: str, network_id: str) -> None:
+        with self._lock:
+            self.detached.append((uuid, network_id))

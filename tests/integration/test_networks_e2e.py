@@ -76,6 +76,30 @@ def eventually_reaches(
     return time.monotonic() - began
 
 
+def finished(service: Dockyard, uuid: str, action: str, timeout: float = 30) -> dict[str, Any]:
+    """The container's newest ``action`` in its action log, once it has finished (with
+    its events)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = service.request("GET", f"/v1/containers/{uuid}/container_actions").json()
+        mine = [a for a in log["containerActions"] if a["action"] == action]
+        if mine and mine[0]["finish_time"] is not None:
+            path = f"/v1/containers/{uuid}/container_actions/{mine[0]['request_id']}"
+            return dict(service.request("GET", path).json())
+        assert time.monotonic() < deadline, f"{action} of {uuid} did not finish: {mine[:1]}"
+        time.sleep(0.05)
+
+
+def succeeded(service: Dockyard, uuid: str, action: str) -> None:
+    """``action`` finished well: its log entry, its one event, no task state left."""
+    done = finished(service, uuid, action)
+    assert done["message"] is None, done
+    assert [(e["event"], e["result"]) for e in done["events"]] == [
+        (f"compute__do_container_{action}", "Success")
+    ]
+    assert service.show(uuid)["task_state"] is None
+
+
 @pytest.fixture(scope="module")
 def pair(service: Dockyard) -> tuple[dict[str, Any], dict[str, Any]]:
     """A server and a client on the project's network, both in the default group."""
@@ -168,14 +192,18 @@ def test_security_group_actions_change_what_is_enforced_within_2_s(
     # A port without groups is not filtered (Neutron's rule): keep one that opens nothing.
     ctx = RequestContext("req-sg2", shell["user_id"], shell["project_id"])
     egress_only = service.node.services.networks.create_group(ctx, name="egress-only")
+    uuid = guarded["uuid"]
     assert act("add_security_group", "egress-only").status_code == 202
+    succeeded(service, uuid, "add_security_group")
     removed = act("remove_security_group", "closed")
     assert (removed.status_code, removed.json()) == (202, None)
+    succeeded(service, uuid, "remove_security_group")
     assert service.show("guarded")["security_groups"] == [egress_only.id]
     assert not reaches(service, shell, ip_of(guarded))
 
     assert act("add_security_group", "closed").status_code == 202
     assert eventually_reaches(service, shell, ip_of(guarded), within=2) < 2
+    succeeded(service, uuid, "add_security_group")
 
 
 def test_network_list_in_each_versions_shape(
@@ -239,7 +267,9 @@ def test_attach_with_a_fixed_ip_then_detach_on_the_running_container(
     attached = service.request(
         "POST", f"{path}/network_attach", params={"network": "extra", "fixed_ip": fixed}
     )
+    # Zun answers 200 (its reference says 202) and plugs the container in asynchronously.
     assert (attached.status_code, attached.json()) == (200, None), attached.text
+    succeeded(service, shell["uuid"], "network_attach")
     now = service.show(shell["uuid"])
     assert [e["addr"] for e in now["addresses"][extra.id]] == [fixed]
     engine_nets = engine(service, shell["uuid"]).attrs["NetworkSettings"]["Networks"]
@@ -249,6 +279,7 @@ def test_attach_with_a_fixed_ip_then_detach_on_the_running_container(
     assert missing.status_code == 404
     detached = service.request("POST", f"{path}/network_detach", params={"network": "extra"})
     assert detached.status_code == 202
+    succeeded(service, shell["uuid"], "network_detach")
     assert list(service.show(shell["uuid"])["addresses"]) == [project_net]
     engine_nets = engine(service, shell["uuid"]).attrs["NetworkSettings"]["Networks"]
     assert list(engine_nets) == [f"dockyard-{project_net}"]

@@ -39,6 +39,7 @@ from tests.integration.test_networks_e2e import (
     ip_of,
     reaches,
     run,
+    succeeded,
 )
 from tests.support import neutron as neutron_support
 from tests.support.keystone import behind_keystone
@@ -226,6 +227,7 @@ def test_attach_and_detach_make_and_remove_the_port(
     path = f"/v1/containers/{shell['uuid']}"
     attached = service.request("POST", f"{path}/network_attach", params={"network": "blue"})
     assert attached.status_code == 200, attached.text
+    succeeded(service, shell["uuid"], "network_attach")
     [entry] = service.show("shell")["addresses"][blue["id"]]
     [port] = ports(cloud, device_id=shell["uuid"], network_id=blue["id"])
     assert port["fixed_ips"][0]["ip_address"] == entry["addr"]
@@ -234,6 +236,7 @@ def test_attach_and_detach_make_and_remove_the_port(
 
     detached = service.request("POST", f"{path}/network_detach", params={"network": "blue"})
     assert detached.status_code == 202, detached.text
+    succeeded(service, shell["uuid"], "network_detach")
     assert blue["id"] not in service.show("shell")["addresses"]
     assert ports(cloud, device_id=shell["uuid"], network_id=blue["id"]) == []
 
@@ -280,7 +283,9 @@ def test_add_and_remove_security_group_change_the_port_in_neutron(
         "POST", "/v2.0/security-groups", security_group={"name": "lonely", "project_id": project}
     )["security_group"]
     assert act("add_security_group", "lonely").status_code == 202
+    succeeded(service, guarded["uuid"], "add_security_group")
     assert act("remove_security_group", closed).status_code == 202
+    succeeded(service, guarded["uuid"], "remove_security_group")
     [port] = ports(cloud, device_id=guarded["uuid"])
     assert port["security_groups"] == [lonely["id"]]
     assert service.show("guarded")["security_groups"] == [lonely["id"]]

@@ -52,7 +52,6 @@ from dockyard.domain.security_groups import Protocol as RuleProtocol
 from dockyard.domain.states import Status, TaskState
 from dockyard.domain.volumes import HostMount, HostVolume, HostVolumes, MountRequest, MountType
 from dockyard.rpc.messages import (
-    AttachNetwork,
     CommitContainer,
     ContainerOperation,
     ContainerReport,
@@ -278,7 +277,7 @@ MESSAGES = [
         ports=(PORT,),
         firewall=FIREWALL,
     ),
-    AttachNetwork(UUID, NETWORK, PORT, ("web", "web-1"), FIREWALL),
+    ContainerOperation(UUID, "network_attach", "req-12", network_id=NETWORK.network_id),
     # With volumes to realise and mount, and a file to inject.
     CreateContainer(
         VOLUMES_SPEC,

@@ -11,6 +11,7 @@ from dockyard.db.models import ActionEventRow, ActionRow
 from dockyard.db.session import Database
 from dockyard.domain.errors import NotFound
 from dockyard.domain.models import ActionEvent, ContainerAction
+from dockyard.domain.reports import OPEN_ACTION
 
 A = cast(Table, ActionRow.__table__)
 E = cast(Table, ActionEventRow.__table__)
@@ -36,6 +37,11 @@ _START = insert(A)
 _ACTION_OF = (
     select(A.c.id)
     .where(A.c.container_uuid == bindparam("a_container"), A.c.request_id == bindparam("a_request"))
+    .order_by(A.c.id.desc())
+)
+_OPEN_ACTION_OF = (
+    select(A.c.id)
+    .where(A.c.container_uuid == bindparam("a_container"), A.c.finish_time.is_(None))
     .order_by(A.c.id.desc())
 )
 _ADD_EVENT = insert(E)
@@ -66,8 +72,11 @@ def record_event_in(
 ) -> None:
     """``ActionRepository.record_event`` inside the caller's transaction (``now`` ends
     the action when the event has no finish time)."""
-    found = {"a_container": container_uuid, "a_request": request_id}
-    action_id = conn.execute(_ACTION_OF, found).scalar()
+    if request_id == OPEN_ACTION:
+        action_id = conn.execute(_OPEN_ACTION_OF, {"a_container": container_uuid}).scalar()
+    else:
+        found = {"a_container": container_uuid, "a_request": request_id}
+        action_id = conn.execute(_ACTION_OF, found).scalar()
     if action_id is None:
         return
     conn.execute(

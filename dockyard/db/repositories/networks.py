@@ -533,8 +533,18 @@ class NetworkRepository:
                 self._set_groups(conn, port_id, security_group_ids)
         return self.get_port(port_id)
 
-    def bind_port(self, port_id: str, device_id: str, host: str, device_owner: str) -> Port:
-        """Bind the port to ``device_id`` on ``host``; 409 when another device holds it."""
+    def bind_port(
+        self,
+        port_id: str,
+        device_id: str,
+        host: str,
+        device_owner: str,
+        also_groups: Sequence[str] = (),
+    ) -> Port:
+        """Bind the port to ``device_id`` on ``host``; 409 when another device holds it.
+
+        ``also_groups`` join the port's own groups (after them) with the binding.
+        """
         with self.db.write() as conn:
             done = conn.execute(
                 update(P)
@@ -547,6 +557,8 @@ class NetworkRepository:
                     updated_at=self.db.clock.now(),
                 )
             ).rowcount
+            if done and also_groups:
+                self._set_groups(conn, port_id, [*self._groups_of(conn, port_id), *also_groups])
         if not done:
             current = self.get_port(port_id)  # 404 when it is gone
             raise PortInUse(
@@ -554,10 +566,18 @@ class NetworkRepository:
             )
         return self.get_port(port_id)
 
-    def unbind_port(self, port_id: str, device_id: str) -> None:
-        """Unbind the port when ``device_id`` holds it; otherwise leave it alone."""
+    @staticmethod
+    def _groups_of(conn: Connection, port_id: str) -> list[str]:
+        rows = conn.execute(
+            select(PSG.c.security_group_id).where(PSG.c.port_id == port_id).order_by(PSG.c.position)
+        )
+        return [str(group_id) for group_id in rows.scalars()]
+
+    def unbind_port(self, port_id: str, device_id: str, drop_groups: Sequence[str] = ()) -> None:
+        """Unbind the port when ``device_id`` holds it (and take it out of
+        ``drop_groups``); otherwise leave it alone."""
         with self.db.write() as conn:
-            conn.execute(
+            unbound = conn.execute(
                 update(P)
                 .where(P.c.id == port_id, P.c.device_id == device_id)
                 .values(
@@ -567,7 +587,10 @@ class NetworkRepository:
                     status=_status("", ""),
                     updated_at=self.db.clock.now(),
                 )
-            )
+            ).rowcount
+            if unbound and drop_groups:
+                kept = [g for g in self._groups_of(conn, port_id) if g not in drop_groups]
+                self._set_groups(conn, port_id, kept)
 
     def delete_port(self, port_id: str, device_id: str | None = None) -> bool:
         """Remove the port and free its addresses; whether it was there. With

@@ -6,6 +6,11 @@ import pytest
 
 from dockyard.domain.states import ALLOWED, ENGINE_STATUS, Status, allowed, from_engine
 
+STATUS_NAMES = (
+    "Creating", "Created", "Running", "Paused", "Stopped", "Restarting", "Rebuilding",
+    "Deleting", "Deleted", "Error", "Unknown", "Dead",
+)  # fmt: skip
+
 # Spec §6, copied row by row (status names exactly as the spec capitalises them).
 EXPECTED: dict[str, set[str]] = {
     "start": {"Created", "Stopped", "Error"},
@@ -29,6 +34,9 @@ EXPECTED: dict[str, set[str]] = {
     "resize_container": {"Created", "Running", "Stopped", "Paused"},
     "add_security_group": {"Created", "Running", "Stopped", "Paused"},
     "remove_security_group": {"Created", "Running", "Stopped", "Paused"},
+    # Spec §11.4/11.5: no state check (the reservation refuses a busy record).
+    "network_attach": set(STATUS_NAMES),
+    "network_detach": set(STATUS_NAMES),
     "delete": {"Created", "Error", "Stopped", "Deleted", "Dead"},
     "delete_force": {
         "Created",
@@ -91,7 +99,7 @@ def test_paused_is_never_deletable(action: str) -> None:
     assert not allowed(action, Status.PAUSED)
 
 
-@pytest.mark.parametrize("action", ["", "Start", "destroy", "rename", "network_attach", "show"])
+@pytest.mark.parametrize("action", ["", "Start", "destroy", "rename", "network_list", "show"])
 def test_unknown_actions_raise_key_error(action: str) -> None:
     with pytest.raises(KeyError, match="unknown action"):
         allowed(action, Status.RUNNING)

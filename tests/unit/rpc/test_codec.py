@@ -126,13 +126,13 @@ def test_signatures_cover_every_protocol_method() -> None:
         "create", "operate", "check_image", "logs", "execute", "update_limits", "resize",
         "rebuild", "commit", "top", "stats", "get_archive", "put_archive", "exec_session",
         "exec_resize", "resize_tty", "pull_image", "remove_image", "search_images",
-        "apply_firewall", "attach_network", "detach_network", "networks_changed",
+        "apply_firewall", "networks_changed",
     }  # fmt: skip
     assert set(CONTROL) == {
         "report", "settle", "record_event", "container_removed", "report_host", "resize_claim",
         "containers_on_host", "container", "spend_console_token", "installation", "claim_host",
         "release_host", "report_image", "sync_images", "host_networks", "host_firewall",
-        "image_records", "host_volumes", "volumes_removed",
+        "image_records", "host_volumes", "volumes_removed", "network_detached",
     }  # fmt: skip
     assert COMPUTE["create"].params == {"message": CreateContainer}
 

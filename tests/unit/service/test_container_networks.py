@@ -1,4 +1,4 @@
-"""network_attach / network_detach over the in-memory driver and a recording agent."""
+"""network_attach / network_detach: what the API checks and what it hands the agent."""
 
 from __future__ import annotations
 
@@ -9,51 +9,18 @@ import pytest
 
 from dockyard.domain.addresses import addresses_of
 from dockyard.domain.errors import Conflict, InvalidInput, InvalidState, NotFound, Unavailable
-from dockyard.domain.firewall import HostFirewall
 from dockyard.domain.models import Container, RequestContext
 from dockyard.drivers.network.base import Caller
-from dockyard.rpc.messages import AttachNetwork
 from dockyard.service.container_networks import ContainerNetworks
+from tests.fakes.lifecycle import RecordingLifecycle
 from tests.fakes.networks import FakeNetworks
 
 CTX = RequestContext("req-1", "u", "p")
 UUID = "c-1"
 
 
-class Agent:
-    def __init__(self) -> None:
-        self.attached: list[AttachNetwork] = []
-        self.detached: list[tuple[str, str]] = []
-        self.firewalls: list[HostFirewall] = []
-        #: Hosts told that a member of their networks came or went.
-        self.told: list[str] = []
-        self.refuse: Exception | None = None
-
-    def attach_network(self, host: str, message: AttachNetwork) -> None:
-        if self.refuse is not None:
-            raise self.refuse
-        self.attached.append(message)
-
-    def detach_network(self, host: str, uuid: str, network_id: str) -> None:
-        self.detached.append((uuid, network_id))
-
-    def apply_firewall(self, host: str, firewall: HostFirewall) -> None:
-        self.firewalls.append(firewall)
-
-    def networks_changed(self, host: str) -> None:
-        self.told.append(host)
-
-
-class Records:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def update(self, uuid: str, values: dict[str, Any]) -> None:
-        self.values.update(values)
-
-
-def setup() -> tuple[ContainerNetworks, FakeNetworks, Agent, Records, Container]:
-    networks, agent, records = FakeNetworks(), Agent(), Records()
+def setup() -> tuple[ContainerNetworks, FakeNetworks, RecordingLifecycle, Container]:
+    networks, lifecycle = FakeNetworks(), RecordingLifecycle()
     (first,) = networks.resolve(Caller("p"), ())
     (port,) = networks.make_ports(UUID, "h1", (first,), ())
     networks.add_network("p", "extra", "10.50.0.0/24")
@@ -66,21 +33,30 @@ def setup() -> tuple[ContainerNetworks, FakeNetworks, Agent, Records, Container]
         host="h1",
         addresses=addresses_of((port,)),
     )
-    service = ContainerNetworks(cast(Any, records), networks, cast(Any, agent))
-    return service, networks, agent, records, container
+    service = ContainerNetworks(cast(Any, lifecycle), networks)
+    return service, networks, lifecycle, container
 
 
-def test_attach_makes_the_port_and_has_the_agent_plug_it_with_the_rules() -> None:
-    service, networks, agent, records, container = setup()
+def test_attach_makes_the_port_records_it_and_casts_the_plug_to_the_agent() -> None:
+    service, networks, lifecycle, container = setup()
 
     service.attach(CTX, container, "extra", None, "10.50.0.40")
 
-    [message] = agent.attached
-    assert message.port.fixed_ips[0].ip_address == "10.50.0.40"
-    assert message.aliases == ("web",)
-    assert message.firewall is not None
-    assert len(records.values["addresses"]) == 2
-    assert networks.ports[message.port.id].device_id == UUID
+    [cast_] = lifecycle.casts
+    assert cast_.action == "network_attach"
+    [made] = [p for p in networks.ports.values() if p.network_id == cast_.params["network_id"]]
+    assert made.fixed_ips[0].ip_address == "10.50.0.40"
+    assert made.device_id == UUID
+    assert set(cast_.record["addresses"]) == {*(container.addresses or {}), made.network_id}
+
+
+def test_attach_tells_the_hosts_carrying_the_network_at_once() -> None:
+    service, networks, lifecycle, container = setup()
+    networks.member_hosts = lambda network_ids: {"h1", "h2"}  # type: ignore[method-assign]
+
+    service.attach(CTX, container, "extra", None, None)
+
+    assert sorted(lifecycle.compute.told) == ["h1", "h2"]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +71,7 @@ def test_attach_makes_the_port_and_has_the_agent_plug_it_with_the_rules() -> Non
 def test_attach_refusals_make_nothing(
     network: str, port: str | None, fixed_ip: str | None, error: type[Exception]
 ) -> None:
-    service, networks, agent, records, container = setup()
+    service, networks, lifecycle, container = setup()
     if fixed_ip == "10.99.0.1":
         networks.refuse_ports = InvalidInput("10.99.0.1 is not in the network's subnets.")
     before = dict(networks.ports)
@@ -103,33 +79,39 @@ def test_attach_refusals_make_nothing(
     with pytest.raises(error):
         service.attach(CTX, container, network, port, fixed_ip)
 
-    assert (networks.ports, agent.attached, records.values) == (before, [], {})
+    assert (networks.ports, lifecycle.casts) == (before, [])
 
 
-def test_an_attach_the_agent_refuses_gives_the_port_back() -> None:
-    service, networks, agent, records, container = setup()
-    agent.refuse = Unavailable("The agent of host h1 is not reachable.")
+@pytest.mark.parametrize(
+    "refusal",
+    [Unavailable("The agent of host h1 is not reachable."), Conflict("busy (container_stopping)")],
+    ids=["agent-unreachable", "busy"],
+)
+def test_an_attach_that_cannot_be_cast_gives_the_port_back(refusal: Exception) -> None:
+    service, networks, lifecycle, container = setup()
+    lifecycle.refuse = refusal
     before = dict(networks.ports)
 
-    with pytest.raises(Unavailable):
+    with pytest.raises(type(refusal)):
         service.attach(CTX, container, "extra", None, None)
 
-    assert (networks.ports, records.values) == (before, {})
-    assert len(agent.firewalls) == 1
+    assert networks.ports == before
 
 
-def test_detach_unplugs_and_releases_the_port() -> None:
-    service, networks, agent, records, container = setup()
+def test_detach_casts_the_unplug_and_leaves_the_port_to_the_agent() -> None:
+    service, networks, lifecycle, container = setup()
     [network_id] = container.addresses or {}
+    before = dict(networks.ports)
 
     service.detach(CTX, container, "private", None)
 
-    assert agent.detached == [(UUID, network_id)]
-    assert networks.ports == {}
-    assert records.values == {"addresses": None}
-    assert agent.firewalls == [HostFirewall()]
-    # The container's host may hold a tunnel for the network no more.
-    assert agent.told == [container.host]
+    [cast_] = lifecycle.casts
+    assert (cast_.action, cast_.params, cast_.record) == (
+        "network_detach",
+        {"network_id": network_id},
+        {},
+    )
+    assert networks.ports == before  # released once the agent has unplugged it
 
 
 @pytest.mark.parametrize(
@@ -140,25 +122,25 @@ def test_detach_unplugs_and_releases_the_port() -> None:
 def test_detach_refusals_change_nothing(
     network: str | None, port: str | None, error: type[Exception]
 ) -> None:
-    service, networks, agent, records, container = setup()
+    service, networks, lifecycle, container = setup()
     before = dict(networks.ports)
 
     with pytest.raises(error):
         service.detach(CTX, container, network, port)
 
-    assert (networks.ports, agent.detached, records.values) == (before, [], {})
+    assert (networks.ports, lifecycle.casts) == (before, [])
 
 
 def test_a_container_on_no_host_cannot_be_plugged() -> None:
-    service, _, agent, _, container = setup()
+    service, _, lifecycle, container = setup()
 
     with pytest.raises(InvalidState):
         service.attach(CTX, dataclasses.replace(container, host=None), None, None, None)
-    assert agent.attached == []
+    assert lifecycle.casts == []
 
 
 def test_an_ambiguous_network_name_is_a_conflict() -> None:
-    service, networks, _, _, container = setup()
+    service, networks, _, container = setup()
     networks.add_network("p", "extra", "10.51.0.0/24")
 
     with pytest.raises(Conflict):

@@ -251,7 +251,13 @@ class LocalNetworkDriver(NetworkDriver):
         security_group_ids: Sequence[str],
     ) -> Port:
         if attachment.port is not None:
-            return self.networks.bind_port(attachment.port.id, container_id, host, DEVICE_OWNER)
+            # A user's port keeps its own groups; the container's exposed_ports group
+            # (when it has one) joins them, or its exposed ports would stay closed.
+            own = exposed_ports_group_id(container_id)
+            also = [own] if own in security_group_ids else []
+            return self.networks.bind_port(
+                attachment.port.id, container_id, host, DEVICE_OWNER, also_groups=also
+            )
         existing = self.networks.ports(device_id=container_id, network_id=attachment.network.id)
         if existing:
             return existing[0]
@@ -274,7 +280,9 @@ class LocalNetworkDriver(NetworkDriver):
             if not current:
                 continue
             if current[0].preserve_on_delete:
-                self.networks.unbind_port(port.id, container_id)
+                self.networks.unbind_port(
+                    port.id, container_id, drop_groups=(exposed_ports_group_id(container_id),)
+                )
             else:
                 self.networks.delete_port(port.id, device_id=container_id)
 

@@ -40,9 +40,18 @@ class NetworkStore(Protocol):
 
     def ports_in_groups(self, group_ids: Collection[str]) -> list[Port]: ...
 
-    def bind_port(self, port_id: str, device_id: str, host: str, device_owner: str) -> Port: ...
+    def bind_port(
+        self,
+        port_id: str,
+        device_id: str,
+        host: str,
+        device_owner: str,
+        also_groups: Sequence[str] = (),
+    ) -> Port: ...
 
-    def unbind_port(self, port_id: str, device_id: str) -> None: ...
+    def unbind_port(
+        self, port_id: str, device_id: str, drop_groups: Sequence[str] = ()
+    ) -> None: ...
 
     def delete_port(self, port_id: str, device_id: str | None = None) -> bool: ...
 
