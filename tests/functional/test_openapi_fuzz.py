@@ -48,6 +48,7 @@ from dockyard.db.models import (
 )
 from dockyard.domain.models import LABEL_HOST
 from tests.conftest import Dockyard
+from tests.support.fuzz_tally import Tally
 from tests.support.quiet import quiet_agent
 
 pytestmark = pytest.mark.docker
@@ -72,20 +73,6 @@ CHECKS = [
     checks.content_type_conformance,
     checks.response_schema_conformance,
 ]
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.requests = 0
-        self.by_status: dict[int, int] = {}
-        self.operations: set[str] = set()
-        self.lock = threading.Lock()
-
-    def count(self, operation: str, status: int) -> None:
-        with self.lock:
-            self.requests += 1
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-            self.operations.add(operation)
 
 
 TALLY = Tally()

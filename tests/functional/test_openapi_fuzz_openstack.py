@@ -47,6 +47,7 @@ from dockyard.db import models
 from dockyard.domain.models import LABEL_HOST
 from dockyard.drivers.network.local.nftables import TableNames
 from tests.conftest import Dockyard, start_dockyard, stop_dockyard
+from tests.support.fuzz_tally import Tally
 from tests.support.quiet import quiet_agent
 
 pytestmark = pytest.mark.docker
@@ -91,20 +92,6 @@ ROWS = (
     models.RevokedTokenRow,
     models.LoginAttemptRow,
 )
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.requests = 0
-        self.by_status: dict[int, int] = {}
-        self.operations: set[str] = set()
-        self.lock = threading.Lock()
-
-    def count(self, operation: str, status: int) -> None:
-        with self.lock:
-            self.requests += 1
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-            self.operations.add(operation)
 
 
 TALLY = Tally()
