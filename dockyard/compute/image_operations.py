@@ -80,8 +80,9 @@ class ImageOperations:
             # Taken before listing: a tag a noted pull brought is then in the list.
             uses = self.notes.drain() if self.notes is not None else ()
             try:
+                listed_at = self.clock.now()
                 local = tuple(self.images.local_images())
-                self.control.sync_images(HostImages(self.host, local, uses))
+                self.control.sync_images(HostImages(self.host, local, uses, listed_at))
             except Exception:
                 if self.notes is not None:
                     self.notes.restore(uses)

@@ -5,6 +5,7 @@ Plain frozen dataclasses with a version; transports send them as JSON dicts.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,4 +182,8 @@ class HostImages:
     host: str
     images: tuple[LocalImage, ...]
     uses: tuple[ImageUse, ...] = ()
+    #: When the agent listed the engine: a list applied late (a call retried after a
+    #: timeout, its first delivery still queued) must not remove a record that a pull
+    #: made READY after the list was taken.
+    listed_at: dt.datetime | None = None
     version: str = VERSION

@@ -204,7 +204,14 @@ class ImageRecordKeeper:
                 continue
             repo, tag = canonical(ref.repository, ref.tag)
             owners.setdefault(f"{repo}:{tag}", (container.project_id, container.user_id))
-        self.images.sync(message.host, list(message.images), owners, STALE_PULL, message.uses)
+        self.images.sync(
+            message.host,
+            list(message.images),
+            owners,
+            STALE_PULL,
+            message.uses,
+            listed_at=message.listed_at,
+        )
 
     def on_host(self, host: str) -> list[ImageRecord]:
         return self.images.on_host(host)

@@ -670,6 +670,28 @@ def test_image_records_are_scoped_paged_reported_and_synced(db: Database) -> Non
         repo.delete(b1.uuid)
 
 
+def test_an_image_list_older_than_a_pulls_outcome_removes_nothing(db: Database) -> None:
+    """A sync applied late (its call timed out and was sent again, the first delivery
+    still queued) lists the engine as it was before a pull landed: the READY record the
+    pull's report made after that list stays; a list taken after it removes it."""
+    clock = FakeClock(dt.datetime(2026, 1, 1, 12, 0, 0))
+    db.clock = clock
+    repo = ImageRepository(db)
+    record = repo.create(ImageRecord(str(uuid.uuid4()), "app", "1", "h1", project_id="A"))
+    listed_before = clock.now()
+    clock.advance(1)
+    assert repo.report(record.uuid, ImageStatus.READY, image_id="sha256:aa", size=1)
+    stale = dt.timedelta(minutes=5)
+
+    repo.sync("h1", [], {}, stale, listed_at=listed_before)
+    assert repo.get(record.uuid, None).status == ImageStatus.READY
+
+    clock.advance(1)
+    repo.sync("h1", [], {}, stale, listed_at=clock.now())
+    with pytest.raises(ImageNotFound):
+        repo.get(record.uuid, None)
+
+
 def test_image_sync_notes_dockyards_pulls_and_the_last_use(db: Database) -> None:
     repo = ImageRepository(db)
     t0 = dt.datetime(2026, 1, 1, 12, 0, 0)

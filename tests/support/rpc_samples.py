@@ -266,6 +266,7 @@ MESSAGES = [
             ImageUse("busybox:latest", WHEN, pulled=True),
             ImageUse("127.0.0.1:5001/team/app:1.0", WHEN),
         ),
+        listed_at=WHEN,
     ),
     # On a network: what the agent realises, the port it is created on, the rules.
     CreateContainer(

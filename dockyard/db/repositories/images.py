@@ -197,6 +197,7 @@ class ImageRepository:
         owners: Mapping[str, tuple[str, str]],
         stale_pull: dt.timedelta,
         uses: Sequence[ImageUse] = (),
+        listed_at: dt.datetime | None = None,
     ) -> None:
         """Make ``host``'s records match its engine's tags.
 
@@ -204,12 +205,13 @@ class ImageRepository:
         uses it, else by nobody) and its id and size kept current; a record whose
         image left the engine goes. A pull in progress is left alone unless no
         report has come for ``stale_pull``: then it failed. Failed pulls stay, to
-        say why, until pulled again or deleted. ``uses`` (the agent's pulls and
-        container creates) move records' ``last_used_at`` forward and mark the tags
-        Dockyard's own pulls brought.
+        say why, until pulled again or deleted. A record changed after ``listed_at``
+        (when the agent listed its engine) is not removed: the list is older than it.
+        ``uses`` (the agent's pulls and container creates) move records'
+        ``last_used_at`` forward and mark the tags Dockyard's own pulls brought.
         """
         try:
-            self._sync(host, engine, owners, stale_pull)
+            self._sync(host, engine, owners, stale_pull, listed_at)
             self._note_uses(host, uses)
         except IntegrityError:
             # A pull recorded one of these tags meanwhile: the next sync sees it.
@@ -221,6 +223,7 @@ class ImageRepository:
         engine: list[LocalImage],
         owners: Mapping[str, tuple[str, str]],
         stale_pull: dt.timedelta,
+        listed_at: dt.datetime | None,
     ) -> None:
         now = self.db.clock.now()
         present = {f"{i.repo}:{i.tag}": i for i in engine}
@@ -251,7 +254,9 @@ class ImageRepository:
                                 updated_at=now,
                             )
                         )
-                elif row.status == str(ImageStatus.READY):
+                elif row.status == str(ImageStatus.READY) and (
+                    listed_at is None or (row.updated_at or row.created_at) <= listed_at
+                ):
                     conn.execute(delete(I).where(I.c.id == row.id))
             for reference, image in present.items():
                 if reference in recorded:
