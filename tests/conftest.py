@@ -193,6 +193,8 @@ def private_network_pool(client: docker.DockerClient | None = None) -> str:
 
 def stop_dockyard(service: Dockyard) -> None:
     service.node.server.stop()  # type: ignore[attr-defined]
+    if service.node.watch is not None:  # the neutron driver's loop
+        service.node.watch.stop()
     service.node.agent.stop(timeout=10)
     for container in service.engine_containers():
         container.remove(force=True)

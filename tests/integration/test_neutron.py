@@ -79,8 +79,6 @@ def service(
         ],
     )
     yield service
-    if service.node.watch is not None:
-        service.node.watch.stop()
     stop_dockyard(service)
     NftablesFirewall(service.node.agent.installation, service.host).clear()
 
