@@ -330,7 +330,9 @@ def test_dedicated_cpus_are_pinned_to_the_least_used(
 ) -> None:
     host_cpus = int(dockyard.docker.info()["NCPU"])
     if host_cpus < 2:
-        pytest.skip("pinning two containers apart needs two CPUs")
+        pytest.skip(
+            f"!!! SKIPPED: pinning two containers apart needs two CPUs; this host has {host_cpus}"
+        )
     cpusets = []
     for _ in range(2):
         body = {"cpu_policy": "dedicated", "cpu": 1}

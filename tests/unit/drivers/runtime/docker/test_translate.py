@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import docker
 import pytest
 
 from dockyard.domain.container_request import ExposedPort, Protocol
@@ -150,7 +151,6 @@ def test_create_kwargs_leaves_out_unset_optionals() -> None:
 
 
 def test_create_kwargs_is_accepted_by_docker_py() -> None:
-    docker = pytest.importorskip("docker")
     api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
     kwargs = translate.create_kwargs(
         spec(
@@ -499,7 +499,6 @@ def test_ports_are_published_on_the_given_address() -> None:
 
 
 def test_ports_cpuset_and_disk_are_accepted_by_docker_py() -> None:
-    docker = pytest.importorskip("docker")
     api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
     kwargs = translate.create_kwargs(
         spec(
