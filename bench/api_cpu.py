@@ -71,6 +71,34 @@ def cpu_ms_per_call(
     )
 
 
+def write_config(conf_file: Path, tmp: str, url: str, rpc_section: str, *default: str) -> None:
+    """A cloud-shaped service's configuration over ``url`` and the broker, with no quota
+    limit; ``default``: more ``[DEFAULT]`` lines."""
+    conf_file.write_text(
+        "\n".join(
+            [
+                "[DEFAULT]",
+                f"transport_url = {TRANSPORT_URL}",
+                "auth_strategy = noauth",
+                # The hosts are registered once: no heartbeat may make them look down.
+                "service_down_time = 86400",
+                f"data_dir = {tmp}",
+                f"auth_encryption_key = {secrets.token_hex(32)}",
+                *default,
+                "[database]",
+                f"connection = {url}",
+                "[quota]",
+                "containers = -1",
+                "cpu = -1",
+                "memory = -1",
+                "disk = -1",
+                rpc_section,
+            ]
+        )
+        + "\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="creates (and deletes)")
@@ -100,28 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         conf_file = Path(tmp) / "api.conf"
         rpc_section, _ = private_rpc_section(Path(tmp))
-        conf_file.write_text(
-            "\n".join(
-                [
-                    "[DEFAULT]",
-                    f"transport_url = {TRANSPORT_URL}",
-                    "auth_strategy = noauth",
-                    # The hosts are registered once: no heartbeat may make them look down.
-                    "service_down_time = 86400",
-                    f"data_dir = {tmp}",
-                    f"auth_encryption_key = {secrets.token_hex(32)}",
-                    "[database]",
-                    f"connection = {url}",
-                    "[quota]",
-                    "containers = -1",
-                    "cpu = -1",
-                    "memory = -1",
-                    "disk = -1",
-                    rpc_section,
-                ]
-            )
-            + "\n"
-        )
+        write_config(conf_file, tmp, url, rpc_section)
         conf = load_service_config(["--config-file", str(conf_file)], "dockyard-api")
         db = open_shared_database(conf, Clock())
         migrate.upgrade(db)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from bench.api_cpu import HEADERS, INVENTORY, Sink
+from bench.api_cpu import HEADERS, INVENTORY, Sink, write_config
 from bench.clients import COMMAND, CPU, IMAGE, MEMORY_MIB
 from dockyard.cmd.authentication import api_app
 from dockyard.cmd.broker import open_broker
@@ -47,7 +46,7 @@ from dockyard.domain.states import Status
 from dockyard.rpc.messages import CreateContainer, HostReport
 from dockyard.rpc.messaging import MessagingComputeAPI, MessagingControlAPI, compute_server
 from tests.fakes.runtime import FakeImages, FakeRuntime
-from tests.support.broker import TRANSPORT_URL, private_rpc_section
+from tests.support.broker import private_rpc_section
 from tests.support.databases import fresh_database
 
 HOSTS = ("bench-a", "bench-b", "bench-c")
@@ -78,28 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         conf_file = Path(tmp) / "dockyard.conf"
         rpc_section, _ = private_rpc_section(Path(tmp), call_timeout=30)
-        conf_file.write_text(
-            "\n".join(
-                [
-                    "[DEFAULT]",
-                    f"transport_url = {TRANSPORT_URL}",
-                    "auth_strategy = noauth",
-                    "service_down_time = 86400",
-                    "host = bench-conductor",
-                    f"data_dir = {tmp}",
-                    f"auth_encryption_key = {secrets.token_hex(32)}",
-                    "[database]",
-                    f"connection = {url}",
-                    "[quota]",
-                    "containers = -1",
-                    "cpu = -1",
-                    "memory = -1",
-                    "disk = -1",
-                    rpc_section,
-                ]
-            )
-            + "\n"
-        )
+        write_config(conf_file, tmp, url, rpc_section, "host = bench-conductor")
         conf = load_service_config(["--config-file", str(conf_file)], "dockyard-api")
         db = open_shared_database(conf, Clock())
         migrate.upgrade(db)
