@@ -22,7 +22,7 @@ from tests.conftest import LATEST, TEST_IMAGE, free_port, require
 from tests.support import neutron as neutron_support
 from tests.support.cluster import MAIN_ENGINE, SLOT_CPU, Cluster, HostSpec, running_cluster
 from tests.support.keystone import behind_keystone
-from tests.support.neutron import DOCKYARD_PASSWORD, Neutron
+from tests.support.neutron import Neutron, driver_config
 
 pytestmark = pytest.mark.docker
 
@@ -35,18 +35,10 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, N
     require(neutron_support.installed(), "Neutron in .venv-neutron; run scripts/ensure-neutron.sh")
     root = Path(tmp_path_factory.mktemp("cloud-neutron"))
     project = uuid.uuid4().hex
-    reach = [
-        "[network]",
-        "driver = neutron",
-        "[neutron]",
-        "username = dockyard",
-        f"password = {DOCKYARD_PASSWORD}",
-        "project_name = service",
-    ]
     with behind_keystone(
         root / "openstack", free_port(), lambda ks: Neutron(root / "neutron", free_port(), ks)
     ) as neutron:
-        config = [*reach, f"auth_url = {neutron.keystone.url}"]
+        config = driver_config(neutron)
         with running_cluster(
             root,
             specs=[HostSpec("a", MAIN_ENGINE, "az1", 8)],

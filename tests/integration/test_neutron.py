@@ -43,7 +43,7 @@ from tests.integration.test_networks_e2e import (
 )
 from tests.support import neutron as neutron_support
 from tests.support.keystone import behind_keystone
-from tests.support.neutron import DOCKYARD_PASSWORD, Neutron
+from tests.support.neutron import Neutron, driver_config
 from tests.support.projects import LOCAL_IDENTITY, two_projects
 
 
@@ -69,13 +69,7 @@ def service(
         extra_config=[
             "[DEFAULT]",
             f"noauth_project_id = {project}",
-            "[network]",
-            "driver = neutron",
-            "[neutron]",
-            f"auth_url = {cloud.keystone.url}",
-            "username = dockyard",
-            f"password = {DOCKYARD_PASSWORD}",
-            "project_name = service",
+            *driver_config(cloud),
         ],
     )
     yield service
@@ -447,13 +441,7 @@ def test_the_built_in_identitys_catalog_points_at_the_clouds_neutron(
         docker_client,
         extra_config=[
             *LOCAL_IDENTITY,
-            "[network]",
-            "driver = neutron",
-            "[neutron]",
-            f"auth_url = {cloud.keystone.url}",
-            "username = dockyard",
-            f"password = {DOCKYARD_PASSWORD}",
-            "project_name = service",
+            *driver_config(cloud),
         ],
     )
     try:

@@ -152,3 +152,16 @@ class Neutron:
         response = self.call(token, method, path, **body)
         response.raise_for_status()
         return dict(response.json()) if response.content else {}
+
+
+def driver_config(neutron: Neutron) -> list[str]:
+    """The configuration that puts a Dockyard on ``neutron`` as its service user."""
+    return [
+        "[network]",
+        "driver = neutron",
+        "[neutron]",
+        f"auth_url = {neutron.keystone.url}",
+        "username = dockyard",
+        f"password = {DOCKYARD_PASSWORD}",
+        "project_name = service",
+    ]
